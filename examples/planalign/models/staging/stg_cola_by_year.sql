@@ -1,0 +1,4 @@
+select
+    plan_year,
+    cola_rate
+from {{ ref('cola_by_year') }}

@@ -1,0 +1,5 @@
+select
+    department_id,
+    department_name,
+    cost_center
+from {{ ref('departments') }}

@@ -1,0 +1,5 @@
+select
+    level_id,
+    tenure_band_id,
+    promotion_rate
+from {{ ref('promotion_hazard') }}

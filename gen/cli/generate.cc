@@ -1,0 +1,97 @@
+#include "cli/generate.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "graph/graph.h"
+#include "group/partition.h"
+#include "group/policy.h"
+#include "manifest/dbt_parse.h"
+#include "manifest/manifest.h"
+#include "manifest/project.h"
+#include "write/ninja_file.h"
+#include "write/plan.h"
+
+namespace {
+
+fs::path SelfPath() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path("pa-gen") : self;
+}
+
+// The arguments that make the same build.ninja again, seen from its folder.
+std::vector<std::string> RegenerateArgs(const GenerateOptions& options, const DbtProject& project,
+                                        const DbtSettings& dbt, const fs::path& output) {
+  fs::path out_dir = output.parent_path();
+  std::vector<std::string> args = {"--project-dir", RelativePath(project.dir, out_dir), "-o",
+                                   RelativePath(output, out_dir)};
+  args.insert(args.end(), {"--profiles-dir", dbt.profiles_dir.string()});
+  if (!dbt.target.empty()) args.insert(args.end(), {"--target", dbt.target});
+  if (!dbt.vars.empty()) args.insert(args.end(), {"--vars", dbt.vars});
+  if (dbt.threads > 0) args.insert(args.end(), {"--threads", std::to_string(dbt.threads)});
+  args.insert(args.end(), {"--dbt", dbt.dbt.string()});
+  if (!options.manifest.empty())
+    args.insert(args.end(), {"--manifest", RelativePath(options.manifest, out_dir)});
+  args.insert(args.end(), {"--policy", options.policy});
+  return args;
+}
+
+bool Run(const GenerateOptions& options, std::string* err) {
+  Policy policy;
+  if (!ParsePolicy(options.policy, &policy, err)) return false;
+  DbtProject project;
+  if (!LoadProject(options.project_dir, &project, err)) return false;
+  fs::path output = options.output.empty() ? project.dir / "build.ninja"
+                                           : fs::absolute(options.output).lexically_normal();
+  DbtSettings dbt;
+  dbt.profiles_dir = ResolveProfilesDir(options.profiles_dir, project);
+  dbt.target = options.target;
+  dbt.vars = options.vars;
+  dbt.threads = options.threads;
+  if (!FindDbt(options.dbt, project.dir, &dbt.dbt, err)) return false;
+
+  ProjectInputs inputs = ListProjectInputs(project, dbt.profiles_dir);
+  fs::path manifest_file;
+  if (options.manifest.empty()) {
+    if (!EnsureParsedManifest(project, dbt, inputs, &manifest_file, err)) return false;
+  } else {
+    manifest_file = fs::absolute(options.manifest).lexically_normal();
+    // The graph comes from the given manifest alone: regenerate when it changes.
+    inputs = {{manifest_file, project.dir / "dbt_project.yml"}, {}};
+  }
+
+  Manifest manifest;
+  if (!LoadManifest(manifest_file, &manifest, err)) return false;
+  Graph graph;
+  if (!BuildGraph(manifest, manifest_file.string(), &graph, err)) return false;
+  std::vector<std::string> names = UniqueNodeNames(graph);
+  Partition partition = PartitionGraph(graph, GroupKeys(policy, project, graph, names), names);
+
+  BuildDescription description{&project, &graph, &partition, names, manifest.adapter_type, output,
+                               SelfPath(), RegenerateArgs(options, project, dbt, output),
+                               inputs.files, inputs.dirs};
+  std::string ninja_text;
+  if (!WriteNinja(MakeNinjaFile(description), &ninja_text, err)) {
+    *err = fmt::format("{}: {}", manifest_file.string(), *err);
+    return false;
+  }
+  Plan plan = MakePlan(RelativePath(project.dir, output.parent_path()), dbt, graph, partition);
+
+  bool changed = false;
+  if (!WriteFileIfChanged(output.parent_path() / kPlanFileName, PlanToJson(plan), &changed, err))
+    return false;
+  return WriteFileIfChanged(output, ninja_text, &changed, err);
+}
+
+}  // namespace
+
+int Generate(const GenerateOptions& options) {
+  std::string err;
+  if (Run(options, &err)) return 0;
+  fmt::print(stderr, "pa-gen: error: {}\n", err);
+  return 2;
+}

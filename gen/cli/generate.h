@@ -1,0 +1,21 @@
+#pragma once
+
+#include <string>
+
+// The options of `pa-gen` itself; names follow dbt's flags.
+struct GenerateOptions {
+  std::string project_dir = ".";
+  std::string output;  // default: build.ninja in the project folder
+  std::string target;
+  std::string profiles_dir;
+  std::string vars;
+  int threads = 0;
+  std::string dbt;
+  std::string manifest;  // use this manifest instead of running `dbt parse`
+  std::string policy = "folder";
+};
+
+// The pipeline: load manifest -> build graph -> group -> write ninja.
+// Returns the exit code; on failure prints one line and leaves every file
+// it would have written as it was.
+int Generate(const GenerateOptions& options);

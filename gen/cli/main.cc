@@ -1,0 +1,36 @@
+// pa-gen: writes a build.ninja whose edges are batched dbt invocations.
+#include <CLI/CLI.hpp>
+
+#include "cli/generate.h"
+#include "exec/batch_runner.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "pa-gen: turns a dbt project into a build.ninja of batched dbt invocations.\n"
+      "Run it in a dbt project, then `ninja`."};
+  app.set_version_flag("--version", "pa-gen 0.1.0");
+  GenerateOptions options;
+  app.add_option("--project-dir", options.project_dir, "The dbt project folder")->capture_default_str();
+  app.add_option("-o,--output", options.output, "Where to write build.ninja (default: in the project folder)");
+  app.add_option("--target", options.target, "dbt target (default: the profile's)");
+  app.add_option("--profiles-dir", options.profiles_dir, "Folder holding profiles.yml, as for dbt");
+  app.add_option("--vars", options.vars, "dbt --vars, passed to every dbt call");
+  app.add_option("--threads", options.threads, "dbt --threads for each batch (default: the profile's)");
+  app.add_option("--dbt", options.dbt, "The dbt executable (default: $PA_DBT, .venv/bin/dbt upward, PATH)");
+  app.add_option("--manifest", options.manifest, "Use this manifest.json instead of running `dbt parse`");
+  app.add_option("--policy", options.policy, "Grouping policy: folder, per-model")->capture_default_str();
+
+  CLI::App* exec = app.add_subcommand("exec", "Run one batch of the plan (Ninja calls this)");
+  std::string plan;
+  std::string batch;
+  exec->add_option("--plan", plan, "The plan file beside build.ninja")->required();
+  exec->add_option("batch", batch, "The batch to run")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (*exec) return RunBatch(plan, batch);
+  return Generate(options);
+}

@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "util/fs.h"
+
+// One entry of dbt's run_results.json.
+struct NodeResult {
+  std::string unique_id;
+  std::string status;   // success, error, skipped, pass, fail, warn, ...
+  std::string message;  // may be empty
+  double execution_time = 0;
+};
+
+bool LoadRunResults(const fs::path& path, std::vector<NodeResult>* results, std::string* err);
+
+// Whether dbt counts the status as done: `dbt build` does not stop for a warning.
+bool IsSuccessStatus(const std::string& status);

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "manifest/manifest.h"
+
+enum class NodeKind { kSeed, kModel, kSnapshot, kTest, kUnitTest };
+
+const char* NodeKindName(NodeKind kind);
+
+// A node dbt executes. Ephemeral models are not nodes: they are folded into
+// the nodes that use them (their files become inputs, their parents deps).
+struct Node {
+  std::string unique_id;
+  std::string name;
+  std::string package;
+  NodeKind kind = NodeKind::kModel;
+  std::vector<std::string> fqn;
+  std::string file;                 // original_file_path (relative to its package)
+  std::vector<std::string> inputs;  // project files that define it, relative to the project, sorted
+  std::vector<int> deps;            // executable parents, ascending
+
+  bool IsTest() const { return kind == NodeKind::kTest || kind == NodeKind::kUnitTest; }
+  // dbt's exact selector for this node: the dotted fqn.
+  std::string Selector() const;
+};
+
+struct Graph {
+  std::vector<Node> nodes;  // sorted by unique_id
+
+  // Parents before children; ties in node order, so the result is deterministic.
+  std::vector<int> TopologicalOrder() const;
+};
+
+// Fails (naming the manifest) on a dependency cycle or on a reference to an
+// executable node the manifest does not have.
+bool BuildGraph(const Manifest& manifest, const std::string& manifest_file, Graph* graph,
+                std::string* err);

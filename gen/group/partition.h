@@ -1,0 +1,26 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+
+struct Batch {
+  std::string name;          // stable: the group key, with ".N" when a group had to be split
+  std::vector<int> members;  // node indices, ascending
+  std::vector<int> deps;     // upstream batch indices, ascending
+};
+
+// Every node in exactly one batch; the batch graph is acyclic, so every
+// batch is convex (no dependency path leaves a batch and comes back).
+struct Partition {
+  std::vector<Batch> batches;  // sorted by name
+  std::vector<int> batch_of;   // batch index of each node
+};
+
+// `keys` names each node's group; "" marks a test, which joins the batch of
+// its parents, or gets a batch of its own (named from `names`) when its
+// parents sit in different batches. A group is split only where keeping it
+// whole would make a cycle between batches.
+Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& keys,
+                         const std::vector<std::string>& names);

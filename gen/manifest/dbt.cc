@@ -1,0 +1,85 @@
+#include "manifest/dbt.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include <fmt/format.h>
+
+std::vector<std::string> SharedDbtArgs(const DbtSettings& settings) {
+  std::vector<std::string> args = {"--profiles-dir", settings.profiles_dir.string()};
+  if (!settings.target.empty()) args.insert(args.end(), {"--target", settings.target});
+  if (!settings.vars.empty()) args.insert(args.end(), {"--vars", settings.vars});
+  return args;
+}
+
+std::vector<std::pair<std::string, std::string>> DbtEnvironment() {
+  std::vector<std::pair<std::string, std::string>> env = {{"DBT_USE_COLORS", "false"}};
+  // dbt's telemetry waits on the network at start-up; respect an explicit choice.
+  if (!std::getenv("DO_NOT_TRACK")) env.emplace_back("DO_NOT_TRACK", "1");
+  return env;
+}
+
+bool FindDbt(const std::string& flag, const fs::path& project_dir, fs::path* dbt,
+             std::string* err) {
+  auto usable = [](const fs::path& p) { return access(p.c_str(), X_OK) == 0; };
+  std::string chosen = flag;
+  const char* from = "--dbt";
+  if (chosen.empty()) {
+    if (const char* env = std::getenv("PA_DBT"); env && *env) {
+      chosen = env;
+      from = "$PA_DBT";
+    }
+  }
+  if (!chosen.empty()) {
+    if (!usable(chosen)) {
+      *err = fmt::format("{} names '{}', which is not an executable file", from, chosen);
+      return false;
+    }
+    *dbt = fs::absolute(chosen).lexically_normal();
+    return true;
+  }
+  for (fs::path dir = fs::absolute(project_dir).lexically_normal();; dir = dir.parent_path()) {
+    fs::path candidate = dir / ".venv" / "bin" / "dbt";
+    if (usable(candidate)) {
+      *dbt = candidate;
+      return true;
+    }
+    if (dir == dir.parent_path()) break;
+  }
+  if (const char* path = std::getenv("PATH")) {
+    std::stringstream dirs(path);
+    std::string dir;
+    while (std::getline(dirs, dir, ':')) {
+      if (!dir.empty() && usable(fs::path(dir) / "dbt")) {
+        *dbt = fs::absolute(fs::path(dir) / "dbt");
+        return true;
+      }
+    }
+  }
+  *err = "cannot find dbt: pass --dbt PATH, set $PA_DBT, or install it into .venv";
+  return false;
+}
+
+std::string DbtErrorSummary(const std::string& output) {
+  std::vector<std::string> lines;
+  std::stringstream in(output);
+  std::string line;
+  while (std::getline(in, line)) {
+    // dbt prefixes console lines with "HH:MM:SS  ".
+    if (line.size() > 10 && line[2] == ':' && line[5] == ':' && line.compare(8, 2, "  ") == 0)
+      line = line.substr(10);
+    auto first = line.find_first_not_of(" \t");
+    if (first == std::string::npos) continue;
+    lines.push_back(line.substr(first));
+  }
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].find("Encountered an error") == std::string::npos) continue;
+    std::string summary;
+    for (size_t j = i + 1; j < lines.size() && j < i + 4; ++j)
+      summary += (summary.empty() ? "" : ": ") + lines[j];
+    if (!summary.empty()) return summary;
+  }
+  return lines.empty() ? "no output" : lines.back();
+}

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "util/fs.h"
+
+// How every dbt process of a build is started. Parse and batches must pass
+// identical values, or dbt discards its partial parse and re-parses everything.
+struct DbtSettings {
+  fs::path dbt;           // absolute path of the dbt executable
+  fs::path profiles_dir;  // absolute
+  std::string target;     // empty: the profile's default
+  std::string vars;       // YAML/JSON text as for `dbt --vars`; empty: none
+  int threads = 0;        // 0: the profile's setting
+};
+
+// The flags shared by `dbt parse` and every batch.
+std::vector<std::string> SharedDbtArgs(const DbtSettings& settings);
+
+// The environment added to every dbt process.
+std::vector<std::pair<std::string, std::string>> DbtEnvironment();
+
+// --dbt, else $PA_DBT, else .venv/bin/dbt in the project folder or above it,
+// else dbt on PATH. Returns an absolute path.
+bool FindDbt(const std::string& flag, const fs::path& project_dir, fs::path* dbt,
+             std::string* err);
+
+// Pulls the reason out of dbt's console output for a one-line message.
+std::string DbtErrorSummary(const std::string& output);

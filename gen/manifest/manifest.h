@@ -1,0 +1,45 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/fs.h"
+
+// The fields of a dbt manifest (schema v12) that pa-gen needs, nothing more.
+struct ManifestNode {
+  std::string unique_id;
+  std::string resource_type;  // model, seed, snapshot, test, unit_test, ...
+  std::string name;
+  std::string package_name;
+  std::string original_file_path;  // relative to the package root
+  std::string patch_path;          // yml file relative to the package root; empty if none
+  std::string materialized;
+  bool enabled = true;
+  std::vector<std::string> fqn;
+  std::vector<std::string> depends_on_nodes;
+  std::vector<std::string> depends_on_macros;
+};
+
+struct ManifestMacro {
+  std::string unique_id;
+  std::string package_name;
+  std::string original_file_path;
+  std::vector<std::string> depends_on_macros;
+};
+
+struct Manifest {
+  std::string dbt_version;
+  std::string adapter_type;
+  std::string project_name;
+  std::vector<ManifestNode> nodes;    // `nodes` and `unit_tests`, sorted by unique_id
+  std::vector<ManifestMacro> macros;  // sorted by unique_id
+};
+
+inline constexpr std::string_view kManifestSchemaV12 =
+    "https://schemas.getdbt.com/dbt/manifest/v12.json";
+
+// On failure *err is one line that names the file and the problem.
+bool LoadManifest(const fs::path& path, Manifest* manifest, std::string* err);
+bool ParseManifest(std::string_view json, const std::string& filename, Manifest* manifest,
+                   std::string* err);

@@ -1,0 +1,117 @@
+#include "write/ninja_file.h"
+
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "util/escape.h"
+#include "write/plan.h"
+
+namespace {
+
+// Paths in build.ninja are relative to its folder, where Ninja runs.
+class PathMaker {
+ public:
+  explicit PathMaker(const BuildDescription& d)
+      : out_dir_(d.output.parent_path()), project_(RelativePath(d.project->dir, out_dir_)) {}
+
+  // A path relative to the project folder.
+  std::string InProject(const fs::path& rel) const {
+    return project_ == "." ? rel.generic_string() : project_ + "/" + rel.generic_string();
+  }
+  std::string Relative(const fs::path& absolute) const { return RelativePath(absolute, out_dir_); }
+
+ private:
+  fs::path out_dir_;
+  std::string project_;
+};
+
+}  // namespace
+
+NinjaFile MakeNinjaFile(const BuildDescription& d) {
+  const Graph& graph = *d.graph;
+  const Partition& partition = *d.partition;
+  PathMaker paths(d);
+  NinjaFile file;
+
+  std::string regen_args;
+  for (const std::string& arg : d.regen_args) regen_args += (regen_args.empty() ? "" : " ") + ShellQuote(arg);
+  file.vars = {{"pa_gen", ShellQuote(d.pa_gen.string())},
+               {"plan", paths.Relative(d.output.parent_path() / kPlanFileName)},
+               {"regen_args", regen_args}};
+  // DuckDB lets one process at a time write its file: batches take turns,
+  // and parallelism comes from dbt's threads inside a batch.
+  bool one_writer = d.adapter_type == "duckdb";
+  if (one_writer) file.pools.emplace_back("duckdb", 1);
+
+  NinjaEdge regen;
+  regen.comment = "Regenerate when a file that shapes the graph changes, or a folder gains or loses a file.";
+  regen.rule = "regenerate";
+  regen.outputs = {paths.Relative(d.output)};
+  regen.implicit_outputs = {paths.Relative(d.output.parent_path() / kPlanFileName)};
+  for (const fs::path& f : d.regen_files) regen.inputs.push_back(paths.Relative(f));
+  // Folders go in as absolute paths: relative ones could name the same Ninja
+  // node as a phony target (the folder `seeds` and the batch `seeds`).
+  for (const fs::path& dir : d.regen_dirs) regen.implicit_inputs.push_back(dir.generic_string());
+  regen.implicit_inputs.push_back(d.pa_gen.generic_string());
+  file.edges.push_back(std::move(regen));
+
+  std::vector<std::string> stamps;
+  for (const Batch& batch : partition.batches) stamps.push_back(paths.InProject(StampPath(batch.name)));
+
+  for (size_t b = 0; b < partition.batches.size(); ++b) {
+    const Batch& batch = partition.batches[b];
+    std::map<std::string, int> counts;
+    std::set<std::string> inputs;
+    for (int m : batch.members) {
+      const Node& node = graph.nodes[m];
+      ++counts[NodeKindName(node.kind)];
+      for (const std::string& input : node.inputs) inputs.insert(paths.InProject(input));
+    }
+    std::string what;
+    for (const auto& [kind, count] : counts) what += fmt::format("{}{} {}{}", what.empty() ? "" : ", ", count, kind, count == 1 ? "" : "s");
+    NinjaEdge edge;
+    edge.comment = fmt::format("Batch {}: {}", batch.name, what);
+    edge.rule = "dbt";
+    edge.outputs = {stamps[b]};
+    edge.inputs.assign(inputs.begin(), inputs.end());
+    for (int dep : batch.deps) edge.implicit_inputs.push_back(stamps[dep]);
+    edge.vars = {{"batch", batch.name}, {"size", std::to_string(batch.members.size())}};
+    if (one_writer) edge.vars.emplace_back("pool", "duckdb");
+    file.edges.push_back(std::move(edge));
+  }
+
+  // Phony targets: every batch by its name, every model, seed and snapshot
+  // by its name. A name claimed for two different stamps, or one that is
+  // already a path in this file, gets no phony target.
+  std::set<std::string> taken = {"all"};
+  for (const NinjaEdge& edge : file.edges) {
+    for (const auto* list : {&edge.outputs, &edge.implicit_outputs, &edge.inputs})
+      taken.insert(list->begin(), list->end());
+  }
+  std::map<std::string, std::set<int>> claims;
+  for (size_t b = 0; b < partition.batches.size(); ++b) claims[partition.batches[b].name].insert(static_cast<int>(b));
+  for (size_t n = 0; n < graph.nodes.size(); ++n) {
+    if (!graph.nodes[n].IsTest()) claims[d.node_names[n]].insert(partition.batch_of[n]);
+  }
+  bool first = true;
+  for (const auto& [name, batches] : claims) {
+    if (batches.size() != 1 || taken.count(name)) continue;
+    NinjaEdge phony;
+    if (first) phony.comment = "Targets by batch and by node name; `all` is the default.";
+    first = false;
+    phony.rule = "phony";
+    phony.outputs = {name};
+    phony.inputs = {stamps[*batches.begin()]};
+    file.edges.push_back(std::move(phony));
+  }
+  NinjaEdge all;
+  all.comment = first ? "`all` is the default." : "";
+  all.rule = "phony";
+  all.outputs = {"all"};
+  all.inputs = stamps;
+  file.edges.push_back(std::move(all));
+  file.defaults = {"all"};
+  return file;
+}
