@@ -1,0 +1,22 @@
+# Thin wrapper: the two commands that set everything up on a fresh machine.
+#   make demo   build pa-gen, then pa-gen && ninja -j8 on examples/planalign
+#   make test   build pa-gen, then every unit and end-to-end test (CTest)
+.PHONY: all build setup demo test clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	@cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build build
+
+demo: build
+	@scripts/demo.sh
+
+test: build
+	@cd build && DO_NOT_TRACK=1 ctest --output-on-failure
+
+clean:
+	rm -rf build
