@@ -166,10 +166,22 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
     if (drafts[a].name != drafts[b].name) return drafts[a].name < drafts[b].name;
     return drafts[a].members.front() < drafts[b].members.front();
   });
-  std::map<std::string, int> uses;
+  std::set<std::string> taken;
+  for (const Draft& draft : drafts) taken.insert(draft.name);
+  std::string previous;
   for (int d : by_name) {
-    int k = ++uses[drafts[d].name];
-    if (k > 1) drafts[d].name += fmt::format("-{}", k);
+    std::string base = drafts[d].name;
+    if (base != previous) {
+      previous = base;
+      continue;  // the first holder keeps its name
+    }
+    for (int k = 2;; ++k) {
+      std::string candidate = fmt::format("{}-{}", base, k);
+      if (taken.insert(candidate).second) {
+        drafts[d].name = candidate;
+        break;
+      }
+    }
   }
   std::sort(by_name.begin(), by_name.end(),
             [&](int a, int b) { return drafts[a].name < drafts[b].name; });

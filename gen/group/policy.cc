@@ -34,13 +34,16 @@ namespace {
 // itself for models at its top.
 std::string ModelFolder(const DbtProject& project, const Node& node) {
   if (node.package != project.name) return node.package;
-  fs::path file(node.file);
+  fs::path file = fs::path(node.file).lexically_normal();
   for (const std::string& root : project.model_paths) {
-    fs::path rel = file.lexically_relative(fs::path(root).lexically_normal());
+    // "models/" normalises to "models/" with an empty filename: drop the slash.
+    fs::path base = fs::path(root).lexically_normal();
+    if (!base.has_filename()) base = base.parent_path();
+    fs::path rel = file.lexically_relative(base);
     if (rel.empty() || *rel.begin() == "..") continue;
     auto first = rel.begin();
-    if (std::next(first) == rel.end()) return fs::path(root).filename().string();
-    return first->string();
+    if (std::next(first) != rel.end()) return first->string();
+    if (base.has_filename() && base.filename() != ".") return base.filename().string();
   }
   return "models";
 }

@@ -110,6 +110,7 @@ ManifestMacro ReadMacro(const json& value, const std::string& where, std::string
 
 bool ParseManifest(std::string_view text, const std::string& filename, Manifest* manifest,
                    std::string* err) {
+  *manifest = Manifest();
   json doc;
   try {
     doc = json::parse(text);

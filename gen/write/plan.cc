@@ -27,6 +27,7 @@ std::string PlanToJson(const Plan& plan) {
 }
 
 bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {
+  *plan = Plan();
   std::string text;
   if (!ReadFile(path, &text, err)) return false;
   try {

@@ -202,6 +202,33 @@ TEST_F(PlanalignTest, CorruptManifestExitsTwoAndKeepsBuildNinja) {
   EXPECT_EQ(fs::last_write_time(ninja_file), mtime);
 }
 
+TEST_F(PlanalignTest, TemplatesDriveTheProjectFromOutsideItsFolder) {
+  // Make: build.ninja outside the project; its paths are relative to its own folder.
+  fs::path out = root_ / "make-out";
+  fs::create_directories(out);
+  Result make = Shell(root_, "make -f '" + (kSource / "templates" / "pa-gen.mk").string() +
+                                 "' dbt PA_GEN='" + kPaGen.string() + "' DBT_PROJECT_DIR=planalign" +
+                                 " PA_GEN_OUTPUT=make-out/build.ninja NINJA_FLAGS=-n");
+  ASSERT_EQ(make.code, 0) << make.out;
+  std::string text = Read(out / "build.ninja");
+  EXPECT_NE(text.find(" ../planalign/models/staging/stg_census.sql"), std::string::npos);
+  EXPECT_NE(text.find("build ../planalign/.pa/stamps/marts.stamp: dbt"), std::string::npos);
+  // A new build folder has no Ninja log yet, so every batch is due once.
+  EXPECT_EQ(BatchesRun(make.out).size(), 7u) << make.out;
+
+  // CMake: a superbuild target that runs pa-gen and ninja.
+  fs::path super = root_ / "superbuild";
+  fs::create_directories(super);
+  Write(super / "CMakeLists.txt",
+        "cmake_minimum_required(VERSION 3.25)\nproject(super NONE)\ninclude(" +
+            (kSource / "templates" / "pa-gen.cmake").string() + ")\npa_gen_add_dbt_project(warehouse PROJECT_DIR " +
+            project_.string() + " PA_GEN " + kPaGen.string() + " NINJA_ARGS -n)\n");
+  Result cmake = Shell(super, "cmake -S . -B b -G Ninja > /dev/null && cmake --build b");
+  ASSERT_EQ(cmake.code, 0) << cmake.out;
+  EXPECT_EQ(BatchesRun(cmake.out).size(), 7u) << cmake.out;
+  EXPECT_TRUE(fs::exists(super / "b" / "warehouse" / "build.ninja"));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {

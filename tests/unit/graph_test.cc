@@ -1,0 +1,270 @@
+#include "graph/graph.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using Strings = std::vector<std::string>;
+
+constexpr const char* kManifestFile = "/p/target/manifest.json";
+
+ManifestNode MakeNode(const std::string& unique_id, const std::string& file, Strings deps = {},
+                      const std::string& materialized = "") {
+  ManifestNode n;
+  n.unique_id = unique_id;
+  n.resource_type = unique_id.substr(0, unique_id.find('.'));
+  size_t last = unique_id.rfind('.');
+  n.name = unique_id.substr(last + 1);
+  n.package_name = "proj";
+  n.original_file_path = file;
+  n.materialized = materialized.empty() && n.resource_type == "model" ? "table" : materialized;
+  n.fqn = {"proj", n.name};
+  n.depends_on_nodes = std::move(deps);
+  return n;
+}
+
+ManifestMacro MakeMacro(const std::string& unique_id, const std::string& package,
+                        const std::string& file, Strings deps = {}) {
+  return {unique_id, package, file, std::move(deps)};
+}
+
+// Sorts like ParseManifest does, then builds the graph.
+Graph Build(Manifest manifest) {
+  auto by_id = [](const auto& a, const auto& b) { return a.unique_id < b.unique_id; };
+  std::sort(manifest.nodes.begin(), manifest.nodes.end(), by_id);
+  std::sort(manifest.macros.begin(), manifest.macros.end(), by_id);
+  Graph graph;
+  std::string err;
+  EXPECT_TRUE(BuildGraph(manifest, kManifestFile, &graph, &err)) << err;
+  return graph;
+}
+
+std::string BuildError(Manifest manifest) {
+  Graph graph;
+  std::string err;
+  EXPECT_FALSE(BuildGraph(manifest, kManifestFile, &graph, &err));
+  return err;
+}
+
+Strings Ids(const Graph& graph) {
+  Strings ids;
+  for (const Node& node : graph.nodes) ids.push_back(node.unique_id);
+  return ids;
+}
+
+const Node& Find(const Graph& graph, const std::string& unique_id) {
+  for (const Node& node : graph.nodes)
+    if (node.unique_id == unique_id) return node;
+  ADD_FAILURE() << "no node " << unique_id;
+  static Node none;
+  return none;
+}
+
+int IndexOf(const Graph& graph, const std::string& unique_id) {
+  for (size_t i = 0; i < graph.nodes.size(); ++i)
+    if (graph.nodes[i].unique_id == unique_id) return static_cast<int>(i);
+  return -1;
+}
+
+// C -> ephemeral B -> ephemeral A -> seed S, with patches and macros along the way.
+Manifest EphemeralChain() {
+  Manifest m;
+  m.project_name = "proj";
+  ManifestNode s = MakeNode("seed.proj.s", "seeds/s.csv");
+  s.depends_on_macros = {"macro.dbt.load_csv"};
+  ManifestNode a = MakeNode("model.proj.a", "models/eph/a.sql", {"seed.proj.s"}, "ephemeral");
+  a.patch_path = "models/eph/_a.yml";
+  a.depends_on_macros = {"macro.proj.money"};
+  ManifestNode b = MakeNode("model.proj.b", "models/eph/b.sql", {"model.proj.a"}, "ephemeral");
+  b.depends_on_macros = {"macro.other_pkg.helper"};
+  ManifestNode c = MakeNode("model.proj.c", "models/marts/c.sql", {"model.proj.b"});
+  c.patch_path = "models/marts/_marts.yml";
+  m.nodes = {a, b, c, s};
+  m.macros = {
+      MakeMacro("macro.dbt.load_csv", "dbt", "macros/load_csv.sql"),
+      // A root-package macro calls another root-package macro, which calls dbt's.
+      MakeMacro("macro.proj.money", "proj", "macros/money.sql", {"macro.proj.cents"}),
+      MakeMacro("macro.proj.cents", "proj", "macros/cents.sql", {"macro.dbt.round"}),
+      MakeMacro("macro.dbt.round", "dbt", "macros/round.sql"),
+      MakeMacro("macro.other_pkg.helper", "other_pkg", "macros/helper.sql"),
+  };
+  return m;
+}
+
+TEST(BuildGraph, EphemeralModelsAreFoldedIntoTheirUsers) {
+  Graph g = Build(EphemeralChain());
+  EXPECT_EQ(Ids(g), (Strings{"model.proj.c", "seed.proj.s"}));
+  const Node& c = Find(g, "model.proj.c");
+  EXPECT_EQ(c.deps, (std::vector<int>{IndexOf(g, "seed.proj.s")}));
+  EXPECT_EQ(c.file, "models/marts/c.sql");
+  // Sorted; transitively through macro depends_on; no macros of other packages.
+  EXPECT_EQ(c.inputs, (Strings{"macros/cents.sql", "macros/money.sql", "models/eph/_a.yml",
+                               "models/eph/a.sql", "models/eph/b.sql", "models/marts/_marts.yml",
+                               "models/marts/c.sql"}));
+}
+
+TEST(BuildGraph, SeedInputsSkipOtherPackagesMacros) {
+  Graph g = Build(EphemeralChain());
+  const Node& s = Find(g, "seed.proj.s");
+  EXPECT_EQ(s.kind, NodeKind::kSeed);
+  EXPECT_TRUE(s.deps.empty());
+  EXPECT_EQ(s.inputs, (Strings{"seeds/s.csv"}));
+}
+
+TEST(BuildGraph, NodeFieldsComeFromTheManifest) {
+  Manifest m;
+  m.project_name = "proj";
+  ManifestNode x = MakeNode("model.proj.x", "models/staging/x.sql");
+  x.fqn = {"proj", "staging", "x"};
+  m.nodes = {x};
+  Graph g = Build(m);
+  ASSERT_EQ(g.nodes.size(), 1u);
+  const Node& n = g.nodes[0];
+  EXPECT_EQ(n.unique_id, "model.proj.x");
+  EXPECT_EQ(n.name, "x");
+  EXPECT_EQ(n.package, "proj");
+  EXPECT_EQ(n.kind, NodeKind::kModel);
+  EXPECT_EQ(n.fqn, (Strings{"proj", "staging", "x"}));
+  EXPECT_EQ(n.file, "models/staging/x.sql");
+  EXPECT_EQ(n.inputs, (Strings{"models/staging/x.sql"}));
+  EXPECT_FALSE(n.IsTest());
+}
+
+TEST(BuildGraph, OtherPackagesContributeNoInputs) {
+  Manifest m;
+  m.project_name = "proj";
+  ManifestNode dep = MakeNode("model.dep_pkg.util", "models/util.sql");
+  dep.package_name = "dep_pkg";
+  dep.patch_path = "models/schema.yml";
+  m.nodes = {dep, MakeNode("model.proj.x", "models/x.sql", {"model.dep_pkg.util"})};
+  Graph g = Build(m);
+  ASSERT_EQ(Ids(g), (Strings{"model.dep_pkg.util", "model.proj.x"}));
+  EXPECT_EQ(g.nodes[0].package, "dep_pkg");
+  EXPECT_TRUE(g.nodes[0].inputs.empty());
+  EXPECT_EQ(g.nodes[1].deps, (std::vector<int>{0}));
+}
+
+TEST(BuildGraph, SourcesAreIgnored) {
+  Manifest m;
+  m.project_name = "proj";
+  m.nodes = {MakeNode("model.proj.x", "models/x.sql", {"source.proj.raw.customers"})};
+  Graph g = Build(m);
+  ASSERT_EQ(g.nodes.size(), 1u);
+  EXPECT_TRUE(g.nodes[0].deps.empty());
+}
+
+TEST(BuildGraph, DisabledNodesAreSkipped) {
+  Manifest m;
+  m.project_name = "proj";
+  ManifestNode off = MakeNode("model.proj.off", "models/off.sql");
+  off.enabled = false;
+  ManifestNode off_test = MakeNode("test.proj.not_null_off_id", "models/off.yml", {"model.proj.off"});
+  off_test.enabled = false;
+  m.nodes = {off, off_test, MakeNode("model.proj.on", "models/on.sql")};
+  EXPECT_EQ(Ids(Build(m)), (Strings{"model.proj.on"}));
+}
+
+TEST(BuildGraph, AnalysesAndOperationsAreSkipped) {
+  Manifest m;
+  m.project_name = "proj";
+  m.nodes = {MakeNode("analysis.proj.explore", "analyses/explore.sql", {"model.proj.x"}),
+             MakeNode("operation.proj.proj-on-run-end-0", "dbt_project.yml"),
+             MakeNode("sql_operation.proj.q", "q.sql"),
+             MakeNode("model.proj.x", "models/x.sql")};
+  EXPECT_EQ(Ids(Build(m)), (Strings{"model.proj.x"}));
+}
+
+TEST(BuildGraph, KindsOfExecutableNodes) {
+  Manifest m;
+  m.project_name = "proj";
+  m.nodes = {MakeNode("model.proj.m", "models/m.sql", {"seed.proj.s", "snapshot.proj.snap"}),
+             MakeNode("seed.proj.s", "seeds/s.csv"),
+             MakeNode("snapshot.proj.snap", "snapshots/snap.sql", {}, "snapshot"),
+             MakeNode("test.proj.t", "tests/t.sql", {"model.proj.m"}, "test"),
+             MakeNode("unit_test.proj.m.ut", "models/_m.yml", {"model.proj.m"})};
+  Graph g = Build(m);
+  ASSERT_EQ(g.nodes.size(), 5u);
+  EXPECT_EQ(g.nodes[0].kind, NodeKind::kModel);
+  EXPECT_EQ(g.nodes[0].deps, (std::vector<int>{1, 2}));
+  EXPECT_EQ(g.nodes[1].kind, NodeKind::kSeed);
+  EXPECT_EQ(g.nodes[2].kind, NodeKind::kSnapshot);
+  EXPECT_EQ(g.nodes[3].kind, NodeKind::kTest);
+  EXPECT_TRUE(g.nodes[3].IsTest());
+  EXPECT_EQ(g.nodes[4].kind, NodeKind::kUnitTest);
+  EXPECT_TRUE(g.nodes[4].IsTest());
+  EXPECT_STREQ(NodeKindName(g.nodes[4].kind), "unit_test");
+}
+
+TEST(BuildGraph, UnitTestDependsOnItsModel) {
+  Manifest m;
+  m.project_name = "proj";
+  ManifestNode ut = MakeNode("unit_test.proj.x.test_x", "models/_x.yml", {"model.proj.x"});
+  m.nodes = {MakeNode("model.proj.x", "models/x.sql"), ut};
+  Graph g = Build(m);
+  ASSERT_EQ(Ids(g), (Strings{"model.proj.x", "unit_test.proj.x.test_x"}));
+  EXPECT_EQ(g.nodes[1].kind, NodeKind::kUnitTest);
+  EXPECT_EQ(g.nodes[1].deps, (std::vector<int>{0}));
+  EXPECT_EQ(g.nodes[1].inputs, (Strings{"models/_x.yml"}));
+}
+
+TEST(BuildGraph, CycleNamesTheManifest) {
+  Manifest m;
+  m.project_name = "proj";
+  m.nodes = {MakeNode("model.proj.a", "models/a.sql", {"model.proj.c"}),
+             MakeNode("model.proj.b", "models/b.sql", {"model.proj.a"}),
+             MakeNode("model.proj.c", "models/c.sql", {"model.proj.b"})};
+  EXPECT_EQ(BuildError(m), "/p/target/manifest.json: the dependency graph has a cycle");
+}
+
+TEST(BuildGraph, CycleThroughAnEphemeralModel) {
+  Manifest m;
+  m.project_name = "proj";
+  m.nodes = {MakeNode("model.proj.a", "models/a.sql", {"model.proj.e"}),
+             MakeNode("model.proj.e", "models/e.sql", {"model.proj.a"}, "ephemeral")};
+  EXPECT_EQ(BuildError(m), "/p/target/manifest.json: the dependency graph has a cycle");
+}
+
+TEST(BuildGraph, MissingDependencyNamesBothNodes) {
+  Manifest m;
+  m.project_name = "proj";
+  m.nodes = {MakeNode("model.proj.a", "models/a.sql", {"model.proj.x"})};
+  EXPECT_EQ(BuildError(m),
+            "/p/target/manifest.json: node 'model.proj.a' depends on 'model.proj.x', which the "
+            "manifest lacks");
+}
+
+TEST(BuildGraph, MissingDependencyOfAnEphemeralModel) {
+  Manifest m;
+  m.project_name = "proj";
+  m.nodes = {MakeNode("model.proj.a", "models/a.sql", {"model.proj.e"}),
+             MakeNode("model.proj.e", "models/e.sql", {"seed.proj.gone"}, "ephemeral")};
+  EXPECT_EQ(BuildError(m),
+            "/p/target/manifest.json: node 'model.proj.e' depends on 'seed.proj.gone', which the "
+            "manifest lacks");
+}
+
+TEST(Graph, TopologicalOrderBreaksTiesByIndex) {
+  Graph g;
+  g.nodes.resize(4);
+  g.nodes[0].deps = {3};
+  g.nodes[1].deps = {};
+  g.nodes[2].deps = {1};
+  g.nodes[3].deps = {};
+  EXPECT_EQ(g.TopologicalOrder(), (std::vector<int>{1, 2, 3, 0}));
+}
+
+TEST(Node, SelectorJoinsFqnWithDots) {
+  Node n;
+  n.fqn = {"proj", "staging", "stg_a"};
+  EXPECT_EQ(n.Selector(), "proj.staging.stg_a");
+  n.fqn = {"proj"};
+  EXPECT_EQ(n.Selector(), "proj");
+  n.fqn = {};
+  EXPECT_EQ(n.Selector(), "");
+}
+
+}  // namespace

@@ -1,0 +1,243 @@
+#include "manifest/manifest.h"
+
+#include <string>
+#include <string_view>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+// A minimal v12 manifest: a model with a patch, a seed without
+// depends_on.nodes, a test, a macro, and a unit test. Nodes are listed out of
+// unique_id order on purpose.
+constexpr std::string_view kValidManifest = R"json({
+  "metadata": {
+    "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
+    "dbt_version": "1.9.4",
+    "adapter_type": "duckdb",
+    "project_name": "proj"
+  },
+  "nodes": {
+    "test.proj.not_null_stg_a_id.1a2b3c": {
+      "unique_id": "test.proj.not_null_stg_a_id.1a2b3c",
+      "resource_type": "test",
+      "name": "not_null_stg_a_id",
+      "package_name": "proj",
+      "original_file_path": "models/staging/_staging.yml",
+      "fqn": ["proj", "staging", "not_null_stg_a_id"],
+      "depends_on": {"macros": ["macro.dbt.test_not_null"], "nodes": ["model.proj.stg_a"]},
+      "config": {"enabled": true, "materialized": "test"}
+    },
+    "seed.proj.raw_a": {
+      "unique_id": "seed.proj.raw_a",
+      "resource_type": "seed",
+      "name": "raw_a",
+      "package_name": "proj",
+      "original_file_path": "seeds/raw_a.csv",
+      "patch_path": null,
+      "fqn": ["proj", "raw_a"],
+      "depends_on": {"macros": []},
+      "config": {"enabled": true, "materialized": "seed"}
+    },
+    "model.proj.stg_a": {
+      "unique_id": "model.proj.stg_a",
+      "resource_type": "model",
+      "name": "stg_a",
+      "package_name": "proj",
+      "original_file_path": "models/staging/stg_a.sql",
+      "patch_path": "proj://models/staging/_staging.yml",
+      "fqn": ["proj", "staging", "stg_a"],
+      "depends_on": {"macros": ["macro.proj.money"], "nodes": ["seed.proj.raw_a"]},
+      "config": {"enabled": false, "materialized": "view"}
+    }
+  },
+  "macros": {
+    "macro.proj.money": {
+      "unique_id": "macro.proj.money",
+      "package_name": "proj",
+      "original_file_path": "macros/money.sql",
+      "depends_on": {"macros": ["macro.dbt.round"]}
+    },
+    "macro.dbt.round": {
+      "unique_id": "macro.dbt.round",
+      "package_name": "dbt",
+      "original_file_path": "macros/round.sql",
+      "depends_on": {"macros": []}
+    }
+  },
+  "unit_tests": {
+    "unit_test.proj.stg_a.test_stg_a": {
+      "unique_id": "unit_test.proj.stg_a.test_stg_a",
+      "resource_type": "unit_test",
+      "name": "test_stg_a",
+      "package_name": "proj",
+      "original_file_path": "models/staging/_staging.yml",
+      "fqn": ["proj", "staging", "stg_a", "test_stg_a"],
+      "depends_on": {"macros": [], "nodes": ["model.proj.stg_a"]}
+    }
+  }
+})json";
+
+// Parses `json` expecting failure and returns the error.
+std::string ParseError(std::string_view json) {
+  Manifest manifest;
+  std::string err;
+  EXPECT_FALSE(ParseManifest(json, "target/manifest.json", &manifest, &err));
+  EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+  EXPECT_EQ(err.rfind("target/manifest.json: ", 0), 0u) << err;
+  return err;
+}
+
+// A well-formed manifest with `node` (JSON text of one object) as its only node.
+std::string ManifestWithNode(const std::string& node) {
+  return R"({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},)"
+         R"( "macros": {}, "nodes": {"model.p.x": )" +
+         node + "}}";
+}
+
+TEST(ParseManifest, ValidV12LoadsExpectedFields) {
+  Manifest m;
+  std::string err;
+  ASSERT_TRUE(ParseManifest(kValidManifest, "manifest.json", &m, &err)) << err;
+  EXPECT_EQ(m.dbt_version, "1.9.4");
+  EXPECT_EQ(m.adapter_type, "duckdb");
+  EXPECT_EQ(m.project_name, "proj");
+
+  ASSERT_EQ(m.nodes.size(), 4u);
+  EXPECT_EQ(m.nodes[0].unique_id, "model.proj.stg_a");
+  EXPECT_EQ(m.nodes[1].unique_id, "seed.proj.raw_a");
+  EXPECT_EQ(m.nodes[2].unique_id, "test.proj.not_null_stg_a_id.1a2b3c");
+  EXPECT_EQ(m.nodes[3].unique_id, "unit_test.proj.stg_a.test_stg_a");
+
+  const ManifestNode& model = m.nodes[0];
+  EXPECT_EQ(model.resource_type, "model");
+  EXPECT_EQ(model.name, "stg_a");
+  EXPECT_EQ(model.package_name, "proj");
+  EXPECT_EQ(model.original_file_path, "models/staging/stg_a.sql");
+  EXPECT_EQ(model.patch_path, "models/staging/_staging.yml");
+  EXPECT_EQ(model.materialized, "view");
+  EXPECT_FALSE(model.enabled);
+  EXPECT_EQ(model.fqn, (std::vector<std::string>{"proj", "staging", "stg_a"}));
+  EXPECT_EQ(model.depends_on_nodes, (std::vector<std::string>{"seed.proj.raw_a"}));
+  EXPECT_EQ(model.depends_on_macros, (std::vector<std::string>{"macro.proj.money"}));
+
+  const ManifestNode& seed = m.nodes[1];
+  EXPECT_EQ(seed.resource_type, "seed");
+  EXPECT_TRUE(seed.depends_on_nodes.empty());
+  EXPECT_TRUE(seed.depends_on_macros.empty());
+  EXPECT_EQ(seed.patch_path, "");
+  EXPECT_EQ(seed.materialized, "seed");
+  EXPECT_TRUE(seed.enabled);
+
+  const ManifestNode& test = m.nodes[2];
+  EXPECT_EQ(test.resource_type, "test");
+  EXPECT_EQ(test.depends_on_nodes, (std::vector<std::string>{"model.proj.stg_a"}));
+  EXPECT_EQ(test.depends_on_macros, (std::vector<std::string>{"macro.dbt.test_not_null"}));
+
+  const ManifestNode& unit = m.nodes[3];
+  EXPECT_EQ(unit.resource_type, "unit_test");
+  EXPECT_EQ(unit.name, "test_stg_a");
+  EXPECT_EQ(unit.materialized, "");  // no config at all
+  EXPECT_TRUE(unit.enabled);
+  EXPECT_EQ(unit.depends_on_nodes, (std::vector<std::string>{"model.proj.stg_a"}));
+
+  ASSERT_EQ(m.macros.size(), 2u);
+  EXPECT_EQ(m.macros[0].unique_id, "macro.dbt.round");
+  EXPECT_EQ(m.macros[0].package_name, "dbt");
+  EXPECT_EQ(m.macros[1].unique_id, "macro.proj.money");
+  EXPECT_EQ(m.macros[1].original_file_path, "macros/money.sql");
+  EXPECT_EQ(m.macros[1].depends_on_macros, (std::vector<std::string>{"macro.dbt.round"}));
+}
+
+TEST(ParseManifest, NodeWithoutDependsOnIsFine) {
+  Manifest m;
+  std::string err;
+  ASSERT_TRUE(ParseManifest(ManifestWithNode(R"({"unique_id": "model.p.x", "resource_type": "model",
+      "name": "x", "package_name": "p", "original_file_path": "models/x.sql", "fqn": ["p", "x"]})"),
+                            "m.json", &m, &err))
+      << err;
+  ASSERT_EQ(m.nodes.size(), 1u);
+  EXPECT_TRUE(m.nodes[0].depends_on_nodes.empty());
+  EXPECT_TRUE(m.nodes[0].depends_on_macros.empty());
+  EXPECT_EQ(m.adapter_type, "");
+}
+
+TEST(ParseManifest, MalformedJsonNamesFileAndPosition) {
+  EXPECT_EQ(ParseError(R"({"metadata": {"dbt_schema_version": )"),
+            "target/manifest.json: malformed JSON: parse error at line 1, column 37: syntax error "
+            "while parsing value - unexpected end of input; expected '[', '{', or a literal");
+}
+
+TEST(ParseManifest, MalformedJsonOnALaterLineStaysOneLine) {
+  EXPECT_EQ(ParseError("{\n  \"metadata\": \"a\nb\"}"),
+            "target/manifest.json: malformed JSON: parse error at line 3, column 0: syntax error "
+            "while parsing value - invalid string: control character U+000A (LF) must be escaped "
+            "to \\u000A or \\n; last read: '\"a<U+000A>'");
+}
+
+TEST(ParseManifest, TopLevelNotAnObject) {
+  EXPECT_EQ(ParseError("[1, 2]"),
+            "target/manifest.json: not a dbt manifest (the top level is not an object)");
+}
+
+TEST(ParseManifest, WrongSchemaVersion) {
+  EXPECT_EQ(
+      ParseError(R"({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v11.json"},
+                    "nodes": {}, "macros": {}})"),
+      "target/manifest.json: unsupported manifest schema "
+      "'https://schemas.getdbt.com/dbt/manifest/v11.json' (pa-gen reads "
+      "https://schemas.getdbt.com/dbt/manifest/v12.json, dbt 1.8 to 1.12)");
+}
+
+TEST(ParseManifest, MissingMetadata) {
+  EXPECT_EQ(ParseError(R"({"nodes": {}, "macros": {}})"),
+            "target/manifest.json: manifest lacks required field 'metadata'");
+}
+
+TEST(ParseManifest, MissingSchemaVersion) {
+  EXPECT_EQ(ParseError(R"({"metadata": {}, "nodes": {}, "macros": {}})"),
+            "target/manifest.json: metadata lacks required field 'dbt_schema_version'");
+}
+
+TEST(ParseManifest, NodeMissingFqn) {
+  EXPECT_EQ(ParseError(ManifestWithNode(R"({"unique_id": "model.p.x", "resource_type": "model",
+      "name": "x", "package_name": "p", "original_file_path": "models/x.sql"})")),
+            "target/manifest.json: node 'model.p.x' lacks required field 'fqn'");
+}
+
+TEST(ParseManifest, FieldOfWrongType) {
+  EXPECT_EQ(ParseError(ManifestWithNode(R"({"unique_id": "model.p.x", "resource_type": "model",
+      "name": 7, "package_name": "p", "original_file_path": "models/x.sql", "fqn": ["p", "x"]})")),
+            "target/manifest.json: node 'model.p.x' field 'name' should be string but is number");
+}
+
+TEST(ParseManifest, DependsOnOfWrongType) {
+  EXPECT_EQ(ParseError(ManifestWithNode(R"({"unique_id": "model.p.x", "resource_type": "model",
+      "name": "x", "package_name": "p", "original_file_path": "models/x.sql", "fqn": ["p", "x"],
+      "depends_on": {"nodes": "seed.p.s"}})")),
+            "target/manifest.json: node 'model.p.x' depends_on field 'nodes' should be array but "
+            "is string");
+}
+
+TEST(ParseManifest, FqnHoldingANumber) {
+  EXPECT_EQ(ParseError(ManifestWithNode(R"({"unique_id": "model.p.x", "resource_type": "model",
+      "name": "x", "package_name": "p", "original_file_path": "models/x.sql", "fqn": ["p", 1]})")),
+            "target/manifest.json: node 'model.p.x' field 'fqn' should hold strings");
+}
+
+TEST(ParseManifest, ReportsTheFirstProblemOnly) {
+  // Both 'name' and 'fqn' are wrong; the first field read wins.
+  EXPECT_EQ(ParseError(ManifestWithNode(R"({"unique_id": "model.p.x", "resource_type": "model",
+      "name": null, "package_name": "p", "original_file_path": "models/x.sql"})")),
+            "target/manifest.json: node 'model.p.x' field 'name' should be string but is null");
+}
+
+TEST(LoadManifest, MissingFileNamesTheFile) {
+  Manifest m;
+  std::string err;
+  const std::string path = ::testing::TempDir() + "/pa_gen_no_such_dir/manifest.json";
+  EXPECT_FALSE(LoadManifest(path, &m, &err));
+  EXPECT_EQ(err, path + ": cannot read: No such file or directory");
+}
+
+}  // namespace

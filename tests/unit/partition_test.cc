@@ -1,0 +1,502 @@
+#include "group/partition.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <map>
+#include <numeric>
+#include <queue>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+namespace {
+
+using Strings = std::vector<std::string>;
+using Ints = std::vector<int>;
+
+// A graph with its group keys and short names, as PartitionGraph takes them.
+struct Case {
+  Graph graph;
+  Strings keys;   // "" for tests
+  Strings names;  // unique
+};
+
+// Adds node `i` (unique_id "model.p.nNNNN", so index order is unique_id order).
+Node MakeNode(int i, bool test, Ints deps) {
+  Node node;
+  node.unique_id = fmt::format("model.p.n{:04}", i);
+  node.name = fmt::format("{}n{:04}", test ? "t_" : "", i);
+  node.kind = test ? NodeKind::kTest : NodeKind::kModel;
+  node.fqn = {"p", node.name};
+  std::sort(deps.begin(), deps.end());
+  node.deps = std::move(deps);
+  return node;
+}
+
+// ---------------------------------------------------------------------------
+// Random DAGs.
+
+struct Shape {
+  int nodes;
+  int num_keys;         // 1..6
+  double test_share;    // chance that a node is a test
+  double mean_parents;  // parents per node, roughly
+  bool layered;         // keys follow the topological position (like staging -> marts)
+};
+
+// Nodes get positions 0..n-1 in a random topological order, then a random
+// index, so that index order and dependency order disagree. Tests have no
+// children; a test may have no parent at all.
+Case RandomCase(std::mt19937& rng, const Shape& shape) {
+  const int n = shape.nodes;
+  Ints index_at(n);
+  std::iota(index_at.begin(), index_at.end(), 0);
+  std::shuffle(index_at.begin(), index_at.end(), rng);
+
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<bool> is_test(n);
+  for (int p = 0; p < n; ++p) is_test[p] = unit(rng) < shape.test_share;
+
+  std::vector<Ints> deps(n);  // by index
+  Ints candidates;            // positions of non-tests so far
+  std::poisson_distribution<int> parents(shape.mean_parents);
+  for (int p = 0; p < n; ++p) {
+    std::set<int> chosen;
+    int want = std::min<int>(parents(rng), static_cast<int>(candidates.size()));
+    if (is_test[p] && want == 0 && !candidates.empty() && unit(rng) < 0.9) want = 1;
+    while (static_cast<int>(chosen.size()) < want) {
+      int c = static_cast<int>(candidates.size());
+      // Mostly near neighbours (long chains), sometimes anywhere (long edges).
+      int pick = unit(rng) < 0.6 ? c - 1 - std::uniform_int_distribution<int>(0, std::min(c, 4) - 1)(rng)
+                                 : std::uniform_int_distribution<int>(0, c - 1)(rng);
+      chosen.insert(candidates[pick]);
+    }
+    for (int q : chosen) deps[index_at[p]].push_back(index_at[q]);
+    if (!is_test[p]) candidates.push_back(p);
+  }
+
+  Case c;
+  c.keys.resize(n);
+  std::uniform_int_distribution<int> any_key(0, shape.num_keys - 1);
+  for (int p = 0; p < n; ++p) {
+    int i = index_at[p];
+    if (is_test[p]) continue;
+    int k = any_key(rng);
+    if (shape.layered && unit(rng) < 0.85) k = std::min(shape.num_keys - 1, p * shape.num_keys / n);
+    c.keys[i] = std::string(1, static_cast<char>('a' + k));
+  }
+  std::vector<bool> test_at_index(n);
+  for (int p = 0; p < n; ++p) test_at_index[index_at[p]] = is_test[p];
+  for (int i = 0; i < n; ++i) {
+    c.graph.nodes.push_back(MakeNode(i, test_at_index[i], deps[i]));
+    c.names.push_back(c.graph.nodes.back().name);
+  }
+  return c;
+}
+
+// Bit sets over node or batch indices.
+class Bits {
+ public:
+  explicit Bits(int n = 0) : words_((n + 63) / 64) {}
+  void Set(int i) { words_[i / 64] |= uint64_t{1} << (i % 64); }
+  bool Has(int i) const { return (words_[i / 64] >> (i % 64)) & 1; }
+  void Or(const Bits& other) {
+    for (size_t w = 0; w < words_.size(); ++w) words_[w] |= other.words_[w];
+  }
+  void And(const Bits& other) {
+    for (size_t w = 0; w < words_.size(); ++w) words_[w] &= other.words_[w];
+  }
+  void AndNot(const Bits& other) {
+    for (size_t w = 0; w < words_.size(); ++w) words_[w] &= ~other.words_[w];
+  }
+  bool Any() const {
+    for (uint64_t w : words_)
+      if (w) return true;
+    return false;
+  }
+
+ private:
+  std::vector<uint64_t> words_;
+};
+
+// Kahn's algorithm over `deps` (parents of each vertex); empty if cyclic.
+Ints TopoOrder(const std::vector<Ints>& deps) {
+  const int n = static_cast<int>(deps.size());
+  std::vector<Ints> children(n);
+  Ints pending(n);
+  for (int v = 0; v < n; ++v) {
+    pending[v] = static_cast<int>(deps[v].size());
+    for (int d : deps[v]) children[d].push_back(v);
+  }
+  std::queue<int> ready;
+  for (int v = 0; v < n; ++v)
+    if (pending[v] == 0) ready.push(v);
+  Ints order;
+  while (!ready.empty()) {
+    int v = ready.front();
+    ready.pop();
+    order.push_back(v);
+    for (int c : children[v])
+      if (--pending[c] == 0) ready.push(c);
+  }
+  if (static_cast<int>(order.size()) != n) order.clear();
+  return order;
+}
+
+// reach[v]: every vertex reachable from v by one or more edges.
+std::vector<Bits> Descendants(const std::vector<Ints>& deps, const Ints& order) {
+  const int n = static_cast<int>(deps.size());
+  std::vector<Bits> reach(n, Bits(n));
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    for (int d : deps[*it]) {
+      reach[d].Set(*it);
+      reach[d].Or(reach[*it]);
+    }
+  }
+  return reach;
+}
+
+// What a batch name may hold: letters, digits, '_', '-', '.'; the rest becomes '_'.
+std::string Sanitised(const std::string& key) {
+  std::string out;
+  for (char ch : key) out.push_back(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' ||
+                                            ch == '-' || ch == '.'
+                                        ? ch
+                                        : '_');
+  return out;
+}
+
+// "x-2" -> "x": the suffix that tells apart keys that sanitise alike.
+std::string WithoutCollisionSuffix(const std::string& name) {
+  size_t dash = name.rfind('-');
+  if (dash == std::string::npos || dash + 1 == name.size()) return name;
+  for (size_t i = dash + 1; i < name.size(); ++i)
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return name;
+  return name.substr(0, dash);
+}
+
+// Checks every promise PartitionGraph makes; returns the first broken one.
+std::string CheckPartition(const Case& c, const Partition& part) {
+  const Graph& g = c.graph;
+  const int n = static_cast<int>(g.nodes.size());
+  const int nb = static_cast<int>(part.batches.size());
+
+  // (g) Names unique and sorted.
+  for (int b = 1; b < nb; ++b) {
+    if (!(part.batches[b - 1].name < part.batches[b].name))
+      return fmt::format("names not strictly sorted: '{}' then '{}'", part.batches[b - 1].name,
+                         part.batches[b].name);
+  }
+
+  // (a) Every node in exactly one batch; batch_of agrees with members.
+  if (static_cast<int>(part.batch_of.size()) != n) return "batch_of has the wrong size";
+  Ints seen(n, 0);
+  for (int b = 0; b < nb; ++b) {
+    const Ints& members = part.batches[b].members;
+    if (members.empty()) return fmt::format("batch {} is empty", part.batches[b].name);
+    if (!std::is_sorted(members.begin(), members.end()))
+      return fmt::format("members of {} not ascending", part.batches[b].name);
+    for (int m : members) {
+      if (m < 0 || m >= n) return "member out of range";
+      ++seen[m];
+      if (part.batch_of[m] != b)
+        return fmt::format("batch_of[{}] = {} but the node is in batch {}", m, part.batch_of[m], b);
+    }
+  }
+  for (int v = 0; v < n; ++v)
+    if (seen[v] != 1) return fmt::format("node {} is in {} batches", v, seen[v]);
+
+  // (b) Batch deps are exactly the cross-batch node edges, and acyclic.
+  std::vector<Ints> batch_deps(nb);
+  for (int b = 0; b < nb; ++b) {
+    std::set<int> expected;
+    for (int m : part.batches[b].members)
+      for (int d : g.nodes[m].deps)
+        if (part.batch_of[d] != b) expected.insert(part.batch_of[d]);
+    Ints want(expected.begin(), expected.end());
+    if (part.batches[b].deps != want)
+      return fmt::format("deps of {} are [{}], the node edges say [{}]", part.batches[b].name,
+                         fmt::join(part.batches[b].deps, ","), fmt::join(want, ","));
+    batch_deps[b] = want;
+  }
+  Ints batch_order = TopoOrder(batch_deps);
+  if (static_cast<int>(batch_order.size()) != nb) return "the batch graph has a cycle";
+
+  // (c) Convex: no node outside a batch is both below and above it.
+  std::vector<Ints> node_deps(n);
+  for (int v = 0; v < n; ++v) node_deps[v] = g.nodes[v].deps;
+  Ints node_order = TopoOrder(node_deps);
+  if (static_cast<int>(node_order.size()) != n) return "test bug: the node graph has a cycle";
+  std::vector<Ints> node_children(n);
+  for (int v = 0; v < n; ++v)
+    for (int d : node_deps[v]) node_children[d].push_back(v);
+  std::vector<Bits> below = Descendants(node_deps, node_order);
+  std::vector<Bits> above = Descendants(node_children, Ints(node_order.rbegin(), node_order.rend()));
+  for (int b = 0; b < nb; ++b) {
+    Bits inside(n), down(n), up(n);
+    for (int m : part.batches[b].members) {
+      inside.Set(m);
+      down.Or(below[m]);
+      up.Or(above[m]);
+    }
+    down.And(up);
+    down.AndNot(inside);
+    if (down.Any()) return fmt::format("batch {} is not convex", part.batches[b].name);
+  }
+
+  // Non-test batches: one key each, named key or key.1 .. key.N.
+  std::map<std::string, Ints> batches_of_key;
+  std::vector<bool> test_batch(nb, false);
+  for (int b = 0; b < nb; ++b) {
+    std::set<std::string> keys;
+    for (int m : part.batches[b].members)
+      if (!c.keys[m].empty()) keys.insert(c.keys[m]);
+    if (keys.empty()) {
+      test_batch[b] = true;
+      continue;
+    }
+    if (keys.size() != 1) return fmt::format("batch {} mixes keys", part.batches[b].name);
+    batches_of_key[*keys.begin()].push_back(b);
+  }
+  for (const auto& [key, batches] : batches_of_key) {
+    std::set<std::string> want, got;
+    for (size_t i = 0; i < batches.size(); ++i) {
+      std::string safe = Sanitised(key);
+      want.insert(batches.size() == 1 ? safe : fmt::format("{}.{}", safe, i + 1));
+      got.insert(WithoutCollisionSuffix(part.batches[batches[i]].name));
+    }
+    if (want != got)
+      return fmt::format("batches of key {} are named [{}]", key, fmt::join(got, ","));
+  }
+
+  // (d) Locally minimal: merging two batches of one key would make a cycle,
+  // that is, one reaches the other through a third batch.
+  std::vector<Bits> batch_below = Descendants(batch_deps, batch_order);
+  std::vector<Ints> batch_children(nb);
+  for (int b = 0; b < nb; ++b)
+    for (int d : batch_deps[b]) batch_children[d].push_back(b);
+  auto reaches_via = [&](int from, int to) {
+    for (int mid : batch_children[from])
+      if (mid != to && batch_below[mid].Has(to)) return true;
+    return false;
+  };
+  for (const auto& [key, batches] : batches_of_key) {
+    for (size_t i = 0; i < batches.size(); ++i) {
+      for (size_t j = i + 1; j < batches.size(); ++j) {
+        int x = batches[i], y = batches[j];
+        if (!reaches_via(x, y) && !reaches_via(y, x))
+          return fmt::format("batches {} and {} could be merged", part.batches[x].name,
+                             part.batches[y].name);
+      }
+    }
+  }
+
+  // (e) A test joins the batch of its parents when they share one, else it
+  // runs alone in a batch named after it.
+  for (int v = 0; v < n; ++v) {
+    if (!c.keys[v].empty()) continue;
+    std::set<int> parent_batches;
+    for (int d : g.nodes[v].deps) parent_batches.insert(part.batch_of[d]);
+    const Batch& mine = part.batches[part.batch_of[v]];
+    if (parent_batches.size() == 1) {
+      if (part.batch_of[v] != *parent_batches.begin())
+        return fmt::format("test {} is not in its parents' batch", v);
+    } else if (mine.members != Ints{v} || mine.name != c.names[v]) {
+      return fmt::format("test {} across batches is in batch {} of {} nodes", v, mine.name,
+                         mine.members.size());
+    }
+  }
+  for (int b = 0; b < nb; ++b) {
+    if (test_batch[b] && part.batches[b].members.size() != 1)
+      return fmt::format("test batch {} holds {} tests", part.batches[b].name,
+                         part.batches[b].members.size());
+  }
+  return "";
+}
+
+std::string Describe(const Partition& part) {
+  std::string s;
+  for (const Batch& b : part.batches)
+    s += fmt::format("{}: [{}] deps [{}]\n", b.name, fmt::join(b.members, ","),
+                     fmt::join(b.deps, ","));
+  return s;
+}
+
+std::string Describe(const Case& c) {
+  std::string s;
+  for (size_t v = 0; v < c.graph.nodes.size(); ++v)
+    s += fmt::format("{} key '{}' deps [{}]\n", v, c.keys[v], fmt::join(c.graph.nodes[v].deps, ","));
+  return s;
+}
+
+// Partitions twice, checks (a)-(e) and (g) on the first, and (f) that both agree.
+void CheckCase(const Case& c, const std::string& label) {
+  Partition first = PartitionGraph(c.graph, c.keys, c.names);
+  Partition second = PartitionGraph(c.graph, c.keys, c.names);
+  std::string problem = CheckPartition(c, first);
+  ASSERT_EQ(problem, "") << label << "\n" << Describe(c) << "--\n" << Describe(first);
+  ASSERT_EQ(Describe(first), Describe(second)) << label;
+  ASSERT_EQ(first.batch_of, second.batch_of) << label;
+}
+
+TEST(PartitionProperty, ThousandsOfSmallRandomDags) {
+  std::mt19937 rng(20240611);
+  std::uniform_int_distribution<int> size(1, 60), keys(1, 6);
+  std::uniform_real_distribution<double> share(0.0, 0.35), parents(0.3, 3.0);
+  for (int i = 0; i < 3000; ++i) {
+    Shape shape{size(rng), keys(rng), share(rng), parents(rng), i % 3 == 0};
+    Case c = RandomCase(rng, shape);
+    CheckCase(c, fmt::format("small DAG #{}", i));
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+}
+
+TEST(PartitionProperty, LargeRandomDags) {
+  const Shape shapes[] = {
+      {500, 6, 0.3, 2.0, false},  {800, 3, 0.2, 1.5, true},   {1000, 2, 0.1, 1.0, false},
+      {1200, 6, 0.25, 3.0, true}, {1500, 4, 0.3, 2.5, false}, {2000, 5, 0.3, 2.0, true},
+  };
+  int i = 0;
+  for (const Shape& shape : shapes) {
+    std::mt19937 rng(7919 + i);
+    Case c = RandomCase(rng, shape);
+    CheckCase(c, fmt::format("large DAG #{} ({} nodes)", i, shape.nodes));
+    if (::testing::Test::HasFatalFailure()) return;
+    ++i;
+  }
+}
+
+// The checker itself must catch a mergeable pair, or the property test proves nothing.
+TEST(PartitionProperty, CheckerRejectsAMergeablePair) {
+  Case c;
+  c.graph.nodes = {MakeNode(0, false, {}), MakeNode(1, false, {0})};
+  c.keys = {"a", "a"};
+  c.names = {"n0000", "n0001"};
+  Partition split;
+  split.batches = {{"a.1", {0}, {}}, {"a.2", {1}, {0}}};
+  split.batch_of = {0, 1};
+  EXPECT_EQ(CheckPartition(c, split), "batches a.1 and a.2 could be merged");
+  Partition whole = PartitionGraph(c.graph, c.keys, c.names);
+  EXPECT_EQ(CheckPartition(c, whole), "");
+}
+
+// ---------------------------------------------------------------------------
+// Hand-written cases with exact names.
+
+struct Spec {
+  std::string key;  // "" for a test
+  Ints deps;
+};
+
+Case Build(const std::vector<Spec>& specs) {
+  Case c;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    c.graph.nodes.push_back(MakeNode(static_cast<int>(i), specs[i].key.empty(), specs[i].deps));
+    c.keys.push_back(specs[i].key);
+    c.names.push_back(c.graph.nodes.back().name);
+  }
+  return c;
+}
+
+Partition PartitionChecked(const Case& c) {
+  Partition part = PartitionGraph(c.graph, c.keys, c.names);
+  EXPECT_EQ(CheckPartition(c, part), "") << Describe(part);
+  return part;
+}
+
+TEST(PartitionGraph, EmptyGraph) {
+  Partition part = PartitionGraph(Graph{}, {}, {});
+  EXPECT_TRUE(part.batches.empty());
+  EXPECT_TRUE(part.batch_of.empty());
+}
+
+TEST(PartitionGraph, GroupSplitWhereKeepingItWholeMakesACycle) {
+  // a1 -> b1 -> a2: "a" cannot be one batch.
+  Case c = Build({{"a", {}}, {"a", {2}}, {"b", {0}}});
+  Partition part = PartitionChecked(c);
+  EXPECT_EQ(Describe(part),
+            "a.1: [0] deps []\n"
+            "a.2: [1] deps [2]\n"
+            "b: [2] deps [0]\n");
+  EXPECT_EQ(part.batch_of, (Ints{0, 1, 2}));
+}
+
+TEST(PartitionGraph, SplitPartsAreNumberedInDependencyOrder) {
+  // Index order is the reverse of dependency order: a2 -> b1 -> a1.
+  Case c = Build({{"a", {1}}, {"b", {2}}, {"a", {}}});
+  EXPECT_EQ(Describe(PartitionChecked(c)),
+            "a.1: [2] deps []\n"
+            "a.2: [0] deps [2]\n"
+            "b: [1] deps [0]\n");
+}
+
+TEST(PartitionGraph, IndependentNodeOfTheSameGroupDoesNotSplitIt) {
+  // seeds s1, s2; staging: st0 with no parents, st1 <- s1, st2 <- s2; marts m <- st1, st2.
+  Case c = Build({{"seeds", {}},
+                  {"seeds", {}},
+                  {"staging", {}},
+                  {"staging", {0}},
+                  {"staging", {1}},
+                  {"marts", {3, 4}}});
+  EXPECT_EQ(Describe(PartitionChecked(c)),
+            "marts: [5] deps [2]\n"
+            "seeds: [0,1] deps []\n"
+            "staging: [2,3,4] deps [1]\n");
+}
+
+TEST(PartitionGraph, ChainInsideAGroupAfterAnotherGroupStaysWhole) {
+  // x (staging) -> y (staging), and seed s -> y: ranks differ, one batch anyway.
+  Case c = Build({{"seeds", {}}, {"staging", {}}, {"staging", {0, 1}}});
+  EXPECT_EQ(Describe(PartitionChecked(c)),
+            "seeds: [0] deps []\n"
+            "staging: [1,2] deps [0]\n");
+}
+
+TEST(PartitionGraph, TestsFollowTheirParents) {
+  // a1 -> b1; test t3 on a1 joins a, t4 on b1 joins b, t5 on a1 and b1 runs alone.
+  Case c = Build({{"a", {}}, {"b", {0}}, {"", {0}}, {"", {1}}, {"", {0, 1}}});
+  Partition part = PartitionChecked(c);
+  EXPECT_EQ(Describe(part),
+            "a: [0,2] deps []\n"
+            "b: [1,3] deps [0]\n"
+            "t_n0004: [4] deps [0,1]\n");
+}
+
+TEST(PartitionGraph, TestOfTwoNodesInOneBatchJoinsIt) {
+  Case c = Build({{"a", {}}, {"a", {0}}, {"", {0, 1}}});
+  EXPECT_EQ(Describe(PartitionChecked(c)), "a: [0,1,2] deps []\n");
+}
+
+TEST(PartitionGraph, TestWithoutParentsRunsAlone) {
+  Case c = Build({{"a", {}}, {"", {}}});
+  EXPECT_EQ(Describe(PartitionChecked(c)),
+            "a: [0] deps []\n"
+            "t_n0001: [1] deps []\n");
+}
+
+TEST(PartitionGraph, UnsafeKeysAreSanitisedAndKeptApart) {
+  // "my models" and "my_models" sanitise alike; the later one (by first member) gets -2.
+  Case c = Build({{"my models", {}}, {"my_models", {}}, {"my models", {1}}});
+  Partition part = PartitionChecked(c);
+  EXPECT_EQ(Describe(part),
+            "my_models: [0,2] deps [1]\n"
+            "my_models-2: [1] deps []\n");
+}
+
+// Known bug (see the report): the "-2" suffix given to the second of two keys
+// that sanitise alike can equal a third key, and then two batches share a
+// name (and a stamp file). Enable once PartitionGraph makes names unique.
+TEST(PartitionGraph, DeduplicatedNameCannotCollideWithAnotherKey) {
+  Case c = Build({{"a b", {}}, {"a_b", {}}, {"a_b-2", {}}});
+  Partition part = PartitionGraph(c.graph, c.keys, c.names);
+  std::set<std::string> names;
+  for (const Batch& b : part.batches) names.insert(b.name);
+  EXPECT_EQ(names.size(), part.batches.size()) << Describe(part);
+}
+
+}  // namespace

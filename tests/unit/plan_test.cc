@@ -1,0 +1,132 @@
+#include "write/plan.h"
+
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+Plan SamplePlan() {
+  Plan plan;
+  plan.project_dir = "../../p";
+  plan.dbt.dbt = "/p/.venv/bin/dbt";
+  plan.dbt.profiles_dir = "/home/me/.dbt";
+  plan.dbt.target = "dev";
+  plan.dbt.vars = "{\"start_year\": 2025}";
+  plan.dbt.threads = 4;
+  plan.batches = {
+      {"marts", {"proj.marts.fct_orders"}, {"model.proj.fct_orders"}},
+      {"seeds",
+       {"proj.raw_customers", "proj.raw_orders"},
+       {"seed.proj.raw_customers", "seed.proj.raw_orders"}},
+      {"staging.1", {"proj.staging.stg_a", "proj.staging.not_null_stg_a_id"},
+       {"model.proj.stg_a", "test.proj.not_null_stg_a_id.1a2b3c"}},
+  };
+  return plan;
+}
+
+std::string WriteTemp(const std::string& name, const std::string& text) {
+  std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+void ExpectSamePlan(const Plan& a, const Plan& b) {
+  EXPECT_EQ(a.project_dir, b.project_dir);
+  EXPECT_EQ(a.dbt.dbt, b.dbt.dbt);
+  EXPECT_EQ(a.dbt.profiles_dir, b.dbt.profiles_dir);
+  EXPECT_EQ(a.dbt.target, b.dbt.target);
+  EXPECT_EQ(a.dbt.vars, b.dbt.vars);
+  EXPECT_EQ(a.dbt.threads, b.dbt.threads);
+  ASSERT_EQ(a.batches.size(), b.batches.size());
+  for (size_t i = 0; i < a.batches.size(); ++i) {
+    EXPECT_EQ(a.batches[i].name, b.batches[i].name);
+    EXPECT_EQ(a.batches[i].selectors, b.batches[i].selectors);
+    EXPECT_EQ(a.batches[i].members, b.batches[i].members);
+  }
+}
+
+TEST(Plan, RoundTripsThroughJson) {
+  Plan plan = SamplePlan();
+  std::string path = WriteTemp("pa_gen_plan_roundtrip.json", PlanToJson(plan));
+  Plan loaded;
+  std::string err;
+  ASSERT_TRUE(LoadPlan(path, &loaded, &err)) << err;
+  ExpectSamePlan(plan, loaded);
+  EXPECT_EQ(PlanToJson(loaded), PlanToJson(plan));
+}
+
+TEST(Plan, EmptySettingsRoundTrip) {
+  Plan plan;
+  plan.project_dir = ".";
+  std::string path = WriteTemp("pa_gen_plan_empty.json", PlanToJson(plan));
+  Plan loaded;
+  std::string err;
+  ASSERT_TRUE(LoadPlan(path, &loaded, &err)) << err;
+  ExpectSamePlan(plan, loaded);
+}
+
+TEST(Plan, JsonEndsWithNewline) {
+  std::string json = PlanToJson(SamplePlan());
+  ASSERT_FALSE(json.empty());
+  EXPECT_EQ(json.back(), '\n');
+}
+
+TEST(Plan, GarbageNamesTheFile) {
+  std::string path = WriteTemp("pa_gen_plan_garbage.json", "this is not json {");
+  Plan loaded;
+  std::string err;
+  EXPECT_FALSE(LoadPlan(path, &loaded, &err));
+  EXPECT_EQ(err.rfind(path + ": not a pa-gen plan (", 0), 0u) << err;
+  EXPECT_NE(err.find("run pa-gen again"), std::string::npos) << err;
+  EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+}
+
+TEST(Plan, MissingFieldNamesTheFile) {
+  std::string path = WriteTemp("pa_gen_plan_partial.json", R"({"project_dir": "."})");
+  Plan loaded;
+  std::string err;
+  EXPECT_FALSE(LoadPlan(path, &loaded, &err));
+  EXPECT_EQ(err.rfind(path + ": not a pa-gen plan (", 0), 0u) << err;
+  EXPECT_NE(err.find("'dbt'"), std::string::npos) << err;
+}
+
+TEST(Plan, MissingFileNamesTheFile) {
+  std::string path = ::testing::TempDir() + "/pa_gen_no_such_dir/.pa-plan.json";
+  Plan loaded;
+  std::string err;
+  EXPECT_FALSE(LoadPlan(path, &loaded, &err));
+  EXPECT_EQ(err, path + ": cannot read: No such file or directory");
+}
+
+TEST(Plan, StampAndRunPaths) {
+  EXPECT_EQ(StampPath("staging.1").generic_string(), ".pa/stamps/staging.1.stamp");
+  EXPECT_EQ(RunDir("marts").generic_string(), ".pa/run/marts");
+}
+
+TEST(Plan, MakePlanUsesSelectorsAndIdsInBatchOrder) {
+  Graph graph;
+  graph.nodes.resize(3);
+  graph.nodes[0].unique_id = "model.proj.a";
+  graph.nodes[0].fqn = {"proj", "staging", "a"};
+  graph.nodes[1].unique_id = "model.proj.b";
+  graph.nodes[1].fqn = {"proj", "marts", "b"};
+  graph.nodes[2].unique_id = "seed.proj.s";
+  graph.nodes[2].fqn = {"proj", "s"};
+  Partition partition;
+  partition.batches = {{"marts", {1}, {1}}, {"staging", {0, 2}, {}}};
+  partition.batch_of = {1, 0, 1};
+  DbtSettings dbt;
+  dbt.dbt = "/usr/bin/dbt";
+  Plan plan = MakePlan("..", dbt, graph, partition);
+  EXPECT_EQ(plan.project_dir, "..");
+  EXPECT_EQ(plan.dbt.dbt, "/usr/bin/dbt");
+  ASSERT_EQ(plan.batches.size(), 2u);
+  EXPECT_EQ(plan.batches[0].name, "marts");
+  EXPECT_EQ(plan.batches[0].selectors, (std::vector<std::string>{"proj.marts.b"}));
+  EXPECT_EQ(plan.batches[1].selectors, (std::vector<std::string>{"proj.staging.a", "proj.s"}));
+  EXPECT_EQ(plan.batches[1].members, (std::vector<std::string>{"model.proj.a", "seed.proj.s"}));
+}
+
+}  // namespace
