@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "exec/state.h"
 #include "graph/graph.h"
 #include "group/partition.h"
 #include "group/policy.h"
@@ -13,6 +14,7 @@
 #include "manifest/manifest.h"
 #include "manifest/project.h"
 #include "write/ninja_file.h"
+#include "util/hash.h"
 #include "write/plan.h"
 
 namespace {
@@ -40,7 +42,7 @@ std::vector<std::string> RegenerateArgs(const GenerateOptions& options, const Db
   return args;
 }
 
-bool Run(const GenerateOptions& options, std::string* err) {
+bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) {
   Policy policy;
   if (!ParsePolicy(options.policy, &policy, err)) return false;
   DbtProject project;
@@ -71,27 +73,38 @@ bool Run(const GenerateOptions& options, std::string* err) {
   std::vector<std::string> names = UniqueNodeNames(graph);
   Partition partition = PartitionGraph(graph, GroupKeys(policy, project, graph, names), names);
 
-  BuildDescription description{&project, &graph, &partition, names, manifest.adapter_type, output,
-                               SelfPath(), RegenerateArgs(options, project, dbt, output),
+  // What changes every node's result: a node built under other vars or
+  // another target is not up to date.
+  std::string settings_digest = Hasher()
+                                    .Add(manifest.dbt_version)
+                                    .Add(project.profile)
+                                    .Add(dbt.target)
+                                    .Add(dbt.vars)
+                                    .Hex();
+  Plan plan = MakePlan(RelativePath(project.dir, output.parent_path()), dbt, settings_digest,
+                       graph, partition);
+  BuildDescription description{&project, &graph, &partition, &plan, names, manifest.adapter_type,
+                               output, SelfPath(), RegenerateArgs(options, project, dbt, output),
                                inputs.files, inputs.dirs};
   std::string ninja_text;
   if (!WriteNinja(MakeNinjaFile(description), &ninja_text, err)) {
     *err = fmt::format("{}: {}", manifest_file.string(), *err);
     return false;
   }
-  Plan plan = MakePlan(RelativePath(project.dir, output.parent_path()), dbt, graph, partition);
 
   bool changed = false;
-  if (!WriteFileIfChanged(output.parent_path() / kPlanFileName, PlanToJson(plan), &changed, err))
+  *plan_file = output.parent_path() / kPlanFileName;
+  if (!WriteFileIfChanged(*plan_file, PlanToJson(plan), &changed, err))
     return false;
-  return WriteFileIfChanged(output, ninja_text, &changed, err);
+  if (!WriteFileIfChanged(output, ninja_text, &changed, err)) return false;
+  return RegroupState(project.dir, plan, err);
 }
 
 }  // namespace
 
-int Generate(const GenerateOptions& options) {
+int Generate(const GenerateOptions& options, fs::path* plan_file) {
   std::string err;
-  if (Run(options, &err)) return 0;
+  if (Run(options, plan_file, &err)) return 0;
   fmt::print(stderr, "pa-gen: error: {}\n", err);
   return 2;
 }

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "util/fs.h"
+
 // The options of `pa-gen` itself; names follow dbt's flags.
 struct GenerateOptions {
   std::string project_dir = ".";
@@ -16,6 +18,7 @@ struct GenerateOptions {
 };
 
 // The pipeline: load manifest -> build graph -> group -> write ninja.
-// Returns the exit code; on failure prints one line and leaves every file
-// it would have written as it was.
-int Generate(const GenerateOptions& options);
+// Returns the exit code and sets *plan_file to the plan written beside
+// build.ninja. On failure prints one line and leaves every file it would
+// have written as it was.
+int Generate(const GenerateOptions& options, fs::path* plan_file);

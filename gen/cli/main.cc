@@ -3,12 +3,14 @@
 
 #include "cli/generate.h"
 #include "exec/batch_runner.h"
+#include "exec/status.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
       "pa-gen: turns a dbt project into a build.ninja of batched dbt invocations.\n"
       "Run it in a dbt project, then `ninja`."};
   app.set_version_flag("--version", "pa-gen 0.1.0");
+  app.fallthrough();  // `pa-gen status --target prod` reads as `pa-gen --target prod status`
   GenerateOptions options;
   app.add_option("--project-dir", options.project_dir, "The dbt project folder")->capture_default_str();
   app.add_option("-o,--output", options.output, "Where to write build.ninja (default: in the project folder)");
@@ -20,17 +22,33 @@ int main(int argc, char** argv) {
   app.add_option("--manifest", options.manifest, "Use this manifest.json instead of running `dbt parse`");
   app.add_option("--policy", options.policy, "Grouping policy: folder, per-model")->capture_default_str();
 
-  CLI::App* exec = app.add_subcommand("exec", "Run one batch of the plan (Ninja calls this)");
+  CLI::App* exec = app.add_subcommand("exec", "Run one batch of the plan (build.ninja calls this)");
   std::string plan;
+  std::string digest;
   std::string batch;
   exec->add_option("--plan", plan, "The plan file beside build.ninja")->required();
+  exec->add_option("--digest", digest, "The batch's digest in build.ninja")->required();
   exec->add_option("batch", batch, "The batch to run")->required();
+
+  CLI::App* status = app.add_subcommand(
+      "status", "Regenerate, then show for every node whether the next ninja runs it, and why");
+  CLI::App* forget = app.add_subcommand(
+      "forget", "Regenerate, then make batches or nodes count as never built");
+  std::vector<std::string> names;
+  bool full_refresh = false;
+  forget->add_option("names", names, "Batch names, node names or unique_ids (default: all)");
+  forget->add_flag("--full-refresh", full_refresh, "Their next dbt run adds --full-refresh");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (*exec) return RunBatch(plan, batch);
-  return Generate(options);
+  if (*exec) return RunBatch(plan, digest, batch);
+  fs::path plan_file;
+  int code = Generate(options, &plan_file);
+  if (code != 0) return code;
+  if (*status) return PrintStatus(plan_file);
+  if (*forget) return Forget(plan_file, names, full_refresh);
+  return 0;
 }

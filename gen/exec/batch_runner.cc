@@ -1,12 +1,14 @@
 #include "exec/batch_runner.h"
 
-#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "exec/run_results.h"
+#include "exec/state.h"
+#include "exec/work.h"
 #include "manifest/dbt.h"
 #include "util/process.h"
 #include "write/plan.h"
@@ -32,24 +34,56 @@ std::string OneLine(const std::string& text) {
   return line.empty() ? "(no message)" : line;
 }
 
+long long NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
-int RunBatch(const fs::path& plan_file, const std::string& batch_name) {
+int RunBatch(const fs::path& plan_file, const std::string& digest, const std::string& batch_name) {
   std::string err;
   Plan plan;
   if (!LoadPlan(plan_file, &plan, &err)) {
     fmt::print(stderr, "pa-gen: {}\n", err);
     return 2;
   }
-  auto batch = std::find_if(plan.batches.begin(), plan.batches.end(),
-                            [&](const PlanBatch& b) { return b.name == batch_name; });
-  if (batch == plan.batches.end()) {
-    fmt::print(stderr, "pa-gen: {}: no batch '{}'; run pa-gen again\n", plan_file.string(), batch_name);
+  const PlanBatch* batch = plan.Find(batch_name);
+  if (!batch || batch->digest != digest) {
+    fmt::print(stderr, "pa-gen: {}: {} batch '{}' of build.ninja; run pa-gen again\n",
+               plan_file.string(), batch ? "out of date for" : "has no", batch_name);
     return 2;
   }
   fs::path project = (fs::absolute(plan_file).parent_path() / plan.project_dir).lexically_normal();
-  fs::path run_dir = project / RunDir(batch->name);
   fs::path stamp = project / StampPath(batch->name);
+  fs::path state_file = StateFile(project, batch->name);
+
+  StateCache states(project);
+  std::vector<MemberWork> work;
+  if (!DecideWork(*batch, &states, {}, &work, &err)) {
+    fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
+    return 1;
+  }
+  BatchState state = *states.Get(batch->name, &err);
+  std::vector<const PlanMember*> selected;
+  bool full_refresh = false;
+  for (size_t i = 0; i < work.size(); ++i) {
+    if (!work[i].needed) continue;
+    selected.push_back(&batch->members[i]);
+    if (auto it = state.find(batch->members[i].unique_id); it != state.end())
+      full_refresh = full_refresh || it->second.full_refresh;
+  }
+  if (selected.empty()) {
+    // Nothing to run: keep the stamp's time so Ninja prunes what follows.
+    if (!fs::exists(stamp) && !Touch(stamp, &err)) {
+      fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
+      return 1;
+    }
+    return 0;
+  }
+
+  fs::path run_dir = project / RunDir(batch->name);
   fs::path results_file = run_dir / "target" / "run_results.json";
   fs::path log_file = run_dir / "logs" / "dbt.log";
   std::error_code ec;
@@ -62,8 +96,9 @@ int RunBatch(const fs::path& plan_file, const std::string& batch_name) {
   std::vector<std::string> shared = SharedDbtArgs(plan.dbt);
   dbt.argv.insert(dbt.argv.end(), shared.begin(), shared.end());
   if (plan.dbt.threads > 0) dbt.argv.insert(dbt.argv.end(), {"--threads", std::to_string(plan.dbt.threads)});
+  if (full_refresh) dbt.argv.push_back("--full-refresh");
   dbt.argv.push_back("--select");
-  dbt.argv.insert(dbt.argv.end(), batch->selectors.begin(), batch->selectors.end());
+  for (const PlanMember* m : selected) dbt.argv.push_back(m->selector);
   dbt.argv.insert(dbt.argv.end(),
                   {"--indirect-selection", "cautious",
                    "--target-path", (run_dir / "target").string(),
@@ -74,6 +109,7 @@ int RunBatch(const fs::path& plan_file, const std::string& batch_name) {
   dbt.output = run_dir / "dbt.out";
   dbt.env = DbtEnvironment();
   int code = RunSubprocess(dbt, &err);
+  long long finished = NowNs();
   if (code < 0) {
     fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
     return 1;
@@ -84,22 +120,43 @@ int RunBatch(const fs::path& plan_file, const std::string& batch_name) {
   bool have_results = LoadRunResults(results_file, &results, &results_err);
   std::map<std::string, const NodeResult*> by_id;
   for (const NodeResult& r : results) by_id[r.unique_id] = &r;
+
+  // Record every selected node's outcome, also when the batch fails: what
+  // succeeded is not run again.
   int failed = 0;
   int skipped = 0;
-  for (const std::string& member : batch->members) {
-    auto it = by_id.find(member);
-    if (it != by_id.end() && IsSuccessStatus(it->second->status)) continue;
+  for (const PlanMember* m : selected) {
+    auto it = by_id.find(m->unique_id);
+    NodeState& s = state[m->unique_id];
+    s.fingerprint = m->fingerprint;
+    s.full_refresh = false;
+    if (it != by_id.end() && IsSuccessStatus(it->second->status)) {
+      s.status = it->second->status;
+      s.message.clear();
+      s.built_at = finished;
+      continue;
+    }
     ++failed;
+    s.status = it == by_id.end() ? "not run" : it->second->status;
+    s.message = it == by_id.end() ? "" : OneLine(it->second->message);
     if (!have_results) continue;
     if (it == by_id.end()) {
-      fmt::print(stderr, "pa-gen: FAILED {} (not run): dbt did not report it [log: {}]\n", member,
-                 log_file.string());
-    } else if (it->second->status == "skipped") {
+      fmt::print(stderr, "pa-gen: FAILED {} (not run): dbt did not report it [log: {}]\n",
+                 m->unique_id, log_file.string());
+    } else if (s.status == "skipped") {
       ++skipped;  // a consequence of another failure: counted, not listed
     } else {
-      fmt::print(stderr, "pa-gen: FAILED {} ({}): {} [log: {}]\n", member, it->second->status,
-                 OneLine(it->second->message), log_file.string());
+      fmt::print(stderr, "pa-gen: FAILED {} ({}): {} [log: {}]\n", m->unique_id, s.status,
+                 s.message, log_file.string());
     }
+  }
+  // Only this batch's members stay: nodes that left it are dropped.
+  BatchState kept;
+  for (const PlanMember& m : batch->members)
+    if (auto it = state.find(m.unique_id); it != state.end()) kept.insert(*it);
+  if (!SaveBatchState(state_file, kept, &err)) {
+    fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
+    return 1;
   }
   if (skipped > 0)
     fmt::print(stderr, "pa-gen: batch {}: {} more node{} skipped by dbt because of the above\n",

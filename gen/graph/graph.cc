@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "util/hash.h"
+
 const char* NodeKindName(NodeKind kind) {
   switch (kind) {
     case NodeKind::kSeed: return "seed";
@@ -97,6 +99,15 @@ class GraphBuilder {
       if (!Collect(m, executable, &inputs, &deps, &seen, err)) return false;
       node.inputs.assign(inputs.begin(), inputs.end());
       node.deps.assign(deps.begin(), deps.end());
+      Hasher fingerprint;
+      fingerprint.Add(m.definition);
+      for (const std::string& id : seen) {  // sorted: macros and folded ephemerals
+        auto macro = macro_index_.find(id);
+        fingerprint.Add(id).Add(macro != macro_index_.end()
+                                    ? manifest_.macros[macro->second].sql_digest
+                                    : manifest_.nodes[node_index_.at(id)].definition);
+      }
+      node.fingerprint = fingerprint.Hex();
     }
     if (graph->TopologicalOrder().size() != graph->nodes.size()) {
       *err = fmt::format("{}: the dependency graph has a cycle", manifest_file_);
@@ -112,8 +123,8 @@ class GraphBuilder {
     if (m.package_name == manifest_.project_name) {
       inputs->insert(m.original_file_path);
       if (!m.patch_path.empty()) inputs->insert(m.patch_path);
-      for (const std::string& macro : m.depends_on_macros) AddMacro(macro, inputs, seen);
     }
+    for (const std::string& macro : m.depends_on_macros) AddMacro(macro, inputs, seen);
     for (const std::string& dep : m.depends_on_nodes) {
       if (auto e = executable.find(dep); e != executable.end()) {
         deps->insert(e->second);
@@ -144,8 +155,9 @@ class GraphBuilder {
     auto it = macro_index_.find(id);
     if (it == macro_index_.end() || !seen->insert(id).second) return;
     const ManifestMacro& macro = manifest_.macros[it->second];
-    if (macro.package_name != manifest_.project_name) return;
-    inputs->insert(macro.original_file_path);
+    // Every macro counts for the fingerprint; only the project's own files
+    // are inputs (installed packages change through `dbt deps`).
+    if (macro.package_name == manifest_.project_name) inputs->insert(macro.original_file_path);
     for (const std::string& next : macro.depends_on_macros) AddMacro(next, inputs, seen);
   }
 

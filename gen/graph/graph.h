@@ -20,6 +20,10 @@ struct Node {
   std::string file;                 // original_file_path (relative to its package)
   std::vector<std::string> inputs;  // project files that define it, relative to the project, sorted
   std::vector<int> deps;            // executable parents, ascending
+  // Changes when anything that defines the node's result changes, apart
+  // from its executable parents: its definition, every macro it uses
+  // (transitively, any package) and every ephemeral model folded into it.
+  std::string fingerprint;
 
   bool IsTest() const { return kind == NodeKind::kTest || kind == NodeKind::kUnitTest; }
   // dbt's exact selector for this node: the dotted fqn.

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+
+#include "util/hash.h"
 #include <nlohmann/json.hpp>
 
 using nlohmann::json;
@@ -72,6 +74,28 @@ class FieldReader {
   std::string* problem_;
 };
 
+// See ManifestNode::definition. Object keys are sorted in nlohmann's dump,
+// so the digest does not depend on the manifest's key order.
+std::string DefinitionDigest(const json& node) {
+  Hasher h;
+  for (const char* key : {"checksum", "raw_code", "config", "relation_name", "test_metadata",
+                          "given", "expect", "overrides", "version", "contract"}) {
+    auto it = node.find(key);
+    h.Add(key).Add(it == node.end() ? "" : it->dump());
+  }
+  auto config = node.find("config");
+  if (config != node.end() && config->is_object()) {
+    auto persist = config->find("persist_docs");
+    if (persist != config->end() && persist->is_object() && !persist->empty()) {
+      for (const char* key : {"description", "columns"}) {
+        auto it = node.find(key);
+        h.Add(key).Add(it == node.end() ? "" : it->dump());
+      }
+    }
+  }
+  return h.Hex();
+}
+
 ManifestNode ReadNode(const json& value, const std::string& where, std::string* problem) {
   FieldReader r(value, where, problem);
   ManifestNode node;
@@ -93,6 +117,7 @@ ManifestNode ReadNode(const json& value, const std::string& where, std::string* 
     if (const json* enabled = c.Find("enabled", json::value_t::boolean, false))
       node.enabled = enabled->get<bool>();
   }
+  node.definition = DefinitionDigest(value);
   return node;
 }
 
@@ -103,6 +128,7 @@ ManifestMacro ReadMacro(const json& value, const std::string& where, std::string
   macro.package_name = r.String("package_name");
   macro.original_file_path = r.String("original_file_path");
   macro.depends_on_macros = r.DependsOn("macros", false);
+  macro.sql_digest = Hasher().Add(r.String("macro_sql", false)).Hex();
   return macro;
 }
 

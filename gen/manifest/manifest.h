@@ -19,6 +19,10 @@ struct ManifestNode {
   std::vector<std::string> fqn;
   std::vector<std::string> depends_on_nodes;
   std::vector<std::string> depends_on_macros;
+  // A digest of what defines the node's result apart from its parents and
+  // macros: file checksum, code, config, relation, test arguments and
+  // fixtures, and descriptions when dbt persists them.
+  std::string definition;
 };
 
 struct ManifestMacro {
@@ -26,6 +30,7 @@ struct ManifestMacro {
   std::string package_name;
   std::string original_file_path;
   std::vector<std::string> depends_on_macros;
+  std::string sql_digest;  // of macro_sql: macros have no checksum
 };
 
 struct Manifest {

@@ -38,6 +38,7 @@ bool LoadProject(const fs::path& dir, DbtProject* project, std::string* err) {
       return false;
     }
     project->name = root["name"].as<std::string>();
+    project->profile = root["profile"] ? root["profile"].as<std::string>() : project->name;
     project->model_paths = PathList(root, "model-paths", {"models"});
     project->seed_paths = PathList(root, "seed-paths", {"seeds"});
     project->snapshot_paths = PathList(root, "snapshot-paths", {"snapshots"});

@@ -9,6 +9,7 @@
 struct DbtProject {
   fs::path dir;  // absolute
   std::string name;
+  std::string profile;  // the profile name dbt uses
   std::vector<std::string> model_paths;
   std::vector<std::string> seed_paths;
   std::vector<std::string> snapshot_paths;

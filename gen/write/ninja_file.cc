@@ -77,7 +77,9 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
     edge.outputs = {stamps[b]};
     edge.inputs.assign(inputs.begin(), inputs.end());
     for (int dep : batch.deps) edge.implicit_inputs.push_back(stamps[dep]);
-    edge.vars = {{"batch", batch.name}, {"size", std::to_string(batch.members.size())}};
+    edge.vars = {{"batch", batch.name},
+                 {"size", std::to_string(batch.members.size())},
+                 {"digest", d.plan->batches[b].digest}};
     if (one_writer) edge.vars.emplace_back("pool", "duckdb");
     file.edges.push_back(std::move(edge));
   }

@@ -31,12 +31,14 @@ bool WriteNinja(const NinjaFile& file, std::string* out, std::string* err);
 #include "group/partition.h"
 #include "manifest/project.h"
 #include "util/fs.h"
+#include "write/plan.h"
 
 // Everything that shapes build.ninja.
 struct BuildDescription {
   const DbtProject* project;
   const Graph* graph;
   const Partition* partition;
+  const Plan* plan;                     // batches in the partition's order
   std::vector<std::string> node_names;  // UniqueNodeNames(graph)
   std::string adapter_type;
   fs::path output;                      // absolute path of build.ninja

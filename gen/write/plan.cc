@@ -1,7 +1,11 @@
 #include "write/plan.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "util/hash.h"
 
 using nlohmann::ordered_json;
 
@@ -10,6 +14,12 @@ fs::path StampPath(const std::string& batch) {
 }
 
 fs::path RunDir(const std::string& batch) { return fs::path(".pa") / "run" / batch; }
+
+const PlanBatch* Plan::Find(const std::string& batch) const {
+  auto it = std::find_if(batches.begin(), batches.end(),
+                         [&](const PlanBatch& b) { return b.name == batch; });
+  return it == batches.end() ? nullptr : &*it;
+}
 
 std::string PlanToJson(const Plan& plan) {
   ordered_json doc;
@@ -20,8 +30,18 @@ std::string PlanToJson(const Plan& plan) {
   doc["vars"] = plan.dbt.vars;
   doc["threads"] = plan.dbt.threads;
   ordered_json batches = ordered_json::object();
-  for (const PlanBatch& batch : plan.batches)
-    batches[batch.name] = {{"selectors", batch.selectors}, {"members", batch.members}};
+  for (const PlanBatch& batch : plan.batches) {
+    ordered_json members = ordered_json::array();
+    for (const PlanMember& m : batch.members) {
+      ordered_json deps = ordered_json::array();
+      for (const auto& [dep_batch, dep_id] : m.deps) deps.push_back({dep_batch, dep_id});
+      members.push_back({{"id", m.unique_id},
+                         {"select", m.selector},
+                         {"fingerprint", m.fingerprint},
+                         {"deps", std::move(deps)}});
+    }
+    batches[batch.name] = {{"digest", batch.digest}, {"members", std::move(members)}};
+  }
   doc["batches"] = std::move(batches);
   return doc.dump(1) + "\n";
 }
@@ -39,8 +59,15 @@ bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {
     plan->dbt.vars = doc.at("vars").get<std::string>();
     plan->dbt.threads = doc.at("threads").get<int>();
     for (const auto& [name, batch] : doc.at("batches").items()) {
-      plan->batches.push_back({name, batch.at("selectors").get<std::vector<std::string>>(),
-                               batch.at("members").get<std::vector<std::string>>()});
+      PlanBatch planned{name, batch.at("digest").get<std::string>(), {}};
+      for (const auto& m : batch.at("members")) {
+        PlanMember member{m.at("id").get<std::string>(), m.at("select").get<std::string>(),
+                          m.at("fingerprint").get<std::string>(), {}};
+        for (const auto& dep : m.at("deps"))
+          member.deps.emplace_back(dep.at(0).get<std::string>(), dep.at(1).get<std::string>());
+        planned.members.push_back(std::move(member));
+      }
+      plan->batches.push_back(std::move(planned));
     }
   } catch (const nlohmann::json::exception& e) {
     *err = fmt::format("{}: not a pa-gen plan ({}); run pa-gen again", path.string(), e.what());
@@ -49,15 +76,26 @@ bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {
   return true;
 }
 
-Plan MakePlan(const std::string& project_dir, const DbtSettings& dbt, const Graph& graph,
+Plan MakePlan(const std::string& project_dir, const DbtSettings& dbt,
+              const std::string& settings_digest, const Graph& graph,
               const Partition& partition) {
   Plan plan{project_dir, dbt, {}};
   for (const Batch& batch : partition.batches) {
-    PlanBatch planned{batch.name, {}, {}};
+    PlanBatch planned{batch.name, "", {}};
+    Hasher digest;
     for (int m : batch.members) {
-      planned.selectors.push_back(graph.nodes[m].Selector());
-      planned.members.push_back(graph.nodes[m].unique_id);
+      const Node& node = graph.nodes[m];
+      PlanMember member{node.unique_id, node.Selector(),
+                        Hasher().Add(node.fingerprint).Add(settings_digest).Hex(), {}};
+      digest.Add(member.unique_id).Add(member.fingerprint);
+      for (int d : node.deps) {
+        member.deps.emplace_back(partition.batches[partition.batch_of[d]].name,
+                                 graph.nodes[d].unique_id);
+        digest.Add(graph.nodes[d].unique_id);
+      }
+      planned.members.push_back(std::move(member));
     }
+    planned.digest = digest.Hex();
     plan.batches.push_back(std::move(planned));
   }
   return plan;

@@ -1,22 +1,34 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "graph/graph.h"
+#include "group/partition.h"
 #include "manifest/dbt.h"
 
-// What `pa-gen exec <batch>` runs, written beside build.ninja so that no
-// selection list ever goes on a command line.
+// What `pa-gen exec` runs, written beside build.ninja so that no selection
+// list ever goes on a command line.
+struct PlanMember {
+  std::string unique_id;
+  std::string selector;     // dotted fqn, as dbt selects it exactly
+  std::string fingerprint;  // the node's fingerprint mixed with the dbt settings
+  std::vector<std::pair<std::string, std::string>> deps;  // (batch, unique_id) of parents
+};
+
 struct PlanBatch {
   std::string name;
-  std::vector<std::string> selectors;  // dotted fqns, as dbt selects them exactly
-  std::vector<std::string> members;    // unique_ids; each must succeed for the stamp
+  std::string digest;  // of the members and their fingerprints; also in build.ninja
+  std::vector<PlanMember> members;  // sorted by unique_id
 };
 
 struct Plan {
   std::string project_dir;  // relative to the folder that holds the plan
   DbtSettings dbt;
   std::vector<PlanBatch> batches;  // sorted by name
+
+  const PlanBatch* Find(const std::string& batch) const;
 };
 
 // The plan's file name, beside build.ninja.
@@ -29,8 +41,8 @@ bool LoadPlan(const fs::path& path, Plan* plan, std::string* err);
 fs::path StampPath(const std::string& batch);  // .pa/stamps/<batch>.stamp
 fs::path RunDir(const std::string& batch);     // .pa/run/<batch>/
 
-#include "graph/graph.h"
-#include "group/partition.h"
-
-Plan MakePlan(const std::string& project_dir, const DbtSettings& dbt, const Graph& graph,
+// `settings_digest` covers what changes every node's result: dbt version,
+// profile, target, vars.
+Plan MakePlan(const std::string& project_dir, const DbtSettings& dbt,
+              const std::string& settings_digest, const Graph& graph,
               const Partition& partition);

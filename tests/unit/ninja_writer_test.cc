@@ -79,6 +79,7 @@ struct Fixture {
   Graph graph = TinyGraph();
   Strings names = UniqueNodeNames(graph);
   Partition partition = PartitionGraph(graph, GroupKeys(Policy{}, project, graph, names), names);
+  Plan plan = MakePlan(".", DbtSettings{}, "settings", graph, partition);
 
   BuildDescription Describe(const fs::path& output) const {
     std::string out_dir = output.parent_path().string();
@@ -86,6 +87,7 @@ struct Fixture {
         &project,
         &graph,
         &partition,
+        &plan,
         names,
         "duckdb",
         output,

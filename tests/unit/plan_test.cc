@@ -16,12 +16,15 @@ Plan SamplePlan() {
   plan.dbt.vars = "{\"start_year\": 2025}";
   plan.dbt.threads = 4;
   plan.batches = {
-      {"marts", {"proj.marts.fct_orders"}, {"model.proj.fct_orders"}},
-      {"seeds",
-       {"proj.raw_customers", "proj.raw_orders"},
-       {"seed.proj.raw_customers", "seed.proj.raw_orders"}},
-      {"staging.1", {"proj.staging.stg_a", "proj.staging.not_null_stg_a_id"},
-       {"model.proj.stg_a", "test.proj.not_null_stg_a_id.1a2b3c"}},
+      {"marts", "d1", {{"model.proj.fct_orders", "proj.marts.fct_orders", "f1",
+                        {{"staging.1", "model.proj.stg_a"}}}}},
+      {"seeds", "d2",
+       {{"seed.proj.raw_customers", "proj.raw_customers", "f2", {}},
+        {"seed.proj.raw_orders", "proj.raw_orders", "f3", {}}}},
+      {"staging.1", "d3",
+       {{"model.proj.stg_a", "proj.staging.stg_a", "f4", {{"seeds", "seed.proj.raw_orders"}}},
+        {"test.proj.not_null_stg_a_id.1a2b3c", "proj.staging.not_null_stg_a_id", "f5",
+         {{"staging.1", "model.proj.stg_a"}}}}},
   };
   return plan;
 }
@@ -42,8 +45,16 @@ void ExpectSamePlan(const Plan& a, const Plan& b) {
   ASSERT_EQ(a.batches.size(), b.batches.size());
   for (size_t i = 0; i < a.batches.size(); ++i) {
     EXPECT_EQ(a.batches[i].name, b.batches[i].name);
-    EXPECT_EQ(a.batches[i].selectors, b.batches[i].selectors);
-    EXPECT_EQ(a.batches[i].members, b.batches[i].members);
+    EXPECT_EQ(a.batches[i].digest, b.batches[i].digest);
+    ASSERT_EQ(a.batches[i].members.size(), b.batches[i].members.size());
+    for (size_t j = 0; j < a.batches[i].members.size(); ++j) {
+      const PlanMember& x = a.batches[i].members[j];
+      const PlanMember& y = b.batches[i].members[j];
+      EXPECT_EQ(x.unique_id, y.unique_id);
+      EXPECT_EQ(x.selector, y.selector);
+      EXPECT_EQ(x.fingerprint, y.fingerprint);
+      EXPECT_EQ(x.deps, y.deps);
+    }
   }
 }
 
@@ -105,28 +116,49 @@ TEST(Plan, StampAndRunPaths) {
   EXPECT_EQ(RunDir("marts").generic_string(), ".pa/run/marts");
 }
 
-TEST(Plan, MakePlanUsesSelectorsAndIdsInBatchOrder) {
+std::vector<std::string> Selectors(const PlanBatch& batch) {
+  std::vector<std::string> out;
+  for (const PlanMember& m : batch.members) out.push_back(m.selector);
+  return out;
+}
+
+TEST(Plan, MakePlanUsesSelectorsIdsAndDepsInBatchOrder) {
   Graph graph;
   graph.nodes.resize(3);
   graph.nodes[0].unique_id = "model.proj.a";
   graph.nodes[0].fqn = {"proj", "staging", "a"};
+  graph.nodes[0].deps = {2};
+  graph.nodes[0].fingerprint = "fa";
   graph.nodes[1].unique_id = "model.proj.b";
   graph.nodes[1].fqn = {"proj", "marts", "b"};
+  graph.nodes[1].deps = {0};
+  graph.nodes[1].fingerprint = "fb";
   graph.nodes[2].unique_id = "seed.proj.s";
   graph.nodes[2].fqn = {"proj", "s"};
+  graph.nodes[2].fingerprint = "fs";
   Partition partition;
   partition.batches = {{"marts", {1}, {1}}, {"staging", {0, 2}, {}}};
   partition.batch_of = {1, 0, 1};
   DbtSettings dbt;
   dbt.dbt = "/usr/bin/dbt";
-  Plan plan = MakePlan("..", dbt, graph, partition);
+  Plan plan = MakePlan("..", dbt, "settings-1", graph, partition);
   EXPECT_EQ(plan.project_dir, "..");
   EXPECT_EQ(plan.dbt.dbt, "/usr/bin/dbt");
   ASSERT_EQ(plan.batches.size(), 2u);
   EXPECT_EQ(plan.batches[0].name, "marts");
-  EXPECT_EQ(plan.batches[0].selectors, (std::vector<std::string>{"proj.marts.b"}));
-  EXPECT_EQ(plan.batches[1].selectors, (std::vector<std::string>{"proj.staging.a", "proj.s"}));
-  EXPECT_EQ(plan.batches[1].members, (std::vector<std::string>{"model.proj.a", "seed.proj.s"}));
+  EXPECT_EQ(Selectors(plan.batches[0]), (std::vector<std::string>{"proj.marts.b"}));
+  EXPECT_EQ(Selectors(plan.batches[1]), (std::vector<std::string>{"proj.staging.a", "proj.s"}));
+  EXPECT_EQ(plan.batches[1].members[0].unique_id, "model.proj.a");
+  EXPECT_EQ(plan.batches[0].members[0].deps,
+            (std::vector<std::pair<std::string, std::string>>{{"staging", "model.proj.a"}}));
+
+  // Other settings (vars, target) give every node another fingerprint and
+  // every batch another digest; the same settings give the same plan.
+  Plan again = MakePlan("..", dbt, "settings-1", graph, partition);
+  EXPECT_EQ(PlanToJson(again), PlanToJson(plan));
+  Plan other = MakePlan("..", dbt, "settings-2", graph, partition);
+  EXPECT_NE(other.batches[0].members[0].fingerprint, plan.batches[0].members[0].fingerprint);
+  EXPECT_NE(other.batches[0].digest, plan.batches[0].digest);
 }
 
 }  // namespace

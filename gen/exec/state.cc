@@ -1,0 +1,85 @@
+#include "exec/state.h"
+
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "exec/run_results.h"
+#include "write/plan.h"
+
+bool NodeState::Succeeded() const { return built_at > 0 && IsSuccessStatus(status); }
+
+fs::path StateDir(const fs::path& project_dir) { return project_dir / ".pa" / "state"; }
+
+fs::path StateFile(const fs::path& project_dir, const std::string& batch) {
+  return StateDir(project_dir) / (batch + ".json");
+}
+
+bool LoadBatchState(const fs::path& file, BatchState* state, std::string* err) {
+  state->clear();
+  if (!fs::exists(file)) return true;
+  std::string text;
+  if (!ReadFile(file, &text, err)) return false;
+  try {
+    nlohmann::json doc = nlohmann::json::parse(text);
+    for (const auto& [id, n] : doc.at("nodes").items()) {
+      NodeState& s = (*state)[id];
+      s.fingerprint = n.at("fingerprint").get<std::string>();
+      s.built_at = n.at("built_at").get<long long>();
+      s.status = n.at("status").get<std::string>();
+      s.message = n.value("message", "");
+      s.full_refresh = n.value("full_refresh", false);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    *err = fmt::format("{}: unreadable state ({}); delete it to rebuild its batch", file.string(),
+                       e.what());
+    return false;
+  }
+  return true;
+}
+
+bool SaveBatchState(const fs::path& file, const BatchState& state, std::string* err) {
+  nlohmann::ordered_json nodes = nlohmann::ordered_json::object();
+  for (const auto& [id, s] : state) {
+    nlohmann::ordered_json n = {{"fingerprint", s.fingerprint}, {"built_at", s.built_at},
+                                {"status", s.status}};
+    if (!s.message.empty()) n["message"] = s.message;
+    if (s.full_refresh) n["full_refresh"] = true;
+    nodes[id] = std::move(n);
+  }
+  bool changed = false;
+  return WriteFileIfChanged(file, nlohmann::ordered_json{{"nodes", nodes}}.dump(1) + "\n",
+                            &changed, err);
+}
+
+bool RegroupState(const fs::path& project_dir, const Plan& plan, std::string* err) {
+  std::map<std::string, NodeState> all;
+  std::set<std::string> files;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(StateDir(project_dir), ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->path().extension() != ".json") continue;
+    files.insert(it->path().stem().string());
+    BatchState state;
+    if (!LoadBatchState(it->path(), &state, err)) return false;
+    all.merge(state);
+  }
+  std::set<std::string> batches;
+  for (const PlanBatch& batch : plan.batches) {
+    batches.insert(batch.name);
+    BatchState state;
+    for (const PlanMember& m : batch.members)
+      if (auto it = all.find(m.unique_id); it != all.end()) state.insert(*it);
+    if (state.empty() && !files.count(batch.name)) continue;
+    if (!SaveBatchState(StateFile(project_dir, batch.name), state, err)) return false;
+  }
+  for (const std::string& gone : files)
+    if (!batches.count(gone)) fs::remove(StateFile(project_dir, gone), ec);
+  for (auto it = fs::directory_iterator(project_dir / ".pa" / "stamps", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->path().extension() == ".stamp" && !batches.count(it->path().stem().string()))
+      fs::remove(it->path(), ec);
+  }
+  return true;
+}

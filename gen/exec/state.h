@@ -1,0 +1,35 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "util/fs.h"
+
+// What pa-gen remembers of each node's last run, in .pa/state/<batch>.json:
+// one file per batch, so batches running side by side never write the same
+// file. Written atomically.
+struct NodeState {
+  std::string fingerprint;  // of the last run
+  long long built_at = 0;   // when it last succeeded, ns since the epoch; 0: never
+  std::string status;       // dbt's status of the last run; "" when forgotten
+  std::string message;      // dbt's message when it failed
+  bool full_refresh = false;  // `pa-gen forget --full-refresh`: next run adds --full-refresh
+
+  bool Succeeded() const;
+};
+
+using BatchState = std::map<std::string, NodeState>;  // by unique_id
+
+fs::path StateDir(const fs::path& project_dir);
+fs::path StateFile(const fs::path& project_dir, const std::string& batch);
+
+// A missing file is an empty state.
+bool LoadBatchState(const fs::path& file, BatchState* state, std::string* err);
+bool SaveBatchState(const fs::path& file, const BatchState& state, std::string* err);
+
+// After a regeneration: moves every node's state to the file of the batch
+// that now holds it (a policy change keeps what was built), drops nodes that
+// left the project, and removes the stamps and state of batches that no
+// longer exist.
+struct Plan;
+bool RegroupState(const fs::path& project_dir, const Plan& plan, std::string* err);

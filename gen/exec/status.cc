@@ -1,0 +1,126 @@
+#include "exec/status.h"
+
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "exec/state.h"
+#include "exec/work.h"
+#include "write/plan.h"
+
+namespace {
+
+fs::path ProjectOf(const fs::path& plan_file, const Plan& plan) {
+  return (fs::absolute(plan_file).parent_path() / plan.project_dir).lexically_normal();
+}
+
+// Batches with every upstream batch before them; ties by name.
+std::vector<const PlanBatch*> RunOrder(const Plan& plan) {
+  std::map<std::string, std::set<std::string>> waits;
+  for (const PlanBatch& b : plan.batches) {
+    waits[b.name];
+    for (const PlanMember& m : b.members)
+      for (const auto& [dep_batch, dep_id] : m.deps)
+        if (dep_batch != b.name) waits[b.name].insert(dep_batch);
+  }
+  std::vector<const PlanBatch*> order;
+  std::set<std::string> done;
+  while (order.size() < plan.batches.size()) {
+    size_t before = order.size();
+    for (const PlanBatch& b : plan.batches) {
+      if (done.count(b.name)) continue;
+      bool ready = true;
+      for (const std::string& w : waits[b.name]) ready = ready && done.count(w);
+      if (!ready) continue;
+      order.push_back(&b);
+      done.insert(b.name);
+    }
+    if (order.size() == before) break;  // a cycle: the plan is not pa-gen's
+  }
+  return order;
+}
+
+}  // namespace
+
+int PrintStatus(const fs::path& plan_file) {
+  std::string err;
+  Plan plan;
+  if (!LoadPlan(plan_file, &plan, &err)) {
+    fmt::print(stderr, "pa-gen: {}\n", err);
+    return 2;
+  }
+  StateCache states(ProjectOf(plan_file, plan));
+  std::set<std::string> rebuilding;
+  size_t nodes = 0;
+  std::set<std::string> batches;
+  for (const PlanBatch* batch : RunOrder(plan)) {
+    std::vector<MemberWork> work;
+    if (!DecideWork(*batch, &states, rebuilding, &work, &err)) {
+      fmt::print(stderr, "pa-gen: {}\n", err);
+      return 2;
+    }
+    for (size_t i = 0; i < work.size(); ++i) {
+      const PlanMember& m = batch->members[i];
+      fmt::print("{:<24} {:<60} {}\n", batch->name, m.unique_id, work[i].why);
+      if (!work[i].needed) continue;
+      rebuilding.insert(m.unique_id);
+      batches.insert(batch->name);
+      ++nodes;
+    }
+  }
+  fmt::print("{} of {} batches and {} nodes would run\n", batches.size(), plan.batches.size(), nodes);
+  return 0;
+}
+
+int Forget(const fs::path& plan_file, const std::vector<std::string>& names, bool full_refresh) {
+  std::string err;
+  Plan plan;
+  if (!LoadPlan(plan_file, &plan, &err)) {
+    fmt::print(stderr, "pa-gen: {}\n", err);
+    return 2;
+  }
+  fs::path project = ProjectOf(plan_file, plan);
+  std::set<std::string> wanted(names.begin(), names.end());
+  std::set<std::string> matched;
+  int forgotten = 0;
+  for (const PlanBatch& batch : plan.batches) {
+    fs::path file = StateFile(project, batch.name);
+    BatchState state;
+    if (!LoadBatchState(file, &state, &err)) {
+      fmt::print(stderr, "pa-gen: {}\n", err);
+      return 2;
+    }
+    bool touched = false;
+    for (const PlanMember& m : batch.members) {
+      std::string name = m.selector.substr(m.selector.rfind('.') + 1);
+      const std::string* hit = nullptr;
+      for (const std::string* key : {&batch.name, static_cast<const std::string*>(&name), &m.unique_id})
+        if (wanted.count(*key)) hit = key;
+      if (!wanted.empty() && !hit) continue;
+      if (hit) matched.insert(*hit);
+      NodeState& s = state[m.unique_id];
+      s.status.clear();
+      s.full_refresh = full_refresh;
+      touched = true;
+      ++forgotten;
+    }
+    if (!touched) continue;
+    if (!SaveBatchState(file, state, &err)) {
+      fmt::print(stderr, "pa-gen: {}\n", err);
+      return 2;
+    }
+    std::error_code ec;
+    fs::remove(project / StampPath(batch.name), ec);  // so Ninja runs the batch
+  }
+  for (const std::string& name : wanted) {
+    if (!matched.count(name)) {
+      fmt::print(stderr, "pa-gen: {}: no batch or node named '{}'\n", plan_file.string(), name);
+      return 2;
+    }
+  }
+  fmt::print("pa-gen: forgot {} node{}{}; run ninja to rebuild them and what depends on them\n",
+             forgotten, forgotten == 1 ? "" : "s", full_refresh ? " (with --full-refresh)" : "");
+  return 0;
+}
