@@ -35,6 +35,9 @@ std::vector<std::string> RegenerateArgs(const GenerateOptions& options, const Db
   if (!dbt.target.empty()) args.insert(args.end(), {"--target", dbt.target});
   if (!dbt.vars.empty()) args.insert(args.end(), {"--vars", dbt.vars});
   if (dbt.threads > 0) args.insert(args.end(), {"--threads", std::to_string(dbt.threads)});
+  if (dbt.batch_timeout > 0)
+    args.insert(args.end(), {"--batch-timeout", std::to_string(dbt.batch_timeout)});
+  args.insert(args.end(), {"--retries", std::to_string(dbt.retries)});
   args.insert(args.end(), {"--dbt", dbt.dbt.string()});
   if (!options.manifest.empty())
     args.insert(args.end(), {"--manifest", RelativePath(options.manifest, out_dir)});
@@ -54,6 +57,8 @@ bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) 
   dbt.target = options.target;
   dbt.vars = options.vars;
   dbt.threads = options.threads;
+  dbt.batch_timeout = options.batch_timeout;
+  dbt.retries = options.retries;
   if (!FindDbt(options.dbt, project.dir, &dbt.dbt, err)) return false;
 
   ProjectInputs inputs = ListProjectInputs(project, dbt.profiles_dir);

@@ -12,6 +12,8 @@ struct GenerateOptions {
   std::string profiles_dir;
   std::string vars;
   int threads = 0;
+  int batch_timeout = 0;
+  int retries = 2;
   std::string dbt;
   std::string manifest;  // use this manifest instead of running `dbt parse`
   std::string policy = "folder";

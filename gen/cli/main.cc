@@ -18,6 +18,11 @@ int main(int argc, char** argv) {
   app.add_option("--profiles-dir", options.profiles_dir, "Folder holding profiles.yml, as for dbt");
   app.add_option("--vars", options.vars, "dbt --vars, passed to every dbt call");
   app.add_option("--threads", options.threads, "dbt --threads for each batch (default: the profile's)");
+  app.add_option("--batch-timeout", options.batch_timeout,
+                 "Seconds a batch's dbt may run before its process group is killed (default: no limit)");
+  app.add_option("--retries", options.retries,
+                 "Extra attempts after a transient failure: a held DuckDB lock, a refused connection")
+      ->capture_default_str();
   app.add_option("--dbt", options.dbt, "The dbt executable (default: $PA_DBT, .venv/bin/dbt upward, PATH)");
   app.add_option("--manifest", options.manifest, "Use this manifest.json instead of running `dbt parse`");
   app.add_option("--policy", options.policy, "Grouping policy: folder, per-model")->capture_default_str();

@@ -1,5 +1,7 @@
 #include "exec/batch_runner.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -87,8 +89,6 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
   fs::path results_file = run_dir / "target" / "run_results.json";
   fs::path log_file = run_dir / "logs" / "dbt.log";
   std::error_code ec;
-  // Results of an earlier run must never be read as this run's.
-  fs::remove(results_file, ec);
   fs::create_directories(run_dir, ec);
 
   Subprocess dbt;
@@ -108,12 +108,28 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
   dbt.cwd = project;
   dbt.output = run_dir / "dbt.out";
   dbt.env = DbtEnvironment();
-  int code = RunSubprocess(dbt, &err);
-  long long finished = NowNs();
-  if (code < 0) {
-    fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
-    return 1;
+  dbt.timeout_seconds = plan.dbt.batch_timeout;
+  SubprocessResult run;
+  std::string output;
+  for (int attempt = 0;; ++attempt) {
+    // Results of an earlier run must never be read as this run's.
+    fs::remove(results_file, ec);
+    if (!RunSubprocess(dbt, &run, &err)) {
+      fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
+      return 1;
+    }
+    output.clear();
+    ReadFile(dbt.output, &output, &err);
+    if (run.exit_code == 0 || run.timed_out || run.interrupted_by || attempt >= plan.dbt.retries ||
+        !IsTransientFailure(output))
+      break;
+    int wait = 1 << attempt;  // 1 s, 2 s, 4 s, ...
+    fmt::print(stderr, "pa-gen: batch {}: {}; retrying in {} s ({} of {})\n", batch->name,
+               DbtErrorSummary(output), wait, attempt + 1, plan.dbt.retries);
+    sleep(wait);
   }
+  int code = run.exit_code;
+  long long finished = NowNs();
 
   std::vector<NodeResult> results;
   std::string results_err;
@@ -168,10 +184,14 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
     }
     return 0;
   }
-  if (!have_results || failed == 0) {
+  if (run.timed_out) {
+    fmt::print(stderr, "pa-gen: batch {} timed out after {} s (--batch-timeout); its dbt processes were killed [output: {}]\n",
+               batch->name, plan.dbt.batch_timeout, dbt.output.string());
+  } else if (run.interrupted_by) {
+    fmt::print(stderr, "pa-gen: batch {} interrupted (signal {}); dbt was stopped\n", batch->name,
+               run.interrupted_by);
+  } else if (!have_results || failed == 0) {
     // dbt stopped before or after its nodes (bad profile, parse error, hook): say why.
-    std::string output;
-    ReadFile(dbt.output, &output, &err);
     fmt::print(stderr, "pa-gen: batch {} failed: dbt exited {}: {} [output: {}]\n", batch->name, code,
                DbtErrorSummary(output), dbt.output.string());
   }

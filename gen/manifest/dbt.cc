@@ -62,6 +62,15 @@ bool FindDbt(const std::string& flag, const fs::path& project_dir, fs::path* dbt
   return false;
 }
 
+bool IsTransientFailure(const std::string& output) {
+  for (const char* sign : {"Could not set lock on file", "Conflicting lock is held",
+                           "could not connect to server", "Connection refused",
+                           "the database system is starting up"}) {
+    if (output.find(sign) != std::string::npos) return true;
+  }
+  return false;
+}
+
 std::string DbtErrorSummary(const std::string& output) {
   std::vector<std::string> lines;
   std::stringstream in(output);

@@ -14,6 +14,8 @@ struct DbtSettings {
   std::string target;     // empty: the profile's default
   std::string vars;       // YAML/JSON text as for `dbt --vars`; empty: none
   int threads = 0;        // 0: the profile's setting
+  int batch_timeout = 0;  // seconds a batch's dbt may run; 0: no limit
+  int retries = 2;        // extra attempts after a transient failure (a held lock)
 };
 
 // The flags shared by `dbt parse` and every batch.
@@ -26,6 +28,11 @@ std::vector<std::pair<std::string, std::string>> DbtEnvironment();
 // else dbt on PATH. Returns an absolute path.
 bool FindDbt(const std::string& flag, const fs::path& project_dir, fs::path* dbt,
              std::string* err);
+
+// Whether dbt's console output shows a failure that may pass by itself:
+// another process holds the DuckDB file, or the server refused a connection.
+// SQL errors and failing tests are never transient.
+bool IsTransientFailure(const std::string& output);
 
 // Pulls the reason out of dbt's console output for a one-line message.
 std::string DbtErrorSummary(const std::string& output);

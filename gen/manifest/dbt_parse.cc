@@ -38,8 +38,13 @@ bool EnsureParsedManifest(const DbtProject& project, const DbtSettings& settings
   parse.cwd = project.dir;
   parse.output = dir / "parse.out";
   parse.env = DbtEnvironment();
-  int code = RunSubprocess(parse, err);
-  if (code < 0) return false;
+  SubprocessResult run;
+  if (!RunSubprocess(parse, &run, err)) return false;
+  int code = run.exit_code;
+  if (run.interrupted_by) {
+    *err = fmt::format("dbt parse interrupted by signal {}", run.interrupted_by);
+    return false;
+  }
   if (code != 0) {
     std::string output;
     ReadFile(parse.output, &output, &ignored);

@@ -1,16 +1,45 @@
 #include "util/process.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
 
-int RunSubprocess(const Subprocess& command, std::string* err) {
+namespace {
+
+// The child's process group, for the signal handler.
+std::atomic<pid_t> g_child_group{0};
+std::atomic<int> g_received{0};
+
+void PassOn(int sig) {
+  g_received = sig;
+  pid_t group = g_child_group;
+  if (group > 0) kill(-group, sig);
+}
+
+// Grace period between SIGTERM and SIGKILL.
+constexpr int kKillGraceMs = 5000;
+constexpr int kPollMs = 20;
+
+long long NowMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+}  // namespace
+
+bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::string* err) {
+  *result = SubprocessResult();
   std::vector<char*> argv;
   for (const std::string& a : command.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -20,37 +49,52 @@ int RunSubprocess(const Subprocess& command, std::string* err) {
     out_fd = open(command.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out_fd < 0) {
       *err = fmt::format("{}: cannot write: {}", command.output.string(), std::strerror(errno));
-      return -1;
+      return false;
     }
   }
   // A pipe with CLOEXEC tells the parent whether exec failed, and why.
   int status_pipe[2];
   if (pipe2(status_pipe, O_CLOEXEC) != 0) {
     *err = fmt::format("pipe: {}", std::strerror(errno));
-    return -1;
+    return false;
   }
+  pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     *err = fmt::format("fork: {}", std::strerror(errno));
-    return -1;
+    return false;
   }
   if (pid == 0) {
     close(status_pipe[0]);
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the parent died before prctl
     if (out_fd >= 0) {
       dup2(out_fd, 1);
       dup2(out_fd, 2);
     }
     for (const auto& [key, value] : command.env) setenv(key.c_str(), value.c_str(), 1);
+    int e = 0;
     if (!command.cwd.empty() && chdir(command.cwd.c_str()) != 0) {
-      int e = errno;
-      (void)!write(status_pipe[1], &e, sizeof e);
-      _exit(127);
+      e = errno;
+    } else {
+      execv(argv[0], argv.data());
+      e = errno;
     }
-    execv(argv[0], argv.data());
-    int e = errno;
     (void)!write(status_pipe[1], &e, sizeof e);
     _exit(127);
   }
+  setpgid(pid, pid);  // also here, so the group exists before we may signal it
+  g_child_group = pid;
+  g_received = 0;
+  struct sigaction pass_on = {};
+  pass_on.sa_handler = PassOn;
+  sigemptyset(&pass_on.sa_mask);
+  struct sigaction old_int, old_term, old_hup;
+  sigaction(SIGINT, &pass_on, &old_int);
+  sigaction(SIGTERM, &pass_on, &old_term);
+  sigaction(SIGHUP, &pass_on, &old_hup);
+
   close(status_pipe[1]);
   if (out_fd >= 0) close(out_fd);
   int child_errno = 0;
@@ -60,17 +104,49 @@ int RunSubprocess(const Subprocess& command, std::string* err) {
   } while (n < 0 && errno == EINTR);
   close(status_pipe[0]);
 
+  std::string wait_err;
+  long long start = NowMs();
+  long long kill_at = 0;  // when SIGKILL follows; -1 once sent
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      *err = fmt::format("waitpid: {}", std::strerror(errno));
-      return -1;
+  for (;;) {
+    pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) {
+      wait_err = fmt::format("waitpid: {}", std::strerror(errno));
+      break;
     }
+    long long now = NowMs();
+    if (command.timeout_seconds > 0 && !result->timed_out &&
+        now - start >= command.timeout_seconds * 1000LL) {
+      result->timed_out = true;
+      kill(-pid, SIGTERM);
+      kill_at = now + kKillGraceMs;
+    }
+    // dbt stops its threads gracefully on SIGINT, but a query or Python
+    // model may keep it busy: after a grace period the group is killed.
+    if (g_received && kill_at == 0 && !result->timed_out) kill_at = now + kKillGraceMs;
+    if (kill_at > 0 && now >= kill_at) {
+      kill(-pid, SIGKILL);
+      kill_at = -1;  // once
+    }
+    usleep(kPollMs * 1000);
   }
+  // Whatever the child left in its group (dbt's own children) goes too.
+  kill(-pid, SIGKILL);
+  g_child_group = 0;
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  sigaction(SIGHUP, &old_hup, nullptr);
+  result->interrupted_by = g_received;
+
   if (n == static_cast<ssize_t>(sizeof child_errno)) {
     *err = fmt::format("cannot run {}: {}", command.argv[0], std::strerror(child_errno));
-    return -1;
+    return false;
   }
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return WEXITSTATUS(status);
+  if (!wait_err.empty()) {
+    *err = wait_err;
+    return false;
+  }
+  result->exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+  return true;
 }

@@ -55,7 +55,21 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   // node as a phony target (the folder `seeds` and the batch `seeds`).
   for (const fs::path& dir : d.regen_dirs) regen.implicit_inputs.push_back(dir.generic_string());
   regen.implicit_inputs.push_back(d.pa_gen.generic_string());
+  // A file or folder that goes away (a deleted model) must make Ninja
+  // regenerate, not stop with "missing and no known rule to make it".
+  std::vector<NinjaEdge> vanishable;
+  for (const auto* list : {&regen.inputs, &regen.implicit_inputs}) {
+    for (const std::string& path : *list) {
+      if (path == d.pa_gen.generic_string()) continue;
+      NinjaEdge phony;
+      phony.rule = "phony";
+      phony.outputs = {path};
+      vanishable.push_back(std::move(phony));
+    }
+  }
+  vanishable.front().comment = "Inputs that may vanish: phony, so that Ninja regenerates instead of failing.";
   file.edges.push_back(std::move(regen));
+  for (NinjaEdge& edge : vanishable) file.edges.push_back(std::move(edge));
 
   std::vector<std::string> stamps;
   for (const Batch& batch : partition.batches) stamps.push_back(paths.InProject(StampPath(batch.name)));
@@ -89,7 +103,8 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   // already a path in this file, gets no phony target.
   std::set<std::string> taken = {"all"};
   for (const NinjaEdge& edge : file.edges) {
-    for (const auto* list : {&edge.outputs, &edge.implicit_outputs, &edge.inputs})
+    for (const auto* list : {&edge.outputs, &edge.implicit_outputs, &edge.inputs,
+                             &edge.implicit_inputs})
       taken.insert(list->begin(), list->end());
   }
   std::map<std::string, std::set<int>> claims;

@@ -29,6 +29,8 @@ std::string PlanToJson(const Plan& plan) {
   doc["target"] = plan.dbt.target;
   doc["vars"] = plan.dbt.vars;
   doc["threads"] = plan.dbt.threads;
+  doc["batch_timeout"] = plan.dbt.batch_timeout;
+  doc["retries"] = plan.dbt.retries;
   ordered_json batches = ordered_json::object();
   for (const PlanBatch& batch : plan.batches) {
     ordered_json members = ordered_json::array();
@@ -58,6 +60,8 @@ bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {
     plan->dbt.target = doc.at("target").get<std::string>();
     plan->dbt.vars = doc.at("vars").get<std::string>();
     plan->dbt.threads = doc.at("threads").get<int>();
+    plan->dbt.batch_timeout = doc.at("batch_timeout").get<int>();
+    plan->dbt.retries = doc.at("retries").get<int>();
     for (const auto& [name, batch] : doc.at("batches").items()) {
       PlanBatch planned{name, batch.at("digest").get<std::string>(), {}};
       for (const auto& m : batch.at("members")) {

@@ -1,0 +1,27 @@
+#pragma once
+
+// Helpers shared by the end-to-end tests: the real pa-gen, dbt (from .venv)
+// and ninja, run through /bin/sh.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "util/fs.h"
+
+inline const fs::path kSource = PA_SOURCE_DIR;
+inline const fs::path kPaGen = PA_GEN_BINARY;
+inline const fs::path kVenv = kSource / ".venv" / "bin";
+
+struct Result {
+  int code = -1;
+  std::string out;  // stdout and stderr, in order
+};
+
+// Runs a shell command in `dir`, capturing its output.
+Result Shell(const fs::path& dir, const std::string& command);
+
+std::string Read(const fs::path& path);
+void Write(const fs::path& path, const std::string& text);
+
+// A folder for one test binary's files, removed at exit unless a test failed.
+fs::path TestRoot(const std::string& name);

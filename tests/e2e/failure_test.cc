@@ -1,0 +1,119 @@
+// End to end: what happens when a batch cannot finish: a batch timeout, an
+// interrupted build, another process holding the DuckDB file. The real
+// pa-gen, dbt and ninja on a tiny project whose one slow model sleeps for
+// $PA_TEST_SLEEP seconds (a Python model, so the sleep is exact).
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include "e2e_util.h"
+
+namespace {
+
+class FailureTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    setenv("DO_NOT_TRACK", "1", 1);
+    setenv("PA_DBT", (kVenv / "dbt").c_str(), 1);
+    root_ = TestRoot("failure");
+    project_ = root_ / "tiny";
+    fs::create_directories(project_ / "models");
+    Write(project_ / "dbt_project.yml",
+          "name: tiny\nprofile: tiny\nconfig-version: 2\nmodel-paths: [models]\n");
+    Write(project_ / "profiles.yml",
+          "tiny:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: tiny.duckdb\n"
+          "      threads: 2\n");
+    Write(project_ / "models" / "fast.sql", "select 1 as id\n");
+    Write(project_ / "models" / "slow.py",
+          "import os\nimport time\n\n\ndef model(dbt, session):\n"
+          "    time.sleep(float(os.environ.get('PA_TEST_SLEEP', '0')))\n"
+          "    return session.sql('select 1 as id')\n");
+  }
+  static void TearDownTestSuite() {
+    if (!::testing::UnitTest::GetInstance()->Failed()) fs::remove_all(root_);
+  }
+
+  // Processes whose command line mentions the project: dbt left behind.
+  static int ProcessesInProject() {
+    int count = 0;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      std::string name = entry.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::string cmdline, err;
+      if (!ReadFile(entry.path() / "cmdline", &cmdline, &err)) continue;
+      if (cmdline.find(project_.string()) != std::string::npos &&
+          cmdline.find("dbt") != std::string::npos)
+        ++count;
+    }
+    return count;
+  }
+
+  static fs::path root_;
+  static fs::path project_;
+};
+
+fs::path FailureTest::root_;
+fs::path FailureTest::project_;
+
+TEST_F(FailureTest, BatchTimeoutKillsDbtAndFailsClearly) {
+  auto start = std::chrono::steady_clock::now();
+  Result build = Shell(project_, "export PA_TEST_SLEEP=120; '" + kPaGen.string() +
+                                     "' --batch-timeout 8 && ninja");
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(build.code, 0);
+  EXPECT_NE(build.out.find("pa-gen: batch models timed out after 8 s (--batch-timeout)"),
+            std::string::npos) << build.out;
+  EXPECT_LT(seconds, 60) << "the 120 s model was not stopped";
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+  EXPECT_EQ(ProcessesInProject(), 0);
+
+  // Without the slow sleep the same build succeeds.
+  Result again = Shell(project_, "'" + kPaGen.string() + "' && ninja");
+  EXPECT_EQ(again.code, 0) << again.out;
+  EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+}
+
+TEST_F(FailureTest, InterruptedBuildLeavesNoStampAndNoDbtBehind) {
+  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget models").code, 0);
+  // ninja in the background, interrupted once dbt is running the slow model.
+  auto start = std::chrono::steady_clock::now();
+  Result build = Shell(project_,
+                       "PA_TEST_SLEEP=120 ninja > ninja.out 2>&1 & pid=$!; "
+                       "for i in $(seq 100); do grep -q 'slow' .pa/run/models/dbt.out 2>/dev/null && break; sleep 0.2; done; "
+                       "sleep 1; kill -INT $pid; wait $pid; echo \"ninja exited $?\"; cat ninja.out");
+  EXPECT_NE(build.out.find("interrupted"), std::string::npos) << build.out;
+  EXPECT_EQ(build.out.find("ninja exited 0"), std::string::npos) << build.out;
+  EXPECT_LT(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start).count(),
+            60) << "the 120 s model was not stopped";
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+  EXPECT_EQ(ProcessesInProject(), 0);
+
+  Result resumed = Shell(project_, "ninja");
+  EXPECT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+}
+
+TEST_F(FailureTest, HeldDuckDbLockIsRetriedThenReportedWithItsHolder) {
+  std::string hold = "'" + (kVenv / "python").string() +
+                     "' -c \"import duckdb, sys, time; c = duckdb.connect('tiny.duckdb'); "
+                     "time.sleep(float(sys.argv[1]))\" ";
+  // Held for the whole build: the retries run out and the message names the holder.
+  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget && '" + kPaGen.string() + "' --retries 1").code, 0);
+  Result held = Shell(project_, hold + "60 & holder=$!; sleep 2; ninja; code=$?; kill $holder; exit $code");
+  EXPECT_NE(held.code, 0);
+  EXPECT_NE(held.out.find("retrying in 1 s (1 of 1)"), std::string::npos) << held.out;
+  EXPECT_NE(held.out.find("Conflicting lock is held in"), std::string::npos) << held.out;
+  EXPECT_NE(held.out.find("PID"), std::string::npos) << held.out;
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+
+  // Released while pa-gen waits between attempts: the build succeeds.
+  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' --retries 3").code, 0);
+  Result released = Shell(project_, hold + "6 & sleep 2; ninja; code=$?; wait; exit $code");
+  EXPECT_EQ(released.code, 0) << released.out;
+  EXPECT_NE(released.out.find("retrying in"), std::string::npos) << released.out;
+  EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+}
+
+}  // namespace
