@@ -75,6 +75,7 @@ bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) 
   if (!LoadManifest(manifest_file, &manifest, err)) return false;
   Graph graph;
   if (!BuildGraph(manifest, manifest_file.string(), &graph, err)) return false;
+  if (!FingerprintFileContents(project.dir, &graph, err)) return false;
   std::vector<std::string> names = UniqueNodeNames(graph);
   Partition partition = PartitionGraph(graph, GroupKeys(policy, project, graph, names), names);
 

@@ -89,6 +89,7 @@ class GraphBuilder {
       node.kind = kind;
       node.fqn = m.fqn;
       node.file = m.original_file_path;
+      node.checksum_is_path = m.checksum_is_path && m.package_name == manifest_.project_name;
       graph->nodes.push_back(std::move(node));
     }
     for (Node& node : graph->nodes) {
@@ -173,4 +174,14 @@ bool BuildGraph(const Manifest& manifest, const std::string& manifest_file, Grap
                 std::string* err) {
   GraphBuilder builder(manifest, manifest_file);
   return builder.Build(graph, err);
+}
+
+bool FingerprintFileContents(const fs::path& project_dir, Graph* graph, std::string* err) {
+  for (Node& node : graph->nodes) {
+    if (!node.checksum_is_path) continue;
+    std::string content;
+    if (!ReadFile(project_dir / node.file, &content, err)) return false;
+    node.fingerprint = Hasher().Add(node.fingerprint).Add(content).Hex();
+  }
+  return true;
 }

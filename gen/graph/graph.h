@@ -24,6 +24,7 @@ struct Node {
   // from its executable parents: its definition, every macro it uses
   // (transitively, any package) and every ephemeral model folded into it.
   std::string fingerprint;
+  bool checksum_is_path = false;  // see ManifestNode
 
   bool IsTest() const { return kind == NodeKind::kTest || kind == NodeKind::kUnitTest; }
   // dbt's exact selector for this node: the dotted fqn.
@@ -41,3 +42,7 @@ struct Graph {
 // executable node the manifest does not have.
 bool BuildGraph(const Manifest& manifest, const std::string& manifest_file, Graph* graph,
                 std::string* err);
+
+// Mixes the content of the files dbt checksums only by path (seeds over
+// 1 MiB) into their nodes' fingerprints; `project_dir` holds them.
+bool FingerprintFileContents(const fs::path& project_dir, Graph* graph, std::string* err);

@@ -118,6 +118,8 @@ ManifestNode ReadNode(const json& value, const std::string& where, std::string* 
       node.enabled = enabled->get<bool>();
   }
   node.definition = DefinitionDigest(value);
+  if (auto checksum = value.find("checksum"); checksum != value.end() && checksum->is_object())
+    node.checksum_is_path = checksum->value("name", "") == "path";
   return node;
 }
 

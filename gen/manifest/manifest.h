@@ -23,6 +23,8 @@ struct ManifestNode {
   // macros: file checksum, code, config, relation, test arguments and
   // fixtures, and descriptions when dbt persists them.
   std::string definition;
+  // dbt checksums seeds over 1 MiB by path, not content: pa-gen must read them.
+  bool checksum_is_path = false;
 };
 
 struct ManifestMacro {

@@ -1,6 +1,7 @@
 #include "graph/graph.h"
 
 #include <algorithm>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -28,8 +29,9 @@ ManifestNode MakeNode(const std::string& unique_id, const std::string& file, Str
 }
 
 ManifestMacro MakeMacro(const std::string& unique_id, const std::string& package,
-                        const std::string& file, Strings deps = {}) {
-  return {unique_id, package, file, std::move(deps)};
+                        const std::string& file, Strings deps = {},
+                        const std::string& sql_digest = "sql") {
+  return {unique_id, package, file, std::move(deps), sql_digest};
 }
 
 // Sorts like ParseManifest does, then builds the graph.
@@ -265,6 +267,63 @@ TEST(Node, SelectorJoinsFqnWithDots) {
   EXPECT_EQ(n.Selector(), "proj");
   n.fqn = {};
   EXPECT_EQ(n.Selector(), "");
+}
+
+// What changes a node's fingerprint: its own definition, a macro it uses
+// through another macro (in any package), an ephemeral model folded into
+// it; not a change of an unrelated node, nor of its executable parent.
+TEST(Fingerprint, CoversDefinitionMacrosAndFoldedEphemerals) {
+  auto manifest = [](const std::string& leaf_def, const std::string& macro_sql,
+                     const std::string& ephemeral_def, const std::string& parent_def) {
+    Manifest m;
+    m.project_name = "proj";
+    m.nodes = {MakeNode("model.proj.parent", "models/parent.sql"),
+               MakeNode("model.proj.eph", "models/eph.sql", {"model.proj.parent"}, "ephemeral"),
+               MakeNode("model.proj.leaf", "models/leaf.sql", {"model.proj.eph"}),
+               MakeNode("model.proj.other", "models/other.sql")};
+    m.nodes[0].definition = parent_def;
+    m.nodes[1].definition = ephemeral_def;
+    m.nodes[2].definition = leaf_def;
+    m.nodes[2].depends_on_macros = {"macro.proj.outer"};
+    m.macros = {MakeMacro("macro.proj.outer", "proj", "macros/outer.sql", {"macro.pkg.inner"}),
+                MakeMacro("macro.pkg.inner", "pkg", "macros/inner.sql", {}, macro_sql)};
+    return Build(m);
+  };
+  auto leaf = [](const Graph& g) { return Find(g, "model.proj.leaf").fingerprint; };
+  Graph base = manifest("leaf", "inner", "eph", "parent");
+  EXPECT_EQ(leaf(manifest("leaf", "inner", "eph", "parent")), leaf(base));
+  EXPECT_NE(leaf(manifest("leaf2", "inner", "eph", "parent")), leaf(base));
+  EXPECT_NE(leaf(manifest("leaf", "inner2", "eph", "parent")), leaf(base));
+  EXPECT_NE(leaf(manifest("leaf", "inner", "eph2", "parent")), leaf(base));
+  // The parent is a node of its own: it reruns, and the leaf follows through
+  // the upstream check, not through its fingerprint.
+  EXPECT_EQ(leaf(manifest("leaf", "inner", "eph", "parent2")), leaf(base));
+  EXPECT_EQ(Find(base, "model.proj.other").fingerprint,
+            Find(manifest("leaf2", "inner2", "eph2", "parent"), "model.proj.other").fingerprint);
+}
+
+TEST(Fingerprint, LargeSeedsAreHashedFromTheirFile) {
+  fs::path dir = fs::path(::testing::TempDir()) / "pa_gen_large_seed";
+  fs::create_directories(dir / "seeds");
+  Manifest m;
+  m.project_name = "proj";
+  m.nodes = {MakeNode("seed.proj.big", "seeds/big.csv")};
+  m.nodes[0].checksum_is_path = true;
+  auto fingerprint = [&](const std::string& content) {
+    std::ofstream(dir / "seeds" / "big.csv", std::ios::trunc) << content;
+    Graph graph = Build(m);
+    std::string err;
+    EXPECT_TRUE(FingerprintFileContents(dir, &graph, &err)) << err;
+    return graph.nodes[0].fingerprint;
+  };
+  EXPECT_EQ(fingerprint("a,b\n1,2\n"), fingerprint("a,b\n1,2\n"));
+  EXPECT_NE(fingerprint("a,b\n1,2\n"), fingerprint("a,b\n1,3\n"));
+
+  fs::remove(dir / "seeds" / "big.csv");
+  Graph graph = Build(m);
+  std::string err;
+  EXPECT_FALSE(FingerprintFileContents(dir, &graph, &err));
+  EXPECT_NE(err.find("big.csv: cannot read"), std::string::npos) << err;
 }
 
 }  // namespace

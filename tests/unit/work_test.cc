@@ -1,0 +1,94 @@
+#include "exec/work.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace {
+
+// Batch "b" with a -> c inside it and a parent p in batch "up".
+PlanBatch Batch() {
+  return {"b", "digest",
+          {{"model.x.a", "x.a", "fa", {{"up", "model.x.p"}}},
+           {"model.x.c", "x.c", "fc", {{"b", "model.x.a"}}}}};
+}
+
+class WorkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) / ("pa_gen_work_" + std::string(
+        ::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+  }
+  void Save(const std::string& batch, const BatchState& state) {
+    std::string err;
+    ASSERT_TRUE(SaveBatchState(StateFile(dir_, batch), state, &err)) << err;
+  }
+  std::vector<std::string> Why(const std::set<std::string>& rebuilding = {}) {
+    StateCache states(dir_);
+    std::vector<MemberWork> work;
+    std::string err;
+    EXPECT_TRUE(DecideWork(Batch(), &states, rebuilding, &work, &err)) << err;
+    std::vector<std::string> why;
+    for (const MemberWork& w : work) why.push_back((w.needed ? "run: " : "skip: ") + w.why);
+    return why;
+  }
+  // Everything built at time 10, the parent at 5.
+  void BuildAll() {
+    Save("up", {{"model.x.p", {"fp", 5, "success", "", false}}});
+    Save("b", {{"model.x.a", {"fa", 10, "success", "", false}},
+               {"model.x.c", {"fc", 10, "success", "", false}}});
+  }
+  fs::path dir_;
+};
+
+TEST_F(WorkTest, NeverBuiltRuns) {
+  EXPECT_EQ(Why(), (std::vector<std::string>{"run: never built", "run: never built"}));
+}
+
+TEST_F(WorkTest, UpToDateRunsNothing) {
+  BuildAll();
+  EXPECT_EQ(Why(), (std::vector<std::string>{"skip: up to date", "skip: up to date"}));
+}
+
+TEST_F(WorkTest, ChangedFingerprintRunsTheNodeAndWhatFollowsInTheBatch) {
+  BuildAll();
+  Save("b", {{"model.x.a", {"old", 10, "success", "", false}},
+             {"model.x.c", {"fc", 10, "success", "", false}}});
+  EXPECT_EQ(Why(), (std::vector<std::string>{"run: changed", "run: upstream model.x.a rebuilds"}));
+}
+
+TEST_F(WorkTest, ParentRebuiltLaterRunsTheChild) {
+  BuildAll();
+  Save("up", {{"model.x.p", {"fp", 20, "success", "", false}}});
+  EXPECT_EQ(Why(), (std::vector<std::string>{"run: upstream model.x.p rebuilt",
+                                             "run: upstream model.x.a rebuilds"}));
+}
+
+TEST_F(WorkTest, FailedAndForgottenRun) {
+  BuildAll();
+  Save("b", {{"model.x.a", {"fa", 10, "success", "", false}},
+             {"model.x.c", {"fc", 10, "error", "boom", false}}});
+  EXPECT_EQ(Why(), (std::vector<std::string>{"skip: up to date", "run: failed last time (error)"}));
+  Save("b", {{"model.x.a", {"fa", 10, "", "", true}}, {"model.x.c", {"fc", 10, "success", "", false}}});
+  EXPECT_EQ(Why(), (std::vector<std::string>{"run: forgotten (pa-gen forget)",
+                                             "run: upstream model.x.a rebuilds"}));
+}
+
+TEST_F(WorkTest, StatusPredictsFromUpstreamThatWillRebuild) {
+  BuildAll();
+  EXPECT_EQ(Why({"model.x.p"}), (std::vector<std::string>{"run: upstream model.x.p rebuilds",
+                                                          "run: upstream model.x.a rebuilds"}));
+}
+
+TEST_F(WorkTest, UnreadableStateIsAnErrorNamingTheFile) {
+  fs::create_directories(StateDir(dir_));
+  std::ofstream(StateFile(dir_, "b")) << "{not json";
+  StateCache states(dir_);
+  std::vector<MemberWork> work;
+  std::string err;
+  EXPECT_FALSE(DecideWork(Batch(), &states, {}, &work, &err));
+  EXPECT_NE(err.find(StateFile(dir_, "b").string() + ": unreadable state"), std::string::npos) << err;
+}
+
+}  // namespace
