@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -78,6 +80,23 @@ bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) 
   if (!FingerprintFileContents(project.dir, &graph, err)) return false;
   std::vector<std::string> names = UniqueNodeNames(graph);
   Partition partition = PartitionGraph(graph, GroupKeys(policy, project, graph, names), names);
+  // A batch that failed runs node by node until every member has succeeded.
+  std::set<std::string> split;
+  std::set<std::string> merged;
+  BatchState state;
+  if (!LoadAllState(project.dir, &state, err)) return false;
+  for (const std::string& name : SplitMarkers(project.dir)) {
+    auto batch = std::find_if(partition.batches.begin(), partition.batches.end(),
+                              [&](const Batch& b) { return b.name == name; });
+    bool done = batch != partition.batches.end();
+    for (size_t i = 0; done && i < batch->members.size(); ++i) {
+      auto it = state.find(graph.nodes[batch->members[i]].unique_id);
+      done = it != state.end() && it->second.Succeeded();
+    }
+    (done || batch == partition.batches.end() ? merged : split).insert(name);
+  }
+  SplitIntoNodes(graph, names, split, &partition);
+  inputs.dirs.push_back(SplitDir(project.dir));
 
   // What changes every node's result: a node built under other vars or
   // another target is not up to date.
@@ -98,11 +117,14 @@ bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) 
     return false;
   }
 
+  std::error_code ec;
+  fs::create_directories(SplitDir(project.dir), ec);
   bool changed = false;
   *plan_file = output.parent_path() / kPlanFileName;
   if (!WriteFileIfChanged(*plan_file, PlanToJson(plan), &changed, err))
     return false;
   if (!WriteFileIfChanged(output, ninja_text, &changed, err)) return false;
+  for (const std::string& name : merged) SetSplitMarker(project.dir, name, false);
   return RegroupState(project.dir, plan, err);
 }
 

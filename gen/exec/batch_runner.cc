@@ -42,6 +42,23 @@ long long NowNs() {
       .count();
 }
 
+// Whether every member of every batch split from `group` has succeeded;
+// `own` is the fresh state of batch `self`.
+bool GroupSucceeded(const Plan& plan, const std::string& group, StateCache* states,
+                    const std::string& self, const BatchState& own) {
+  for (const PlanBatch& sibling : plan.batches) {
+    if (sibling.group != group) continue;
+    std::string err;
+    const BatchState* state = sibling.name == self ? &own : states->Get(sibling.name, &err);
+    if (!state) return false;
+    for (const PlanMember& m : sibling.members) {
+      auto it = state->find(m.unique_id);
+      if (it == state->end() || !it->second.Succeeded()) return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int RunBatch(const fs::path& plan_file, const std::string& digest, const std::string& batch_name) {
@@ -82,6 +99,8 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
       fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
       return 1;
     }
+    if (!batch->group.empty() && GroupSucceeded(plan, batch->group, &states, batch->name, state))
+      SetSplitMarker(project, batch->group, false);  // the next regeneration merges it back
     return 0;
   }
 
@@ -182,7 +201,14 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
       fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
       return 1;
     }
+    if (!batch->group.empty() && GroupSucceeded(plan, batch->group, &states, batch->name, kept))
+      SetSplitMarker(project, batch->group, false);  // the next regeneration merges it back
     return 0;
+  }
+  if (failed > 0 && have_results && !run.timed_out && !run.interrupted_by &&
+      batch->group.empty() && batch->members.size() > 1) {
+    SetSplitMarker(project, batch->name, true);
+    fmt::print(stderr, "pa-gen: batch {}: the next ninja runs its nodes one by one\n", batch->name);
   }
   if (run.timed_out) {
     fmt::print(stderr, "pa-gen: batch {} timed out after {} s (--batch-timeout); its dbt processes were killed [output: {}]\n",

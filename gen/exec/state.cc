@@ -53,18 +53,55 @@ bool SaveBatchState(const fs::path& file, const BatchState& state, std::string* 
                             &changed, err);
 }
 
-bool RegroupState(const fs::path& project_dir, const Plan& plan, std::string* err) {
-  std::map<std::string, NodeState> all;
+namespace {
+
+// The batches that have a state file.
+std::set<std::string> StateFiles(const fs::path& project_dir) {
   std::set<std::string> files;
   std::error_code ec;
   for (auto it = fs::directory_iterator(StateDir(project_dir), ec);
        !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    if (it->path().extension() != ".json") continue;
-    files.insert(it->path().stem().string());
-    BatchState state;
-    if (!LoadBatchState(it->path(), &state, err)) return false;
-    all.merge(state);
+    if (it->path().extension() == ".json") files.insert(it->path().stem().string());
   }
+  return files;
+}
+
+}  // namespace
+
+bool LoadAllState(const fs::path& project_dir, BatchState* all, std::string* err) {
+  all->clear();
+  for (const std::string& batch : StateFiles(project_dir)) {
+    BatchState state;
+    if (!LoadBatchState(StateFile(project_dir, batch), &state, err)) return false;
+    all->merge(state);
+  }
+  return true;
+}
+
+fs::path SplitDir(const fs::path& project_dir) { return project_dir / ".pa" / "split"; }
+
+std::set<std::string> SplitMarkers(const fs::path& project_dir) {
+  std::set<std::string> names;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(SplitDir(project_dir), ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    names.insert(it->path().filename().string());
+  }
+  return names;
+}
+
+void SetSplitMarker(const fs::path& project_dir, const std::string& batch, bool split) {
+  std::error_code ec;
+  std::string ignored;
+  if (split) Touch(SplitDir(project_dir) / batch, &ignored);
+  else fs::remove(SplitDir(project_dir) / batch, ec);
+}
+
+bool RegroupState(const fs::path& project_dir, const Plan& plan, std::string* err) {
+  BatchState all;
+  if (!LoadAllState(project_dir, &all, err)) return false;
+  std::set<std::string> files = StateFiles(project_dir);
+  std::error_code ec;
   std::set<std::string> batches;
   for (const PlanBatch& batch : plan.batches) {
     batches.insert(batch.name);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "util/fs.h"
@@ -26,6 +27,16 @@ fs::path StateFile(const fs::path& project_dir, const std::string& batch);
 // A missing file is an empty state.
 bool LoadBatchState(const fs::path& file, BatchState* state, std::string* err);
 bool SaveBatchState(const fs::path& file, const BatchState& state, std::string* err);
+
+// Every node's state, from all batches' files.
+bool LoadAllState(const fs::path& project_dir, BatchState* all, std::string* err);
+
+// A batch that failed is split node by node at the next regeneration: the
+// marker .pa/split/<batch> says so. The folder is an input of build.ninja's
+// regeneration edge, so adding or removing a marker regenerates.
+fs::path SplitDir(const fs::path& project_dir);
+std::set<std::string> SplitMarkers(const fs::path& project_dir);
+void SetSplitMarker(const fs::path& project_dir, const std::string& batch, bool split);
 
 // After a regeneration: moves every node's state to the file of the batch
 // that now holds it (a policy change keeps what was built), drops nodes that

@@ -71,6 +71,51 @@ class PartGraph {
   std::vector<std::set<int>> pred_;
 };
 
+// Names made unique, batches sorted by name, node-to-batch index and batch
+// dependencies filled in.
+Partition Assemble(const Graph& graph, std::vector<Batch> batches) {
+  // Two groups whose keys sanitise alike get -2, -3, ... in member order.
+  std::vector<int> by_name(batches.size());
+  for (size_t i = 0; i < batches.size(); ++i) by_name[i] = static_cast<int>(i);
+  std::sort(by_name.begin(), by_name.end(), [&](int a, int b) {
+    if (batches[a].name != batches[b].name) return batches[a].name < batches[b].name;
+    return batches[a].members.front() < batches[b].members.front();
+  });
+  std::set<std::string> taken;
+  for (const Batch& batch : batches) taken.insert(batch.name);
+  std::string previous;
+  for (int b : by_name) {
+    std::string base = batches[b].name;
+    if (base != previous) {
+      previous = base;
+      continue;  // the first holder keeps its name
+    }
+    for (int k = 2;; ++k) {
+      std::string candidate = fmt::format("{}-{}", base, k);
+      if (taken.insert(candidate).second) {
+        batches[b].name = candidate;
+        break;
+      }
+    }
+  }
+  std::sort(batches.begin(), batches.end(),
+            [](const Batch& a, const Batch& b) { return a.name < b.name; });
+
+  Partition partition;
+  partition.batch_of.resize(graph.nodes.size());
+  for (size_t b = 0; b < batches.size(); ++b)
+    for (int m : batches[b].members) partition.batch_of[m] = static_cast<int>(b);
+  for (size_t b = 0; b < batches.size(); ++b) {
+    std::set<int> deps;
+    for (int m : batches[b].members)
+      for (int d : graph.nodes[m].deps)
+        if (partition.batch_of[d] != static_cast<int>(b)) deps.insert(partition.batch_of[d]);
+    batches[b].deps.assign(deps.begin(), deps.end());
+  }
+  partition.batches = std::move(batches);
+  return partition;
+}
+
 }  // namespace
 
 Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& keys,
@@ -159,46 +204,21 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
   }
   for (int v = 0; v < n; ++v) drafts[draft_of[v]].members.push_back(v);
 
-  // 5. Sort by name; two groups whose keys sanitise alike get -2, -3, ...
-  std::vector<int> by_name(drafts.size());
-  for (size_t i = 0; i < drafts.size(); ++i) by_name[i] = static_cast<int>(i);
-  std::sort(by_name.begin(), by_name.end(), [&](int a, int b) {
-    if (drafts[a].name != drafts[b].name) return drafts[a].name < drafts[b].name;
-    return drafts[a].members.front() < drafts[b].members.front();
-  });
-  std::set<std::string> taken;
-  for (const Draft& draft : drafts) taken.insert(draft.name);
-  std::string previous;
-  for (int d : by_name) {
-    std::string base = drafts[d].name;
-    if (base != previous) {
-      previous = base;
-      continue;  // the first holder keeps its name
-    }
-    for (int k = 2;; ++k) {
-      std::string candidate = fmt::format("{}-{}", base, k);
-      if (taken.insert(candidate).second) {
-        drafts[d].name = candidate;
-        break;
-      }
-    }
-  }
-  std::sort(by_name.begin(), by_name.end(),
-            [&](int a, int b) { return drafts[a].name < drafts[b].name; });
+  std::vector<Batch> batches;
+  for (Draft& draft : drafts) batches.push_back({draft.name, std::move(draft.members), {}, ""});
+  return Assemble(graph, std::move(batches));
+}
 
-  Partition partition;
-  std::vector<int> index_of_draft(drafts.size());
-  for (size_t i = 0; i < by_name.size(); ++i) index_of_draft[by_name[i]] = static_cast<int>(i);
-  partition.batch_of.resize(n);
-  for (int v = 0; v < n; ++v) partition.batch_of[v] = index_of_draft[draft_of[v]];
-  for (int d : by_name) partition.batches.push_back({drafts[d].name, drafts[d].members, {}});
-  for (Batch& batch : partition.batches) {
-    std::set<int> deps;
-    int self = static_cast<int>(&batch - partition.batches.data());
+void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
+                    const std::set<std::string>& failed, Partition* partition) {
+  std::vector<Batch> batches;
+  for (Batch& batch : partition->batches) {
+    if (!failed.count(batch.name) || batch.members.size() < 2) {
+      batches.push_back({batch.name, std::move(batch.members), {}, batch.group});
+      continue;
+    }
     for (int m : batch.members)
-      for (int d : graph.nodes[m].deps)
-        if (partition.batch_of[d] != self) deps.insert(partition.batch_of[d]);
-    batch.deps.assign(deps.begin(), deps.end());
+      batches.push_back({batch.name + "." + SafeName(names[m]), {m}, {}, batch.name});
   }
-  return partition;
+  *partition = Assemble(graph, std::move(batches));
 }

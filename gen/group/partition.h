@@ -1,5 +1,6 @@
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@ struct Batch {
   std::string name;          // stable: the group key, with ".N" when a group had to be split
   std::vector<int> members;  // node indices, ascending
   std::vector<int> deps;     // upstream batch indices, ascending
+  std::string group = "";    // for a batch split node by node: the batch it was
 };
 
 // Every node in exactly one batch; the batch graph is acyclic, so every
@@ -24,3 +26,9 @@ struct Partition {
 // whole would make a cycle between batches.
 Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& keys,
                          const std::vector<std::string>& names);
+
+// Replaces every batch named in `failed` that has more than one member by
+// one batch per member, named "<batch>.<node name>", so that the rerun after
+// a failure runs only what failed and what depends on it.
+void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
+                    const std::set<std::string>& failed, Partition* partition);

@@ -134,6 +134,21 @@ ManifestMacro ReadMacro(const json& value, const std::string& where, std::string
   return macro;
 }
 
+// Reads every entry of one top-level map (nodes, unit_tests, macros).
+template <typename T, typename Read>
+void ReadEntries(const json* map, const char* what, Read read, FieldReader* top,
+                 std::string* problem, std::vector<T>* out) {
+  if (!map) return;
+  for (const auto& [key, value] : map->items()) {
+    std::string where = fmt::format("{} '{}'", what, key);
+    if (!value.is_object()) {
+      top->Fail(where + " is not an object");
+      return;
+    }
+    out->push_back(read(value, where, problem));
+  }
+}
+
 }  // namespace
 
 bool ParseManifest(std::string_view text, const std::string& filename, Manifest* manifest,
@@ -171,27 +186,9 @@ bool ParseManifest(std::string_view text, const std::string& filename, Manifest*
   const json* nodes = top.Find("nodes", json::value_t::object, true);
   const json* macros = top.Find("macros", json::value_t::object, true);
   const json* unit_tests = top.Find("unit_tests", json::value_t::object, false);
-  for (const json* map : {nodes, unit_tests}) {
-    if (!map) continue;
-    for (const auto& [key, value] : map->items()) {
-      std::string where = fmt::format("node '{}'", key);
-      if (!value.is_object()) {
-        top.Fail(where + " is not an object");
-        break;
-      }
-      manifest->nodes.push_back(ReadNode(value, where, &problem));
-    }
-  }
-  if (macros) {
-    for (const auto& [key, value] : macros->items()) {
-      std::string where = fmt::format("macro '{}'", key);
-      if (!value.is_object()) {
-        top.Fail(where + " is not an object");
-        break;
-      }
-      manifest->macros.push_back(ReadMacro(value, where, &problem));
-    }
-  }
+  ReadEntries(nodes, "node", ReadNode, &top, &problem, &manifest->nodes);
+  ReadEntries(unit_tests, "node", ReadNode, &top, &problem, &manifest->nodes);
+  ReadEntries(macros, "macro", ReadMacro, &top, &problem, &manifest->macros);
   if (!problem.empty()) {
     *err = fmt::format("{}: {}", filename, problem);
     return false;

@@ -108,19 +108,26 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
       taken.insert(list->begin(), list->end());
   }
   std::map<std::string, std::set<int>> claims;
-  for (size_t b = 0; b < partition.batches.size(); ++b) claims[partition.batches[b].name].insert(static_cast<int>(b));
+  std::set<std::string> groups;  // a batch split node by node stays a target
+  for (size_t b = 0; b < partition.batches.size(); ++b) {
+    claims[partition.batches[b].name].insert(static_cast<int>(b));
+    if (const std::string& group = partition.batches[b].group; !group.empty()) {
+      claims[group].insert(static_cast<int>(b));
+      groups.insert(group);
+    }
+  }
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     if (!graph.nodes[n].IsTest()) claims[d.node_names[n]].insert(partition.batch_of[n]);
   }
   bool first = true;
   for (const auto& [name, batches] : claims) {
-    if (batches.size() != 1 || taken.count(name)) continue;
+    if ((batches.size() != 1 && !groups.count(name)) || taken.count(name)) continue;
     NinjaEdge phony;
     if (first) phony.comment = "Targets by batch and by node name; `all` is the default.";
     first = false;
     phony.rule = "phony";
     phony.outputs = {name};
-    phony.inputs = {stamps[*batches.begin()]};
+    for (int b : batches) phony.inputs.push_back(stamps[b]);
     file.edges.push_back(std::move(phony));
   }
   NinjaEdge all;

@@ -43,6 +43,7 @@ std::string PlanToJson(const Plan& plan) {
                          {"deps", std::move(deps)}});
     }
     batches[batch.name] = {{"digest", batch.digest}, {"members", std::move(members)}};
+    if (!batch.group.empty()) batches[batch.name]["group"] = batch.group;
   }
   doc["batches"] = std::move(batches);
   return doc.dump(1) + "\n";
@@ -63,7 +64,8 @@ bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {
     plan->dbt.batch_timeout = doc.at("batch_timeout").get<int>();
     plan->dbt.retries = doc.at("retries").get<int>();
     for (const auto& [name, batch] : doc.at("batches").items()) {
-      PlanBatch planned{name, batch.at("digest").get<std::string>(), {}};
+      PlanBatch planned{name, batch.at("digest").get<std::string>(), {},
+                        batch.value("group", "")};
       for (const auto& m : batch.at("members")) {
         PlanMember member{m.at("id").get<std::string>(), m.at("select").get<std::string>(),
                           m.at("fingerprint").get<std::string>(), {}};
@@ -85,7 +87,7 @@ Plan MakePlan(const std::string& project_dir, const DbtSettings& dbt,
               const Partition& partition) {
   Plan plan{project_dir, dbt, {}};
   for (const Batch& batch : partition.batches) {
-    PlanBatch planned{batch.name, "", {}};
+    PlanBatch planned{batch.name, "", {}, batch.group};
     Hasher digest;
     for (int m : batch.members) {
       const Node& node = graph.nodes[m];

@@ -21,6 +21,7 @@ struct PlanBatch {
   std::string name;
   std::string digest;  // of the members and their fingerprints; also in build.ninja
   std::vector<PlanMember> members;  // sorted by unique_id
+  std::string group = "";  // a batch split node by node: the batch it was part of
 };
 
 struct Plan {

@@ -31,8 +31,14 @@ void Write(const fs::path& path, const std::string& text) {
 }
 
 fs::path TestRoot(const std::string& name) {
+  setenv("DO_NOT_TRACK", "1", 1);
+  setenv("PA_DBT", (kVenv / "dbt").c_str(), 1);
   fs::path root = fs::temp_directory_path() / ("pa-e2e-" + name + "-" + std::to_string(getpid()));
   fs::remove_all(root);
   fs::create_directories(root);
   return root;
+}
+
+void RemoveUnlessFailed(const fs::path& root) {
+  if (!::testing::UnitTest::GetInstance()->Failed()) fs::remove_all(root);
 }

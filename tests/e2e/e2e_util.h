@@ -23,5 +23,9 @@ Result Shell(const fs::path& dir, const std::string& command);
 std::string Read(const fs::path& path);
 void Write(const fs::path& path, const std::string& text);
 
-// A folder for one test binary's files, removed at exit unless a test failed.
+// A new folder for one test suite's files. Also points pa-gen at the dbt in
+// .venv and turns dbt's telemetry off.
 fs::path TestRoot(const std::string& name);
+
+// Removes the suite's folder unless a test failed: then it is kept to look at.
+void RemoveUnlessFailed(const fs::path& root);

@@ -14,8 +14,6 @@ namespace {
 class FailureTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    setenv("DO_NOT_TRACK", "1", 1);
-    setenv("PA_DBT", (kVenv / "dbt").c_str(), 1);
     root_ = TestRoot("failure");
     project_ = root_ / "tiny";
     fs::create_directories(project_ / "models");
@@ -30,9 +28,7 @@ class FailureTest : public ::testing::Test {
           "    time.sleep(float(os.environ.get('PA_TEST_SLEEP', '0')))\n"
           "    return session.sql('select 1 as id')\n");
   }
-  static void TearDownTestSuite() {
-    if (!::testing::UnitTest::GetInstance()->Failed()) fs::remove_all(root_);
-  }
+  static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
 
   // Processes whose command line mentions the project: dbt left behind.
   static int ProcessesInProject() {

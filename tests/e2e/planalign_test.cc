@@ -47,19 +47,94 @@ std::set<std::string> BatchesRun(const std::string& ninja_output) {
   return batches;
 }
 
+using nlohmann::json;
+using Ids = std::set<std::string>;
+
+// The graph as the test reads it from dbt's manifest, independently of pa-gen.
+struct ManifestView {
+  json doc;
+  explicit ManifestView(const fs::path& file) : doc(json::parse(Read(file))) {}
+
+  bool Executable(const std::string& id) const {
+    if (doc["unit_tests"].contains(id)) return true;
+    if (!doc["nodes"].contains(id)) return false;
+    const json& n = doc["nodes"][id];
+    std::string type = n["resource_type"];
+    if (type == "model") return n["config"]["materialized"] != "ephemeral";
+    return type == "seed" || type == "snapshot" || type == "test";
+  }
+  Ids AllExecutable() const {
+    Ids ids;
+    for (const auto* map : {&doc["nodes"], &doc["unit_tests"]})
+      for (const auto& [id, n] : map->items())
+        if (Executable(id)) ids.insert(id);
+    return ids;
+  }
+  // Everything that runs when `changed` is rebuilt: the nodes, their
+  // descendants (through ephemeral models), and the unit tests of every
+  // model among them (dbt runs a model's unit tests with it).
+  Ids Affected(const Ids& changed) const {
+    Ids seen = changed;
+    std::vector<std::string> todo(changed.begin(), changed.end());
+    while (!todo.empty()) {
+      std::string id = todo.back();
+      todo.pop_back();
+      if (!doc["child_map"].contains(id)) continue;
+      for (const auto& child : doc["child_map"][id])
+        if (seen.insert(child.get<std::string>()).second) todo.push_back(child);
+    }
+    for (const auto& [id, t] : doc["unit_tests"].items())
+      if (seen.count(t["depends_on"]["nodes"][0].get<std::string>())) seen.insert(id);
+    Ids out;
+    for (const std::string& id : seen)
+      if (Executable(id)) out.insert(id);
+    return out;
+  }
+  // Nodes that call `macro`, directly or through other macros.
+  Ids UsersOfMacro(const std::string& macro) const {
+    std::function<bool(const std::string&, int)> uses = [&](const std::string& m, int depth) {
+      if (m == macro) return true;
+      if (depth > 20 || !doc["macros"].contains(m)) return false;
+      for (const auto& next : doc["macros"][m]["depends_on"]["macros"])
+        if (uses(next, depth + 1)) return true;
+      return false;
+    };
+    Ids ids;
+    for (const auto& [id, n] : doc["nodes"].items())
+      for (const auto& m : n["depends_on"]["macros"])
+        if (uses(m, 0)) ids.insert(id);
+    return ids;
+  }
+};
+
+// Nodes dbt executed since `marker` was written, from every batch's run results.
+Ids ExecutedSince(const fs::path& project, const fs::path& marker) {
+  Ids ids;
+  for (const auto& run : fs::directory_iterator(project / ".pa" / "run")) {
+    fs::path results = run.path() / "target" / "run_results.json";
+    if (!fs::exists(results) || fs::last_write_time(results) < fs::last_write_time(marker)) continue;
+    json doc = json::parse(Read(results));  // a named object: the loop must not outlive it
+    for (const auto& r : doc["results"])
+      if (r["status"] != "skipped") ids.insert(r["unique_id"].get<std::string>());
+  }
+  return ids;
+}
+
+void Replace(const fs::path& file, const std::string& from, const std::string& to) {
+  std::string text = Read(file);
+  size_t at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << from << " not in " << file;
+  Write(file, text.replace(at, from.size(), to));
+}
+
 class PlanalignTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    setenv("DO_NOT_TRACK", "1", 1);
-    setenv("PA_DBT", (kVenv / "dbt").c_str(), 1);
     root_ = TestRoot("planalign");
     project_ = root_ / "planalign";
     CopyExample(project_);
   }
-  static void TearDownTestSuite() {
-    // Kept after a failure, to look at.
-    if (!::testing::UnitTest::GetInstance()->Failed()) fs::remove_all(root_);
-  }
+  static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
   static fs::path root_;
   static fs::path project_;
 };
@@ -144,12 +219,41 @@ TEST_F(PlanalignTest, BrokenModelFailsItsBatchWhileIndependentBatchesComplete) {
   EXPECT_GT(fs::last_write_time(project_ / ".pa" / "stamps" / "audit.stamp"),
             fs::last_write_time(audit));
 
+  // The failed batch runs node by node from now on.
+  EXPECT_NE(build.out.find("pa-gen: batch intermediate: the next ninja runs its nodes one by one"),
+            std::string::npos) << build.out;
+  ASSERT_EQ(Shell(project_, "ninja build.ninja").code, 0);
+  std::string split = Read(project_ / "build.ninja");
+  EXPECT_EQ(split.find("build .pa/stamps/intermediate.stamp:"), std::string::npos);
+  for (const char* member : {"int_compensation_projection", "int_employer_match",
+                             "int_enrollment_projection", "int_merit_increases"}) {
+    EXPECT_NE(split.find(std::string("build .pa/stamps/intermediate.") + member + ".stamp: dbt"),
+              std::string::npos) << member;
+  }
+  EXPECT_NE(split.find("build intermediate: phony .pa/stamps/intermediate."), std::string::npos);
+
+  // After the fix: dbt runs the failed model, the nodes dbt skipped and what
+  // depends on them; the members that succeeded start no dbt.
   Write(broken, good);
+  fs::path marker = root_ / "marker";
+  Write(marker, "");
   Result fixed = Shell(project_, "ninja");
   ASSERT_EQ(fixed.code, 0) << fixed.out;
-  EXPECT_TRUE(BatchesRun(fixed.out).count("intermediate")) << fixed.out;
-  EXPECT_TRUE(BatchesRun(fixed.out).count("marts")) << fixed.out;
+  ManifestView manifest(project_ / ".pa" / "parse" / "manifest.json");
+  EXPECT_EQ(ExecutedSince(project_, marker), manifest.Affected({"model.planalign.int_employer_match"}))
+      << fixed.out;
+  EXPECT_TRUE(BatchesRun(fixed.out).count("intermediate.int_employer_match")) << fixed.out;
   EXPECT_FALSE(BatchesRun(fixed.out).count("audit")) << fixed.out;
+
+  // Every member has succeeded: the next regeneration merges the batch back
+  // and nothing runs again.
+  Write(marker, "");
+  Result merged = Shell(project_, "ninja");
+  ASSERT_EQ(merged.code, 0) << merged.out;
+  EXPECT_NE(Read(project_ / "build.ninja").find("build .pa/stamps/intermediate.stamp: dbt"),
+            std::string::npos);
+  EXPECT_EQ(ExecutedSince(project_, marker), Ids{}) << merged.out;
+  EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
 }
 
 TEST_F(PlanalignTest, CorruptManifestExitsTwoAndKeepsBuildNinja) {
@@ -195,92 +299,10 @@ TEST_F(PlanalignTest, TemplatesDriveTheProjectFromOutsideItsFolder) {
   EXPECT_TRUE(fs::exists(super / "b" / "warehouse" / "build.ninja"));
 }
 
-// ---------------------------------------------------------------------------
 // Differential test of incremental builds: a scripted sequence of edits, and
 // after each one `ninja` must (1) leave the warehouse equal to a full
 // `dbt build` of the same project state and (2) make dbt execute exactly the
 // nodes the edit can affect, computed here from the manifest.
-
-using nlohmann::json;
-using Ids = std::set<std::string>;
-
-// The graph as the test reads it from dbt's manifest, independently of pa-gen.
-struct ManifestView {
-  json doc;
-  explicit ManifestView(const fs::path& file) : doc(json::parse(Read(file))) {}
-
-  bool Executable(const std::string& id) const {
-    if (doc["unit_tests"].contains(id)) return true;
-    if (!doc["nodes"].contains(id)) return false;
-    const json& n = doc["nodes"][id];
-    std::string type = n["resource_type"];
-    if (type == "model") return n["config"]["materialized"] != "ephemeral";
-    return type == "seed" || type == "snapshot" || type == "test";
-  }
-  Ids AllExecutable() const {
-    Ids ids;
-    for (const auto* map : {&doc["nodes"], &doc["unit_tests"]})
-      for (const auto& [id, n] : map->items())
-        if (Executable(id)) ids.insert(id);
-    return ids;
-  }
-  // Everything that runs when `changed` is rebuilt: the nodes, their
-  // descendants (through ephemeral models), and the unit tests of every
-  // model among them (dbt runs a model's unit tests with it).
-  Ids Affected(const Ids& changed) const {
-    Ids seen = changed;
-    std::vector<std::string> todo(changed.begin(), changed.end());
-    while (!todo.empty()) {
-      std::string id = todo.back();
-      todo.pop_back();
-      if (!doc["child_map"].contains(id)) continue;
-      for (const auto& child : doc["child_map"][id])
-        if (seen.insert(child.get<std::string>()).second) todo.push_back(child);
-    }
-    for (const auto& [id, t] : doc["unit_tests"].items())
-      if (seen.count(t["depends_on"]["nodes"][0].get<std::string>())) seen.insert(id);
-    Ids out;
-    for (const std::string& id : seen)
-      if (Executable(id)) out.insert(id);
-    return out;
-  }
-  // Nodes that call `macro`, directly or through other macros.
-  Ids UsersOfMacro(const std::string& macro) const {
-    std::function<bool(const std::string&, int)> uses = [&](const std::string& m, int depth) {
-      if (m == macro) return true;
-      if (depth > 20 || !doc["macros"].contains(m)) return false;
-      for (const auto& next : doc["macros"][m]["depends_on"]["macros"])
-        if (uses(next, depth + 1)) return true;
-      return false;
-    };
-    Ids ids;
-    for (const auto& [id, n] : doc["nodes"].items())
-      for (const auto& m : n["depends_on"]["macros"])
-        if (uses(m, 0)) ids.insert(id);
-    return ids;
-  }
-};
-
-// Nodes dbt executed since `marker` was written, from every batch's run results.
-Ids ExecutedSince(const fs::path& project, const fs::path& marker) {
-  Ids ids;
-  for (const auto& run : fs::directory_iterator(project / ".pa" / "run")) {
-    fs::path results = run.path() / "target" / "run_results.json";
-    if (!fs::exists(results) || fs::last_write_time(results) < fs::last_write_time(marker)) continue;
-    json doc = json::parse(Read(results));  // a named object: the loop must not outlive it
-    for (const auto& r : doc["results"])
-      if (r["status"] != "skipped") ids.insert(r["unique_id"].get<std::string>());
-  }
-  return ids;
-}
-
-void Replace(const fs::path& file, const std::string& from, const std::string& to) {
-  std::string text = Read(file);
-  size_t at = text.find(from);
-  ASSERT_NE(at, std::string::npos) << from << " not in " << file;
-  Write(file, text.replace(at, from.size(), to));
-}
-
 struct Edit {
   std::string name;
   std::function<void(const fs::path& project)> apply;    // on both copies
