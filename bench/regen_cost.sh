@@ -9,6 +9,7 @@ trap 'rm -rf "$dir"' EXIT
 cp -r "$root/examples/planalign/." "$dir/"
 rm -rf "$dir/.pa" "$dir/build.ninja" "$dir"/planalign.duckdb*
 export DO_NOT_TRACK=1
+export PA_DBT=${PA_DBT:-$root/.venv/bin/dbt}  # the copy is outside the repo
 "$root/build/pa-gen" --project-dir "$dir" >/dev/null
 hyperfine --warmup 1 --runs 5 -N --export-json "$dir/parse.json" \
   --prepare "touch $dir/models/staging/stg_census.sql" "$root/build/pa-gen --project-dir $dir" >/dev/null

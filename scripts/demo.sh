@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: pa-gen && ninja -j8 on examples/planalign, then what was built.
+# PA_DEMO_DIR runs it on another copy of the project (the tests do).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root/examples/planalign"
+cd "${PA_DEMO_DIR:-$root/examples/planalign}"
 export DO_NOT_TRACK=1
 
 log_lines_before=$(wc -l < .ninja_log 2>/dev/null || echo 0)
@@ -29,7 +30,7 @@ for line in lines:
         name = parts[3][len(".pa/stamps/"):-len(".stamp")]
         rows[name] = (int(parts[1]) - int(parts[0])) / 1000
 def kinds(batch):
-    members = plan[batch]["members"]
+    members = [m["id"] for m in plan[batch]["members"]]
     return sum(m.startswith(("model.", "seed.", "snapshot.")) for m in members), \
            sum(m.startswith(("test.", "unit_test.")) for m in members)
 print()
