@@ -122,6 +122,7 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
                   {"--indirect-selection", "cautious",
                    "--target-path", (run_dir / "target").string(),
                    "--log-path", (run_dir / "logs").string(),
+                   "--log-format-file", "json",
                    "--partial-parse-file-path", (project / ".pa" / "parse" / "partial_parse.msgpack").string(),
                    "--warn-error-options", kEmptySelectionIsError});
   dbt.cwd = project;
@@ -133,6 +134,7 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
   for (int attempt = 0;; ++attempt) {
     // Results of an earlier run must never be read as this run's.
     fs::remove(results_file, ec);
+    fs::remove(log_file, ec);
     if (!RunSubprocess(dbt, &run, &err)) {
       fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
       return 1;
@@ -153,6 +155,9 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
   std::vector<NodeResult> results;
   std::string results_err;
   bool have_results = LoadRunResults(results_file, &results, &results_err);
+  // Killed before the end (timeout, signal, crash): dbt's log still tells
+  // which nodes finished, and those are not run again.
+  if (!have_results) LoadFinishedFromLog(log_file, &results, &results_err);
   std::map<std::string, const NodeResult*> by_id;
   for (const NodeResult& r : results) by_id[r.unique_id] = &r;
 

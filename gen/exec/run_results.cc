@@ -24,6 +24,30 @@ bool LoadRunResults(const fs::path& path, std::vector<NodeResult>* results, std:
   return true;
 }
 
+bool LoadFinishedFromLog(const fs::path& log, std::vector<NodeResult>* results, std::string* err) {
+  std::string text;
+  if (!ReadFile(log, &text, err)) return false;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    nlohmann::json event = nlohmann::json::parse(text.begin() + start, text.begin() + end, nullptr,
+                                                 /*allow_exceptions=*/false);
+    start = end + 1;
+    auto text_at = [&](const char* pointer) {
+      nlohmann::json::json_pointer p(pointer);
+      return event.is_object() && event.contains(p) && event.at(p).is_string()
+                 ? event.at(p).get<std::string>()
+                 : std::string();
+    };
+    if (text_at("/info/name") != "NodeFinished") continue;
+    NodeResult result{text_at("/data/node_info/unique_id"), text_at("/data/node_info/node_status"),
+                      text_at("/data/run_result/message"), 0};
+    if (!result.unique_id.empty()) results->push_back(std::move(result));
+  }
+  return true;
+}
+
 bool IsSuccessStatus(const std::string& status) {
   return status == "success" || status == "pass" || status == "warn" || status == "no-op" ||
          status == "reused";

@@ -15,5 +15,10 @@ struct NodeResult {
 
 bool LoadRunResults(const fs::path& path, std::vector<NodeResult>* results, std::string* err);
 
+// The nodes a dbt run finished, from its JSON log (`--log-format-file json`):
+// what survives when dbt is killed before it writes run_results.json. Lines
+// that do not parse (the last one, cut by a kill) are skipped.
+bool LoadFinishedFromLog(const fs::path& log, std::vector<NodeResult>* results, std::string* err);
+
 // Whether dbt counts the status as done: `dbt build` does not stop for a warning.
 bool IsSuccessStatus(const std::string& status);

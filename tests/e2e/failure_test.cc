@@ -112,4 +112,26 @@ TEST_F(FailureTest, HeldDuckDbLockIsRetriedThenReportedWithItsHolder) {
   EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
 }
 
+TEST_F(FailureTest, KilledDbtKeepsTheNodesItFinished) {
+  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget models").code, 0);
+  // fast.sql and slow.py run side by side (2 threads): kill -9 dbt once
+  // fast has finished, while slow sleeps.
+  Result killed = Shell(project_,
+                        "PA_TEST_SLEEP=120 ninja > ninja.out 2>&1 & pid=$!; "
+                        "for i in $(seq 150); do grep NodeFinished .pa/run/models/logs/dbt.log 2>/dev/null "
+                        "| grep -q model.tiny.fast && break; sleep 0.2; done; "
+                        "pkill -9 -f '[b]in/dbt build --project-dir " + project_.string() + "'; "
+                        "wait $pid; echo \"ninja exited $?\"; cat ninja.out");
+  EXPECT_EQ(killed.out.find("ninja exited 0"), std::string::npos) << killed.out;
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+  EXPECT_EQ(ProcessesInProject(), 0);
+
+  // The rerun starts dbt for the slow model only.
+  Result resumed = Shell(project_, "ninja");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  std::string results = Read(project_ / ".pa" / "run" / "models" / "target" / "run_results.json");
+  EXPECT_NE(results.find("model.tiny.slow"), std::string::npos);
+  EXPECT_EQ(results.find("model.tiny.fast"), std::string::npos) << results;
+}
+
 }  // namespace
