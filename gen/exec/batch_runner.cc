@@ -210,8 +210,10 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
       SetSplitMarker(project, batch->group, false);  // the next regeneration merges it back
     return 0;
   }
+  // A node failed on its own account (not a timeout, a signal or a held lock):
+  // run the batch node by node until it has succeeded.
   if (failed > 0 && have_results && !run.timed_out && !run.interrupted_by &&
-      batch->group.empty() && batch->members.size() > 1) {
+      !IsTransientFailure(output) && batch->group.empty() && batch->members.size() > 1) {
     SetSplitMarker(project, batch->name, true);
     fmt::print(stderr, "pa-gen: batch {}: the next ninja runs its nodes one by one\n", batch->name);
   }

@@ -71,6 +71,21 @@ class PartGraph {
   std::vector<std::set<int>> pred_;
 };
 
+// Whether `node` depends on `ancestor`, directly or not.
+bool DependsOn(const Graph& graph, int node, int ancestor) {
+  std::vector<int> todo = {node};
+  std::set<int> seen;
+  while (!todo.empty()) {
+    int n = todo.back();
+    todo.pop_back();
+    for (int d : graph.nodes[n].deps) {
+      if (d == ancestor) return true;
+      if (seen.insert(d).second) todo.push_back(d);
+    }
+  }
+  return false;
+}
+
 // Names made unique, batches sorted by name, node-to-batch index and batch
 // dependencies filled in.
 Partition Assemble(const Graph& graph, std::vector<Batch> batches) {
@@ -217,8 +232,35 @@ void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
       batches.push_back({batch.name, std::move(batch.members), {}, batch.group});
       continue;
     }
-    for (int m : batch.members)
+    // One batch per model, seed or snapshot. A test stays with its parent
+    // here (with the last of its parents, when the others lead to it), so
+    // that, as in `dbt build`, a failing test stops what depends on the
+    // tested node; other tests get a batch of their own.
+    std::map<int, size_t> batch_of_node;
+    for (int m : batch.members) {
+      if (graph.nodes[m].IsTest()) continue;
+      batch_of_node[m] = batches.size();
       batches.push_back({batch.name + "." + SafeName(names[m]), {m}, {}, batch.name});
+    }
+    for (int m : batch.members) {
+      if (!graph.nodes[m].IsTest()) continue;
+      std::vector<int> parents;
+      for (int d : graph.nodes[m].deps)
+        if (batch_of_node.count(d)) parents.push_back(d);
+      // The parent that all the others lead to, if there is one.
+      int last = -1;
+      for (int p : parents) {
+        bool after_all = true;
+        for (int q : parents) after_all = after_all && (q == p || DependsOn(graph, p, q));
+        if (after_all) last = p;
+      }
+      if (last >= 0) {
+        batches[batch_of_node[last]].members.push_back(m);
+      } else {
+        batches.push_back({batch.name + "." + SafeName(names[m]), {m}, {}, batch.name});
+      }
+    }
   }
+  for (Batch& batch : batches) std::sort(batch.members.begin(), batch.members.end());
   *partition = Assemble(graph, std::move(batches));
 }

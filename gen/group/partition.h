@@ -28,7 +28,8 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
                          const std::vector<std::string>& names);
 
 // Replaces every batch named in `failed` that has more than one member by
-// one batch per member, named "<batch>.<node name>", so that the rerun after
-// a failure runs only what failed and what depends on it.
+// one batch per model, seed or snapshot (with the tests of that node alone),
+// named "<batch>.<node name>", so that the rerun after a failure runs only
+// what failed and what depends on it.
 void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
                     const std::set<std::string>& failed, Partition* partition);

@@ -499,4 +499,33 @@ TEST(PartitionGraph, DeduplicatedNameCannotCollideWithAnotherKey) {
   EXPECT_EQ(names.size(), part.batches.size()) << Describe(part);
 }
 
+TEST(SplitIntoNodes, OneBatchPerModelWithItsOwnTests) {
+  // Group g: a -> b, a test on a, a test on both a and b; h: c after b.
+  Graph graph;
+  graph.nodes.resize(5);
+  const char* ids[] = {"model.p.a", "model.p.b", "model.p.c", "test.p.on_a", "test.p.on_ab"};
+  for (int i = 0; i < 5; ++i) {
+    graph.nodes[i].unique_id = ids[i];
+    graph.nodes[i].name = std::string(ids[i]).substr(std::string(ids[i]).rfind('.') + 1);
+    graph.nodes[i].kind = i < 3 ? NodeKind::kModel : NodeKind::kTest;
+  }
+  graph.nodes[1].deps = {0};
+  graph.nodes[2].deps = {1};
+  graph.nodes[3].deps = {0};
+  graph.nodes[4].deps = {0, 1};
+  std::vector<std::string> names = {"a", "b", "c", "on_a", "on_ab"};
+  Partition partition = PartitionGraph(graph, {"g", "g", "h", "", ""}, names);
+  ASSERT_EQ(partition.batches.size(), 2u);
+  SplitIntoNodes(graph, names, {"g"}, &partition);
+  std::vector<std::string> got;
+  for (const Batch& b : partition.batches) {
+    std::string line = b.name + "[" + b.group + "]:";
+    for (int m : b.members) line += " " + names[m];
+    line += " <-";
+    for (int d : b.deps) line += " " + partition.batches[d].name;
+    got.push_back(line);
+  }
+  EXPECT_EQ(got, (std::vector<std::string>{"g.a[g]: a on_a <-", "g.b[g]: b on_ab <- g.a", "h[]: c <- g.b"}));
+}
+
 }  // namespace
