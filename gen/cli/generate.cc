@@ -125,7 +125,7 @@ bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) 
     return false;
   if (!WriteFileIfChanged(output, ninja_text, &changed, err)) return false;
   for (const std::string& name : merged) SetSplitMarker(project.dir, name, false);
-  return RegroupState(project.dir, plan, err);
+  return RegroupState(project.dir, plan, state, err);
 }
 
 }  // namespace

@@ -97,9 +97,8 @@ void SetSplitMarker(const fs::path& project_dir, const std::string& batch, bool 
   else fs::remove(SplitDir(project_dir) / batch, ec);
 }
 
-bool RegroupState(const fs::path& project_dir, const Plan& plan, std::string* err) {
-  BatchState all;
-  if (!LoadAllState(project_dir, &all, err)) return false;
+bool RegroupState(const fs::path& project_dir, const Plan& plan, const BatchState& all,
+                  std::string* err) {
   std::set<std::string> files = StateFiles(project_dir);
   std::error_code ec;
   std::set<std::string> batches;

@@ -38,9 +38,10 @@ fs::path SplitDir(const fs::path& project_dir);
 std::set<std::string> SplitMarkers(const fs::path& project_dir);
 void SetSplitMarker(const fs::path& project_dir, const std::string& batch, bool split);
 
-// After a regeneration: moves every node's state to the file of the batch
-// that now holds it (a policy change keeps what was built), drops nodes that
-// left the project, and removes the stamps and state of batches that no
-// longer exist.
+// After a regeneration: moves every node's state (`all`, from LoadAllState)
+// to the file of the batch that now holds it (a policy change keeps what
+// was built), drops nodes that left the project, and removes the stamps and
+// state of batches that no longer exist.
 struct Plan;
-bool RegroupState(const fs::path& project_dir, const Plan& plan, std::string* err);
+bool RegroupState(const fs::path& project_dir, const Plan& plan, const BatchState& all,
+                  std::string* err);
