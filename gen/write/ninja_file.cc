@@ -54,13 +54,11 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   // Folders go in as absolute paths: relative ones could name the same Ninja
   // node as a phony target (the folder `seeds` and the batch `seeds`).
   for (const fs::path& dir : d.regen_dirs) regen.implicit_inputs.push_back(dir.generic_string());
-  regen.implicit_inputs.push_back(d.pa_gen.generic_string());
   // A file or folder that goes away (a deleted model) must make Ninja
   // regenerate, not stop with "missing and no known rule to make it".
   std::vector<NinjaEdge> vanishable;
   for (const auto* list : {&regen.inputs, &regen.implicit_inputs}) {
     for (const std::string& path : *list) {
-      if (path == d.pa_gen.generic_string()) continue;
       NinjaEdge phony;
       phony.rule = "phony";
       phony.outputs = {path};
@@ -68,6 +66,7 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
     }
   }
   vanishable.front().comment = "Inputs that may vanish: phony, so that Ninja regenerates instead of failing.";
+  regen.implicit_inputs.push_back(d.pa_gen.generic_string());
   file.edges.push_back(std::move(regen));
   for (NinjaEdge& edge : vanishable) file.edges.push_back(std::move(edge));
 
