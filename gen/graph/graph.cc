@@ -89,6 +89,9 @@ class GraphBuilder {
       node.kind = kind;
       node.fqn = m.fqn;
       node.file = m.original_file_path;
+      node.materialized = m.materialized;
+      node.tags = m.tags;
+      node.meta = m.meta;
       node.checksum_is_path = m.checksum_is_path && m.package_name == manifest_.project_name;
       graph->nodes.push_back(std::move(node));
     }

@@ -18,6 +18,9 @@ struct Node {
   NodeKind kind = NodeKind::kModel;
   std::vector<std::string> fqn;
   std::string file;                 // original_file_path (relative to its package)
+  std::string materialized;
+  std::vector<std::string> tags;                              // see ManifestNode
+  std::vector<std::pair<std::string, std::string>> meta;      // see ManifestNode
   std::vector<std::string> inputs;  // project files that define it, relative to the project, sorted
   std::vector<int> deps;            // executable parents, ascending
   // Changes when anything that defines the node's result changes, apart

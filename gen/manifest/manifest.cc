@@ -116,6 +116,11 @@ ManifestNode ReadNode(const json& value, const std::string& where, std::string* 
     node.materialized = c.String("materialized", false);
     if (const json* enabled = c.Find("enabled", json::value_t::boolean, false))
       node.enabled = enabled->get<bool>();
+    node.tags = c.StringList("tags", false);
+    if (const json* meta = c.Find("meta", json::value_t::object, false)) {
+      for (const auto& [key, v] : meta->items())  // nlohmann objects iterate sorted by key
+        node.meta.emplace_back(key, v.is_string() ? v.get<std::string>() : v.dump());
+    }
   }
   node.definition = DefinitionDigest(value);
   if (auto checksum = value.find("checksum"); checksum != value.end() && checksum->is_object())

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/fs.h"
@@ -16,6 +17,10 @@ struct ManifestNode {
   std::string patch_path;          // yml file relative to the package root; empty if none
   std::string materialized;
   bool enabled = true;
+  std::vector<std::string> tags;  // config.tags, in dbt's order
+  // config.meta's top-level entries: strings as they are, other values as
+  // JSON text, sorted by key. Grouping policies match on them.
+  std::vector<std::pair<std::string, std::string>> meta;
   std::vector<std::string> fqn;
   std::vector<std::string> depends_on_nodes;
   std::vector<std::string> depends_on_macros;

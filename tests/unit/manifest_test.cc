@@ -48,7 +48,8 @@ constexpr std::string_view kValidManifest = R"json({
       "patch_path": "proj://models/staging/_staging.yml",
       "fqn": ["proj", "staging", "stg_a"],
       "depends_on": {"macros": ["macro.proj.money"], "nodes": ["seed.proj.raw_a"]},
-      "config": {"enabled": false, "materialized": "view"}
+      "config": {"enabled": false, "materialized": "view", "tags": ["nightly", "finance"],
+                 "meta": {"pa_group": "fin", "owner": {"team": "x"}, "size": 3}}
     }
   },
   "macros": {
@@ -117,6 +118,9 @@ TEST(ParseManifest, ValidV12LoadsExpectedFields) {
   EXPECT_EQ(model.patch_path, "models/staging/_staging.yml");
   EXPECT_EQ(model.materialized, "view");
   EXPECT_FALSE(model.enabled);
+  EXPECT_EQ(model.tags, (std::vector<std::string>{"nightly", "finance"}));
+  using Meta = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(model.meta, (Meta{{"owner", R"({"team":"x"})"}, {"pa_group", "fin"}, {"size", "3"}}));
   EXPECT_EQ(model.fqn, (std::vector<std::string>{"proj", "staging", "stg_a"}));
   EXPECT_EQ(model.depends_on_nodes, (std::vector<std::string>{"seed.proj.raw_a"}));
   EXPECT_EQ(model.depends_on_macros, (std::vector<std::string>{"macro.proj.money"}));
@@ -128,6 +132,8 @@ TEST(ParseManifest, ValidV12LoadsExpectedFields) {
   EXPECT_EQ(seed.patch_path, "");
   EXPECT_EQ(seed.materialized, "seed");
   EXPECT_TRUE(seed.enabled);
+  EXPECT_TRUE(seed.tags.empty());
+  EXPECT_TRUE(seed.meta.empty());
 
   const ManifestNode& test = m.nodes[2];
   EXPECT_EQ(test.resource_type, "test");
