@@ -12,6 +12,7 @@
 #include "graph/graph.h"
 #include "group/partition.h"
 #include "group/policy.h"
+#include "group/policy_file.h"
 #include "manifest/dbt_parse.h"
 #include "manifest/manifest.h"
 #include "manifest/project.h"
@@ -44,12 +45,18 @@ std::vector<std::string> RegenerateArgs(const GenerateOptions& options, const Db
   if (!options.manifest.empty())
     args.insert(args.end(), {"--manifest", RelativePath(options.manifest, out_dir)});
   args.insert(args.end(), {"--policy", options.policy});
+  if (!options.policy_file.empty())
+    args.insert(args.end(), {"--policy-file", RelativePath(fs::absolute(options.policy_file), out_dir)});
   return args;
 }
 
 bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) {
   Policy policy;
-  if (!ParsePolicy(options.policy, &policy, err)) return false;
+  if (!ParsePolicy(options.policy, &policy, err)) {
+    *err = "--policy: " + *err;
+    return false;
+  }
+  if (!options.policy_file.empty() && !LoadPolicyFile(options.policy_file, &policy, err)) return false;
   DbtProject project;
   if (!LoadProject(options.project_dir, &project, err)) return false;
   fs::path output = options.output.empty() ? project.dir / "build.ninja"
@@ -79,7 +86,9 @@ bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) 
   if (!BuildGraph(manifest, manifest_file.string(), &graph, err)) return false;
   if (!FingerprintFileContents(project.dir, &graph, err)) return false;
   std::vector<std::string> names = UniqueNodeNames(graph);
-  Partition partition = PartitionGraph(graph, GroupKeys(policy, project, graph, names), names);
+  std::map<std::string, GroupSettings> group_settings;
+  std::vector<std::string> keys = GroupKeys(policy, project, graph, names, &group_settings);
+  Partition partition = PartitionGraph(graph, keys, names);
   // A batch that failed runs node by node until every member has succeeded.
   std::set<std::string> split;
   std::set<std::string> merged;
@@ -97,6 +106,10 @@ bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) 
   }
   SplitIntoNodes(graph, names, split, &partition);
   inputs.dirs.push_back(SplitDir(project.dir));
+  if (!options.policy_file.empty())
+    inputs.files.push_back(fs::absolute(options.policy_file).lexically_normal());
+  std::vector<BatchSettings> batch_settings =
+      SettingsOfBatches(policy, group_settings, keys, graph, partition, dbt.threads);
 
   // What changes every node's result: a node built under other vars or
   // another target is not up to date.
@@ -107,10 +120,10 @@ bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) 
                                     .Add(dbt.vars)
                                     .Hex();
   Plan plan = MakePlan(RelativePath(project.dir, output.parent_path()), dbt, settings_digest,
-                       graph, partition);
+                       graph, partition, batch_settings);
   BuildDescription description{&project, &graph, &partition, &plan, names, manifest.adapter_type,
                                output, SelfPath(), RegenerateArgs(options, project, dbt, output),
-                               inputs.files, inputs.dirs};
+                               inputs.files, inputs.dirs, &batch_settings, policy.pools};
   std::string ninja_text;
   if (!WriteNinja(MakeNinjaFile(description), &ninja_text, err)) {
     *err = fmt::format("{}: {}", manifest_file.string(), *err);

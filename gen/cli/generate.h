@@ -17,6 +17,7 @@ struct GenerateOptions {
   std::string dbt;
   std::string manifest;  // use this manifest instead of running `dbt parse`
   std::string policy = "folder";
+  std::string policy_file;  // YAML rules on top of `policy`
 };
 
 // The pipeline: load manifest -> build graph -> group -> write ninja.

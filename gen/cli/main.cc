@@ -1,6 +1,7 @@
 // pa-gen: writes a build.ninja whose edges are batched dbt invocations.
 #include <CLI/CLI.hpp>
 
+#include "cli/build.h"
 #include "cli/generate.h"
 #include "exec/batch_runner.h"
 #include "exec/status.h"
@@ -25,7 +26,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--dbt", options.dbt, "The dbt executable (default: $PA_DBT, .venv/bin/dbt upward, PATH)");
   app.add_option("--manifest", options.manifest, "Use this manifest.json instead of running `dbt parse`");
-  app.add_option("--policy", options.policy, "Grouping policy: folder, per-model")->capture_default_str();
+  app.add_option("--policy", options.policy,
+                 "Grouping policy: folder, folder:N, per-model, tag, tag:A,B, meta:KEY, "
+                 "resource-type, level, component, single")
+      ->capture_default_str();
+  app.add_option("--policy-file", options.policy_file,
+                 "YAML (or JSON) rules that name groups, on top of --policy; see README");
 
   CLI::App* exec = app.add_subcommand("exec", "Run one batch of the plan (build.ninja calls this)");
   std::string plan;
@@ -44,6 +50,13 @@ int main(int argc, char** argv) {
   forget->add_option("names", names, "Batch names, node names or unique_ids (default: all)");
   forget->add_flag("--full-refresh", full_refresh, "Their next dbt run adds --full-refresh");
 
+  CLI::App* build = app.add_subcommand(
+      "build", "Regenerate, run ninja with the arguments that follow (e.g. -j8 -k 0), and "
+               "summarise what failed");
+  build->prefix_command();  // everything after `build` is Ninja's
+  build->fallthrough(false);
+  build->allow_extras();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -55,5 +68,10 @@ int main(int argc, char** argv) {
   if (code != 0) return code;
   if (*status) return PrintStatus(plan_file);
   if (*forget) return Forget(plan_file, names, full_refresh);
+  if (*build) {
+    fs::path ninja_file = options.output.empty() ? fs::path("build.ninja")
+                                                 : fs::path(options.output).filename();
+    return RunNinja(plan_file.parent_path() / ninja_file, build->remaining());
+  }
   return 0;
 }

@@ -114,7 +114,8 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
   dbt.argv = {plan.dbt.dbt.string(), "build", "--project-dir", project.string()};
   std::vector<std::string> shared = SharedDbtArgs(plan.dbt);
   dbt.argv.insert(dbt.argv.end(), shared.begin(), shared.end());
-  if (plan.dbt.threads > 0) dbt.argv.insert(dbt.argv.end(), {"--threads", std::to_string(plan.dbt.threads)});
+  if (int threads = batch->threads > 0 ? batch->threads : plan.dbt.threads; threads > 0)
+    dbt.argv.insert(dbt.argv.end(), {"--threads", std::to_string(threads)});
   if (full_refresh) dbt.argv.push_back("--full-refresh");
   dbt.argv.push_back("--select");
   for (const PlanMember* m : selected) dbt.argv.push_back(m->selector);
@@ -170,6 +171,8 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
     NodeState& s = state[m->unique_id];
     s.fingerprint = m->fingerprint;
     s.full_refresh = false;
+    s.ran_at = finished;
+    s.seconds = it == by_id.end() ? 0 : it->second->execution_time;
     if (it != by_id.end() && IsSuccessStatus(it->second->status)) {
       s.status = it->second->status;
       s.message.clear();

@@ -28,6 +28,8 @@ bool LoadBatchState(const fs::path& file, BatchState* state, std::string* err) {
       s.fingerprint = n.at("fingerprint").get<std::string>();
       s.built_at = n.at("built_at").get<long long>();
       s.status = n.at("status").get<std::string>();
+      s.ran_at = n.value("ran_at", 0LL);
+      s.seconds = n.value("seconds", 0.0);
       s.message = n.value("message", "");
       s.full_refresh = n.value("full_refresh", false);
     }
@@ -44,6 +46,8 @@ bool SaveBatchState(const fs::path& file, const BatchState& state, std::string* 
   for (const auto& [id, s] : state) {
     nlohmann::ordered_json n = {{"fingerprint", s.fingerprint}, {"built_at", s.built_at},
                                 {"status", s.status}};
+    if (s.ran_at) n["ran_at"] = s.ran_at;
+    if (s.seconds > 0) n["seconds"] = s.seconds;
     if (!s.message.empty()) n["message"] = s.message;
     if (s.full_refresh) n["full_refresh"] = true;
     nodes[id] = std::move(n);

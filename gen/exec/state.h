@@ -15,6 +15,8 @@ struct NodeState {
   std::string status;       // dbt's status of the last run; "" when forgotten
   std::string message;      // dbt's message when it failed
   bool full_refresh = false;  // `pa-gen forget --full-refresh`: next run adds --full-refresh
+  long long ran_at = 0;       // when dbt last ran it, successfully or not; 0: never
+  double seconds = 0;         // dbt's execution_time of that run
 
   bool Succeeded() const;
 };

@@ -42,7 +42,61 @@ std::vector<const PlanBatch*> RunOrder(const Plan& plan) {
   return order;
 }
 
+// The failures of `plan` since `since`, and the split batches.
+void PrintFailures(const Plan& plan, const fs::path& project, StateCache* states,
+                   long long since, std::FILE* out) {
+  fs::path here = fs::current_path();
+  auto shown = [&](const fs::path& file) { return RelativePath(project / file, here); };
+  std::vector<std::string> lines;
+  int failed = 0;
+  int skipped = 0;
+  for (const PlanBatch* batch : RunOrder(plan)) {
+    std::string err;
+    const BatchState* state = states->Get(batch->name, &err);
+    if (!state) continue;
+    int not_run = 0;
+    for (const PlanMember& m : batch->members) {
+      auto it = state->find(m.unique_id);
+      if (it == state->end()) continue;
+      const NodeState& s = it->second;
+      if (s.status.empty() || s.Succeeded() || s.ran_at < since) continue;
+      if (s.status == "skipped") {
+        ++skipped;
+      } else if (s.status == "not run") {
+        ++not_run;
+      } else {
+        ++failed;
+        lines.push_back(fmt::format("  FAILED {} ({}) in batch {}: {} [log: {}]", m.unique_id,
+                                    s.status, batch->name, s.message.empty() ? "(no message)" : s.message,
+                                    shown(RunDir(batch->name) / "logs" / "dbt.log")));
+      }
+    }
+    if (not_run > 0)
+      lines.push_back(fmt::format("  batch {}: {} node{} not run: dbt was stopped or failed to start [output: {}]",
+                                  batch->name, not_run, not_run == 1 ? "" : "s",
+                                  shown(RunDir(batch->name) / "dbt.out")));
+  }
+  if (lines.empty()) return;
+  fmt::print(out, "pa-gen: {} node{} failed, {} skipped because of them:\n", failed,
+             failed == 1 ? "" : "s", skipped);
+  for (const std::string& line : lines) fmt::print(out, "{}\n", line);
+  std::set<std::string> split = SplitMarkers(project);
+  if (!split.empty()) {
+    std::string names;
+    for (const std::string& name : split) names += (names.empty() ? "" : ", ") + name;
+    fmt::print(out, "pa-gen: run node by node until all their nodes succeed: {}\n", names);
+  }
+}
+
 }  // namespace
+
+void PrintFailures(const fs::path& plan_file, long long since) {
+  std::string err;
+  Plan plan;
+  if (!LoadPlan(plan_file, &plan, &err)) return;  // generation failed and said why
+  StateCache states(ProjectOf(plan_file, plan));
+  PrintFailures(plan, ProjectOf(plan_file, plan), &states, since, stderr);
+}
 
 int PrintStatus(const fs::path& plan_file) {
   std::string err;
@@ -71,6 +125,7 @@ int PrintStatus(const fs::path& plan_file) {
     }
   }
   fmt::print("{} of {} batches and {} nodes would run\n", batches.size(), plan.batches.size(), nodes);
+  PrintFailures(plan, ProjectOf(plan_file, plan), &states, 0, stdout);
   return 0;
 }
 

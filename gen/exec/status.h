@@ -6,8 +6,14 @@
 #include "util/fs.h"
 
 // `pa-gen status`: for every node of the plan, whether the next `ninja`
-// runs it and why, in the order the batches run. Returns the exit code.
+// runs it and why, in the order the batches run; then the failed nodes and
+// the split batches. Returns the exit code.
 int PrintStatus(const fs::path& plan_file);
+
+// After a failed build: one summary of the nodes whose last run, at
+// `since` (ns since the epoch) or later, did not succeed: dbt's status and
+// message and the batch's log, with the batches now split node by node.
+void PrintFailures(const fs::path& plan_file, long long since);
 
 // `pa-gen forget [--full-refresh] [NAME...]`: makes the named batches or
 // nodes (by batch name, node name or unique_id; none: everything) count as

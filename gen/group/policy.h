@@ -1,22 +1,65 @@
 #pragma once
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "graph/graph.h"
 #include "manifest/project.h"
 
 // How nodes are grouped into batches before the partition makes the groups
-// safe (acyclic, convex).
+// safe (acyclic, convex). Tests never get a group of their own choosing:
+// they follow their parents.
 enum class PolicyKind {
-  kFolder,    // seeds, snapshots, and models by first folder under the model path
-  kPerModel,  // one batch per node
+  kFolder,        // seeds, snapshots, and models by their first N folders under the model path
+  kPerModel,      // one batch per node
+  kTag,           // by first tag (or first of a named list); untagged nodes by folder
+  kMeta,          // by config.meta[key]; nodes without it by folder
+  kResourceType,  // seeds, models, snapshots
+  kLevel,         // by topological generation: level0 holds the nodes without parents
+  kComponent,     // by weakly connected component (tests connect too)
+  kSingle,        // everything in one group
+};
+
+// A rule of a policy file: which nodes it matches (every field given must
+// match) and the group it puts them in.
+struct PolicyRule {
+  int line = 0;  // in the policy file, for messages
+  std::string path;  // glob on the node's file, relative to its package
+  std::string tag;
+  std::string resource_type;
+  std::string package;
+  std::string materialized;
+  std::vector<std::pair<std::string, std::string>> meta;  // all must match
+  // May hold {folder}, {name}, {tag}, {resource_type}, {package},
+  // {materialized}, {meta.KEY}.
+  std::string group;
+  int threads = 0;   // dbt --threads for the group's batches; 0: the default
+  std::string pool;  // Ninja pool for the group's batches; "": the default
+};
+
+// A group's settings from the policy file.
+struct GroupSettings {
+  int threads = 0;
+  std::string pool;
 };
 
 struct Policy {
   PolicyKind kind = PolicyKind::kFolder;
+  int folder_depth = 1;           // folder:N
+  std::vector<std::string> tags;  // tag:a,b; empty: a node's first tag
+  std::string meta_key;           // meta:KEY
+  // From a policy file: the first rule that matches a node names its
+  // group; nodes no rule matches are grouped by `kind`.
+  std::vector<PolicyRule> rules;
+  int max_batch_size = 0;  // 0: no limit
+  GroupSettings defaults;
+  std::map<std::string, int> pools;  // name -> depth
 };
 
+// `text` is a --policy value: folder, folder:N, per-model, tag, tag:a,b,
+// meta:KEY, resource-type, level, component, single.
 bool ParsePolicy(const std::string& text, Policy* policy, std::string* err);
 
 // A short name per node, unique in the graph: its name, or its unique_id
@@ -24,5 +67,8 @@ bool ParsePolicy(const std::string& text, Policy* policy, std::string* err);
 std::vector<std::string> UniqueNodeNames(const Graph& graph);
 
 // The group key of every node. Tests get "": they follow their parents.
+// When `settings` is given it receives each group's settings from the
+// policy file: those of the first rule that named it.
 std::vector<std::string> GroupKeys(const Policy& policy, const DbtProject& project,
-                                   const Graph& graph, const std::vector<std::string>& names);
+                                   const Graph& graph, const std::vector<std::string>& names,
+                                   std::map<std::string, GroupSettings>* settings = nullptr);

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "util/process.h"
+
 std::vector<std::string> SharedDbtArgs(const DbtSettings& settings) {
   std::vector<std::string> args = {"--profiles-dir", settings.profiles_dir.string()};
   if (!settings.target.empty()) args.insert(args.end(), {"--target", settings.target});
@@ -48,16 +50,8 @@ bool FindDbt(const std::string& flag, const fs::path& project_dir, fs::path* dbt
     }
     if (dir == dir.parent_path()) break;
   }
-  if (const char* path = std::getenv("PATH")) {
-    std::stringstream dirs(path);
-    std::string dir;
-    while (std::getline(dirs, dir, ':')) {
-      if (!dir.empty() && usable(fs::path(dir) / "dbt")) {
-        *dbt = fs::absolute(fs::path(dir) / "dbt");
-        return true;
-      }
-    }
-  }
+  *dbt = FindInPath("dbt");
+  if (!dbt->empty()) return true;
   *err = "cannot find dbt: pass --dbt PATH, set $PA_DBT, or install it into .venv";
   return false;
 }

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -149,4 +150,16 @@ bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::str
   }
   result->exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
   return true;
+}
+
+std::filesystem::path FindInPath(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "");
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    std::filesystem::path candidate = std::filesystem::path(dir) / name;
+    if (!dir.empty() && access(candidate.c_str(), X_OK) == 0)
+      return std::filesystem::absolute(candidate);
+  }
+  return {};
 }

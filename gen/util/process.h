@@ -19,6 +19,9 @@ struct SubprocessResult {
   int interrupted_by = 0;  // SIGINT/SIGTERM/SIGHUP we received and passed on; 0: none
 };
 
+// The executable `name` in $PATH, or empty.
+std::filesystem::path FindInPath(const std::string& name);
+
 // Runs the command in a process group of its own and waits for it. A
 // SIGINT, SIGTERM or SIGHUP we receive is passed to the whole group, and
 // after a timeout the group gets SIGTERM; either way SIGKILL follows when

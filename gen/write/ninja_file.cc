@@ -44,6 +44,7 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   // and parallelism comes from dbt's threads inside a batch.
   bool one_writer = d.adapter_type == "duckdb";
   if (one_writer) file.pools.emplace_back("duckdb", 1);
+  else file.pools.assign(d.pools.begin(), d.pools.end());
 
   NinjaEdge regen;
   regen.comment = "Regenerate when a file that shapes the graph changes, or a folder gains or loses a file.";
@@ -93,7 +94,9 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
     edge.vars = {{"batch", batch.name},
                  {"size", std::to_string(batch.members.size())},
                  {"digest", d.plan->batches[b].digest}};
+    const std::string& pool = (*d.batch_settings)[b].pool;
     if (one_writer) edge.vars.emplace_back("pool", "duckdb");
+    else if (!pool.empty()) edge.vars.emplace_back("pool", pool);
     file.edges.push_back(std::move(edge));
   }
 

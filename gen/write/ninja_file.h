@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,7 @@ struct NinjaFile {
 bool WriteNinja(const NinjaFile& file, std::string* out, std::string* err);
 
 #include "graph/graph.h"
+#include "group/batch_settings.h"
 #include "group/partition.h"
 #include "manifest/project.h"
 #include "util/fs.h"
@@ -46,6 +48,8 @@ struct BuildDescription {
   std::vector<std::string> regen_args;  // arguments that regenerate this file
   std::vector<fs::path> regen_files;    // absolute; a change regenerates
   std::vector<fs::path> regen_dirs;     // absolute; an added or removed entry regenerates
+  const std::vector<BatchSettings>* batch_settings;  // per batch of the partition
+  std::map<std::string, int> pools;     // the policy's Ninja pools: name -> depth
 };
 
 NinjaFile MakeNinjaFile(const BuildDescription& description);

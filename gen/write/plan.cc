@@ -44,6 +44,7 @@ std::string PlanToJson(const Plan& plan) {
     }
     batches[batch.name] = {{"digest", batch.digest}, {"members", std::move(members)}};
     if (!batch.group.empty()) batches[batch.name]["group"] = batch.group;
+    if (batch.threads > 0) batches[batch.name]["threads"] = batch.threads;
   }
   doc["batches"] = std::move(batches);
   return doc.dump(1) + "\n";
@@ -65,7 +66,7 @@ bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {
     plan->dbt.retries = doc.at("retries").get<int>();
     for (const auto& [name, batch] : doc.at("batches").items()) {
       PlanBatch planned{name, batch.at("digest").get<std::string>(), {},
-                        batch.value("group", "")};
+                        batch.value("group", ""), batch.value("threads", 0)};
       for (const auto& m : batch.at("members")) {
         PlanMember member{m.at("id").get<std::string>(), m.at("select").get<std::string>(),
                           m.at("fingerprint").get<std::string>(), {}};
@@ -84,10 +85,11 @@ bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {
 
 Plan MakePlan(const std::string& project_dir, const DbtSettings& dbt,
               const std::string& settings_digest, const Graph& graph,
-              const Partition& partition) {
+              const Partition& partition, const std::vector<BatchSettings>& batch_settings) {
   Plan plan{project_dir, dbt, {}};
-  for (const Batch& batch : partition.batches) {
-    PlanBatch planned{batch.name, "", {}, batch.group};
+  for (size_t b = 0; b < partition.batches.size(); ++b) {
+    const Batch& batch = partition.batches[b];
+    PlanBatch planned{batch.name, "", {}, batch.group, batch_settings[b].threads};
     Hasher digest;
     for (int m : batch.members) {
       const Node& node = graph.nodes[m];

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "group/batch_settings.h"
 #include "group/partition.h"
 #include "manifest/dbt.h"
 
@@ -22,6 +23,7 @@ struct PlanBatch {
   std::string digest;  // of the members and their fingerprints; also in build.ninja
   std::vector<PlanMember> members;  // sorted by unique_id
   std::string group = "";  // a batch split node by node: the batch it was part of
+  int threads = 0;         // dbt --threads for this batch; 0: the plan's
 };
 
 struct Plan {
@@ -43,7 +45,7 @@ fs::path StampPath(const std::string& batch);  // .pa/stamps/<batch>.stamp
 fs::path RunDir(const std::string& batch);     // .pa/run/<batch>/
 
 // `settings_digest` covers what changes every node's result: dbt version,
-// profile, target, vars.
+// profile, target, vars. `batch_settings` is per batch of the partition.
 Plan MakePlan(const std::string& project_dir, const DbtSettings& dbt,
               const std::string& settings_digest, const Graph& graph,
-              const Partition& partition);
+              const Partition& partition, const std::vector<BatchSettings>& batch_settings);

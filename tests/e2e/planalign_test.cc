@@ -209,9 +209,18 @@ TEST_F(PlanalignTest, BrokenModelFailsItsBatchWhileIndependentBatchesComplete) {
   fs::path audit = project_ / "models" / "audit" / "audit_seed_coverage.sql";
   Write(audit, Read(audit) + "-- touched so that the audit batch has work\n");
 
-  Result build = Shell(project_, "ninja -k 0");
+  Result build = Shell(project_, "'" + kPaGen.string() + "' build -k 0");
   EXPECT_NE(build.code, 0);
   EXPECT_NE(build.out.find("FAILED model.planalign.int_employer_match (error)"), std::string::npos) << build.out;
+  // `pa-gen build` ends with one summary of the failures.
+  size_t summary = build.out.find("pa-gen: 1 node failed, ");
+  ASSERT_NE(summary, std::string::npos) << build.out;
+  EXPECT_NE(build.out.find("  FAILED model.planalign.int_employer_match (error) in batch intermediate: ",
+                           summary), std::string::npos) << build.out;
+  EXPECT_NE(build.out.find("[log: .pa/run/intermediate/logs/dbt.log]", summary), std::string::npos)
+      << build.out;
+  EXPECT_NE(build.out.find("pa-gen: run node by node until all their nodes succeed: intermediate",
+                           summary), std::string::npos) << build.out;
   EXPECT_NE(build.out.find("no_such_column"), std::string::npos) << build.out;  // dbt's message
   EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "intermediate.stamp"));
   EXPECT_TRUE(BatchesRun(build.out).count("audit")) << build.out;
@@ -253,6 +262,47 @@ TEST_F(PlanalignTest, BrokenModelFailsItsBatchWhileIndependentBatchesComplete) {
   EXPECT_NE(Read(project_ / "build.ninja").find("build .pa/stamps/intermediate.stamp: dbt"),
             std::string::npos);
   EXPECT_EQ(ExecutedSince(project_, marker), Ids{}) << merged.out;
+  EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
+}
+
+TEST_F(PlanalignTest, FailingDataTestBlocksDownstreamUntilTheDataIsFixed) {
+  // A duplicate year fails unique_stg_cola_by_year_plan_year.
+  fs::path seed = project_ / "seeds" / "cola_by_year.csv";
+  std::string good = Read(seed);
+  Write(seed, good + "2025,0.030\n");
+  fs::path marker = root_ / "marker";
+  Write(marker, "");
+  Result build = Shell(project_, "'" + kPaGen.string() + "' build -k 0");
+  EXPECT_NE(build.code, 0);
+  EXPECT_NE(build.out.find("  FAILED test.planalign.unique_stg_cola_by_year_plan_year."),
+            std::string::npos) << build.out;
+  ManifestView manifest(project_ / ".pa" / "parse" / "manifest.json");
+  Ids ran = ExecutedSince(project_, marker);
+  EXPECT_TRUE(ran.count("model.planalign.stg_cola_by_year")) << build.out;
+  // Nothing downstream of the tested model ran.
+  for (const std::string& id : manifest.Affected({"model.planalign.int_merit_increases"}))
+    EXPECT_FALSE(ran.count(id)) << id << "\n" << build.out;
+  EXPECT_FALSE(BatchesRun(build.out).count("intermediate")) << build.out;
+  Result status = Shell(project_, "'" + kPaGen.string() + "' status");
+  EXPECT_NE(status.out.find("  FAILED test.planalign.unique_stg_cola_by_year_plan_year."),
+            std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("run node by node until all their nodes succeed: staging"),
+            std::string::npos) << status.out;
+
+  // With the data fixed, the seed, the tested model, its tests and
+  // everything downstream run; the other staging models do not.
+  Write(seed, good);
+  Write(marker, "");
+  Result fixed = Shell(project_, "'" + kPaGen.string() + "' build");
+  ASSERT_EQ(fixed.code, 0) << fixed.out;
+  EXPECT_EQ(ExecutedSince(project_, marker), manifest.Affected({"seed.planalign.cola_by_year"}))
+      << fixed.out;
+  EXPECT_TRUE(BatchesRun(fixed.out).count("staging.stg_cola_by_year")) << fixed.out;
+  EXPECT_FALSE(BatchesRun(fixed.out).count("staging.stg_census")) << fixed.out;
+  Result merged = Shell(project_, "ninja");
+  ASSERT_EQ(merged.code, 0) << merged.out;
+  EXPECT_NE(Read(project_ / "build.ninja").find("build .pa/stamps/staging.stamp: dbt"),
+            std::string::npos);
   EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
 }
 

@@ -79,7 +79,8 @@ struct Fixture {
   Graph graph = TinyGraph();
   Strings names = UniqueNodeNames(graph);
   Partition partition = PartitionGraph(graph, GroupKeys(Policy{}, project, graph, names), names);
-  Plan plan = MakePlan(".", DbtSettings{}, "settings", graph, partition);
+  std::vector<BatchSettings> settings = std::vector<BatchSettings>(partition.batches.size());
+  Plan plan = MakePlan(".", DbtSettings{}, "settings", graph, partition, settings);
 
   BuildDescription Describe(const fs::path& output) const {
     std::string out_dir = output.parent_path().string();
@@ -97,6 +98,8 @@ struct Fixture {
          "--policy", "folder"},
         {"/p/dbt_project.yml", "/p/profiles.yml"},
         {"/p/macros", "/p/models", "/p/models/marts", "/p/models/staging", "/p/seeds"},
+        &settings,
+        {},
     };
   }
 };

@@ -122,6 +122,8 @@ std::vector<std::string> Selectors(const PlanBatch& batch) {
   return out;
 }
 
+const std::vector<BatchSettings> kDefaults(2);
+
 TEST(Plan, MakePlanUsesSelectorsIdsAndDepsInBatchOrder) {
   Graph graph;
   graph.nodes.resize(3);
@@ -141,7 +143,7 @@ TEST(Plan, MakePlanUsesSelectorsIdsAndDepsInBatchOrder) {
   partition.batch_of = {1, 0, 1};
   DbtSettings dbt;
   dbt.dbt = "/usr/bin/dbt";
-  Plan plan = MakePlan("..", dbt, "settings-1", graph, partition);
+  Plan plan = MakePlan("..", dbt, "settings-1", graph, partition, kDefaults);
   EXPECT_EQ(plan.project_dir, "..");
   EXPECT_EQ(plan.dbt.dbt, "/usr/bin/dbt");
   ASSERT_EQ(plan.batches.size(), 2u);
@@ -154,9 +156,9 @@ TEST(Plan, MakePlanUsesSelectorsIdsAndDepsInBatchOrder) {
 
   // Other settings (vars, target) give every node another fingerprint and
   // every batch another digest; the same settings give the same plan.
-  Plan again = MakePlan("..", dbt, "settings-1", graph, partition);
+  Plan again = MakePlan("..", dbt, "settings-1", graph, partition, kDefaults);
   EXPECT_EQ(PlanToJson(again), PlanToJson(plan));
-  Plan other = MakePlan("..", dbt, "settings-2", graph, partition);
+  Plan other = MakePlan("..", dbt, "settings-2", graph, partition, kDefaults);
   EXPECT_NE(other.batches[0].members[0].fingerprint, plan.batches[0].members[0].fingerprint);
   EXPECT_NE(other.batches[0].digest, plan.batches[0].digest);
 }

@@ -32,6 +32,13 @@ Strings Keys(const Policy& policy, const DbtProject& project, const Graph& graph
   return GroupKeys(policy, project, graph, UniqueNodeNames(graph));
 }
 
+Policy Parsed(const std::string& text) {
+  Policy policy;
+  std::string err;
+  EXPECT_TRUE(ParsePolicy(text, &policy, &err)) << err;
+  return policy;
+}
+
 TEST(ParsePolicy, KnownAndUnknown) {
   Policy policy;
   std::string err;
@@ -40,7 +47,18 @@ TEST(ParsePolicy, KnownAndUnknown) {
   ASSERT_TRUE(ParsePolicy("folder", &policy, &err)) << err;
   EXPECT_EQ(policy.kind, PolicyKind::kFolder);
   EXPECT_FALSE(ParsePolicy("by-size", &policy, &err));
-  EXPECT_EQ(err, "unknown policy 'by-size' (known: folder, per-model)");
+  EXPECT_EQ(err, "unknown policy 'by-size' (known: folder, folder:N, per-model, tag, tag:A,B, "
+                 "meta:KEY, resource-type, level, component, single)");
+  for (const char* bad : {"folder:0", "folder:x", "meta", "meta:", "level:2", "tag:"}) {
+    EXPECT_FALSE(ParsePolicy(bad, &policy, &err)) << bad;
+    EXPECT_EQ(err.find('\n'), std::string::npos);
+  }
+  ASSERT_TRUE(ParsePolicy("folder:2", &policy, &err)) << err;
+  EXPECT_EQ(policy.folder_depth, 2);
+  ASSERT_TRUE(ParsePolicy("tag:a,b", &policy, &err)) << err;
+  EXPECT_EQ(policy.tags, (Strings{"a", "b"}));
+  ASSERT_TRUE(ParsePolicy("meta:pa_group", &policy, &err)) << err;
+  EXPECT_EQ(policy.meta_key, "pa_group");
 }
 
 TEST(UniqueNodeNames, SharedNamesFallBackToTheIdWithoutType) {
@@ -63,7 +81,7 @@ TEST(GroupKeys, FolderPolicy) {
       MakeNode("test.proj.t", NodeKind::kTest, "tests/t.sql"),
       MakeNode("unit_test.proj.stg.ut", NodeKind::kUnitTest, "models/staging/_stg.yml"),
   };
-  EXPECT_EQ(Keys(Policy{PolicyKind::kFolder}, Project({"models"}), g),
+  EXPECT_EQ(Keys(Parsed("folder"), Project({"models"}), g),
             (Strings{"other_pkg", "marts", "staging", "models", "seeds", "snapshots", "", ""}));
 }
 
@@ -81,7 +99,7 @@ TEST(GroupKeys, PerModelPolicyUsesUniqueNames) {
   g.nodes = {MakeNode("model.proj.orders", NodeKind::kModel, "models/a/orders.sql"),
              MakeNode("seed.proj.orders", NodeKind::kSeed, "seeds/orders.csv"),
              MakeNode("test.proj.t", NodeKind::kTest, "tests/t.sql")};
-  EXPECT_EQ(Keys(Policy{PolicyKind::kPerModel}, Project({"models"}), g),
+  EXPECT_EQ(Keys(Parsed("per-model"), Project({"models"}), g),
             (Strings{"proj.orders", "proj.orders", ""}));
 }
 
@@ -92,6 +110,70 @@ TEST(GroupKeys, TrailingSlashInModelPathStillNamesTopLevelModels) {
   Graph g;
   g.nodes = {MakeNode("model.proj.top", NodeKind::kModel, "models/top.sql")};
   EXPECT_EQ(Keys(Policy{}, Project({"models/"}), g), (Strings{"models"}));
+}
+
+// fct <- stg_a, stg_b <- raw; other stands alone; t tests fct.
+Graph PolicyGraph() {
+  Graph g;
+  g.nodes = {MakeNode("model.proj.fct", NodeKind::kModel, "models/marts/fct.sql"),
+             MakeNode("model.proj.other", NodeKind::kModel, "models/other/other.sql"),
+             MakeNode("model.proj.stg_a", NodeKind::kModel, "models/staging/core/stg_a.sql"),
+             MakeNode("model.proj.stg_b", NodeKind::kModel, "models/staging/stg_b.sql"),
+             MakeNode("seed.proj.raw", NodeKind::kSeed, "seeds/raw.csv"),
+             MakeNode("test.proj.t", NodeKind::kTest, "models/marts/_marts.yml")};
+  g.nodes[0].deps = {2, 3};
+  g.nodes[0].tags = {"finance", "nightly"};
+  g.nodes[0].materialized = "table";
+  g.nodes[2].deps = {4};
+  g.nodes[2].tags = {"nightly"};
+  g.nodes[2].meta = {{"pa_group", "fin ance/x"}};
+  g.nodes[3].deps = {4};
+  g.nodes[5].deps = {0};
+  return g;
+}
+
+TEST(GroupKeys, EveryBuiltInPolicy) {
+  Graph g = PolicyGraph();
+  DbtProject p = Project({"models"});
+  EXPECT_EQ(Keys(Parsed("folder"), p, g), (Strings{"marts", "other", "staging", "staging", "seeds", ""}));
+  EXPECT_EQ(Keys(Parsed("folder:2"), p, g),
+            (Strings{"marts", "other", "staging_core", "staging", "seeds", ""}));
+  EXPECT_EQ(Keys(Parsed("tag"), p, g), (Strings{"finance", "other", "nightly", "staging", "seeds", ""}));
+  EXPECT_EQ(Keys(Parsed("tag:nightly,x"), p, g),
+            (Strings{"nightly", "other", "nightly", "staging", "seeds", ""}));
+  EXPECT_EQ(Keys(Parsed("meta:pa_group"), p, g),
+            (Strings{"marts", "other", "fin_ance_x", "staging", "seeds", ""}));
+  EXPECT_EQ(Keys(Parsed("resource-type"), p, g),
+            (Strings{"models", "models", "models", "models", "seeds", ""}));
+  EXPECT_EQ(Keys(Parsed("level"), p, g), (Strings{"level2", "level0", "level1", "level1", "level0", ""}));
+  EXPECT_EQ(Keys(Parsed("component"), p, g),
+            (Strings{"component_fct", "component_other", "component_fct", "component_fct",
+                     "component_fct", ""}));
+  EXPECT_EQ(Keys(Parsed("single"), p, g),
+            (Strings{"all_nodes", "all_nodes", "all_nodes", "all_nodes", "all_nodes", ""}));
+}
+
+TEST(GroupKeys, FirstMatchingRuleNamesTheGroupAndTheRestFollowThePolicy) {
+  Graph g = PolicyGraph();
+  Policy policy = Parsed("folder");
+  PolicyRule nightly;
+  nightly.tag = "nightly";
+  nightly.group = "{tag}_{folder}";
+  nightly.threads = 2;
+  PolicyRule tables;  // fct matches it too, but the first rule wins
+  tables.materialized = "table";
+  tables.group = "tables";
+  PolicyRule staging;
+  staging.path = "models/staging/**";
+  staging.group = "stg_{name}_{meta.pa_group}";
+  staging.pool = "warehouse";
+  policy.rules = {nightly, tables, staging};
+  std::map<std::string, GroupSettings> settings;
+  EXPECT_EQ(GroupKeys(policy, Project({"models"}), g, UniqueNodeNames(g), &settings),
+            (Strings{"nightly_marts", "other", "nightly_staging", "stg_stg_b_", "seeds", ""}));
+  ASSERT_EQ(settings.size(), 3u);
+  EXPECT_EQ(settings["nightly_marts"].threads, 2);
+  EXPECT_EQ(settings["stg_stg_b_"].pool, "warehouse");
 }
 
 }  // namespace

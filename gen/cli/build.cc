@@ -1,0 +1,36 @@
+#include "cli/build.h"
+
+#include <chrono>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "exec/status.h"
+#include "util/process.h"
+#include "write/plan.h"
+
+int RunNinja(const fs::path& build_ninja, const std::vector<std::string>& ninja_args) {
+  const char* env = std::getenv("PA_NINJA");
+  fs::path ninja = env && *env ? fs::path(env) : FindInPath("ninja");
+  if (ninja.empty()) {
+    fmt::print(stderr, "pa-gen: error: cannot find ninja: install it or set $PA_NINJA\n");
+    return 2;
+  }
+  // Ninja runs in build.ninja's folder, as a plain `ninja` there would.
+  fs::path dir = fs::absolute(build_ninja).parent_path();
+  Subprocess command;
+  command.argv = {ninja.string(), "-f", build_ninja.filename().string()};
+  command.argv.insert(command.argv.end(), ninja_args.begin(), ninja_args.end());
+  command.cwd = dir;
+  long long start = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  SubprocessResult result;
+  std::string err;
+  if (!RunSubprocess(command, &result, &err)) {
+    fmt::print(stderr, "pa-gen: error: {}\n", err);
+    return 2;
+  }
+  if (result.exit_code != 0) PrintFailures(dir / kPlanFileName, start);
+  return result.exit_code;
+}
