@@ -42,3 +42,29 @@ fs::path TestRoot(const std::string& name) {
 void RemoveUnlessFailed(const fs::path& root) {
   if (!::testing::UnitTest::GetInstance()->Failed()) fs::remove_all(root);
 }
+
+// A fresh copy of the example: its source files only, nothing a build left.
+void CopyExample(const fs::path& to) {
+  fs::remove_all(to);
+  fs::create_directories(to);
+  fs::path from = kSource / "examples" / "planalign";
+  for (auto it = fs::recursive_directory_iterator(from); it != fs::recursive_directory_iterator(); ++it) {
+    std::string name = it->path().filename().string();
+    if (name == ".pa" || name == "target" || name == "logs" || name.starts_with("planalign.duckdb") ||
+        name == "build.ninja" || name.starts_with(".ninja") || name == ".pa-plan.json") {
+      if (it->is_directory()) it.disable_recursion_pending();
+      continue;
+    }
+    fs::path dest = to / fs::relative(it->path(), from);
+    if (it->is_directory()) fs::create_directories(dest);
+    else fs::copy_file(it->path(), dest);
+  }
+}
+
+std::string WarehouseDigest(const fs::path& project) {
+  Result r = Shell(project, "'" + (kVenv / "python").string() + "' '" +
+                                (kSource / "tests" / "e2e" / "warehouse_digest.py").string() +
+                                "' planalign.duckdb");
+  EXPECT_EQ(r.code, 0) << r.out;
+  return r.out;
+}

@@ -27,5 +27,13 @@ void Write(const fs::path& path, const std::string& text);
 // .venv and turns dbt's telemetry off.
 fs::path TestRoot(const std::string& name);
 
+// A fresh copy of examples/planalign at `to`: its source files only,
+// nothing a build left.
+void CopyExample(const fs::path& to);
+
+// Every relation of planalign.duckdb in `project`: name, row count and a
+// digest of its sorted rows, one per line.
+std::string WarehouseDigest(const fs::path& project);
+
 // Removes the suite's folder unless a test failed: then it is kept to look at.
 void RemoveUnlessFailed(const fs::path& root);

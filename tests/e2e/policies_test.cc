@@ -1,0 +1,47 @@
+// End to end: every grouping policy builds examples/planalign into the
+// same warehouse as a plain `dbt build`.
+#include "e2e_util.h"
+
+namespace {
+
+class PoliciesTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = TestRoot("policies");
+    fs::path reference = root_ / "reference";
+    CopyExample(reference);
+    Result dbt = Shell(reference, "'" + (kVenv / "dbt").string() + "' build --profiles-dir .");
+    ASSERT_EQ(dbt.code, 0) << dbt.out;
+    reference_ = WarehouseDigest(reference);
+  }
+  static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
+  static fs::path root_;
+  static std::string reference_;
+};
+
+fs::path PoliciesTest::root_;
+std::string PoliciesTest::reference_;
+
+TEST_P(PoliciesTest, BuildsTheSameWarehouseAsDbtBuild) {
+  ASSERT_FALSE(reference_.empty());
+  std::string args = GetParam();
+  std::string folder = args;
+  for (char& c : folder)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  fs::path project = root_ / folder;
+  CopyExample(project);
+  Result build = Shell(project, "'" + kPaGen.string() + "' " + args + " && ninja -j8");
+  ASSERT_EQ(build.code, 0) << build.out;
+  EXPECT_EQ(WarehouseDigest(project), reference_) << build.out;
+  Result again = Shell(project, "ninja");
+  EXPECT_NE(again.out.find("ninja: no work to do."), std::string::npos) << again.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryPolicy, PoliciesTest,
+                         ::testing::Values("--policy folder:2", "--policy per-model",
+                                           "--policy tag", "--policy tag:reporting,simulation",
+                                           "--policy meta:pa_group", "--policy resource-type",
+                                           "--policy level", "--policy component",
+                                           "--policy single", "--policy-file pa-policy.yml"));
+
+}  // namespace
