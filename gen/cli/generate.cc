@@ -10,6 +10,7 @@
 
 #include "exec/state.h"
 #include "graph/graph.h"
+#include "group/grouping.h"
 #include "group/partition.h"
 #include "group/policy.h"
 #include "group/policy_file.h"
@@ -45,12 +46,30 @@ std::vector<std::string> RegenerateArgs(const GenerateOptions& options, const Db
   if (!options.manifest.empty())
     args.insert(args.end(), {"--manifest", RelativePath(options.manifest, out_dir)});
   args.insert(args.end(), {"--policy", options.policy});
+  if (options.policy == "auto") args.insert(args.end(), {"--jobs", std::to_string(options.jobs)});
   if (!options.policy_file.empty())
     args.insert(args.end(), {"--policy-file", RelativePath(fs::absolute(options.policy_file), out_dir)});
   return args;
 }
 
-bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) {
+// What pa-gen knows of the cost of a build: node times and dbt's start-up
+// from earlier runs, the slots Ninja gives batches.
+CostModel HistoryCosts(const Graph& graph, const BatchState& state, const fs::path& project_dir,
+                       const std::string& adapter_type, const GenerateOptions& options) {
+  CostModel cost;
+  for (const Node& node : graph.nodes) {
+    auto it = state.find(node.unique_id);
+    cost.node_seconds.push_back(it != state.end() && it->second.seconds > 0 ? it->second.seconds
+                                                                             : kUnknownNodeSeconds);
+  }
+  if (double measured = LoadStartupSeconds(project_dir); measured > 0) cost.startup_seconds = measured;
+  cost.jobs = adapter_type == "duckdb" ? 1 : options.jobs;
+  cost.threads = options.threads > 0 ? options.threads : kAssumedProfileThreads;
+  return cost;
+}
+
+bool Run(const GenerateOptions& options, Generation* out, std::string* err) {
+  fs::path* plan_file = &out->plan_file;
   Policy policy;
   if (!ParsePolicy(options.policy, &policy, err)) {
     *err = "--policy: " + *err;
@@ -86,14 +105,17 @@ bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) 
   if (!BuildGraph(manifest, manifest_file.string(), &graph, err)) return false;
   if (!FingerprintFileContents(project.dir, &graph, err)) return false;
   std::vector<std::string> names = UniqueNodeNames(graph);
-  std::map<std::string, GroupSettings> group_settings;
-  std::vector<std::string> keys = GroupKeys(policy, project, graph, names, &group_settings);
-  Partition partition = PartitionGraph(graph, keys, names);
+  BatchState state;
+  if (!LoadAllState(project.dir, &state, err)) return false;
+  CostModel cost = HistoryCosts(graph, state, project.dir, manifest.adapter_type, options);
+  std::map<std::string, double> predictions;
+  Grouping grouping = policy.kind == PolicyKind::kAuto
+                          ? ChooseGrouping(policy, project, graph, names, cost, dbt.threads, &predictions)
+                          : GroupGraph(policy, options.policy, project, graph, names);
+  Partition& partition = grouping.partition;
   // A batch that failed runs node by node until every member has succeeded.
   std::set<std::string> split;
   std::set<std::string> merged;
-  BatchState state;
-  if (!LoadAllState(project.dir, &state, err)) return false;
   for (const std::string& name : SplitMarkers(project.dir)) {
     auto batch = std::find_if(partition.batches.begin(), partition.batches.end(),
                               [&](const Batch& b) { return b.name == name; });
@@ -108,8 +130,8 @@ bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) 
   inputs.dirs.push_back(SplitDir(project.dir));
   if (!options.policy_file.empty())
     inputs.files.push_back(fs::absolute(options.policy_file).lexically_normal());
-  std::vector<BatchSettings> batch_settings =
-      SettingsOfBatches(policy, group_settings, keys, graph, partition, dbt.threads);
+  std::vector<BatchSettings> batch_settings = SettingsOfBatches(
+      policy, grouping.group_settings, grouping.keys, graph, partition, dbt.threads);
 
   // What changes every node's result: a node built under other vars or
   // another target is not up to date.
@@ -138,14 +160,18 @@ bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) 
     return false;
   if (!WriteFileIfChanged(output, ninja_text, &changed, err)) return false;
   for (const std::string& name : merged) SetSplitMarker(project.dir, name, false);
-  return RegroupState(project.dir, plan, state, err);
+  if (!RegroupState(project.dir, plan, state, err)) return false;
+  *out = Generation{*plan_file,          project,            manifest.adapter_type, std::move(graph),   std::move(names),
+                    std::move(grouping), std::move(batch_settings), std::move(cost), dbt.threads,
+                    std::move(predictions), policy};
+  return true;
 }
 
 }  // namespace
 
-int Generate(const GenerateOptions& options, fs::path* plan_file) {
+int Generate(const GenerateOptions& options, Generation* generation) {
   std::string err;
-  if (Run(options, plan_file, &err)) return 0;
+  if (Run(options, generation, &err)) return 0;
   fmt::print(stderr, "pa-gen: error: {}\n", err);
   return 2;
 }

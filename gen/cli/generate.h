@@ -1,7 +1,15 @@
 #pragma once
 
+#include <map>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "graph/graph.h"
+#include "group/batch_settings.h"
+#include "group/grouping.h"
+#include "group/policy.h"
+#include "group/predict.h"
 #include "util/fs.h"
 
 // The options of `pa-gen` itself; names follow dbt's flags.
@@ -18,10 +26,29 @@ struct GenerateOptions {
   std::string manifest;  // use this manifest instead of running `dbt parse`
   std::string policy = "folder";
   std::string policy_file;  // YAML rules on top of `policy`
+  // Ninja's -j, for `auto` and `explain`: Ninja's own default.
+  int jobs = static_cast<int>(std::thread::hardware_concurrency()) + 2;
+};
+
+// dbt threads pa-gen assumes a profile sets when --threads does not say.
+inline constexpr int kAssumedProfileThreads = 4;
+
+// What one generation produced, for the subcommands that explain it.
+struct Generation {
+  fs::path plan_file;  // beside build.ninja
+  DbtProject project;
+  std::string adapter_type;
+  Graph graph;
+  std::vector<std::string> names;  // UniqueNodeNames(graph)
+  Grouping grouping;               // after failed batches were split
+  std::vector<BatchSettings> settings;
+  CostModel cost;
+  int max_threads = 0;  // --threads
+  std::map<std::string, double> predictions;  // `auto`: every candidate's predicted seconds
+  Policy policy;
 };
 
 // The pipeline: load manifest -> build graph -> group -> write ninja.
-// Returns the exit code and sets *plan_file to the plan written beside
-// build.ninja. On failure prints one line and leaves every file it would
-// have written as it was.
-int Generate(const GenerateOptions& options, fs::path* plan_file);
+// Returns the exit code and fills *generation. On failure prints one line
+// and leaves every file it would have written as it was.
+int Generate(const GenerateOptions& options, Generation* generation);

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/build.h"
+#include "cli/explain.h"
 #include "cli/generate.h"
 #include "exec/batch_runner.h"
 #include "exec/status.h"
@@ -28,7 +29,10 @@ int main(int argc, char** argv) {
   app.add_option("--manifest", options.manifest, "Use this manifest.json instead of running `dbt parse`");
   app.add_option("--policy", options.policy,
                  "Grouping policy: folder, folder:N, per-model, tag, tag:A,B, meta:KEY, "
-                 "resource-type, level, component, single")
+                 "resource-type, level, component, single, auto")
+      ->capture_default_str();
+  app.add_option("-j,--jobs", options.jobs,
+                 "Batches Ninja runs side by side, as its -j: what `auto` and `explain` predict for")
       ->capture_default_str();
   app.add_option("--policy-file", options.policy_file,
                  "YAML (or JSON) rules that name groups, on top of --policy; see README");
@@ -50,6 +54,16 @@ int main(int argc, char** argv) {
   forget->add_option("names", names, "Batch names, node names or unique_ids (default: all)");
   forget->add_flag("--full-refresh", full_refresh, "Their next dbt run adds --full-refresh");
 
+  CLI::App* explain = app.add_subcommand(
+      "explain", "Regenerate, then show each batch, why it looks that way and the predicted build time");
+  bool json = false;
+  explain->add_flag("--json", json, "As JSON");
+  CLI::App* graph = app.add_subcommand("graph", "Regenerate, then print the batch graph as Graphviz DOT");
+  bool graph_nodes = false;
+  bool svg = false;
+  graph->add_flag("--nodes", graph_nodes, "The node graph, batches as clusters");
+  graph->add_flag("--svg", svg, "Render it with Graphviz's dot");
+
   CLI::App* build = app.add_subcommand(
       "build", "Regenerate, run ninja with the arguments that follow (e.g. -j8 -k 0), and "
                "summarise what failed");
@@ -63,11 +77,14 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (*exec) return RunBatch(plan, digest, batch);
-  fs::path plan_file;
-  int code = Generate(options, &plan_file);
+  Generation generation;
+  int code = Generate(options, &generation);
   if (code != 0) return code;
+  const fs::path& plan_file = generation.plan_file;
   if (*status) return PrintStatus(plan_file);
   if (*forget) return Forget(plan_file, names, full_refresh);
+  if (*explain) return Explain(generation, json);
+  if (*graph) return WriteGraph(generation, graph_nodes, svg);
   if (*build) {
     fs::path ninja_file = options.output.empty() ? fs::path("build.ninja")
                                                  : fs::path(options.output).filename();

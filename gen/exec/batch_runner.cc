@@ -132,14 +132,17 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
   dbt.timeout_seconds = plan.dbt.batch_timeout;
   SubprocessResult run;
   std::string output;
+  double wall = 0;
   for (int attempt = 0;; ++attempt) {
     // Results of an earlier run must never be read as this run's.
     fs::remove(results_file, ec);
     fs::remove(log_file, ec);
+    auto started = std::chrono::steady_clock::now();
     if (!RunSubprocess(dbt, &run, &err)) {
       fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
       return 1;
     }
+    wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     output.clear();
     ReadFile(dbt.output, &output, &err);
     if (run.exit_code == 0 || run.timed_out || run.interrupted_by || attempt >= plan.dbt.retries ||
@@ -155,7 +158,9 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
 
   std::vector<NodeResult> results;
   std::string results_err;
-  bool have_results = LoadRunResults(results_file, &results, &results_err);
+  double elapsed = 0;
+  bool have_results = LoadRunResults(results_file, &results, &results_err, &elapsed);
+  if (have_results && elapsed > 0 && wall > elapsed) SaveStartupSeconds(project, wall - elapsed);
   // Killed before the end (timeout, signal, crash): dbt's log still tells
   // which nodes finished, and those are not run again.
   if (!have_results) LoadFinishedFromLog(log_file, &results, &results_err);

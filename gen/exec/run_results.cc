@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-bool LoadRunResults(const fs::path& path, std::vector<NodeResult>* results, std::string* err) {
+bool LoadRunResults(const fs::path& path, std::vector<NodeResult>* results, std::string* err,
+                    double* elapsed_seconds) {
   std::string text;
   if (!ReadFile(path, &text, err)) return false;
   try {
     nlohmann::json doc = nlohmann::json::parse(text);
+    if (elapsed_seconds) *elapsed_seconds = doc.value("elapsed_time", 0.0);
     for (const auto& r : doc.at("results")) {
       NodeResult result;
       result.unique_id = r.at("unique_id").get<std::string>();

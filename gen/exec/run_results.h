@@ -13,7 +13,10 @@ struct NodeResult {
   double execution_time = 0;
 };
 
-bool LoadRunResults(const fs::path& path, std::vector<NodeResult>* results, std::string* err);
+// `elapsed_seconds`, when given, receives dbt's elapsed_time: the run from
+// its first node on, without dbt's start-up.
+bool LoadRunResults(const fs::path& path, std::vector<NodeResult>* results, std::string* err,
+                    double* elapsed_seconds = nullptr);
 
 // The nodes a dbt run finished, from its JSON log (`--log-format-file json`):
 // what survives when dbt is killed before it writes run_results.json. Lines

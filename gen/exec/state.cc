@@ -82,6 +82,23 @@ bool LoadAllState(const fs::path& project_dir, BatchState* all, std::string* err
   return true;
 }
 
+double LoadStartupSeconds(const fs::path& project_dir) {
+  std::string text, err;
+  if (!ReadFile(project_dir / ".pa" / "dbt-startup", &text, &err)) return 0;
+  try {
+    return std::stod(text);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+void SaveStartupSeconds(const fs::path& project_dir, double seconds) {
+  bool changed = false;
+  std::string ignored;  // a lost measurement costs nothing but precision
+  WriteFileIfChanged(project_dir / ".pa" / "dbt-startup", fmt::format("{:.3f}\n", seconds), &changed,
+                     &ignored);
+}
+
 fs::path SplitDir(const fs::path& project_dir) { return project_dir / ".pa" / "split"; }
 
 std::set<std::string> SplitMarkers(const fs::path& project_dir) {

@@ -33,6 +33,12 @@ bool SaveBatchState(const fs::path& file, const BatchState& state, std::string* 
 // Every node's state, from all batches' files.
 bool LoadAllState(const fs::path& project_dir, BatchState* all, std::string* err);
 
+// The last measured start-up of one dbt process (its wall time less dbt's
+// elapsed_time), in .pa/dbt-startup; 0 when never measured. The `auto`
+// policy weighs batches with it.
+double LoadStartupSeconds(const fs::path& project_dir);
+void SaveStartupSeconds(const fs::path& project_dir, double seconds);
+
 // A batch that failed is split node by node at the next regeneration: the
 // marker .pa/split/<batch> says so. The folder is an input of build.ninja's
 // regeneration edge, so adding or removing a marker regenerates.

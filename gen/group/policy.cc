@@ -10,7 +10,8 @@
 namespace {
 
 constexpr const char* kKnownPolicies =
-    "folder, folder:N, per-model, tag, tag:A,B, meta:KEY, resource-type, level, component, single";
+    "folder, folder:N, per-model, tag, tag:A,B, meta:KEY, resource-type, level, component, single, "
+    "auto";
 
 std::vector<std::string> SplitCommas(const std::string& text) {
   std::vector<std::string> parts;
@@ -31,7 +32,8 @@ bool ParsePolicy(const std::string& text, Policy* policy, std::string* err) {
       {"folder", PolicyKind::kFolder},   {"per-model", PolicyKind::kPerModel},
       {"tag", PolicyKind::kTag},         {"meta", PolicyKind::kMeta},
       {"resource-type", PolicyKind::kResourceType}, {"level", PolicyKind::kLevel},
-      {"component", PolicyKind::kComponent},        {"single", PolicyKind::kSingle}};
+      {"component", PolicyKind::kComponent},        {"single", PolicyKind::kSingle},
+      {"auto", PolicyKind::kAuto}};
   auto it = kinds.find(kind);
   if (it == kinds.end()) {
     *err = fmt::format("unknown policy '{}' (known: {})", text, kKnownPolicies);
@@ -221,7 +223,10 @@ std::vector<std::string> GroupKeys(const Policy& policy, const DbtProject& proje
       continue;
     }
     switch (policy.kind) {
-      case PolicyKind::kFolder: key = folder; break;
+      case PolicyKind::kFolder:
+      case PolicyKind::kAuto:  // chosen before grouping; folder when asked directly
+        key = folder;
+        break;
       case PolicyKind::kPerModel: key = names[i]; break;
       case PolicyKind::kTag: key = FirstTag(node, policy.tags); break;
       case PolicyKind::kMeta:

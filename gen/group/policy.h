@@ -20,6 +20,7 @@ enum class PolicyKind {
   kLevel,         // by topological generation: level0 holds the nodes without parents
   kComponent,     // by weakly connected component (tests connect too)
   kSingle,        // everything in one group
+  kAuto,          // the candidate grouping with the shortest predicted build (group/grouping.h)
 };
 
 // A rule of a policy file: which nodes it matches (every field given must
@@ -59,7 +60,7 @@ struct Policy {
 };
 
 // `text` is a --policy value: folder, folder:N, per-model, tag, tag:a,b,
-// meta:KEY, resource-type, level, component, single.
+// meta:KEY, resource-type, level, component, single, auto.
 bool ParsePolicy(const std::string& text, Policy* policy, std::string* err);
 
 // A short name per node, unique in the graph: its name, or its unique_id

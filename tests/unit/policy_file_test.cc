@@ -94,7 +94,7 @@ TEST_F(PolicyFileTest, BadFilesNameTheFileLineAndField) {
             "pa-policy.yml:2: field 'threads' in defaults should be a whole number >= 1");
   EXPECT_EQ(Error("defaults:\n  policy: by-size\n"),
             "pa-policy.yml:2: field 'policy' in defaults: unknown policy 'by-size' (known: folder, "
-            "folder:N, per-model, tag, tag:A,B, meta:KEY, resource-type, level, component, single)");
+            "folder:N, per-model, tag, tag:A,B, meta:KEY, resource-type, level, component, single, auto)");
   EXPECT_EQ(Error("rules:\n  - match: {}\n    group: x\n    pool: big\n"),
             "pa-policy.yml:2: rule 1 names pool 'big', which 'pools' does not declare");
   EXPECT_EQ(Error("- a\n- b\n"), "pa-policy.yml:1: the policy file should be a mapping");

@@ -48,7 +48,7 @@ TEST(ParsePolicy, KnownAndUnknown) {
   EXPECT_EQ(policy.kind, PolicyKind::kFolder);
   EXPECT_FALSE(ParsePolicy("by-size", &policy, &err));
   EXPECT_EQ(err, "unknown policy 'by-size' (known: folder, folder:N, per-model, tag, tag:A,B, "
-                 "meta:KEY, resource-type, level, component, single)");
+                 "meta:KEY, resource-type, level, component, single, auto)");
   for (const char* bad : {"folder:0", "folder:x", "meta", "meta:", "level:2", "tag:"}) {
     EXPECT_FALSE(ParsePolicy(bad, &policy, &err)) << bad;
     EXPECT_EQ(err.find('\n'), std::string::npos);

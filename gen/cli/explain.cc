@@ -1,0 +1,173 @@
+#include "cli/explain.h"
+
+#include <cstdio>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "util/escape.h"
+#include "util/process.h"
+
+namespace {
+
+struct Explanation {
+  Prediction prediction;
+  std::map<std::string, double> alternatives;  // policy -> predicted seconds
+};
+
+Explanation Predict(const Generation& g) {
+  Explanation e;
+  e.prediction = PredictBuild(g.graph, g.grouping.partition, g.settings, g.cost);
+  e.alternatives = g.predictions;
+  for (const char* other : {"per-model", "single"}) {
+    if (e.alternatives.count(other)) continue;
+    Policy p = g.policy;
+    std::string err;
+    ParsePolicy(other, &p, &err);
+    Grouping grouping = GroupGraph(p, other, g.project, g.graph, g.names);
+    e.alternatives[other] = PredictGrouping(p, grouping, g.graph, g.cost, g.max_threads);
+  }
+  return e;
+}
+
+std::string Seconds(double s) { return fmt::format("{:.1f} s", s); }
+
+// "3 models, 1 seed, 5 tests"
+std::string Contents(const Graph& graph, const Batch& batch) {
+  std::map<NodeKind, int> counts;
+  for (int m : batch.members) ++counts[graph.nodes[m].kind];
+  std::string out;
+  for (const auto& [kind, count] : counts)
+    out += fmt::format("{}{} {}{}", out.empty() ? "" : ", ", count, NodeKindName(kind), count == 1 ? "" : "s");
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& items, const char* sep) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : sep) + item;
+  return out;
+}
+
+}  // namespace
+
+int Explain(const Generation& g, bool json) {
+  const Partition& partition = g.grouping.partition;
+  Explanation e = Predict(g);
+  auto batch_names = [&](const std::vector<int>& batches) {
+    std::vector<std::string> names;
+    for (int b : batches) names.push_back(partition.batches[b].name);
+    return names;
+  };
+  int timed = 0;
+  for (size_t n = 0; n < g.graph.nodes.size(); ++n) timed += g.cost.node_seconds[n] != kUnknownNodeSeconds;
+  if (json) {
+    nlohmann::ordered_json doc;
+    doc["policy"] = g.grouping.policy;
+    doc["predicted_seconds"] = e.prediction.seconds;
+    doc["alternatives"] = e.alternatives;
+    doc["cost_model"] = {{"dbt_startup_seconds", g.cost.startup_seconds},
+                         {"timed_nodes", timed},
+                         {"nodes", g.graph.nodes.size()},
+                         {"jobs", g.cost.jobs},
+                         {"threads", g.cost.threads}};
+    doc["critical_path"] = batch_names(e.prediction.critical_path);
+    nlohmann::ordered_json batches = nlohmann::ordered_json::array();
+    for (size_t b = 0; b < partition.batches.size(); ++b) {
+      const Batch& batch = partition.batches[b];
+      std::vector<std::string> members;
+      for (int m : batch.members) members.push_back(g.graph.nodes[m].unique_id);
+      nlohmann::ordered_json item = {{"name", batch.name},
+                                     {"members", members},
+                                     {"upstream", batch_names(batch.deps)},
+                                     {"threads", g.settings[b].threads},
+                                     {"predicted_seconds", e.prediction.batch_seconds[b]}};
+      if (!batch.group.empty()) item["split_from"] = batch.group;
+      batches.push_back(std::move(item));
+    }
+    doc["batches"] = std::move(batches);
+    fmt::print("{}\n", doc.dump(2));
+    return 0;
+  }
+  std::vector<std::string> others;
+  for (const auto& [policy, seconds] : e.alternatives)
+    if (policy != g.grouping.policy) others.push_back(fmt::format("{} {}", policy, Seconds(seconds)));
+  fmt::print("policy {}: predicted build {} (other policies: {})\n", g.grouping.policy,
+             Seconds(e.prediction.seconds), Join(others, ", "));
+  fmt::print("cost model: dbt start-up {} per batch; {} of {} nodes timed by earlier runs, the "
+             "others {} each; {} batch{} at a time; {} dbt threads where the policy sets none\n",
+             Seconds(g.cost.startup_seconds), timed, g.graph.nodes.size(), Seconds(kUnknownNodeSeconds),
+             g.cost.jobs, g.cost.jobs == 1 ? "" : "es", g.cost.threads);
+  fmt::print("critical path: {}\n\n", Join(batch_names(e.prediction.critical_path), " -> "));
+  for (size_t b = 0; b < partition.batches.size(); ++b) {
+    const Batch& batch = partition.batches[b];
+    fmt::print("{}: {}; {} threads; predicted {}\n", batch.name, Contents(g.graph, batch),
+               g.settings[b].threads > 0 ? std::to_string(g.settings[b].threads) : "profile's",
+               Seconds(e.prediction.batch_seconds[b]));
+    std::vector<std::string> upstream = batch_names(batch.deps);
+    fmt::print("  upstream: {}\n", upstream.empty() ? "none" : Join(upstream, ", "));
+    if (!batch.group.empty())
+      fmt::print("  split from {}: one of its nodes failed; merged back once all succeed\n", batch.group);
+    std::vector<std::string> members;
+    for (int m : batch.members) members.push_back(g.names[m]);
+    fmt::print("  members: {}\n", Join(members, ", "));
+  }
+  return 0;
+}
+
+int WriteGraph(const Generation& g, bool nodes, bool svg) {
+  const Partition& partition = g.grouping.partition;
+  // Names are plain (SafeKey, dbt identifiers); a label's "\n" is DOT's line break.
+  auto quoted = [](const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) out += c == '"' ? std::string("\\\"") : std::string(1, c);
+    return out + "\"";
+  };
+  std::string dot = "digraph pa_gen {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=Helvetica];\n";
+  if (!nodes) {
+    for (const Batch& batch : partition.batches)
+      dot += fmt::format("  {} [label={}];\n", quoted(batch.name),
+                         quoted(batch.name + "\\n" + Contents(g.graph, batch)));
+    for (const Batch& batch : partition.batches)
+      for (int d : batch.deps)
+        dot += fmt::format("  {} -> {};\n", quoted(partition.batches[d].name), quoted(batch.name));
+  } else {
+    for (size_t b = 0; b < partition.batches.size(); ++b) {
+      dot += fmt::format("  subgraph {} {{\n    label={};\n", quoted("cluster_" + partition.batches[b].name),
+                         quoted(partition.batches[b].name));
+      for (int m : partition.batches[b].members) {
+        const char* shape = g.graph.nodes[m].IsTest() ? "ellipse" : "box";
+        dot += fmt::format("    {} [shape={}];\n", quoted(g.names[m]), shape);
+      }
+      dot += "  }\n";
+    }
+    for (size_t n = 0; n < g.graph.nodes.size(); ++n)
+      for (int d : g.graph.nodes[n].deps)
+        dot += fmt::format("  {} -> {};\n", quoted(g.names[d]), quoted(g.names[n]));
+  }
+  dot += "}\n";
+  if (!svg) {
+    fmt::print("{}", dot);
+    return 0;
+  }
+  fs::path dot_tool = FindInPath("dot");
+  if (dot_tool.empty()) {
+    fmt::print(stderr, "pa-gen: error: --svg needs Graphviz's `dot` (apt-get install graphviz)\n");
+    return 2;
+  }
+  fs::path file = g.project.dir / ".pa" / "graph.dot";
+  std::string err;
+  bool changed = false;
+  if (!WriteFileIfChanged(file, dot, &changed, &err)) {
+    fmt::print(stderr, "pa-gen: error: {}\n", err);
+    return 2;
+  }
+  Subprocess render;
+  render.argv = {dot_tool.string(), "-Tsvg", file.string()};
+  SubprocessResult result;
+  if (!RunSubprocess(render, &result, &err)) {
+    fmt::print(stderr, "pa-gen: error: {}\n", err);
+    return 2;
+  }
+  return result.exit_code == 0 ? 0 : 2;
+}

@@ -1,0 +1,13 @@
+#pragma once
+
+#include "cli/generate.h"
+
+// `pa-gen explain [--json]`: each batch with its members, upstream batches,
+// predicted time and, for a group the partition had to split, the path
+// that forced it; the critical path; the predicted build time of this
+// grouping, of per-model and of single.
+int Explain(const Generation& generation, bool json);
+
+// `pa-gen graph [--nodes] [--svg]`: the batch graph as Graphviz DOT (with
+// --nodes the node graph, batches as clusters), or rendered as SVG by `dot`.
+int WriteGraph(const Generation& generation, bool nodes, bool svg);

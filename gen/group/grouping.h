@@ -1,0 +1,39 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "group/batch_settings.h"
+#include "group/partition.h"
+#include "group/policy.h"
+#include "group/predict.h"
+#include "manifest/project.h"
+
+// One way to group the graph: the policy's keys made safe by the partition.
+struct Grouping {
+  std::string policy;                                  // as --policy names it
+  std::vector<std::string> keys;                       // per node, from GroupKeys
+  std::map<std::string, GroupSettings> group_settings;  // from the policy file's rules
+  Partition partition;
+};
+
+// Groups with `policy`: keys, then the partition.
+Grouping GroupGraph(const Policy& policy, const std::string& name, const DbtProject& project,
+                    const Graph& graph, const std::vector<std::string>& names);
+
+// The predicted build time of a grouping under `cost`.
+double PredictGrouping(const Policy& policy, const Grouping& grouping, const Graph& graph,
+                       const CostModel& cost, int max_threads);
+
+// The policies `auto` chooses from, in order of preference on a tie.
+inline const std::vector<std::string> kAutoCandidates = {
+    "folder", "folder:2", "component", "level", "resource-type", "single", "per-model"};
+
+// `auto`: the candidate with the shortest predicted build; the rules of a
+// policy file still apply on top of each. `predictions` receives every
+// candidate's predicted seconds.
+Grouping ChooseGrouping(const Policy& policy, const DbtProject& project, const Graph& graph,
+                        const std::vector<std::string>& names, const CostModel& cost,
+                        int max_threads, std::map<std::string, double>* predictions);

@@ -1,0 +1,110 @@
+#include "group/predict.h"
+
+#include <algorithm>
+#include <queue>
+
+namespace {
+
+// Tasks with dependencies among them, by index.
+struct Tasks {
+  std::vector<double> seconds;
+  std::vector<std::vector<int>> deps;
+  std::vector<std::vector<int>> children;
+
+  void Add(double s, std::vector<int> d) {
+    seconds.push_back(s);
+    deps.push_back(std::move(d));
+  }
+  void Link() {
+    children.assign(seconds.size(), {});
+    for (size_t t = 0; t < deps.size(); ++t)
+      for (int d : deps[t]) children[d].push_back(static_cast<int>(t));
+  }
+  // Each task's own time plus its longest chain of descendants.
+  std::vector<double> Tails() const {
+    std::vector<int> left(seconds.size());
+    std::vector<int> order;
+    for (size_t t = 0; t < seconds.size(); ++t) {
+      left[t] = static_cast<int>(deps[t].size());
+      if (left[t] == 0) order.push_back(static_cast<int>(t));
+    }
+    for (size_t i = 0; i < order.size(); ++i)
+      for (int c : children[order[i]])
+        if (--left[c] == 0) order.push_back(c);
+    std::vector<double> tail(seconds.size(), 0);
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+      for (int c : children[*it]) tail[*it] = std::max(tail[*it], tail[c]);
+      tail[*it] += seconds[*it];
+    }
+    return tail;
+  }
+};
+
+// List scheduling on `slots` workers, the ready task with the longest tail
+// first (ties by index). Returns the makespan.
+double ListSchedule(const Tasks& tasks, const std::vector<double>& tail, int slots) {
+  std::vector<int> pending;
+  for (const auto& d : tasks.deps) pending.push_back(static_cast<int>(d.size()));
+  auto later_first = [&](int a, int b) { return tail[a] != tail[b] ? tail[a] < tail[b] : a > b; };
+  std::priority_queue<int, std::vector<int>, decltype(later_first)> ready(later_first);
+  for (size_t t = 0; t < pending.size(); ++t)
+    if (pending[t] == 0) ready.push(static_cast<int>(t));
+  using Finish = std::pair<double, int>;  // (time, task)
+  std::priority_queue<Finish, std::vector<Finish>, std::greater<Finish>> running;
+  double now = 0;
+  int free_slots = std::max(1, slots);
+  while (!ready.empty() || !running.empty()) {
+    for (; free_slots > 0 && !ready.empty(); --free_slots) {
+      running.emplace(now + tasks.seconds[ready.top()], ready.top());
+      ready.pop();
+    }
+    auto [end, t] = running.top();
+    running.pop();
+    now = end;
+    ++free_slots;
+    for (int c : tasks.children[t])
+      if (--pending[c] == 0) ready.push(c);
+  }
+  return now;
+}
+
+}  // namespace
+
+Prediction PredictBuild(const Graph& graph, const Partition& partition,
+                        const std::vector<BatchSettings>& settings, const CostModel& cost) {
+  // Each node's index within its batch, for the batch's own schedule.
+  std::vector<int> local(graph.nodes.size(), -1);
+  for (const Batch& batch : partition.batches)
+    for (size_t i = 0; i < batch.members.size(); ++i) local[batch.members[i]] = static_cast<int>(i);
+  Prediction p;
+  Tasks batches;
+  for (size_t b = 0; b < partition.batches.size(); ++b) {
+    Tasks nodes;
+    for (int m : partition.batches[b].members) {
+      std::vector<int> deps;
+      for (int d : graph.nodes[m].deps)
+        if (partition.batch_of[d] == static_cast<int>(b)) deps.push_back(local[d]);
+      nodes.Add(cost.node_seconds[m], std::move(deps));
+    }
+    nodes.Link();
+    int threads = settings[b].threads > 0 ? settings[b].threads : cost.threads;
+    p.batch_seconds.push_back(cost.startup_seconds + ListSchedule(nodes, nodes.Tails(), threads));
+    batches.Add(p.batch_seconds.back(), partition.batches[b].deps);
+  }
+  batches.Link();
+  std::vector<double> tail = batches.Tails();
+  p.seconds = ListSchedule(batches, tail, cost.jobs);
+  // The critical path: the longest chain, from the root with the longest
+  // tail down along the child with the longest tail.
+  int at = -1;
+  for (size_t b = 0; b < tail.size(); ++b)
+    if (batches.deps[b].empty() && (at < 0 || tail[b] > tail[at])) at = static_cast<int>(b);
+  while (at >= 0) {
+    p.critical_path.push_back(at);
+    int next = -1;
+    for (int c : batches.children[at])
+      if (next < 0 || tail[c] > tail[next]) next = c;
+    at = next;
+  }
+  return p;
+}

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "group/batch_settings.h"
+#include "group/partition.h"
+
+// What a build costs, as pa-gen has seen it: each node's last execution
+// time and the start-up of one dbt process (Python, adapter, parse).
+struct CostModel {
+  std::vector<double> node_seconds;  // per graph node
+  double startup_seconds = 3.0;      // one dbt process before its first node
+  int jobs = 1;                      // batches Ninja runs side by side (-j and the pool)
+  int threads = 1;                   // dbt threads of a batch that sets none
+};
+
+// A guess for nodes without history: a tiny model on a local warehouse.
+inline constexpr double kUnknownNodeSeconds = 0.3;
+
+struct Prediction {
+  double seconds = 0;                 // the whole build, start to end
+  std::vector<double> batch_seconds;  // per batch: start-up plus its nodes on its threads
+  std::vector<int> critical_path;     // batch indices, upstream first
+};
+
+// Simulates the build: each batch's nodes list-scheduled on its dbt threads,
+// the batches list-scheduled on `jobs` slots in dependency order, the
+// batch with the longest path to the end first.
+Prediction PredictBuild(const Graph& graph, const Partition& partition,
+                        const std::vector<BatchSettings>& settings, const CostModel& cost);

@@ -1,0 +1,52 @@
+#include "group/predict.h"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+// a -> b, a -> c; every node takes 1 s, dbt starts in 2 s.
+struct Fixture {
+  Graph graph;
+  CostModel cost;
+  Fixture() {
+    graph.nodes.resize(3);
+    graph.nodes[1].deps = {0};
+    graph.nodes[2].deps = {0};
+    cost.node_seconds = {1, 1, 1};
+    cost.startup_seconds = 2;
+  }
+  Prediction Predict(const Partition& partition, int jobs, int threads) {
+    cost.jobs = jobs;
+    cost.threads = threads;
+    return PredictBuild(graph, partition, std::vector<BatchSettings>(partition.batches.size()), cost);
+  }
+};
+
+Partition PerNode() {
+  Partition p;
+  p.batches = {{"a", {0}, {}}, {"b", {1}, {0}}, {"c", {2}, {0}}};
+  p.batch_of = {0, 1, 2};
+  return p;
+}
+
+TEST(PredictBuild, BatchesPayStartUpAndShareTheSlots) {
+  Fixture f;
+  Prediction one_slot = f.Predict(PerNode(), 1, 1);
+  EXPECT_DOUBLE_EQ(one_slot.seconds, 9);
+  EXPECT_EQ(one_slot.batch_seconds, (std::vector<double>{3, 3, 3}));
+  EXPECT_EQ(one_slot.critical_path, (std::vector<int>{0, 1}));
+  EXPECT_DOUBLE_EQ(f.Predict(PerNode(), 2, 1).seconds, 6);
+}
+
+TEST(PredictBuild, ThreadsRunABatchsIndependentNodesSideBySide) {
+  Fixture f;
+  Partition single;
+  single.batches = {{"all", {0, 1, 2}, {}}};
+  single.batch_of = {0, 0, 0};
+  EXPECT_DOUBLE_EQ(f.Predict(single, 1, 1).seconds, 5);
+  EXPECT_DOUBLE_EQ(f.Predict(single, 1, 2).seconds, 4);
+  std::vector<BatchSettings> settings = {{1, ""}};  // the batch's own threads win
+  EXPECT_DOUBLE_EQ(PredictBuild(f.graph, single, settings, f.cost).seconds, 5);
+}
+
+}  // namespace
