@@ -296,6 +296,29 @@ TEST_F(PlanalignTest, CorruptManifestExitsTwoAndKeepsBuildNinja) {
   EXPECT_EQ(fs::last_write_time(ninja_file), mtime);
 }
 
+TEST_F(PlanalignTest, InvalidPolicyFileExitsTwoAndKeepsEverything) {
+  fs::path ninja_file = project_ / "build.ninja";
+  std::string before = Read(ninja_file);
+  std::string plan = Read(project_ / ".pa-plan.json");
+  auto mtime = fs::last_write_time(ninja_file);
+  fs::path policy = root_ / "bad-policy.yml";
+  for (const auto& [text, error] : std::vector<std::pair<std::string, std::string>>{
+           {"rules:\n  - match: {path: \"models/[x\"}\n    group: g\n",
+            ":2: field 'path' in rule 1 match: bad glob: '[' without a closing ']'"},
+           {"rules:\n  - match: {}\n    group: g\n    size: 3\n", ":4: unknown field 'size' in rule 1"},
+           {"rules: [\n", ": malformed YAML"}}) {
+    Write(policy, text);
+    Result gen = Shell(project_, "'" + kPaGen.string() + "' --policy-file '" + policy.string() + "'");
+    EXPECT_EQ(gen.code, 2) << gen.out;
+    EXPECT_EQ(std::count(gen.out.begin(), gen.out.end(), '\n'), 1) << gen.out;
+    EXPECT_NE(gen.out.find(policy.string() + error), std::string::npos) << gen.out;
+  }
+  EXPECT_EQ(Read(ninja_file), before);
+  EXPECT_EQ(Read(project_ / ".pa-plan.json"), plan);
+  EXPECT_EQ(fs::last_write_time(ninja_file), mtime);
+  EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
+}
+
 TEST_F(PlanalignTest, TemplatesDriveTheProjectFromOutsideItsFolder) {
   // Make: build.ninja outside the project; its paths are relative to its own folder.
   fs::path out = root_ / "make-out";
