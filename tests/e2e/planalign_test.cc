@@ -306,7 +306,7 @@ TEST_F(PlanalignTest, InvalidPolicyFileExitsTwoAndKeepsEverything) {
            {"rules:\n  - match: {path: \"models/[x\"}\n    group: g\n",
             ":2: field 'path' in rule 1 match: bad glob: '[' without a closing ']'"},
            {"rules:\n  - match: {}\n    group: g\n    size: 3\n", ":4: unknown field 'size' in rule 1"},
-           {"rules: [\n", ": malformed YAML"}}) {
+           {"rules: [\n", ":2: malformed YAML: end of sequence flow not found"}}) {
     Write(policy, text);
     Result gen = Shell(project_, "'" + kPaGen.string() + "' --policy-file '" + policy.string() + "'");
     EXPECT_EQ(gen.code, 2) << gen.out;
