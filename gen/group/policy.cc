@@ -160,14 +160,6 @@ std::string ExpandGroup(const PolicyRule& rule, const Node& node, const std::str
   return out;
 }
 
-// Batch names become file names and Ninja targets: keep them plain.
-std::string SafeKey(const std::string& key) {
-  std::string out;
-  for (char c : key)
-    out.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ? c : '_');
-  return out.empty() ? "_" : out;
-}
-
 // Topological generation of every node: 0 without executable parents.
 std::vector<int> Levels(const Graph& graph) {
   std::vector<int> level(graph.nodes.size(), 0);
@@ -217,7 +209,7 @@ std::vector<std::string> GroupKeys(const Policy& policy, const DbtProject& proje
                              [&](const PolicyRule& r) { return RuleMatches(r, node); });
     std::string key;
     if (rule != policy.rules.end()) {
-      key = SafeKey(ExpandGroup(*rule, node, folder, names[i]));
+      key = ExpandGroup(*rule, node, folder, names[i]);
       if (settings) settings->emplace(key, GroupSettings{rule->threads, rule->pool});
       keys.push_back(key);
       continue;
@@ -237,7 +229,7 @@ std::vector<std::string> GroupKeys(const Policy& policy, const DbtProject& proje
       case PolicyKind::kComponent: key = components[i]; break;
       case PolicyKind::kSingle: key = "all_nodes"; break;
     }
-    keys.push_back(SafeKey(key.empty() ? folder : key));
+    keys.push_back(key.empty() ? folder : key);
   }
   return keys;
 }

@@ -142,7 +142,7 @@ TEST(GroupKeys, EveryBuiltInPolicy) {
   EXPECT_EQ(Keys(Parsed("tag:nightly,x"), p, g),
             (Strings{"nightly", "other", "nightly", "staging", "seeds", ""}));
   EXPECT_EQ(Keys(Parsed("meta:pa_group"), p, g),
-            (Strings{"marts", "other", "fin_ance_x", "staging", "seeds", ""}));
+            (Strings{"marts", "other", "fin ance/x", "staging", "seeds", ""}));  // the partition makes names plain
   EXPECT_EQ(Keys(Parsed("resource-type"), p, g),
             (Strings{"models", "models", "models", "models", "seeds", ""}));
   EXPECT_EQ(Keys(Parsed("level"), p, g), (Strings{"level2", "level0", "level1", "level1", "level0", ""}));
