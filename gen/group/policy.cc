@@ -210,6 +210,7 @@ std::vector<std::string> GroupKeys(const Policy& policy, const DbtProject& proje
     std::string key;
     if (rule != policy.rules.end()) {
       key = ExpandGroup(*rule, node, folder, names[i]);
+      if (key.empty()) key = folder;  // "" marks a test
       if (settings) settings->emplace(key, GroupSettings{rule->threads, rule->pool});
       keys.push_back(key);
       continue;
