@@ -119,28 +119,32 @@ def generate(shape, n, cost_rows, threads, seed=1):
     """Returns (files: {relative path: text}, meta: dict for bench.json)."""
     rng = random.Random(seed)
     files = project_files(threads)
-    names_by_folder = {}
+    names_by_folder, parents_by_name = {}, {}
     previous = None
     for folder, size in layer_sizes(shape, n).items():
         names = [f"{PREFIX[folder]}_{i:05d}" for i in range(size)]
         for i, name in enumerate(names):
-            parents = parents_of(shape, folder, i, size, previous, rng)
-            files[f"models/{folder}/{name}.sql"] = model_sql(parents, cost_rows)
+            parents_by_name[name] = parents_of(shape, folder, i, size, previous, rng)
+            files[f"models/{folder}/{name}.sql"] = model_sql(parents_by_name[name], cost_rows)
         files[f"models/{folder}/_{folder}.yml"] = schema_yml(names)
         names_by_folder[folder] = names
         previous = names
-    folders = list(names_by_folder)
     path = {name: f"models/{folder}/{name}.sql"
             for folder, names in names_by_folder.items() for name in names}
-    first_of = lambda i: names_by_folder[folders[i]][0]
+    leaf = list(names_by_folder.values())[-1][0]
+    # The model edited in the middle and the model broken are the leaf's
+    # grandparent (staging) and parent (intermediate), so they have
+    # descendants whatever the random refs of `layered` are. In `wide` every
+    # model reads the seed alone: nothing is in the middle, the leaf breaks.
+    parent = parents_by_name[leaf][0]
+    grandparent = parents_by_name[parent][0] if parent in path else None
     meta = {
         "shape": shape, "models": n, "seeds": 1, "tests": n, "cost_rows": cost_rows,
         # Folders only ref the folder before them, so folder order is a topological order.
         "topological_order": [SEED] + [m for names in names_by_folder.values() for m in names],
-        "leaf": path[first_of(-1)],
-        # Wide has no model with children; the others edit a staging model.
-        "middle": path[first_of(1)] if len(folders) > 2 else None,
-        "broken": path[first_of(2 if len(folders) > 2 else 0)],
+        "leaf": path[leaf],
+        "middle": path.get(grandparent),
+        "broken": path.get(parent, path[leaf]),
         "version_text": VERSION_TEXT, "edit_text": EDIT_TEXT, "break_text": BREAK_TEXT,
     }
     return files, meta
