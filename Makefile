@@ -1,7 +1,9 @@
-# Thin wrapper: the two commands that set everything up on a fresh machine.
+# Thin wrapper: the commands that set everything up on a fresh machine.
 #   make demo   build pa-gen, then pa-gen && ninja -j8 on examples/planalign
 #   make test   build pa-gen, then every unit and end-to-end test (CTest)
-.PHONY: all build setup demo test clean
+#   make bench  build pa-gen, then the benchmark suite (QUICK=1: under 10 minutes);
+#               results in bench/results/latest.md and latest.json
+.PHONY: all build setup demo test bench clean
 
 all: build
 
@@ -17,6 +19,9 @@ demo: build
 
 test: build
 	@cd build && DO_NOT_TRACK=1 ctest --output-on-failure
+
+bench: build
+	@python3 bench/run.py $(if $(filter 1,$(QUICK)),--quick)
 
 clean:
 	rm -rf build

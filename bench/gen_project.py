@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Writes a synthetic dbt project for DuckDB, for the benchmarks in bench/run.py.
+
+    python3 bench/gen_project.py --shape chain --models 100 --out DIR
+        [--cost-ms MS [--rows-per-ms R]] [--threads N]
+
+Every project has one tiny seed (`seed_source`, 3 rows), N table models in
+folders, one not_null test per model, and a profile that writes DIR/bench.duckdb.
+Shapes (how the models ref each other):
+
+  chain    N/4 independent chains of depth 4: base -> staging -> intermediate
+           -> marts, one model per folder and chain
+  wide     N independent models in one folder, each reading the seed
+  layered  4 folders of N/4 models; each model joins 3 random models of the
+           folder before it (fan-in and fan-out between folders)
+  diamond  folders of 10%, 40%, 40% and 10% of N: each base model fans out
+           to 4 staging models, each intermediate model joins 2 neighbouring
+           staging models, each mart joins 4 intermediate models
+
+Tables are tiny, so dbt's own overhead dominates. With --cost-ms each model
+also sums hashes over a range sized to take about MS milliseconds on one
+DuckDB thread (R rows per ms, measured by bench/run.py), so that scheduling
+matters. DuckDB runs each query on one thread: parallelism comes from dbt's
+--threads alone, as in a batch that pa-gen runs.
+
+DIR/bench.json tells the harness what it needs without parsing the project:
+the nodes in topological order, the model to edit as a leaf, in the middle
+and to break, and the text replacements that do it.
+"""
+
+import argparse
+import json
+import os
+import random
+import sys
+
+PROJECT = "bench"
+SEED = "seed_source"
+FOLDERS = ["base", "staging", "intermediate", "marts"]
+PREFIX = {"base": "base", "staging": "stg", "intermediate": "int", "marts": "mart", "wide": "wide"}
+
+# Every model selects this literal. Replacing it changes the file's checksum,
+# so dbt's state:modified and pa-gen's fingerprints both see the edit, and it
+# changes no column, so downstream SQL stays valid.
+VERSION_TEXT = "'v0' as version"
+EDIT_TEXT = "'v1' as version"
+# A column that does not exist: dbt parses the file, the run fails in DuckDB.
+BREAK_TEXT = "no_such_column as version"
+
+DEFAULT_ROWS_PER_MS = 250_000  # one DuckDB thread on the 2-core machine of the README
+
+
+def layer_sizes(shape, n):
+    """Models per folder, in dependency order, summing to n."""
+    if shape == "wide":
+        return {"wide": n}
+    if shape == "diamond":
+        fractions = [0.1, 0.4, 0.4]
+        sizes = [max(1, round(n * f)) for f in fractions]
+        sizes.append(n - sum(sizes))
+    else:  # chain, layered: equal folders
+        sizes = [n // 4 + (1 if i < n % 4 else 0) for i in range(4)]
+    if min(sizes) < 1:
+        sys.exit(f"gen_project: {shape} needs at least 4 models per folder split, got {n}")
+    return dict(zip(FOLDERS, sizes))
+
+
+def parents_of(shape, folder, index, size, previous, rng):
+    """Names of the models that model `index` of `folder` (`size` models)
+    refs; `previous` holds the model names of the folder before it (None for
+    the first folder)."""
+    if previous is None:
+        return [SEED]
+    if shape == "chain":
+        return [previous[index]]
+    if shape == "layered":
+        return rng.sample(previous, min(3, len(previous)))
+    # diamond: fan out from base, cross-link in the middle, fan in to marts
+    if folder == "staging":
+        return [previous[index * len(previous) // size]]
+    if folder == "intermediate":
+        return sorted({previous[index], previous[(index + 1) % len(previous)]})
+    return previous[index::size]
+
+
+def model_sql(parents, cost_rows):
+    """A table model that joins its parents on id."""
+    first = f"{{{{ ref('{parents[0]}') }}}} p0"
+    joins = "".join(f"\njoin {{{{ ref('{p}') }}}} p{i} using (id)" for i, p in enumerate(parents[1:], 1))
+    value = " + ".join(f"p{i}.value" for i in range(len(parents)))
+    work = f",\n    (select sum(hash(i)) from range({cost_rows}) t(i)) as work" if cost_rows else ""
+    return (f"select\n    p0.id,\n    {VERSION_TEXT},\n    {value} + 1 as value{work}\n"
+            f"from {first}{joins}\n")
+
+
+def schema_yml(names):
+    """One not_null test per model."""
+    lines = ["version: 2", "models:"]
+    for name in names:
+        lines += [f"  - name: {name}", "    columns:", "      - name: id",
+                  "        data_tests: [not_null]"]
+    return "\n".join(lines) + "\n"
+
+
+def project_files(threads):
+    project = (f"name: {PROJECT}\nversion: '1.0.0'\nconfig-version: 2\nprofile: {PROJECT}\n"
+               "model-paths: [models]\nseed-paths: [seeds]\n"
+               f"models:\n  {PROJECT}:\n    +materialized: table\n")
+    # dbt and pa-gen run with the project as working directory, so the
+    # relative path keeps the database inside the project copy.
+    profiles = (f"{PROJECT}:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+                f"      path: {PROJECT}.duckdb\n      threads: {threads}\n"
+                "      settings:\n        threads: 1\n")
+    return {"dbt_project.yml": project, "profiles.yml": profiles,
+            f"seeds/{SEED}.csv": "id,value\n1,10\n2,20\n3,30\n"}
+
+
+def generate(shape, n, cost_rows, threads, seed=1):
+    """Returns (files: {relative path: text}, meta: dict for bench.json)."""
+    rng = random.Random(seed)
+    files = project_files(threads)
+    names_by_folder, parents_by_name = {}, {}
+    previous = None
+    for folder, size in layer_sizes(shape, n).items():
+        names = [f"{PREFIX[folder]}_{i:05d}" for i in range(size)]
+        for i, name in enumerate(names):
+            parents_by_name[name] = parents_of(shape, folder, i, size, previous, rng)
+            files[f"models/{folder}/{name}.sql"] = model_sql(parents_by_name[name], cost_rows)
+        files[f"models/{folder}/_{folder}.yml"] = schema_yml(names)
+        names_by_folder[folder] = names
+        previous = names
+    path = {name: f"models/{folder}/{name}.sql"
+            for folder, names in names_by_folder.items() for name in names}
+    leaf = list(names_by_folder.values())[-1][0]
+    # The model edited in the middle and the model broken are the leaf's
+    # grandparent (staging) and parent (intermediate), so they have
+    # descendants whatever the random refs of `layered` are. In `wide` every
+    # model reads the seed alone: nothing is in the middle, the leaf breaks.
+    parent = parents_by_name[leaf][0]
+    grandparent = parents_by_name[parent][0] if parent in path else None
+    meta = {
+        "shape": shape, "models": n, "seeds": 1, "tests": n, "cost_rows": cost_rows,
+        # Folders only ref the folder before them, so folder order is a topological order.
+        "topological_order": [SEED] + [m for names in names_by_folder.values() for m in names],
+        "leaf": path[leaf],
+        "middle": path.get(grandparent),
+        "broken": path.get(parent, path[leaf]),
+        "version_text": VERSION_TEXT, "edit_text": EDIT_TEXT, "break_text": BREAK_TEXT,
+    }
+    return files, meta
+
+
+def write(out, files, meta):
+    for rel, text in files.items():
+        path = os.path.join(out, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+    with open(os.path.join(out, "bench.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--shape", choices=["chain", "wide", "layered", "diamond"], required=True)
+    ap.add_argument("--models", type=int, required=True)
+    ap.add_argument("--out", required=True, help="must not exist or be empty")
+    ap.add_argument("--cost-ms", type=float, default=0, help="time each model's query takes")
+    ap.add_argument("--rows-per-ms", type=int, default=DEFAULT_ROWS_PER_MS,
+                    help="rows of the cost query one DuckDB thread sums per ms")
+    ap.add_argument("--threads", type=int, default=4, help="the profile's dbt threads")
+    args = ap.parse_args()
+    if args.models < 4 and args.shape != "wide":
+        sys.exit(f"gen_project: --shape {args.shape} needs --models >= 4")
+    if os.path.exists(args.out) and os.listdir(args.out):
+        sys.exit(f"gen_project: {args.out} is not empty")
+    cost_rows = round(args.cost_ms * args.rows_per_ms)
+    files, meta = generate(args.shape, args.models, cost_rows, args.threads)
+    write(args.out, files, meta)
+
+
+if __name__ == "__main__":
+    main()
