@@ -240,7 +240,7 @@ TEST_F(PlanalignTest, BrokenModelFailsItsBatchWhileIndependentBatchesComplete) {
 }
 
 TEST_F(PlanalignTest, FailingDataTestBlocksDownstreamUntilTheDataIsFixed) {
-  // A duplicate year fails unique_stg_cola_by_year_plan_year.
+  // A duplicate year fails the seed's test unique_cola_by_year_plan_year.
   fs::path seed = project_ / "seeds" / "cola_by_year.csv";
   std::string good = Read(seed);
   Write(seed, good + "2025,0.030\n");
@@ -248,35 +248,33 @@ TEST_F(PlanalignTest, FailingDataTestBlocksDownstreamUntilTheDataIsFixed) {
   Write(marker, "");
   Result build = Shell(project_, "'" + kPaGen.string() + "' build -k 0");
   EXPECT_NE(build.code, 0);
-  EXPECT_NE(build.out.find("  FAILED test.planalign.unique_stg_cola_by_year_plan_year."),
-            std::string::npos) << build.out;
+  EXPECT_NE(build.out.find("  FAILED test.planalign.unique_cola_by_year_plan_year."), std::string::npos)
+      << build.out;
   ManifestView manifest(project_ / ".pa" / "parse" / "manifest.json");
   Ids ran = ExecutedSince(project_, marker);
-  EXPECT_TRUE(ran.count("model.planalign.stg_cola_by_year")) << build.out;
-  // Nothing downstream of the tested model ran.
-  for (const std::string& id : manifest.Affected({"model.planalign.int_merit_increases"}))
+  EXPECT_TRUE(ran.count("seed.planalign.cola_by_year")) << build.out;
+  // Nothing downstream of the tested seed ran.
+  for (const std::string& id : manifest.Affected({"model.planalign.stg_cola_by_year"}))
     EXPECT_FALSE(ran.count(id)) << id << "\n" << build.out;
-  EXPECT_FALSE(BatchesRun(build.out).count("intermediate")) << build.out;
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "seeds.stamp"));
   Result status = Shell(project_, "'" + kPaGen.string() + "' status");
-  EXPECT_NE(status.out.find("  FAILED test.planalign.unique_stg_cola_by_year_plan_year."),
-            std::string::npos) << status.out;
-  EXPECT_NE(status.out.find("run node by node until all their nodes succeed: staging"),
-            std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("  FAILED test.planalign.unique_cola_by_year_plan_year."), std::string::npos)
+      << status.out;
+  EXPECT_NE(status.out.find("run node by node until all their nodes succeed: seeds"), std::string::npos)
+      << status.out;
 
-  // With the data fixed, the seed, the tested model, its tests and
-  // everything downstream run; the other staging models do not.
+  // With the data fixed, the seed, its tests and everything downstream of
+  // it run, and nothing else.
   Write(seed, good);
   Write(marker, "");
   Result fixed = Shell(project_, "'" + kPaGen.string() + "' build");
   ASSERT_EQ(fixed.code, 0) << fixed.out;
   EXPECT_EQ(ExecutedSince(project_, marker), manifest.Affected({"seed.planalign.cola_by_year"}))
       << fixed.out;
-  EXPECT_TRUE(BatchesRun(fixed.out).count("staging.stg_cola_by_year")) << fixed.out;
-  EXPECT_FALSE(BatchesRun(fixed.out).count("staging.stg_census")) << fixed.out;
+  EXPECT_TRUE(BatchesRun(fixed.out).count("seeds.cola_by_year")) << fixed.out;
   Result merged = Shell(project_, "ninja");
   ASSERT_EQ(merged.code, 0) << merged.out;
-  EXPECT_NE(Read(project_ / "build.ninja").find("build .pa/stamps/staging.stamp: dbt"),
-            std::string::npos);
+  EXPECT_NE(Read(project_ / "build.ninja").find("build .pa/stamps/seeds.stamp: dbt"), std::string::npos);
   EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
 }
 
