@@ -59,6 +59,17 @@ bool GroupSucceeded(const Plan& plan, const std::string& group, StateCache* stat
   return true;
 }
 
+// Whether another batch waits for `name`: only then does splitting it let
+// work go on. A batch nothing waits for reruns just its failed and skipped
+// nodes in one dbt process anyway.
+bool HasDownstream(const Plan& plan, const std::string& name) {
+  for (const PlanBatch& other : plan.batches)
+    for (const PlanMember& m : other.members)
+      for (const auto& [dep_batch, dep_id] : m.deps)
+        if (dep_batch == name && other.name != name) return true;
+  return false;
+}
+
 }  // namespace
 
 int RunBatch(const fs::path& plan_file, const std::string& digest, const std::string& batch_name) {
@@ -219,9 +230,11 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
     return 0;
   }
   // A node failed on its own account (not a timeout, a signal or a held lock):
-  // run the batch node by node until it has succeeded.
+  // run the batch node by node until it has succeeded, so that what waits
+  // for its other nodes can go on.
   if (failed > 0 && have_results && !run.timed_out && !run.interrupted_by &&
-      !IsTransientFailure(output) && batch->group.empty() && batch->members.size() > 1) {
+      !IsTransientFailure(output) && batch->group.empty() && batch->members.size() > 1 &&
+      HasDownstream(plan, batch->name)) {
     SetSplitMarker(project, batch->name, true);
     fmt::print(stderr, "pa-gen: batch {}: the next ninja runs its nodes one by one\n", batch->name);
   }
