@@ -336,6 +336,8 @@ def scenarios_for(ws, cfg):
         Scenario("cold", "full cold build", [
             Arm("pagen_folder", f"`pa-gen --threads {THREADS} && ninja -j{THREADS}` (--policy folder)",
                 lambda ws, r: cold_pagen(ws, r, "folder")),
+            Arm("pagen_auto", f"`pa-gen --threads {THREADS} --policy auto && ninja -j{THREADS}`",
+                lambda ws, r: cold_pagen(ws, r, "auto")),
             Arm("pagen_per_model", f"`pa-gen --threads {THREADS} --policy per-model && ninja -j{THREADS}`",
                 lambda ws, r: cold_pagen(ws, r, "per-model", cfg.sample if sampled else None),
                 sampled_reps),
