@@ -17,6 +17,7 @@
 #include "manifest/project.h"
 #include "write/ninja_file.h"
 #include "util/hash.h"
+#include "util/timer.h"
 #include "write/plan.h"
 
 namespace {
@@ -47,7 +48,8 @@ std::vector<std::string> RegenerateArgs(const GenerateOptions& options, const Db
   return args;
 }
 
-bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) {
+bool Run(const GenerateOptions& options, PhaseTimer* timer, fs::path* plan_file,
+         std::string* err) {
   Policy policy;
   if (!ParsePolicy(options.policy, &policy, err)) return false;
   DbtProject project;
@@ -63,22 +65,32 @@ bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) 
   dbt.retries = options.retries;
   if (!FindDbt(options.dbt, project.dir, &dbt.dbt, err)) return false;
 
-  ProjectInputs inputs = ListProjectInputs(project, dbt.profiles_dir);
+  ProjectInputs inputs;
   fs::path manifest_file;
   if (options.manifest.empty()) {
+    inputs = ListProjectInputs(project, dbt.profiles_dir);
+    timer->Lap("project");
     if (!EnsureParsedManifest(project, dbt, inputs, &manifest_file, err)) return false;
+    timer->Lap("dbt parse");
   } else {
     manifest_file = fs::absolute(options.manifest).lexically_normal();
     // The graph comes from the given manifest alone: regenerate when it changes.
     inputs = {{manifest_file, project.dir / "dbt_project.yml"}, {}};
+    timer->Lap("project");
   }
 
+  std::string manifest_text;
+  if (!ReadFile(manifest_file, &manifest_text, err)) return false;
+  timer->Lap("read manifest");
   Manifest manifest;
-  if (!LoadManifest(manifest_file, &manifest, err)) return false;
+  if (!ParseManifest(manifest_text, manifest_file.string(), &manifest, err)) return false;
+  manifest_text = std::string();
+  timer->Lap("parse manifest");
   Graph graph;
   if (!BuildGraph(manifest, manifest_file.string(), &graph, err)) return false;
   if (!FingerprintFileContents(project.dir, &graph, err)) return false;
   std::vector<std::string> names = UniqueNodeNames(graph);
+  timer->Lap("build graph");
   Partition partition = PartitionGraph(graph, GroupKeys(policy, project, graph, names), names);
   // A batch that failed runs node by node until every member has succeeded.
   std::set<std::string> split;
@@ -97,6 +109,7 @@ bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) 
   }
   SplitIntoNodes(graph, names, split, &partition);
   inputs.dirs.push_back(SplitDir(project.dir));
+  timer->Lap("partition");
 
   // What changes every node's result: a node built under other vars or
   // another target is not up to date.
@@ -125,14 +138,20 @@ bool Run(const GenerateOptions& options, fs::path* plan_file, std::string* err) 
     return false;
   if (!WriteFileIfChanged(output, ninja_text, &changed, err)) return false;
   for (const std::string& name : merged) SetSplitMarker(project.dir, name, false);
-  return RegroupState(project.dir, plan, state, err);
+  if (!RegroupState(project.dir, plan, state, err)) return false;
+  timer->Lap("write");
+  return true;
 }
 
 }  // namespace
 
 int Generate(const GenerateOptions& options, fs::path* plan_file) {
   std::string err;
-  if (Run(options, plan_file, &err)) return 0;
+  PhaseTimer timer;
+  if (Run(options, &timer, plan_file, &err)) {
+    if (options.timings) fmt::print(stderr, "{}", timer.Report());
+    return 0;
+  }
   fmt::print(stderr, "pa-gen: error: {}\n", err);
   return 2;
 }

@@ -17,6 +17,7 @@ struct GenerateOptions {
   std::string dbt;
   std::string manifest;  // use this manifest instead of running `dbt parse`
   std::string policy = "folder";
+  bool timings = false;  // print each phase's wall time to stderr
 };
 
 // The pipeline: load manifest -> build graph -> group -> write ninja.

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   app.add_option("--dbt", options.dbt, "The dbt executable (default: $PA_DBT, .venv/bin/dbt upward, PATH)");
   app.add_option("--manifest", options.manifest, "Use this manifest.json instead of running `dbt parse`");
   app.add_option("--policy", options.policy, "Grouping policy: folder, per-model")->capture_default_str();
+  app.add_flag("--timings", options.timings, "After generating, print each phase's wall time to stderr");
 
   CLI::App* exec = app.add_subcommand("exec", "Run one batch of the plan (build.ninja calls this)");
   std::string plan;
