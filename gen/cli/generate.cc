@@ -79,12 +79,13 @@ bool Run(const GenerateOptions& options, PhaseTimer* timer, fs::path* plan_file,
     timer->Lap("project");
   }
 
-  std::string manifest_text;
-  if (!ReadFile(manifest_file, &manifest_text, err)) return false;
-  timer->Lap("read manifest");
   Manifest manifest;
-  if (!ParseManifest(manifest_text, manifest_file.string(), &manifest, err)) return false;
-  manifest_text = std::string();
+  {
+    ManifestText text;
+    if (!ReadManifestText(manifest_file, &text, err)) return false;
+    timer->Lap("read manifest");
+    if (!ParseManifestText(text, manifest_file.string(), &manifest, err)) return false;
+  }
   timer->Lap("parse manifest");
   Graph graph;
   if (!BuildGraph(manifest, manifest_file.string(), &graph, err)) return false;
