@@ -21,32 +21,66 @@ const PlanBatch* Plan::Find(const std::string& batch) const {
   return it == batches.end() ? nullptr : &*it;
 }
 
-std::string PlanToJson(const Plan& plan) {
-  ordered_json doc;
-  doc["project_dir"] = plan.project_dir;
-  doc["dbt"] = plan.dbt.dbt.string();
-  doc["profiles_dir"] = plan.dbt.profiles_dir.string();
-  doc["target"] = plan.dbt.target;
-  doc["vars"] = plan.dbt.vars;
-  doc["threads"] = plan.dbt.threads;
-  doc["batch_timeout"] = plan.dbt.batch_timeout;
-  doc["retries"] = plan.dbt.retries;
-  ordered_json batches = ordered_json::object();
-  for (const PlanBatch& batch : plan.batches) {
-    ordered_json members = ordered_json::array();
-    for (const PlanMember& m : batch.members) {
-      ordered_json deps = ordered_json::array();
-      for (const auto& [dep_batch, dep_id] : m.deps) deps.push_back({dep_batch, dep_id});
-      members.push_back({{"id", m.unique_id},
-                         {"select", m.selector},
-                         {"fingerprint", m.fingerprint},
-                         {"deps", std::move(deps)}});
-    }
-    batches[batch.name] = {{"digest", batch.digest}, {"members", std::move(members)}};
-    if (!batch.group.empty()) batches[batch.name]["group"] = batch.group;
+namespace {
+
+// A JSON string as nlohmann dumps it.
+std::string Quote(const std::string& text) { return nlohmann::json(text).dump(); }
+
+// `items` as a JSON array at `indent`, one item per line, as nlohmann's dump(1).
+template <typename T, typename Write>
+void Array(std::string* out, const std::vector<T>& items, int indent, Write write) {
+  if (items.empty()) {
+    *out += "[]";
+    return;
   }
-  doc["batches"] = std::move(batches);
-  return doc.dump(1) + "\n";
+  *out += "[\n";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) *out += ",\n";
+    out->append(indent + 1, ' ');
+    write(items[i]);
+  }
+  *out += '\n';
+  out->append(indent, ' ');
+  *out += ']';
+}
+
+}  // namespace
+
+// Written directly, byte for byte what nlohmann's ordered_json.dump(1) gave:
+// building an ordered_json costs a linear search per batch name, which is
+// quadratic with a batch per node.
+std::string PlanToJson(const Plan& plan) {
+  std::string out = "{\n";
+  out += fmt::format(" \"project_dir\": {},\n", Quote(plan.project_dir));
+  out += fmt::format(" \"dbt\": {},\n", Quote(plan.dbt.dbt.string()));
+  out += fmt::format(" \"profiles_dir\": {},\n", Quote(plan.dbt.profiles_dir.string()));
+  out += fmt::format(" \"target\": {},\n", Quote(plan.dbt.target));
+  out += fmt::format(" \"vars\": {},\n", Quote(plan.dbt.vars));
+  out += fmt::format(" \"threads\": {},\n", plan.dbt.threads);
+  out += fmt::format(" \"batch_timeout\": {},\n", plan.dbt.batch_timeout);
+  out += fmt::format(" \"retries\": {},\n", plan.dbt.retries);
+  out += " \"batches\": ";
+  if (plan.batches.empty()) out += "{}";
+  for (size_t b = 0; b < plan.batches.size(); ++b) {
+    const PlanBatch& batch = plan.batches[b];
+    out += b ? ",\n  " : "{\n  ";
+    out += fmt::format("{}: {{\n   \"digest\": {},\n   \"members\": ", Quote(batch.name),
+                       Quote(batch.digest));
+    Array(&out, batch.members, 3, [&](const PlanMember& m) {
+      out += fmt::format("{{\n     \"id\": {},\n     \"select\": {},\n     \"fingerprint\": {},\n"
+                         "     \"deps\": ",
+                         Quote(m.unique_id), Quote(m.selector), Quote(m.fingerprint));
+      Array(&out, m.deps, 5, [&](const std::pair<std::string, std::string>& dep) {
+        out += fmt::format("[\n       {},\n       {}\n      ]", Quote(dep.first),
+                           Quote(dep.second));
+      });
+      out += "\n    }";
+    });
+    if (!batch.group.empty()) out += fmt::format(",\n   \"group\": {}", Quote(batch.group));
+    out += "\n  }";
+  }
+  if (!plan.batches.empty()) out += "\n }";
+  return out + "\n}\n";
 }
 
 bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -76,6 +77,49 @@ TEST(Plan, EmptySettingsRoundTrip) {
   std::string err;
   ASSERT_TRUE(LoadPlan(path, &loaded, &err)) << err;
   ExpectSamePlan(plan, loaded);
+}
+
+// The plan as nlohmann's ordered_json wrote it before PlanToJson wrote it
+// directly: the text must not change, or every project would regenerate.
+std::string NlohmannPlanJson(const Plan& plan) {
+  using nlohmann::ordered_json;
+  ordered_json doc;
+  doc["project_dir"] = plan.project_dir;
+  doc["dbt"] = plan.dbt.dbt.string();
+  doc["profiles_dir"] = plan.dbt.profiles_dir.string();
+  doc["target"] = plan.dbt.target;
+  doc["vars"] = plan.dbt.vars;
+  doc["threads"] = plan.dbt.threads;
+  doc["batch_timeout"] = plan.dbt.batch_timeout;
+  doc["retries"] = plan.dbt.retries;
+  ordered_json batches = ordered_json::object();
+  for (const PlanBatch& batch : plan.batches) {
+    ordered_json members = ordered_json::array();
+    for (const PlanMember& m : batch.members) {
+      ordered_json deps = ordered_json::array();
+      for (const auto& [dep_batch, dep_id] : m.deps) deps.push_back({dep_batch, dep_id});
+      members.push_back({{"id", m.unique_id},
+                         {"select", m.selector},
+                         {"fingerprint", m.fingerprint},
+                         {"deps", std::move(deps)}});
+    }
+    batches[batch.name] = {{"digest", batch.digest}, {"members", std::move(members)}};
+    if (!batch.group.empty()) batches[batch.name]["group"] = batch.group;
+  }
+  doc["batches"] = std::move(batches);
+  return doc.dump(1) + "\n";
+}
+
+TEST(Plan, JsonIsWhatNlohmannWrote) {
+  Plan plan = SamplePlan();
+  EXPECT_EQ(PlanToJson(plan), NlohmannPlanJson(plan));
+  plan.batches[0].group = "marts";
+  plan.batches[1].members.clear();
+  plan.batches[2].name = "quote\" \\ tab\t \u00e9 \x01";
+  plan.dbt.batch_timeout = 30;
+  EXPECT_EQ(PlanToJson(plan), NlohmannPlanJson(plan));
+  plan.batches.clear();
+  EXPECT_EQ(PlanToJson(plan), NlohmannPlanJson(plan));
 }
 
 TEST(Plan, JsonEndsWithNewline) {
