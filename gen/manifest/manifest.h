@@ -60,9 +60,13 @@ bool ParseManifest(std::string_view json, const std::string& filename, Manifest*
 // LoadManifest's two steps, for a caller that times them. The text is
 // followed by the padding the JSON parser reads past its end, so it is
 // parsed in place: a large manifest is never copied.
+struct ManifestTextUnmap {
+  size_t length = 0;
+  void operator()(char* p) const;
+};
 struct ManifestText {
   static constexpr size_t kPadding = 64;
-  std::unique_ptr<char[]> bytes;  // size + kPadding
+  std::unique_ptr<char[], ManifestTextUnmap> bytes;  // size + kPadding
   size_t size = 0;
   std::string_view view() const { return {bytes.get(), size}; }
 };

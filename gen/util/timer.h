@@ -20,7 +20,8 @@ class PhaseTimer {
   // One line per phase, then the total since construction, in milliseconds.
   std::string Report() const {
     std::string out;
-    for (const auto& [phase, ms] : phases_) out += fmt::format("pa-gen: {:<15} {:8.1f} ms\n", phase, ms);
+    for (const auto& [phase, ms] : phases_)
+      out += fmt::format("pa-gen: {:<15} {:8.1f} ms\n", phase, ms);
     return out + fmt::format("pa-gen: {:<15} {:8.1f} ms\n", "total", Ms(last_ - start_));
   }
 
