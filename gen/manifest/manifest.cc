@@ -313,10 +313,15 @@ ManifestNode ReadNode(od::object object, FieldReader& r) {
     if (!seen[required]) r.Lacks(Rank(required), kNodeFieldNames[required].data());
   }
   Hasher h;
-  for (NodeField field : kDefinitionFields) h.Add(kNodeFieldNames[field]).Add(raw[field]);
+  auto add = [&](NodeField field) {
+    uint64_t digest = HashLarge(raw[field]);  // the code can be long: not byte by byte
+    h.Add(kNodeFieldNames[field])
+        .Add(raw[field].empty() ? "" : std::string_view(reinterpret_cast<char*>(&digest), 8));
+  };
+  for (NodeField field : kDefinitionFields) add(field);
   if (persist_docs) {
-    for (NodeField field : {kDescription, kColumns})
-      h.Add(kNodeFieldNames[field]).Add(raw[field]);
+    add(kDescription);
+    add(kColumns);
   }
   node.definition = h.Hex();
   return node;
@@ -436,6 +441,20 @@ std::string SyntaxError(std::string_view text) {
   return checker.message;
 }
 
+// Sorts entries by unique_id, moving each once (they are large).
+template <typename T>
+void SortById(std::vector<T>* entries) {
+  std::vector<uint32_t> order(entries->size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return (*entries)[a].unique_id < (*entries)[b].unique_id;
+  });
+  std::vector<T> sorted;
+  sorted.reserve(entries->size());
+  for (uint32_t i : order) sorted.push_back(std::move((*entries)[i]));
+  *entries = std::move(sorted);
+}
+
 // `text` is followed by at least SIMDJSON_PADDING readable bytes.
 bool Parse(std::string_view text, const std::string& filename, Manifest* manifest,
            std::string* err) {
@@ -501,9 +520,8 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
     *err = fmt::format("{}: {}", filename, error.empty() ? problems.message() : error);
     return false;
   }
-  auto by_id = [](const auto& a, const auto& b) { return a.unique_id < b.unique_id; };
-  std::sort(manifest->nodes.begin(), manifest->nodes.end(), by_id);
-  std::sort(manifest->macros.begin(), manifest->macros.end(), by_id);
+  SortById(&manifest->nodes);
+  SortById(&manifest->macros);
   return true;
 }
 

@@ -23,8 +23,14 @@ const PlanBatch* Plan::Find(const std::string& batch) const {
 
 namespace {
 
-// A JSON string as nlohmann dumps it.
-std::string Quote(const std::string& text) { return nlohmann::json(text).dump(); }
+// A JSON string as nlohmann dumps it. Most need no escaping at all.
+std::string Quote(const std::string& text) {
+  bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x80 && c != '"' && c != '\\';
+  });
+  return plain ? '"' + text + '"' : nlohmann::json(text).dump();
+}
 
 // `items` as a JSON array at `indent`, one item per line, as nlohmann's dump(1).
 template <typename T, typename Write>
