@@ -93,6 +93,7 @@ bool Run(const GenerateOptions& options, PhaseTimer* timer, fs::path* plan_file,
   std::vector<std::string> names = UniqueNodeNames(graph);
   timer->Lap("build graph");
   Partition partition = PartitionGraph(graph, GroupKeys(policy, project, graph, names), names);
+  timer->Lap("partition");
   // A batch that failed runs node by node until every member has succeeded.
   std::set<std::string> split;
   std::set<std::string> merged;
@@ -110,7 +111,7 @@ bool Run(const GenerateOptions& options, PhaseTimer* timer, fs::path* plan_file,
   }
   SplitIntoNodes(graph, names, split, &partition);
   inputs.dirs.push_back(SplitDir(project.dir));
-  timer->Lap("partition");
+  timer->Lap("load state");
 
   // What changes every node's result: a node built under other vars or
   // another target is not up to date.

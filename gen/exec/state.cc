@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "exec/run_results.h"
+#include "util/escape.h"
 #include "write/plan.h"
 
 bool NodeState::Succeeded() const { return built_at > 0 && IsSuccessStatus(status); }
@@ -39,18 +40,26 @@ bool LoadBatchState(const fs::path& file, BatchState* state, std::string* err) {
   return true;
 }
 
-bool SaveBatchState(const fs::path& file, const BatchState& state, std::string* err) {
-  nlohmann::ordered_json nodes = nlohmann::ordered_json::object();
-  for (const auto& [id, s] : state) {
-    nlohmann::ordered_json n = {{"fingerprint", s.fingerprint}, {"built_at", s.built_at},
-                                {"status", s.status}};
-    if (!s.message.empty()) n["message"] = s.message;
-    if (s.full_refresh) n["full_refresh"] = true;
-    nodes[id] = std::move(n);
+std::string BatchStateToJson(const BatchState& state) {
+  // As nlohmann's ordered_json dump(1) writes it, written directly: each
+  // key of an ordered_json is looked up linearly, quadratic in the batch.
+  std::string out = "{\n \"nodes\": {";
+  for (auto it = state.begin(); it != state.end(); ++it) {
+    const auto& [id, s] = *it;
+    out += it == state.begin() ? "\n  " : ",\n  ";
+    out += fmt::format("{}: {{\n   \"fingerprint\": {},\n   \"built_at\": {},\n   \"status\": {}",
+                       JsonQuote(id), JsonQuote(s.fingerprint), s.built_at, JsonQuote(s.status));
+    if (!s.message.empty()) out += fmt::format(",\n   \"message\": {}", JsonQuote(s.message));
+    if (s.full_refresh) out += ",\n   \"full_refresh\": true";
+    out += "\n  }";
   }
+  out += state.empty() ? "}" : "\n }";
+  return out + "\n}\n";
+}
+
+bool SaveBatchState(const fs::path& file, const BatchState& state, std::string* err) {
   bool changed = false;
-  return WriteFileIfChanged(file, nlohmann::ordered_json{{"nodes", nodes}}.dump(1) + "\n",
-                            &changed, err);
+  return WriteFileIfChanged(file, BatchStateToJson(state), &changed, err);
 }
 
 namespace {

@@ -26,6 +26,7 @@ fs::path StateFile(const fs::path& project_dir, const std::string& batch);
 
 // A missing file is an empty state.
 bool LoadBatchState(const fs::path& file, BatchState* state, std::string* err);
+std::string BatchStateToJson(const BatchState& state);  // what SaveBatchState writes
 bool SaveBatchState(const fs::path& file, const BatchState& state, std::string* err);
 
 // Every node's state, from all batches' files.

@@ -1,6 +1,9 @@
 #include "util/escape.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 bool NinjaEscape(std::string_view in, NinjaContext context, std::string* out,
                  std::string* err) {
@@ -43,4 +46,13 @@ std::string ShellQuote(std::string_view word) {
   }
   out += "'";
   return out;
+}
+
+std::string JsonQuote(const std::string& text) {
+  // Most strings need no escaping at all.
+  bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x80 && c != '"' && c != '\\';
+  });
+  return plain ? '"' + text + '"' : nlohmann::json(text).dump();
 }

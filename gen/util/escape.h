@@ -16,3 +16,8 @@ bool NinjaEscape(std::string_view in, NinjaContext context, std::string* out,
 
 // Quotes a word for /bin/sh (Ninja pastes variables into commands as is).
 std::string ShellQuote(std::string_view word);
+
+// A JSON string, exactly as nlohmann_json dumps it (pa-gen writes its large
+// JSON files, plan and state, as text: building an ordered_json looks each
+// key up linearly).
+std::string JsonQuote(const std::string& text);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "util/escape.h"
 #include "util/hash.h"
 
 using nlohmann::ordered_json;
@@ -22,15 +23,6 @@ const PlanBatch* Plan::Find(const std::string& batch) const {
 }
 
 namespace {
-
-// A JSON string as nlohmann dumps it. Most need no escaping at all.
-std::string Quote(const std::string& text) {
-  bool plain = std::all_of(text.begin(), text.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return u >= 0x20 && u < 0x80 && c != '"' && c != '\\';
-  });
-  return plain ? '"' + text + '"' : nlohmann::json(text).dump();
-}
 
 // `items` as a JSON array at `indent`, one item per line, as nlohmann's dump(1).
 template <typename T, typename Write>
@@ -57,11 +49,11 @@ void Array(std::string* out, const std::vector<T>& items, int indent, Write writ
 // quadratic with a batch per node.
 std::string PlanToJson(const Plan& plan) {
   std::string out = "{\n";
-  out += fmt::format(" \"project_dir\": {},\n", Quote(plan.project_dir));
-  out += fmt::format(" \"dbt\": {},\n", Quote(plan.dbt.dbt.string()));
-  out += fmt::format(" \"profiles_dir\": {},\n", Quote(plan.dbt.profiles_dir.string()));
-  out += fmt::format(" \"target\": {},\n", Quote(plan.dbt.target));
-  out += fmt::format(" \"vars\": {},\n", Quote(plan.dbt.vars));
+  out += fmt::format(" \"project_dir\": {},\n", JsonQuote(plan.project_dir));
+  out += fmt::format(" \"dbt\": {},\n", JsonQuote(plan.dbt.dbt.string()));
+  out += fmt::format(" \"profiles_dir\": {},\n", JsonQuote(plan.dbt.profiles_dir.string()));
+  out += fmt::format(" \"target\": {},\n", JsonQuote(plan.dbt.target));
+  out += fmt::format(" \"vars\": {},\n", JsonQuote(plan.dbt.vars));
   out += fmt::format(" \"threads\": {},\n", plan.dbt.threads);
   out += fmt::format(" \"batch_timeout\": {},\n", plan.dbt.batch_timeout);
   out += fmt::format(" \"retries\": {},\n", plan.dbt.retries);
@@ -70,19 +62,19 @@ std::string PlanToJson(const Plan& plan) {
   for (size_t b = 0; b < plan.batches.size(); ++b) {
     const PlanBatch& batch = plan.batches[b];
     out += b ? ",\n  " : "{\n  ";
-    out += fmt::format("{}: {{\n   \"digest\": {},\n   \"members\": ", Quote(batch.name),
-                       Quote(batch.digest));
+    out += fmt::format("{}: {{\n   \"digest\": {},\n   \"members\": ", JsonQuote(batch.name),
+                       JsonQuote(batch.digest));
     Array(&out, batch.members, 3, [&](const PlanMember& m) {
       out += fmt::format("{{\n     \"id\": {},\n     \"select\": {},\n     \"fingerprint\": {},\n"
                          "     \"deps\": ",
-                         Quote(m.unique_id), Quote(m.selector), Quote(m.fingerprint));
+                         JsonQuote(m.unique_id), JsonQuote(m.selector), JsonQuote(m.fingerprint));
       Array(&out, m.deps, 5, [&](const std::pair<std::string, std::string>& dep) {
-        out += fmt::format("[\n       {},\n       {}\n      ]", Quote(dep.first),
-                           Quote(dep.second));
+        out += fmt::format("[\n       {},\n       {}\n      ]", JsonQuote(dep.first),
+                           JsonQuote(dep.second));
       });
       out += "\n    }";
     });
-    if (!batch.group.empty()) out += fmt::format(",\n   \"group\": {}", Quote(batch.group));
+    if (!batch.group.empty()) out += fmt::format(",\n   \"group\": {}", JsonQuote(batch.group));
     out += "\n  }";
   }
   if (!plan.batches.empty()) out += "\n }";

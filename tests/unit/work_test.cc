@@ -1,6 +1,7 @@
 #include "exec/work.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 
@@ -89,6 +90,30 @@ TEST_F(WorkTest, UnreadableStateIsAnErrorNamingTheFile) {
   std::string err;
   EXPECT_FALSE(DecideWork(Batch(), &states, {}, &work, &err));
   EXPECT_NE(err.find(StateFile(dir_, "b").string() + ": unreadable state"), std::string::npos) << err;
+}
+
+// The state file as nlohmann's ordered_json wrote it before it was written
+// directly: the text must not change.
+std::string NlohmannStateJson(const BatchState& state) {
+  nlohmann::ordered_json nodes = nlohmann::ordered_json::object();
+  for (const auto& [id, s] : state) {
+    nlohmann::ordered_json n = {{"fingerprint", s.fingerprint}, {"built_at", s.built_at},
+                                {"status", s.status}};
+    if (!s.message.empty()) n["message"] = s.message;
+    if (s.full_refresh) n["full_refresh"] = true;
+    nodes[id] = std::move(n);
+  }
+  return nlohmann::ordered_json{{"nodes", nodes}}.dump(1) + "\n";
+}
+
+TEST(BatchState, JsonIsWhatNlohmannWrote) {
+  BatchState state;
+  EXPECT_EQ(BatchStateToJson(state), NlohmannStateJson(state));
+  state["model.x.a"] = {"fa", 1767225600123456789, "success", "", false};
+  EXPECT_EQ(BatchStateToJson(state), NlohmannStateJson(state));
+  state["model.x.b"] = {"fb", 0, "error", "Binder Error: \"x\"\n\tline 2 \u00e9", true};
+  state["model.x.c"] = {"fc", 5, "", "", true};
+  EXPECT_EQ(BatchStateToJson(state), NlohmannStateJson(state));
 }
 
 }  // namespace
