@@ -33,7 +33,8 @@ for n in "${sizes[@]}"; do
   cmd=("$pa_gen" --project-dir "$dir" --manifest "$manifest" --dbt /bin/true)
   "${cmd[@]}" --timings 2>"$dir/timings.txt"  # the first run writes build.ninja
   runs=${RUNS:-$((n >= 50000 ? 3 : 10))}
-  hyperfine -N --warmup 1 --runs "$runs" --export-json "$dir/hyperfine.json" "${cmd[*]}" >/dev/null
+  hyperfine -N --warmup 1 --runs "$runs" --export-json "$dir/hyperfine.json" "${cmd[*]}" \
+    >"$dir/hyperfine.out" 2>&1 || { cat "$dir/hyperfine.out" >&2; exit 1; }
   peaks=()
   for _ in 1 2 3; do
     peaks+=("$(/usr/bin/time -f %M "${cmd[@]}" 2>&1 >/dev/null | tail -1)")
