@@ -19,6 +19,7 @@
 #include "manifest/project.h"
 #include "write/ninja_file.h"
 #include "util/hash.h"
+#include "util/timer.h"
 #include "write/plan.h"
 
 namespace {
@@ -68,7 +69,7 @@ CostModel HistoryCosts(const Graph& graph, const BatchState& state, const fs::pa
   return cost;
 }
 
-bool Run(const GenerateOptions& options, Generation* out, std::string* err) {
+bool Run(const GenerateOptions& options, PhaseTimer* timer, Generation* out, std::string* err) {
   fs::path* plan_file = &out->plan_file;
   Policy policy;
   if (!ParsePolicy(options.policy, &policy, err)) {
@@ -89,24 +90,36 @@ bool Run(const GenerateOptions& options, Generation* out, std::string* err) {
   dbt.retries = options.retries;
   if (!FindDbt(options.dbt, project.dir, &dbt.dbt, err)) return false;
 
-  ProjectInputs inputs = ListProjectInputs(project, dbt.profiles_dir);
+  ProjectInputs inputs;
   fs::path manifest_file;
   if (options.manifest.empty()) {
+    inputs = ListProjectInputs(project, dbt.profiles_dir);
+    timer->Lap("project");
     if (!EnsureParsedManifest(project, dbt, inputs, &manifest_file, err)) return false;
+    timer->Lap("dbt parse");
   } else {
     manifest_file = fs::absolute(options.manifest).lexically_normal();
     // The graph comes from the given manifest alone: regenerate when it changes.
     inputs = {{manifest_file, project.dir / "dbt_project.yml"}, {}};
+    timer->Lap("project");
   }
 
   Manifest manifest;
-  if (!LoadManifest(manifest_file, &manifest, err)) return false;
+  {
+    ManifestText text;
+    if (!ReadManifestText(manifest_file, &text, err)) return false;
+    timer->Lap("read manifest");
+    if (!ParseManifestText(text, manifest_file.string(), &manifest, err)) return false;
+  }
+  timer->Lap("parse manifest");
   Graph graph;
   if (!BuildGraph(manifest, manifest_file.string(), &graph, err)) return false;
   if (!FingerprintFileContents(project.dir, &graph, err)) return false;
   std::vector<std::string> names = UniqueNodeNames(graph);
+  timer->Lap("build graph");
   BatchState state;
   if (!LoadAllState(project.dir, &state, err)) return false;
+  timer->Lap("load state");
   CostModel cost = HistoryCosts(graph, state, project.dir, manifest.adapter_type, options);
   std::map<std::string, double> predictions;
   Grouping grouping = policy.kind == PolicyKind::kAuto
@@ -132,6 +145,7 @@ bool Run(const GenerateOptions& options, Generation* out, std::string* err) {
     inputs.files.push_back(fs::absolute(options.policy_file).lexically_normal());
   std::vector<BatchSettings> batch_settings = SettingsOfBatches(
       policy, grouping.group_settings, grouping.keys, graph, partition, dbt.threads);
+  timer->Lap("partition");
 
   // What changes every node's result: a node built under other vars or
   // another target is not up to date.
@@ -161,6 +175,7 @@ bool Run(const GenerateOptions& options, Generation* out, std::string* err) {
   if (!WriteFileIfChanged(output, ninja_text, &changed, err)) return false;
   for (const std::string& name : merged) SetSplitMarker(project.dir, name, false);
   if (!RegroupState(project.dir, plan, state, err)) return false;
+  timer->Lap("write");
   *out = Generation{*plan_file,          project,            manifest.adapter_type, std::move(graph),   std::move(names),
                     std::move(grouping), std::move(batch_settings), std::move(cost), dbt.threads,
                     std::move(predictions), policy};
@@ -171,7 +186,11 @@ bool Run(const GenerateOptions& options, Generation* out, std::string* err) {
 
 int Generate(const GenerateOptions& options, Generation* generation) {
   std::string err;
-  if (Run(options, generation, &err)) return 0;
+  PhaseTimer timer;
+  if (Run(options, &timer, generation, &err)) {
+    if (options.timings) fmt::print(stderr, "{}", timer.Report());
+    return 0;
+  }
   fmt::print(stderr, "pa-gen: error: {}\n", err);
   return 2;
 }

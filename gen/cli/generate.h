@@ -28,6 +28,7 @@ struct GenerateOptions {
   std::string policy_file;  // YAML rules on top of `policy`
   // Ninja's -j, for `auto` and `explain`: Ninja's own default.
   int jobs = static_cast<int>(std::thread::hardware_concurrency()) + 2;
+  bool timings = false;  // print each phase's wall time to stderr
 };
 
 // dbt threads pa-gen assumes a profile sets when --threads does not say.

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--policy-file", options.policy_file,
                  "YAML (or JSON) rules that name groups, on top of --policy; see README");
+  app.add_flag("--timings", options.timings, "After generating, print each phase's wall time to stderr");
 
   CLI::App* exec = app.add_subcommand("exec", "Run one batch of the plan (build.ninja calls this)");
   std::string plan;

@@ -42,10 +42,12 @@ bool LoadBatchState(const fs::path& file, BatchState* state, std::string* err) {
 }
 
 bool SaveBatchState(const fs::path& file, const BatchState& state, std::string* err) {
-  nlohmann::ordered_json nodes = nlohmann::ordered_json::object();
+  // nlohmann::json keeps keys sorted in a map; ordered_json would look each
+  // key up linearly, quadratic in the batch's size.
+  nlohmann::json nodes = nlohmann::json::object();
   for (const auto& [id, s] : state) {
-    nlohmann::ordered_json n = {{"fingerprint", s.fingerprint}, {"built_at", s.built_at},
-                                {"status", s.status}};
+    nlohmann::json n = {{"fingerprint", s.fingerprint}, {"built_at", s.built_at},
+                        {"status", s.status}};
     if (s.ran_at) n["ran_at"] = s.ran_at;
     if (s.seconds > 0) n["seconds"] = s.seconds;
     if (!s.message.empty()) n["message"] = s.message;
@@ -53,7 +55,7 @@ bool SaveBatchState(const fs::path& file, const BatchState& state, std::string* 
     nodes[id] = std::move(n);
   }
   bool changed = false;
-  return WriteFileIfChanged(file, nlohmann::ordered_json{{"nodes", nodes}}.dump(1) + "\n",
+  return WriteFileIfChanged(file, nlohmann::json{{"nodes", nodes}}.dump(1) + "\n",
                             &changed, err);
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <queue>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -65,23 +66,29 @@ bool IsEphemeral(const ManifestNode& node) {
 }
 
 // Folds ephemeral models: collects the inputs and executable parents of a
-// node, looking through every ephemeral model it uses.
+// node, looking through every ephemeral model it uses. Works on indices:
+// every unique_id is looked up once, not once per node that uses it.
 class GraphBuilder {
  public:
   GraphBuilder(const Manifest& manifest, const std::string& manifest_file)
-      : manifest_(manifest), manifest_file_(manifest_file) {
-    for (size_t i = 0; i < manifest.nodes.size(); ++i)
-      node_index_[manifest.nodes[i].unique_id] = i;
-    for (size_t i = 0; i < manifest.macros.size(); ++i)
-      macro_index_[manifest.macros[i].unique_id] = i;
-  }
+      : manifest_(manifest), manifest_file_(manifest_file) {}
 
   bool Build(Graph* graph, std::string* err) {
-    std::unordered_map<std::string, int> executable;
-    for (const ManifestNode& m : manifest_.nodes) {
+    const std::vector<ManifestNode>& nodes = manifest_.nodes;
+    std::unordered_map<std::string_view, int> node_index;
+    std::unordered_map<std::string_view, int> macro_index;
+    node_index.reserve(nodes.size());
+    macro_index.reserve(manifest_.macros.size());
+    for (size_t i = 0; i < nodes.size(); ++i) node_index.emplace(nodes[i].unique_id, i);
+    for (size_t i = 0; i < manifest_.macros.size(); ++i)
+      macro_index.emplace(manifest_.macros[i].unique_id, i);
+
+    std::vector<int> graph_index(nodes.size(), -1);  // manifest node -> executable node
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const ManifestNode& m = nodes[i];
       NodeKind kind;
       if (!KindOf(m, &kind)) continue;
-      executable[m.unique_id] = static_cast<int>(graph->nodes.size());
+      graph_index[i] = static_cast<int>(graph->nodes.size());
       Node node;
       node.unique_id = m.unique_id;
       node.name = m.name;
@@ -95,22 +102,58 @@ class GraphBuilder {
       node.checksum_is_path = m.checksum_is_path && m.package_name == manifest_.project_name;
       graph->nodes.push_back(std::move(node));
     }
-    for (Node& node : graph->nodes) {
-      const ManifestNode& m = manifest_.nodes[node_index_.at(node.unique_id)];
-      std::set<std::string> inputs;
-      std::set<int> deps;
-      std::set<std::string> seen;
-      if (!Collect(m, executable, &inputs, &deps, &seen, err)) return false;
-      node.inputs.assign(inputs.begin(), inputs.end());
-      node.deps.assign(deps.begin(), deps.end());
-      Hasher fingerprint;
-      fingerprint.Add(m.definition);
-      for (const std::string& id : seen) {  // sorted: macros and folded ephemerals
-        auto macro = macro_index_.find(id);
-        fingerprint.Add(id).Add(macro != macro_index_.end()
-                                    ? manifest_.macros[macro->second].sql_digest
-                                    : manifest_.nodes[node_index_.at(id)].definition);
+
+    // What each dependency is, resolved once.
+    parents_.resize(nodes.size());
+    macros_.resize(nodes.size());
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      for (const std::string& dep : nodes[i].depends_on_nodes) {
+        auto it = node_index.find(dep);
+        if (it == node_index.end()) {
+          // Sources, metrics and the like are not executed; a missing
+          // executable node means the manifest is inconsistent.
+          std::string_view type = std::string_view(dep).substr(0, dep.find('.'));
+          if (type == "model" || type == "seed" || type == "snapshot")
+            parents_[i].push_back({Parent::kMissing, 0, &dep});
+        } else if (graph_index[it->second] >= 0) {
+          parents_[i].push_back({Parent::kExecutable, graph_index[it->second], &dep});
+        } else if (IsEphemeral(nodes[it->second])) {
+          parents_[i].push_back({Parent::kEphemeral, it->second, &dep});
+        }
       }
+      for (const std::string& macro : nodes[i].depends_on_macros)
+        if (auto it = macro_index.find(macro); it != macro_index.end())
+          macros_[i].push_back(it->second);
+    }
+    macro_deps_.resize(manifest_.macros.size());
+    for (size_t i = 0; i < manifest_.macros.size(); ++i) {
+      for (const std::string& next : manifest_.macros[i].depends_on_macros)
+        if (auto it = macro_index.find(next); it != macro_index.end())
+          macro_deps_[i].push_back(it->second);
+    }
+
+    node_seen_.assign(nodes.size(), 0);
+    macro_seen_.assign(manifest_.macros.size(), 0);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (graph_index[i] < 0) continue;
+      Node& node = graph->nodes[graph_index[i]];
+      ++epoch_;
+      inputs_.clear();
+      deps_.clear();
+      seen_.clear();
+      if (!Collect(static_cast<int>(i), err)) return false;
+      std::sort(inputs_.begin(), inputs_.end());
+      inputs_.erase(std::unique(inputs_.begin(), inputs_.end()), inputs_.end());
+      node.inputs.assign(inputs_.begin(), inputs_.end());
+      std::sort(deps_.begin(), deps_.end());
+      deps_.erase(std::unique(deps_.begin(), deps_.end()), deps_.end());
+      node.deps = deps_;
+      // Macros and folded ephemerals, by unique_id.
+      std::sort(seen_.begin(), seen_.end(),
+                [](const auto& a, const auto& b) { return *a.first < *b.first; });
+      Hasher fingerprint;
+      fingerprint.Add(nodes[i].definition);
+      for (const auto& [id, digest] : seen_) fingerprint.Add(*id).Add(*digest);
       node.fingerprint = fingerprint.Hex();
     }
     if (graph->TopologicalOrder().size() != graph->nodes.size()) {
@@ -121,54 +164,60 @@ class GraphBuilder {
   }
 
  private:
-  bool Collect(const ManifestNode& m, const std::unordered_map<std::string, int>& executable,
-               std::set<std::string>* inputs, std::set<int>* deps, std::set<std::string>* seen,
-               std::string* err) {
+  struct Parent {
+    enum Kind { kExecutable, kEphemeral, kMissing } kind;
+    int index;                // graph node (executable) or manifest node (ephemeral)
+    const std::string* id;
+  };
+
+  bool Collect(int index, std::string* err) {
+    const ManifestNode& m = manifest_.nodes[index];
     if (m.package_name == manifest_.project_name) {
-      inputs->insert(m.original_file_path);
-      if (!m.patch_path.empty()) inputs->insert(m.patch_path);
+      inputs_.push_back(m.original_file_path);
+      if (!m.patch_path.empty()) inputs_.push_back(m.patch_path);
     }
-    for (const std::string& macro : m.depends_on_macros) AddMacro(macro, inputs, seen);
-    for (const std::string& dep : m.depends_on_nodes) {
-      if (auto e = executable.find(dep); e != executable.end()) {
-        deps->insert(e->second);
-        continue;
-      }
-      auto it = node_index_.find(dep);
-      if (it == node_index_.end()) {
-        // Sources, metrics and the like are not executed; a missing
-        // executable node means the manifest is inconsistent.
-        std::string type = dep.substr(0, dep.find('.'));
-        if (type == "model" || type == "seed" || type == "snapshot") {
+    for (int macro : macros_[index]) AddMacro(macro);
+    for (const Parent& parent : parents_[index]) {
+      switch (parent.kind) {
+        case Parent::kExecutable: deps_.push_back(parent.index); break;
+        case Parent::kMissing:
           *err = fmt::format("{}: node '{}' depends on '{}', which the manifest lacks",
-                             manifest_file_, m.unique_id, dep);
+                             manifest_file_, m.unique_id, *parent.id);
           return false;
-        }
-        continue;
-      }
-      const ManifestNode& parent = manifest_.nodes[it->second];
-      if (IsEphemeral(parent) && seen->insert(dep).second) {
-        if (!Collect(parent, executable, inputs, deps, seen, err)) return false;
+        case Parent::kEphemeral:
+          if (node_seen_[parent.index] == epoch_) break;
+          node_seen_[parent.index] = epoch_;
+          seen_.emplace_back(parent.id, &manifest_.nodes[parent.index].definition);
+          if (!Collect(parent.index, err)) return false;
+          break;
       }
     }
     return true;
   }
 
-  void AddMacro(const std::string& id, std::set<std::string>* inputs,
-                std::set<std::string>* seen) {
-    auto it = macro_index_.find(id);
-    if (it == macro_index_.end() || !seen->insert(id).second) return;
-    const ManifestMacro& macro = manifest_.macros[it->second];
+  void AddMacro(int index) {
+    if (macro_seen_[index] == epoch_) return;
+    macro_seen_[index] = epoch_;
+    const ManifestMacro& macro = manifest_.macros[index];
+    seen_.emplace_back(&macro.unique_id, &macro.sql_digest);
     // Every macro counts for the fingerprint; only the project's own files
     // are inputs (installed packages change through `dbt deps`).
-    if (macro.package_name == manifest_.project_name) inputs->insert(macro.original_file_path);
-    for (const std::string& next : macro.depends_on_macros) AddMacro(next, inputs, seen);
+    if (macro.package_name == manifest_.project_name) inputs_.push_back(macro.original_file_path);
+    for (int next : macro_deps_[index]) AddMacro(next);
   }
 
   const Manifest& manifest_;
   const std::string& manifest_file_;
-  std::unordered_map<std::string, size_t> node_index_;
-  std::unordered_map<std::string, size_t> macro_index_;
+  std::vector<std::vector<Parent>> parents_;  // per manifest node
+  std::vector<std::vector<int>> macros_;      // per manifest node: macros it uses
+  std::vector<std::vector<int>> macro_deps_;  // per macro
+  // The node being collected: a node or macro was seen when its mark is epoch_.
+  int epoch_ = 0;
+  std::vector<int> node_seen_;
+  std::vector<int> macro_seen_;
+  std::vector<std::string_view> inputs_;
+  std::vector<int> deps_;
+  std::vector<std::pair<const std::string*, const std::string*>> seen_;  // (unique_id, digest)
 };
 
 }  // namespace

@@ -1,211 +1,602 @@
+// The manifest reader: simdjson On-Demand over the file's text, in place.
+//
+// A large manifest is mostly code, columns and descriptions that pa-gen
+// never looks at. On-Demand indexes the document once (stage 1: every
+// structural character, strings and UTF-8 checked) and then walks only the
+// fields read here, skipping the others by their index; nothing is built
+// for them. The digests of a node's definition hash the raw JSON text of
+// its fields, which needs no unescaping or re-serialising.
+//
+// What is skipped is indexed but not parsed: a value that is malformed
+// inside a field pa-gen skips (`[1 2]`) can go unnoticed. dbt writes
+// manifests with json.dump; the damage seen in practice, a truncated file,
+// is always caught.
+//
+// Errors: when anything goes wrong, the text is checked by nlohmann_json's
+// SAX parser (nothing is built), so a malformed manifest is reported as
+// before, with nlohmann's message and position; otherwise the first problem
+// in the order of the fields read below, whatever the document's key order.
 #include "manifest/manifest.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <tuple>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include "util/hash.h"
-#include <nlohmann/json.hpp>
 
-using nlohmann::json;
+namespace od = simdjson::ondemand;
+
+static_assert(ManifestText::kPadding >= simdjson::SIMDJSON_PADDING);
 
 namespace {
 
-// Reads fields of one JSON object and remembers the first problem, so the
-// loader reads as a list of fields instead of a ladder of checks.
+// nlohmann's type names, which the messages have always used.
+const char* TypeName(od::json_type type) {
+  switch (type) {
+    case od::json_type::array: return "array";
+    case od::json_type::object: return "object";
+    case od::json_type::number: return "number";
+    case od::json_type::string: return "string";
+    case od::json_type::boolean: return "boolean";
+    case od::json_type::null: return "null";
+  }
+  return "unknown";
+}
+
+std::string_view TrimEnd(std::string_view text) {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\r' ||
+                           text.back() == '\t'))
+    text.remove_suffix(1);
+  return text;
+}
+
+// A value's JSON text as it is in the document, for digests.
+std::string_view RawJson(od::value& value) {
+  switch (od::json_type(value.type())) {
+    case od::json_type::object: {
+      od::object object = value.get_object();
+      return TrimEnd(object.raw_json());
+    }
+    case od::json_type::array: {
+      od::array array = value.get_array();
+      return TrimEnd(array.raw_json());
+    }
+    default: return TrimEnd(value.raw_json_token());
+  }
+}
+
+// A field's key as written, without unescaping when it holds no escape.
+std::string_view KeyOf(od::field& field) {
+  const char* start = field.key().raw();
+  const char* end = start;
+  while (*end != '"') {
+    if (*end == '\\') return field.unescaped_key();
+    ++end;
+  }
+  return {start, static_cast<size_t>(end - start)};
+}
+
+// Index of `key` in `names`, or -1.
+template <size_t N>
+int Lookup(const std::array<std::string_view, N>& names, std::string_view key) {
+  for (size_t i = 0; i < N; ++i)
+    if (names[i].size() == key.size() && names[i] == key) return static_cast<int>(i);
+  return -1;
+}
+
+// Where a problem was found, for choosing the first one: the check (in the
+// order below), the entry's key (map entries are checked in key order) and
+// the field within the entry.
+enum Check {
+  kMetadataCheck,  // fields: 0 the object itself, 1 dbt_schema_version, 2.. the others
+  kNodesMap,
+  kMacrosMap,
+  kUnitTestsMap,
+  kNodeEntries,
+  kUnitTestEntries,
+  kMacroEntries,
+};
+
+class Problems {
+ public:
+  void Add(Check check, std::string_view key, int field, std::string message) {
+    auto rank = std::make_tuple(check, std::string(key), field);
+    if (!message_.empty() && !(rank < rank_)) return;
+    rank_ = std::move(rank);
+    message_ = std::move(message);
+  }
+  bool empty() const { return message_.empty(); }
+  const std::string& message() const { return message_; }
+
+ private:
+  std::tuple<Check, std::string, int> rank_;
+  std::string message_;
+};
+
+// Reads fields of one JSON object and records their problems, so the loader
+// reads as a list of fields instead of a ladder of checks.
 class FieldReader {
  public:
-  FieldReader(const json& object, std::string where, std::string* problem)
-      : object_(object), where_(std::move(where)), problem_(problem) {}
+  FieldReader(Problems* problems, Check check, std::string_view key, std::string where)
+      : problems_(problems), check_(check), key_(key), where_(std::move(where)) {}
 
-  const json* Find(const char* key, json::value_t type, bool required) {
-    auto it = object_.find(key);
-    if (it == object_.end() || (it->is_null() && !required)) {
-      if (required) Fail(fmt::format("{} lacks required field '{}'", where_, key));
-      return nullptr;
-    }
-    bool ok = it->type() == type ||
-              (type == json::value_t::number_integer && it->is_number_integer());
-    if (!ok) {
-      Fail(fmt::format("{} field '{}' should be {} but is {}", where_, key,
-                       json(type).type_name(), it->type_name()));
-      return nullptr;
-    }
-    return &*it;
+  FieldReader Inner(const char* name) const {
+    return FieldReader(problems_, check_, key_, where_ + " " + name);
   }
 
-  std::string String(const char* key, bool required = true) {
-    const json* v = Find(key, json::value_t::string, required);
-    return v ? v->get<std::string>() : std::string();
+  // Whether `value` has type `want`. A null optional field counts as absent.
+  bool Is(od::value& value, od::json_type want, int rank, const char* name, bool required) {
+    od::json_type type = value.type();
+    if (type == want) return true;
+    if (type == od::json_type::null && !required) return false;
+    Fail(rank, fmt::format("{} field '{}' should be {} but is {}", where_, name, TypeName(want),
+                           TypeName(type)));
+    return false;
   }
 
-  std::vector<std::string> Strings(const json* array, const char* key) {
+  void Lacks(int rank, const char* name) {
+    Fail(rank, fmt::format("{} lacks required field '{}'", where_, name));
+  }
+
+  std::string String(od::value& value, int rank, const char* name, bool required = true) {
+    if (!Is(value, od::json_type::string, rank, name, required)) return {};
+    return std::string(std::string_view(value.get_string()));
+  }
+
+  std::vector<std::string> Strings(od::value& value, int rank, const char* name,
+                                   bool required = true) {
     std::vector<std::string> out;
-    if (!array) return out;
-    for (const json& item : *array) {
-      if (!item.is_string()) {
-        Fail(fmt::format("{} field '{}' should hold strings", where_, key));
-        return out;
+    if (!Is(value, od::json_type::array, rank, name, required)) return out;
+    bool all_strings = true;
+    for (od::value item : value.get_array()) {
+      if (all_strings && od::json_type(item.type()) == od::json_type::string) {
+        out.emplace_back(std::string_view(item.get_string()));
+      } else if (all_strings) {
+        all_strings = false;
+        Fail(rank, fmt::format("{} field '{}' should hold strings", where_, name));
       }
-      out.push_back(item.get<std::string>());
     }
     return out;
   }
 
-  std::vector<std::string> StringList(const char* key, bool required = true) {
-    return Strings(Find(key, json::value_t::array, required), key);
+  // depends_on.{nodes,macros}: `rank` for depends_on itself, rank + 1 and
+  // rank + 2 for its lists.
+  void DependsOn(od::value& value, int rank, std::vector<std::string>* nodes,
+                 std::vector<std::string>* macros) {
+    if (!Is(value, od::json_type::object, rank, "depends_on", false)) return;
+    FieldReader inner = Inner("depends_on");
+    for (od::field field : value.get_object()) {
+      std::string_view key = KeyOf(field);
+      if (nodes && key == "nodes") *nodes = inner.Strings(field.value(), rank + 1, "nodes", false);
+      if (key == "macros") *macros = inner.Strings(field.value(), rank + 2, "macros", false);
+    }
   }
 
-  // depends_on.{nodes,macros}
-  std::vector<std::string> DependsOn(const char* kind, bool required) {
-    const json* deps = Find("depends_on", json::value_t::object, required);
-    if (!deps) return {};
-    FieldReader inner(*deps, where_ + " depends_on", problem_);
-    return inner.StringList(kind, required);
-  }
-
-  void Fail(std::string message) {
-    if (problem_->empty()) *problem_ = std::move(message);
+  void Fail(int rank, std::string message) {
+    problems_->Add(check_, key_, rank, std::move(message));
   }
 
  private:
-  const json& object_;
+  Problems* problems_;
+  Check check_;
+  std::string_view key_;
   std::string where_;
-  std::string* problem_;
 };
 
-// See ManifestNode::definition. Object keys are sorted in nlohmann's dump,
-// so the digest does not depend on the manifest's key order.
-std::string DefinitionDigest(const json& node) {
-  Hasher h;
-  for (const char* key : {"checksum", "raw_code", "config", "relation_name", "test_metadata",
-                          "given", "expect", "overrides", "version", "contract"}) {
-    auto it = node.find(key);
-    h.Add(key).Add(it == node.end() ? "" : it->dump());
+// The fields of a node that pa-gen reads, in the order their problems are
+// reported, then those that only count for its definition.
+enum NodeField {
+  kUniqueId, kResourceType, kName, kPackageName, kOriginalFilePath, kFqn, kDependsOn,
+  kPatchPath, kConfig, kChecksum, kRawCode, kRelationName, kTestMetadata, kGiven, kExpect,
+  kOverrides, kVersion, kContract, kDescription, kColumns, kNodeFieldCount
+};
+constexpr std::array<std::string_view, kNodeFieldCount> kNodeFieldNames = {
+    "unique_id", "resource_type", "name", "package_name", "original_file_path", "fqn",
+    "depends_on", "patch_path", "config", "checksum", "raw_code", "relation_name",
+    "test_metadata", "given", "expect", "overrides", "version", "contract", "description",
+    "columns"};
+// Problem ranks: a field's index times 10, plus the sub-field's.
+int Rank(NodeField field, int sub = 0) { return field * 10 + sub; }
+
+// What ManifestNode::definition digests, in this order; description and
+// columns only when config.persist_docs is not empty.
+constexpr NodeField kDefinitionFields[] = {kChecksum, kRawCode, kConfig, kRelationName,
+                                           kTestMetadata, kGiven, kExpect, kOverrides,
+                                           kVersion, kContract};
+
+void ReadConfig(od::value& value, FieldReader& node_reader, ManifestNode* node,
+                std::string_view* raw, bool* persist_docs) {
+  if (od::json_type(value.type()) != od::json_type::object) {
+    *raw = RawJson(value);
+    node_reader.Is(value, od::json_type::object, Rank(kConfig), "config", false);
+    return;
   }
-  auto config = node.find("config");
-  if (config != node.end() && config->is_object()) {
-    auto persist = config->find("persist_docs");
-    if (persist != config->end() && persist->is_object() && !persist->empty()) {
-      for (const char* key : {"description", "columns"}) {
-        auto it = node.find(key);
-        h.Add(key).Add(it == node.end() ? "" : it->dump());
+  od::object config = value.get_object();
+  *raw = TrimEnd(config.raw_json());
+  config.reset();  // raw_json went to its end: read it again
+  FieldReader r = node_reader.Inner("config");
+  std::map<std::string, std::string> meta;  // sorted, the last of duplicate keys wins
+  for (od::field field : config) {
+    std::string_view key = KeyOf(field);
+    od::value v = field.value();
+    if (key == "materialized") {
+      node->materialized = r.String(v, Rank(kConfig, 1), "materialized", false);
+    } else if (key == "enabled") {
+      if (r.Is(v, od::json_type::boolean, Rank(kConfig, 2), "enabled", false))
+        node->enabled = v.get_bool();
+    } else if (key == "tags") {
+      node->tags = r.Strings(v, Rank(kConfig, 3), "tags", false);
+    } else if (key == "meta") {
+      if (!r.Is(v, od::json_type::object, Rank(kConfig, 4), "meta", false)) continue;
+      for (od::field entry : v.get_object()) {
+        std::string name(std::string_view(entry.unescaped_key()));
+        od::value item = entry.value();
+        // Strings as they are, other values as compact JSON (as nlohmann dumps them).
+        if (od::json_type(item.type()) == od::json_type::string)
+          meta[name] = std::string(std::string_view(item.get_string()));
+        else
+          meta[name] = nlohmann::json::parse(RawJson(item)).dump();
       }
+    } else if (key == "persist_docs") {
+      std::string_view docs = RawJson(v);
+      *persist_docs = docs.size() > 2 && docs.front() == '{' &&
+                      docs.find_first_not_of(" \t\r\n", 1) != docs.size() - 1;
     }
   }
-  return h.Hex();
+  node->meta.assign(meta.begin(), meta.end());
 }
 
-ManifestNode ReadNode(const json& value, const std::string& where, std::string* problem) {
-  FieldReader r(value, where, problem);
+ManifestNode ReadNode(od::object object, FieldReader& r) {
   ManifestNode node;
-  node.unique_id = r.String("unique_id");
-  node.resource_type = r.String("resource_type");
-  node.name = r.String("name");
-  node.package_name = r.String("package_name");
-  node.original_file_path = r.String("original_file_path");
-  node.fqn = r.StringList("fqn");
-  node.depends_on_nodes = r.DependsOn("nodes", false);  // seeds have macros only
-  node.depends_on_macros = r.DependsOn("macros", false);
-  std::string patch = r.String("patch_path", false);
-  // "<package>://<path>": keep the path.
-  if (auto sep = patch.find("://"); sep != std::string::npos) patch = patch.substr(sep + 3);
-  node.patch_path = patch;
-  if (const json* config = r.Find("config", json::value_t::object, false)) {
-    FieldReader c(*config, where + " config", problem);
-    node.materialized = c.String("materialized", false);
-    if (const json* enabled = c.Find("enabled", json::value_t::boolean, false))
-      node.enabled = enabled->get<bool>();
-    node.tags = c.StringList("tags", false);
-    if (const json* meta = c.Find("meta", json::value_t::object, false)) {
-      for (const auto& [key, v] : meta->items())  // nlohmann objects iterate sorted by key
-        node.meta.emplace_back(key, v.is_string() ? v.get<std::string>() : v.dump());
+  std::array<std::string_view, kNodeFieldCount> raw{};  // for the digest
+  std::array<bool, kNodeFieldCount> seen{};
+  bool persist_docs = false;
+  for (od::field field : object) {
+    int id = Lookup(kNodeFieldNames, KeyOf(field));
+    if (id < 0) continue;
+    seen[id] = true;
+    od::value v = field.value();
+    switch (static_cast<NodeField>(id)) {
+      case kUniqueId: node.unique_id = r.String(v, Rank(kUniqueId), "unique_id"); break;
+      case kResourceType:
+        node.resource_type = r.String(v, Rank(kResourceType), "resource_type");
+        break;
+      case kName: node.name = r.String(v, Rank(kName), "name"); break;
+      case kPackageName: node.package_name = r.String(v, Rank(kPackageName), "package_name"); break;
+      case kOriginalFilePath:
+        node.original_file_path = r.String(v, Rank(kOriginalFilePath), "original_file_path");
+        break;
+      case kFqn: node.fqn = r.Strings(v, Rank(kFqn), "fqn"); break;
+      case kDependsOn:  // seeds have macros only
+        r.DependsOn(v, Rank(kDependsOn), &node.depends_on_nodes, &node.depends_on_macros);
+        break;
+      case kPatchPath: {
+        std::string patch = r.String(v, Rank(kPatchPath), "patch_path", false);
+        // "<package>://<path>": keep the path.
+        if (auto sep = patch.find("://"); sep != std::string::npos) patch = patch.substr(sep + 3);
+        node.patch_path = patch;
+        break;
+      }
+      case kConfig: ReadConfig(v, r, &node, &raw[kConfig], &persist_docs); break;
+      case kChecksum:
+        if (od::json_type(v.type()) == od::json_type::object) {
+          od::object checksum = v.get_object();
+          raw[kChecksum] = TrimEnd(checksum.raw_json());
+          checksum.reset();
+          for (od::field f : checksum) {
+            if (KeyOf(f) != "name") continue;
+            od::value name = f.value();
+            node.checksum_is_path = od::json_type(name.type()) == od::json_type::string &&
+                                    std::string_view(name.get_string()) == "path";
+          }
+        } else {
+          raw[kChecksum] = RawJson(v);
+        }
+        break;
+      default: raw[id] = RawJson(v); break;
     }
   }
-  node.definition = DefinitionDigest(value);
-  if (auto checksum = value.find("checksum"); checksum != value.end() && checksum->is_object())
-    node.checksum_is_path = checksum->value("name", "") == "path";
+  for (NodeField required : {kUniqueId, kResourceType, kName, kPackageName, kOriginalFilePath,
+                             kFqn}) {
+    if (!seen[required]) r.Lacks(Rank(required), kNodeFieldNames[required].data());
+  }
+  Hasher h;
+  auto add = [&](NodeField field) {
+    uint64_t digest = HashLarge(raw[field]);  // the code can be long: not byte by byte
+    h.Add(kNodeFieldNames[field])
+        .Add(raw[field].empty() ? "" : std::string_view(reinterpret_cast<char*>(&digest), 8));
+  };
+  for (NodeField field : kDefinitionFields) add(field);
+  if (persist_docs) {
+    add(kDescription);
+    add(kColumns);
+  }
+  node.definition = h.Hex();
   return node;
 }
 
-ManifestMacro ReadMacro(const json& value, const std::string& where, std::string* problem) {
-  FieldReader r(value, where, problem);
+enum MacroField { kMacroUniqueId, kMacroPackageName, kMacroOriginalFilePath, kMacroDependsOn,
+                  kMacroSql, kMacroFieldCount };
+constexpr std::array<std::string_view, kMacroFieldCount> kMacroFieldNames = {
+    "unique_id", "package_name", "original_file_path", "depends_on", "macro_sql"};
+
+ManifestMacro ReadMacro(od::object object, FieldReader& r) {
   ManifestMacro macro;
-  macro.unique_id = r.String("unique_id");
-  macro.package_name = r.String("package_name");
-  macro.original_file_path = r.String("original_file_path");
-  macro.depends_on_macros = r.DependsOn("macros", false);
-  macro.sql_digest = Hasher().Add(r.String("macro_sql", false)).Hex();
+  std::array<bool, kMacroFieldCount> seen{};
+  std::string_view sql;
+  for (od::field field : object) {
+    int id = Lookup(kMacroFieldNames, KeyOf(field));
+    if (id < 0) continue;
+    seen[id] = true;
+    od::value v = field.value();
+    int rank = id * 10;
+    switch (static_cast<MacroField>(id)) {
+      case kMacroUniqueId: macro.unique_id = r.String(v, rank, "unique_id"); break;
+      case kMacroPackageName: macro.package_name = r.String(v, rank, "package_name"); break;
+      case kMacroOriginalFilePath:
+        macro.original_file_path = r.String(v, rank, "original_file_path");
+        break;
+      case kMacroDependsOn: r.DependsOn(v, rank, nullptr, &macro.depends_on_macros); break;
+      case kMacroSql:
+        if (r.Is(v, od::json_type::string, rank, "macro_sql", false)) sql = RawJson(v);
+        break;
+      case kMacroFieldCount: break;
+    }
+  }
+  for (MacroField required : {kMacroUniqueId, kMacroPackageName, kMacroOriginalFilePath}) {
+    if (!seen[required]) r.Lacks(required * 10, kMacroFieldNames[required].data());
+  }
+  macro.sql_digest = Hasher().Add(sql).Hex();  // macros have no checksum
   return macro;
 }
 
 // Reads every entry of one top-level map (nodes, unit_tests, macros).
 template <typename T, typename Read>
-void ReadEntries(const json* map, const char* what, Read read, FieldReader* top,
-                 std::string* problem, std::vector<T>* out) {
-  if (!map) return;
-  for (const auto& [key, value] : map->items()) {
-    std::string where = fmt::format("{} '{}'", what, key);
-    if (!value.is_object()) {
-      top->Fail(where + " is not an object");
-      return;
+void ReadEntries(od::value& map, Check map_check, bool required, Check entry_check,
+                 const char* what, Read read, Problems* problems, std::vector<T>* out) {
+  const char* name = map_check == kNodesMap    ? "nodes"
+                     : map_check == kMacrosMap ? "macros"
+                                               : "unit_tests";
+  FieldReader top(problems, map_check, "", "manifest");
+  if (!top.Is(map, od::json_type::object, 0, name, required)) return;
+  for (od::field field : map.get_object()) {
+    std::string_view key = field.unescaped_key();
+    od::value value = field.value();
+    if (od::json_type(value.type()) != od::json_type::object) {
+      problems->Add(entry_check, key, -1, fmt::format("{} '{}' is not an object", what, key));
+      continue;
     }
-    out->push_back(read(value, where, problem));
+    FieldReader r(problems, entry_check, key, fmt::format("{} '{}'", what, key));
+    out->push_back(read(value.get_object(), r));
   }
+}
+
+// Reads metadata. Returns false when the schema is not v12: then nothing
+// else in the manifest can be trusted to have the shapes read here.
+bool ReadMetadata(od::value& value, Problems* problems, Manifest* manifest,
+                  std::string* schema) {
+  FieldReader top(problems, kMetadataCheck, "", "manifest");
+  if (!top.Is(value, od::json_type::object, 0, "metadata", true)) return true;
+  FieldReader r(problems, kMetadataCheck, "", "metadata");
+  bool has_schema = false;
+  for (od::field field : value.get_object()) {
+    std::string_view key = KeyOf(field);
+    od::value v = field.value();
+    if (key == "dbt_schema_version") {
+      has_schema = true;
+      *schema = r.String(v, 1, "dbt_schema_version");
+      if (od::json_type(v.type()) == od::json_type::string && *schema != kManifestSchemaV12)
+        return false;
+    } else if (key == "dbt_version") {
+      manifest->dbt_version = r.String(v, 2, "dbt_version", false);
+    } else if (key == "adapter_type") {
+      manifest->adapter_type = r.String(v, 3, "adapter_type", false);
+    } else if (key == "project_name") {
+      manifest->project_name = r.String(v, 4, "project_name", false);
+    }
+  }
+  if (!has_schema) r.Lacks(1, "dbt_schema_version");
+  return true;
+}
+
+// nlohmann's verdict on the text, without building anything: its message
+// for malformed JSON (with line and column), or empty when it is well formed.
+std::string SyntaxError(std::string_view text) {
+  struct Checker : nlohmann::json_sax<nlohmann::json> {
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override { return true; }
+    bool key(string_t&) override { return true; }
+    bool end_object() override { return true; }
+    bool start_array(std::size_t) override { return true; }
+    bool end_array() override { return true; }
+    bool parse_error(std::size_t, const std::string&,
+                     const nlohmann::detail::exception& e) override {
+      // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
+      message = e.what();
+      if (auto pos = message.find("] "); pos != std::string::npos)
+        message = message.substr(pos + 2);
+      return false;
+    }
+    std::string message;
+  } checker;
+  nlohmann::json::sax_parse(text.begin(), text.end(), &checker);
+  return checker.message;
+}
+
+// Sorts entries by unique_id, moving each once (they are large).
+template <typename T>
+void SortById(std::vector<T>* entries) {
+  std::vector<uint32_t> order(entries->size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return (*entries)[a].unique_id < (*entries)[b].unique_id;
+  });
+  std::vector<T> sorted;
+  sorted.reserve(entries->size());
+  for (uint32_t i : order) sorted.push_back(std::move((*entries)[i]));
+  *entries = std::move(sorted);
+}
+
+// `text` is followed by at least SIMDJSON_PADDING readable bytes.
+bool Parse(std::string_view text, const std::string& filename, Manifest* manifest,
+           std::string* err) {
+  *manifest = Manifest();
+  Problems problems;
+  std::string error;  // set when the result is decided before every check ran
+  od::parser parser;
+  try {
+    od::document doc = parser.iterate(text, text.size() + simdjson::SIMDJSON_PADDING);
+    if (od::json_type(doc.type()) != od::json_type::object) {
+      error = "not a dbt manifest (the top level is not an object)";
+    } else {
+      bool has_metadata = false, has_nodes = false, has_macros = false;
+      for (od::field field : doc.get_object()) {
+        std::string_view key = KeyOf(field);
+        od::value value = field.value();
+        if (key == "metadata") {
+          has_metadata = true;
+          std::string schema;
+          if (!ReadMetadata(value, &problems, manifest, &schema)) {
+            error = fmt::format(
+                "unsupported manifest schema '{}' (pa-gen reads {}, dbt 1.8 to 1.12)", schema,
+                kManifestSchemaV12);
+            break;
+          }
+        } else if (key == "nodes") {
+          has_nodes = true;
+          ReadEntries(value, kNodesMap, true, kNodeEntries, "node", ReadNode, &problems,
+                      &manifest->nodes);
+        } else if (key == "unit_tests") {
+          ReadEntries(value, kUnitTestsMap, false, kUnitTestEntries, "node", ReadNode, &problems,
+                      &manifest->nodes);
+        } else if (key == "macros") {
+          has_macros = true;
+          ReadEntries(value, kMacrosMap, true, kMacroEntries, "macro", ReadMacro, &problems,
+                      &manifest->macros);
+        }
+      }
+      if (error.empty()) {
+        if (!has_metadata)
+          problems.Add(kMetadataCheck, "", 0, "manifest lacks required field 'metadata'");
+        if (!has_nodes) problems.Add(kNodesMap, "", 0, "manifest lacks required field 'nodes'");
+        if (!has_macros) problems.Add(kMacrosMap, "", 0, "manifest lacks required field 'macros'");
+        // Anything after the top-level object.
+        if (!doc.current_location().error())
+          throw simdjson::simdjson_error(simdjson::TRAILING_CONTENT);
+      }
+    }
+  } catch (const simdjson::simdjson_error& e) {
+    std::string syntax = SyntaxError(text);
+    *err = syntax.empty() ? fmt::format("{}: cannot read the JSON: {}", filename, e.what())
+                          : fmt::format("{}: malformed JSON: {}", filename, syntax);
+    return false;
+  } catch (const nlohmann::json::exception& e) {  // a meta value: malformed inside
+    std::string syntax = SyntaxError(text);
+    *err = fmt::format("{}: malformed JSON: {}", filename, syntax.empty() ? e.what() : syntax);
+    return false;
+  }
+  if (!error.empty() || !problems.empty()) {
+    // A malformed document is reported as such, whatever else is wrong.
+    std::string syntax = SyntaxError(text);
+    if (!syntax.empty()) error = "malformed JSON: " + syntax;
+    *err = fmt::format("{}: {}", filename, error.empty() ? problems.message() : error);
+    return false;
+  }
+  SortById(&manifest->nodes);
+  SortById(&manifest->macros);
+  return true;
 }
 
 }  // namespace
 
-bool ParseManifest(std::string_view text, const std::string& filename, Manifest* manifest,
-                   std::string* err) {
-  *manifest = Manifest();
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    // e.what() is "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
-    std::string what = e.what();
-    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
-    *err = fmt::format("{}: malformed JSON: {}", filename, what);
+void ManifestTextUnmap::operator()(char* p) const { munmap(p, length); }
+
+namespace {
+
+// Room for `size` bytes and the padding, its pages mapped at once (a 40 MB
+// manifest would otherwise take 10,000 page faults while being read).
+std::unique_ptr<char[], ManifestTextUnmap> AllocateText(size_t size) {
+  size_t length = size + ManifestText::kPadding;
+  void* p = mmap(nullptr, length, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return {static_cast<char*>(p), {length}};
+}
+
+}  // namespace
+
+bool ReadManifestText(const fs::path& path, ManifestText* text, std::string* err) {
+  auto fail = [&] {
+    *err = fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno));
     return false;
+  };
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail();
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return fail();
   }
-  if (!doc.is_object()) {
-    *err = fmt::format("{}: not a dbt manifest (the top level is not an object)", filename);
-    return false;
-  }
-  std::string problem;
-  FieldReader top(doc, "manifest", &problem);
-  const json* metadata = top.Find("metadata", json::value_t::object, true);
-  if (metadata) {
-    FieldReader meta(*metadata, "metadata", &problem);
-    std::string schema = meta.String("dbt_schema_version");
-    if (problem.empty() && schema != kManifestSchemaV12) {
-      *err = fmt::format("{}: unsupported manifest schema '{}' (pa-gen reads {}, dbt 1.8 to 1.12)",
-                         filename, schema, kManifestSchemaV12);
-      return false;
+  // As large as the file was when opened; a file that grows meanwhile reads as truncated.
+  size_t capacity = static_cast<size_t>(st.st_size);
+  auto bytes = AllocateText(capacity);
+  size_t size = 0;
+  while (size < capacity) {
+    ssize_t n = read(fd, bytes.get() + size, capacity - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int saved = errno;
+      close(fd);
+      errno = saved;
+      return fail();
     }
-    manifest->dbt_version = meta.String("dbt_version", false);
-    manifest->adapter_type = meta.String("adapter_type", false);
-    manifest->project_name = meta.String("project_name", false);
+    if (n == 0) break;
+    size += static_cast<size_t>(n);
   }
-  const json* nodes = top.Find("nodes", json::value_t::object, true);
-  const json* macros = top.Find("macros", json::value_t::object, true);
-  const json* unit_tests = top.Find("unit_tests", json::value_t::object, false);
-  ReadEntries(nodes, "node", ReadNode, &top, &problem, &manifest->nodes);
-  ReadEntries(unit_tests, "node", ReadNode, &top, &problem, &manifest->nodes);
-  ReadEntries(macros, "macro", ReadMacro, &top, &problem, &manifest->macros);
-  if (!problem.empty()) {
-    *err = fmt::format("{}: {}", filename, problem);
-    return false;
-  }
-  auto by_id = [](const auto& a, const auto& b) { return a.unique_id < b.unique_id; };
-  std::sort(manifest->nodes.begin(), manifest->nodes.end(), by_id);
-  std::sort(manifest->macros.begin(), manifest->macros.end(), by_id);
+  close(fd);
+  std::memset(bytes.get() + size, ' ', ManifestText::kPadding);
+  text->bytes = std::move(bytes);
+  text->size = size;
   return true;
 }
 
+bool ParseManifestText(const ManifestText& text, const std::string& filename, Manifest* manifest,
+                       std::string* err) {
+  return Parse(text.view(), filename, manifest, err);
+}
+
+bool ParseManifest(std::string_view json, const std::string& filename, Manifest* manifest,
+                   std::string* err) {
+  ManifestText text;
+  text.bytes = AllocateText(json.size());
+  std::memcpy(text.bytes.get(), json.data(), json.size());
+  std::memset(text.bytes.get() + json.size(), ' ', ManifestText::kPadding);
+  text.size = json.size();
+  return ParseManifestText(text, filename, manifest, err);
+}
+
 bool LoadManifest(const fs::path& path, Manifest* manifest, std::string* err) {
-  std::string text;
-  if (!ReadFile(path, &text, err)) return false;
-  return ParseManifest(text, path.string(), manifest, err);
+  ManifestText text;
+  return ReadManifestText(path, &text, err) &&
+         ParseManifestText(text, path.string(), manifest, err);
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -55,3 +56,20 @@ inline constexpr std::string_view kManifestSchemaV12 =
 bool LoadManifest(const fs::path& path, Manifest* manifest, std::string* err);
 bool ParseManifest(std::string_view json, const std::string& filename, Manifest* manifest,
                    std::string* err);
+
+// LoadManifest's two steps, for a caller that times them. The text is
+// followed by the padding the JSON parser reads past its end, so it is
+// parsed in place: a large manifest is never copied.
+struct ManifestTextUnmap {
+  size_t length = 0;
+  void operator()(char* p) const;
+};
+struct ManifestText {
+  static constexpr size_t kPadding = 64;
+  std::unique_ptr<char[], ManifestTextUnmap> bytes;  // size + kPadding
+  size_t size = 0;
+  std::string_view view() const { return {bytes.get(), size}; }
+};
+bool ReadManifestText(const fs::path& path, ManifestText* text, std::string* err);
+bool ParseManifestText(const ManifestText& text, const std::string& filename, Manifest* manifest,
+                       std::string* err);

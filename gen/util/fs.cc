@@ -6,20 +6,45 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
 bool ReadFile(const fs::path& path, std::string* content, std::string* err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto fail = [&] {
     *err = fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno));
     return false;
+  };
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail();
+  // The size it has now in one read (no copy through a stream), then
+  // whatever a growing file or /proc adds.
+  struct stat st;
+  std::string text(fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0,
+                   '\0');
+  size_t size = 0;
+  char buffer[65536];
+  for (;;) {
+    bool direct = size < text.size();
+    ssize_t n = direct ? read(fd, text.data() + size, text.size() - size)
+                       : read(fd, buffer, sizeof buffer);
+    if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int saved = errno;
+      close(fd);
+      errno = saved;
+      return fail();
+    }
+    if (direct) {
+      size += static_cast<size_t>(n);
+    } else {
+      text.append(buffer, static_cast<size_t>(n));
+      size = text.size();
+    }
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  *content = std::move(buf).str();
+  text.resize(size);
+  close(fd);
+  *content = std::move(text);
   return true;
 }
 

@@ -7,7 +7,7 @@
 
 #include "util/hash.h"
 
-using nlohmann::ordered_json;
+using nlohmann::json;
 
 fs::path StampPath(const std::string& batch) {
   return fs::path(".pa") / "stamps" / (batch + ".stamp");
@@ -21,8 +21,10 @@ const PlanBatch* Plan::Find(const std::string& batch) const {
   return it == batches.end() ? nullptr : &*it;
 }
 
+// nlohmann::json keeps keys sorted in a map; ordered_json would look each
+// batch name up linearly, quadratic with a batch per node.
 std::string PlanToJson(const Plan& plan) {
-  ordered_json doc;
+  json doc;
   doc["project_dir"] = plan.project_dir;
   doc["dbt"] = plan.dbt.dbt.string();
   doc["profiles_dir"] = plan.dbt.profiles_dir.string();
@@ -31,11 +33,11 @@ std::string PlanToJson(const Plan& plan) {
   doc["threads"] = plan.dbt.threads;
   doc["batch_timeout"] = plan.dbt.batch_timeout;
   doc["retries"] = plan.dbt.retries;
-  ordered_json batches = ordered_json::object();
+  json batches = json::object();
   for (const PlanBatch& batch : plan.batches) {
-    ordered_json members = ordered_json::array();
+    json members = json::array();
     for (const PlanMember& m : batch.members) {
-      ordered_json deps = ordered_json::array();
+      json deps = json::array();
       for (const auto& [dep_batch, dep_id] : m.deps) deps.push_back({dep_batch, dep_id});
       members.push_back({{"id", m.unique_id},
                          {"select", m.selector},
@@ -55,7 +57,7 @@ bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {
   std::string text;
   if (!ReadFile(path, &text, err)) return false;
   try {
-    ordered_json doc = ordered_json::parse(text);
+    json doc = json::parse(text);
     plan->project_dir = doc.at("project_dir").get<std::string>();
     plan->dbt.dbt = doc.at("dbt").get<std::string>();
     plan->dbt.profiles_dir = doc.at("profiles_dir").get<std::string>();

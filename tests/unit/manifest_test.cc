@@ -1,5 +1,7 @@
 #include "manifest/manifest.h"
 
+#include <cstdio>
+#include <fstream>
 #include <string>
 #include <string_view>
 
@@ -236,6 +238,108 @@ TEST(ParseManifest, ReportsTheFirstProblemOnly) {
   EXPECT_EQ(ParseError(ManifestWithNode(R"({"unique_id": "model.p.x", "resource_type": "model",
       "name": null, "package_name": "p", "original_file_path": "models/x.sql"})")),
             "target/manifest.json: node 'model.p.x' field 'name' should be string but is null");
+}
+
+TEST(ParseManifest, TruncatedFileIsMalformed) {
+  std::string text(kValidManifest);
+  text.resize(text.find("\"macros\""));
+  std::string err = ParseError(text);
+  EXPECT_EQ(err.rfind("target/manifest.json: malformed JSON: parse error at line ", 0), 0u) << err;
+}
+
+TEST(ParseManifest, TrailingContentIsMalformed) {
+  EXPECT_EQ(ParseError(std::string(kValidManifest) + " {}"),
+            "target/manifest.json: malformed JSON: parse error at line 68, column 3: syntax error "
+            "while parsing value - unexpected '{'; expected end of input");
+}
+
+TEST(ParseManifest, MalformedBeatsAMissingField) {
+  EXPECT_EQ(ParseError(R"({"nodes": {}, "macros": {}} x)").find("malformed JSON"), 22u);
+}
+
+// The first problem is chosen in the order pa-gen reads fields (metadata,
+// then the maps, then entries by key), whatever the document's order.
+TEST(ParseManifest, FirstProblemDoesNotDependOnKeyOrder) {
+  const std::string v12 = R"("dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json")";
+  EXPECT_EQ(ParseError(R"({"nodes": {"b": {"name": 3}, "a": {"fqn": 3}}, "macros": {},
+                           "metadata": {)" + v12 + "}}"),
+            "target/manifest.json: node 'a' lacks required field 'unique_id'");
+  EXPECT_EQ(ParseError(R"({"nodes": {"b": 3, "a": {}}, "metadata": {)" + v12 + "}}"),
+            "target/manifest.json: manifest lacks required field 'macros'");
+  EXPECT_EQ(ParseError(R"({"nodes": {"c": {}, "b": 3}, "macros": {}, "metadata": {)" + v12 + "}}"),
+            "target/manifest.json: node 'b' is not an object");
+  EXPECT_EQ(ParseError(R"({"nodes": {"a": {}}, "macros": {},
+                           "metadata": {"dbt_schema_version": "v11"}})"),
+            "target/manifest.json: unsupported manifest schema 'v11' (pa-gen reads "
+            "https://schemas.getdbt.com/dbt/manifest/v12.json, dbt 1.8 to 1.12)");
+}
+
+// ParseManifest with `extra` (JSON members) added to the node model.p.x.
+std::string Definition(const std::string& extra) {
+  Manifest m;
+  std::string err;
+  std::string node = R"({"unique_id": "model.p.x", "resource_type": "model", "name": "x",
+      "package_name": "p", "original_file_path": "models/x.sql", "fqn": ["p", "x"])" +
+                     extra + "}";
+  EXPECT_TRUE(ParseManifest(ManifestWithNode(node), "m.json", &m, &err)) << err;
+  return m.nodes.empty() ? "" : m.nodes[0].definition;
+}
+
+TEST(ParseManifest, DefinitionCoversWhatDefinesTheResult) {
+  const std::string config = R"(, "config": {"materialized": "view", "persist_docs": {}})";
+  const std::string base = Definition(config + R"(, "raw_code": "select 1", "description": "d")");
+  EXPECT_EQ(base, Definition(config + R"(, "raw_code": "select 1", "description": "d")"));
+  // Fields of the definition.
+  EXPECT_NE(base, Definition(config + R"(, "raw_code": "select 2", "description": "d")"));
+  EXPECT_NE(base, Definition(R"(, "config": {"materialized": "table", "persist_docs": {}})"
+                             R"(, "raw_code": "select 1", "description": "d")"));
+  EXPECT_NE(base, Definition(config + R"(, "raw_code": "select 1", "description": "d",)"
+                                      R"( "checksum": {"name": "sha256", "checksum": "ab"})"));
+  // Not part of it: descriptions without persist_docs, other fields, the node's key order.
+  EXPECT_EQ(base, Definition(config + R"(, "raw_code": "select 1", "description": "e")"));
+  EXPECT_EQ(base, Definition(config + R"(, "raw_code": "select 1", "created_at": 1.5)"));
+  EXPECT_EQ(base, Definition(R"(, "raw_code": "select 1")" + config));
+  // Descriptions count when dbt persists them.
+  const std::string persist = R"(, "config": {"persist_docs": {"relation": true}})";
+  EXPECT_NE(Definition(persist + R"(, "description": "d")"),
+            Definition(persist + R"(, "description": "e")"));
+  EXPECT_NE(Definition(persist + R"(, "columns": {"a": {"description": "d"}})"),
+            Definition(persist + R"(, "columns": {"a": {"description": "e"}})"));
+}
+
+TEST(ParseManifest, MacroDigestFollowsItsSql) {
+  auto digest = [](const std::string& sql) {
+    Manifest m;
+    std::string err;
+    std::string text =
+        R"({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},)"
+        R"( "nodes": {}, "macros": {"macro.p.m": {"unique_id": "macro.p.m", "package_name": "p",)"
+        R"( "original_file_path": "macros/m.sql", "macro_sql": )" + sql + "}}}";
+    EXPECT_TRUE(ParseManifest(text, "m.json", &m, &err)) << err;
+    return m.macros.empty() ? "" : m.macros[0].sql_digest;
+  };
+  EXPECT_EQ(digest(R"("a")"), digest(R"("a")"));
+  EXPECT_NE(digest(R"("a")"), digest(R"("b")"));
+}
+
+TEST(LoadManifest, ReadsTheFileInPlace) {
+  const std::string path = ::testing::TempDir() + "/pa_gen_manifest_test.json";
+  {
+    std::ofstream out(path);
+    out << kValidManifest;
+  }
+  ManifestText text;
+  std::string err;
+  ASSERT_TRUE(ReadManifestText(path, &text, &err)) << err;
+  EXPECT_EQ(text.view(), kValidManifest);
+  Manifest direct;
+  ASSERT_TRUE(ParseManifestText(text, path, &direct, &err)) << err;
+  Manifest loaded;
+  ASSERT_TRUE(LoadManifest(path, &loaded, &err)) << err;
+  ASSERT_EQ(loaded.nodes.size(), 4u);
+  EXPECT_EQ(loaded.nodes[0].definition, direct.nodes[0].definition);
+  EXPECT_EQ(loaded.macros.size(), 2u);
+  std::remove(path.c_str());
 }
 
 TEST(LoadManifest, MissingFileNamesTheFile) {

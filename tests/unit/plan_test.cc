@@ -78,6 +78,7 @@ TEST(Plan, EmptySettingsRoundTrip) {
   ExpectSamePlan(plan, loaded);
 }
 
+
 TEST(Plan, JsonEndsWithNewline) {
   std::string json = PlanToJson(SamplePlan());
   ASSERT_FALSE(json.empty());

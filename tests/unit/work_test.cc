@@ -91,4 +91,5 @@ TEST_F(WorkTest, UnreadableStateIsAnErrorNamingTheFile) {
   EXPECT_NE(err.find(StateFile(dir_, "b").string() + ": unreadable state"), std::string::npos) << err;
 }
 
+
 }  // namespace
