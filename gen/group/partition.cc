@@ -1,6 +1,8 @@
 #include "group/partition.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <map>
 #include <set>
 
@@ -19,57 +21,179 @@ std::string SafeName(const std::string& key) {
   return out.empty() ? "_" : out;
 }
 
-// Parts of groups joined by union, with the part graph kept up to date, so
-// a merge can be checked against the graph it would change.
-class PartGraph {
+// Rows of bits, all of one width, in one block.
+class BitRows {
  public:
-  explicit PartGraph(int parts) : succ_(parts), pred_(parts) {}
+  explicit BitRows(int bits = 0) : words_((bits + 63) / 64) {}
 
-  void AddEdge(int from, int to) {
-    if (from == to) return;
-    succ_[from].insert(to);
-    pred_[to].insert(from);
+  int rows() const { return rows_; }
+  // Adds an empty row; returns its index.
+  int AddRow() {
+    bits_.resize(bits_.size() + words_);
+    return rows_++;
   }
-
-  // Merging a and b makes a cycle iff one reaches the other through a third part.
-  bool CanMerge(int a, int b) const { return !ReachesVia(a, b) && !ReachesVia(b, a); }
-
-  // Folds `from` into `into`.
-  void Merge(int into, int from) {
-    for (int s : succ_[from]) {
-      pred_[s].erase(from);
-      AddEdge(into, s);
-    }
-    for (int p : pred_[from]) {
-      succ_[p].erase(from);
-      AddEdge(p, into);
-    }
-    succ_[into].erase(from);
-    pred_[into].erase(from);
-    succ_[from].clear();
-    pred_[from].clear();
+  bool Has(int row, int bit) const { return (At(row)[bit / 64] >> (bit % 64)) & 1; }
+  void Set(int row, int bit) { At(row)[bit / 64] |= uint64_t{1} << (bit % 64); }
+  void Clear(int row, int bit) { At(row)[bit / 64] &= ~(uint64_t{1} << (bit % 64)); }
+  void Or(int row, int from) {
+    uint64_t* to = At(row);
+    const uint64_t* add = At(from);
+    for (int w = 0; w < words_; ++w) to[w] |= add[w];
   }
 
  private:
-  bool ReachesVia(int from, int to) const {
-    std::vector<int> stack;
-    std::set<int> seen = {from};
-    for (int s : succ_[from])
-      if (s != to && seen.insert(s).second) stack.push_back(s);
-    while (!stack.empty()) {
-      int n = stack.back();
-      stack.pop_back();
-      for (int s : succ_[n]) {
-        if (s == to) return true;
-        if (seen.insert(s).second) stack.push_back(s);
-      }
-    }
-    return false;
+  uint64_t* At(int row) { return &bits_[static_cast<size_t>(row) * words_]; }
+  const uint64_t* At(int row) const { return &bits_[static_cast<size_t>(row) * words_]; }
+
+  int words_;
+  int rows_ = 0;
+  std::vector<uint64_t> bits_;
+};
+
+// Merges the parts of each group back together, group after group: each
+// part, in order, into the first earlier survivor of its group that it can
+// join without making a cycle. Parts are the vertices of a DAG; a merged
+// part has the edges of all the parts merged into it.
+class PartMerger {
+ public:
+  explicit PartMerger(std::vector<std::vector<int>> succ)
+      : succ_(std::move(succ)), owner_(succ_.size()), row_(succ_.size(), -1) {
+    for (size_t p = 0; p < owner_.size(); ++p) owner_[p] = static_cast<int>(p);
   }
 
-  std::vector<std::set<int>> succ_;
-  std::vector<std::set<int>> pred_;
+  // `starts` holds the first part of each group, then the number of parts.
+  // Returns the survivors of each group, in order.
+  std::vector<std::vector<int>> Merge(const std::vector<int>& starts);
+
+  // The survivor that `part` was merged into, or itself.
+  int Owner(int part) const { return owner_[part]; }
+
+ private:
+  void Reach(int begin, int end);
+  void Visit(int root);
+  std::vector<int> MergeGroup(int begin, int end);
+  bool ReachesVia(int from, int to) const;
+  void Join(int into, int from);
+
+  std::vector<std::vector<int>> succ_;  // a survivor's edges never point at itself
+  std::vector<int> owner_;
+  // Merging two parts makes a cycle iff one reaches the other by a path of
+  // two or more edges, that is, through a child that reaches it. So the
+  // merges need to know which parts of their group each vertex below them
+  // reaches. One pass over the graph finds that for the parts [begin_,
+  // end_) of several groups at once, a bit per part by offset from begin_
+  // in the vertex's row of below_; the merges keep it up to date.
+  int begin_ = 0, end_ = 0;
+  std::vector<int> row_;    // each vertex's row, or -1
+  std::vector<int> rowed_;  // the vertices with a row
+  BitRows below_;
 };
+
+// Enough parts for one pass over the graph to serve several groups, few
+// enough that keeping the rows up to date through the merges stays cheap.
+constexpr int kPartsPerPass = 128;
+
+std::vector<std::vector<int>> PartMerger::Merge(const std::vector<int>& starts) {
+  std::vector<std::vector<int>> survivors;
+  for (size_t g = 0; g + 1 < starts.size(); ++g) {
+    if (starts[g + 1] > end_) {
+      size_t last = g + 1;
+      while (last + 1 < starts.size() && starts[last + 1] - starts[g] <= kPartsPerPass) ++last;
+      Reach(starts[g], starts[last]);
+    }
+    survivors.push_back(MergeGroup(starts[g], starts[g + 1]));
+  }
+  return survivors;
+}
+
+// Gives every vertex below the parts [begin, end) its row.
+void PartMerger::Reach(int begin, int end) {
+  for (int v : rowed_) row_[v] = -1;
+  rowed_.clear();
+  begin_ = begin;
+  end_ = end;
+  below_ = BitRows(end - begin);
+  for (int p = begin; p < end; ++p) Visit(p);
+}
+
+// Fills the rows of `root` and of every vertex below it, children first.
+void PartMerger::Visit(int root) {
+  if (row_[root] >= 0) return;
+  std::vector<std::pair<int, size_t>> stack;  // vertex, next edge
+  auto enter = [&](int v) {
+    row_[v] = below_.AddRow();
+    rowed_.push_back(v);
+    stack.push_back({v, 0});
+  };
+  // What `child` reaches, `v` reaches.
+  auto absorb = [&](int v, int child) {
+    if (child >= begin_ && child < end_) below_.Set(row_[v], child - begin_);
+    below_.Or(row_[v], row_[child]);
+  };
+  enter(root);
+  while (!stack.empty()) {
+    auto& [v, next] = stack.back();
+    if (next < succ_[v].size()) {
+      int child = owner_[succ_[v][next++]];
+      if (row_[child] < 0) {
+        enter(child);
+      } else {
+        absorb(v, child);
+      }
+      continue;
+    }
+    int done = v;
+    stack.pop_back();
+    if (!stack.empty()) absorb(stack.back().first, done);
+  }
+}
+
+std::vector<int> PartMerger::MergeGroup(int begin, int end) {
+  std::vector<int> survivors;
+  for (int p = begin; p < end; ++p) {
+    auto joinable = [&](int s) { return !ReachesVia(s, p) && !ReachesVia(p, s); };
+    auto into = std::find_if(survivors.begin(), survivors.end(), joinable);
+    if (into != survivors.end()) {
+      Join(*into, p);
+    } else {
+      survivors.push_back(p);
+    }
+  }
+  for (int s : survivors) {
+    std::vector<int>& succ = succ_[s];
+    for (int& q : succ) q = owner_[q];
+    std::sort(succ.begin(), succ.end());
+    succ.erase(std::unique(succ.begin(), succ.end()), succ.end());
+    succ.erase(std::remove(succ.begin(), succ.end(), s), succ.end());
+  }
+  return survivors;
+}
+
+// Whether `from` reaches `to` by a path of two or more edges.
+bool PartMerger::ReachesVia(int from, int to) const {
+  for (int q : succ_[from]) {
+    int child = owner_[q];
+    if (child != from && below_.Has(row_[child], to - begin_)) return true;
+  }
+  return false;
+}
+
+// Folds part `from` into survivor `into`: whoever reached either now
+// reaches both, and all that either reaches.
+void PartMerger::Join(int into, int from) {
+  const int a = into - begin_, b = from - begin_, merged = row_[into];
+  below_.Or(merged, row_[from]);
+  below_.Clear(merged, a);  // an edge between the two is now inside
+  below_.Clear(merged, b);
+  for (int r = 0; r < below_.rows(); ++r) {
+    if (r == merged || !(below_.Has(r, a) || below_.Has(r, b))) continue;
+    below_.Or(r, merged);
+    below_.Set(r, a);
+  }
+  owner_[from] = into;
+  succ_[into].insert(succ_[into].end(), succ_[from].begin(), succ_[from].end());
+  succ_[from].clear();
+}
 
 // Whether `node` depends on `ancestor`, directly or not.
 bool DependsOn(const Graph& graph, int node, int ancestor) {
@@ -158,31 +282,29 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
   std::vector<int> part_of(n, -1);
   for (int v = 0; v < n; ++v)
     if (!keys[v].empty()) part_of[v] = part_ids.at({keys[v], rank[v]});
-  PartGraph part_graph(parts);
+  std::vector<std::vector<int>> succ(parts);
   for (int v = 0; v < n; ++v) {
     if (part_of[v] < 0) continue;
     for (int d : graph.nodes[v].deps)
-      if (part_of[d] >= 0) part_graph.AddEdge(part_of[d], part_of[v]);
+      if (part_of[d] >= 0 && part_of[d] != part_of[v]) succ[part_of[d]].push_back(part_of[v]);
+  }
+  for (std::vector<int>& s : succ) {
+    std::sort(s.begin(), s.end());
+    s.erase(std::unique(s.begin(), s.end()), s.end());
   }
 
   // 2. The ranks split more than needed: merge the parts of each group back
   // together, earliest first, wherever the merge leaves the graph acyclic.
-  std::vector<int> owner(parts);  // part -> the part it was merged into
-  for (int p = 0; p < parts; ++p) owner[p] = p;
-  std::map<std::string, std::vector<int>> survivors;  // key -> surviving parts by rank
+  std::vector<int> starts;  // of each key's parts
+  std::vector<std::string> group_keys;
   for (const auto& [key_rank, id] : part_ids) {
-    std::vector<int>& kept = survivors[key_rank.first];
-    bool merged = false;
-    for (int s : kept) {
-      if (part_graph.CanMerge(s, id)) {
-        part_graph.Merge(s, id);
-        owner[id] = s;
-        merged = true;
-        break;
-      }
-    }
-    if (!merged) kept.push_back(id);
+    if (!group_keys.empty() && group_keys.back() == key_rank.first) continue;
+    starts.push_back(id);
+    group_keys.push_back(key_rank.first);
   }
+  starts.push_back(parts);
+  PartMerger merger(std::move(succ));
+  std::vector<std::vector<int>> survivors = merger.Merge(starts);
 
   // 3. Name the batches: the key, or key.1, key.2, ... in rank order when split.
   struct Draft {
@@ -191,10 +313,11 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
   };
   std::vector<Draft> drafts;
   std::vector<int> draft_of_part(parts, -1);
-  for (const auto& [key, kept] : survivors) {
+  for (size_t g = 0; g < survivors.size(); ++g) {
+    const std::vector<int>& kept = survivors[g];
     for (size_t i = 0; i < kept.size(); ++i) {
       draft_of_part[kept[i]] = static_cast<int>(drafts.size());
-      std::string name = SafeName(key);
+      std::string name = SafeName(group_keys[g]);
       if (kept.size() > 1) name += fmt::format(".{}", i + 1);
       drafts.push_back({name, {}});
     }
@@ -202,7 +325,7 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
   std::vector<int> draft_of(n, -1);
   for (int v = 0; v < n; ++v) {
     if (part_of[v] < 0) continue;
-    draft_of[v] = draft_of_part[owner[part_of[v]]];
+    draft_of[v] = draft_of_part[merger.Owner(part_of[v])];
   }
 
   // 4. Tests follow their parents; a test across batches runs on its own.
