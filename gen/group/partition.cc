@@ -1,10 +1,11 @@
 #include "group/partition.h"
 
 #include <algorithm>
-#include <bit>
 #include <cstdint>
 #include <map>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -91,7 +92,7 @@ class PartMerger {
 
 // Enough parts for one pass over the graph to serve several groups, few
 // enough that keeping the rows up to date through the merges stays cheap.
-constexpr int kPartsPerPass = 128;
+constexpr int kPartsPerPass = 256;
 
 std::vector<std::vector<int>> PartMerger::Merge(const std::vector<int>& starts) {
   std::vector<std::vector<int>> survivors;
@@ -195,6 +196,18 @@ void PartMerger::Join(int into, int from) {
   succ_[from].clear();
 }
 
+// Numbers the keys in key order: -1 for "", 0 for the first key, ...
+std::vector<int> NumberKeys(const std::vector<std::string>& keys, std::vector<std::string>* sorted) {
+  std::unordered_map<std::string_view, int> number;
+  for (const std::string& key : keys)
+    if (!key.empty() && number.emplace(key, 0).second) sorted->push_back(key);
+  std::sort(sorted->begin(), sorted->end());
+  for (size_t k = 0; k < sorted->size(); ++k) number[(*sorted)[k]] = static_cast<int>(k);
+  std::vector<int> numbers;
+  for (const std::string& key : keys) numbers.push_back(key.empty() ? -1 : number[key]);
+  return numbers;
+}
+
 // Whether `node` depends on `ancestor`, directly or not.
 bool DependsOn(const Graph& graph, int node, int ancestor) {
   std::vector<int> todo = {node};
@@ -245,11 +258,13 @@ Partition Assemble(const Graph& graph, std::vector<Batch> batches) {
   for (size_t b = 0; b < batches.size(); ++b)
     for (int m : batches[b].members) partition.batch_of[m] = static_cast<int>(b);
   for (size_t b = 0; b < batches.size(); ++b) {
-    std::set<int> deps;
+    std::vector<int>& deps = batches[b].deps;
+    deps.clear();
     for (int m : batches[b].members)
       for (int d : graph.nodes[m].deps)
-        if (partition.batch_of[d] != static_cast<int>(b)) deps.insert(partition.batch_of[d]);
-    batches[b].deps.assign(deps.begin(), deps.end());
+        if (partition.batch_of[d] != static_cast<int>(b)) deps.push_back(partition.batch_of[d]);
+    std::sort(deps.begin(), deps.end());
+    deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
   }
   partition.batches = std::move(batches);
   return partition;
@@ -260,90 +275,80 @@ Partition Assemble(const Graph& graph, std::vector<Batch> batches) {
 Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& keys,
                          const std::vector<std::string>& names) {
   const int n = static_cast<int>(graph.nodes.size());
-  std::vector<int> order = graph.TopologicalOrder();
+  std::vector<std::string> key_names;
+  const std::vector<int> key = NumberKeys(keys, &key_names);
 
   // 1. Rank each node by how many group changes lie on the longest path to
   // it. Parts (key, rank) never make a cycle: every edge between two parts
   // goes to a higher rank.
   std::vector<int> rank(n, 0);
-  for (int v : order) {
-    if (keys[v].empty()) continue;
+  for (int v : graph.TopologicalOrder()) {
+    if (key[v] < 0) continue;
     for (int d : graph.nodes[v].deps) {
-      if (keys[d].empty()) continue;
-      rank[v] = std::max(rank[v], keys[d] == keys[v] ? rank[d] : rank[d] + 1);
+      if (key[d] < 0) continue;
+      rank[v] = std::max(rank[v], key[d] == key[v] ? rank[d] : rank[d] + 1);
     }
   }
-  std::map<std::pair<std::string, int>, int> part_ids;  // ordered: by key, then rank
-  for (int v = 0; v < n; ++v) {
-    if (!keys[v].empty()) part_ids.emplace(std::make_pair(keys[v], rank[v]), 0);
-  }
-  int parts = 0;
-  for (auto& [key, id] : part_ids) id = parts++;
-  std::vector<int> part_of(n, -1);
+  std::vector<std::pair<int, int>> part_key;  // (key, rank) of each part, ascending
   for (int v = 0; v < n; ++v)
-    if (!keys[v].empty()) part_of[v] = part_ids.at({keys[v], rank[v]});
+    if (key[v] >= 0) part_key.push_back({key[v], rank[v]});
+  std::sort(part_key.begin(), part_key.end());
+  part_key.erase(std::unique(part_key.begin(), part_key.end()), part_key.end());
+  const int parts = static_cast<int>(part_key.size());
+  std::vector<int> part_of(n, -1);
+  for (int v = 0; v < n; ++v) {
+    if (key[v] < 0) continue;
+    auto it = std::lower_bound(part_key.begin(), part_key.end(), std::make_pair(key[v], rank[v]));
+    part_of[v] = static_cast<int>(it - part_key.begin());
+  }
   std::vector<std::vector<int>> succ(parts);
   for (int v = 0; v < n; ++v) {
     if (part_of[v] < 0) continue;
     for (int d : graph.nodes[v].deps)
       if (part_of[d] >= 0 && part_of[d] != part_of[v]) succ[part_of[d]].push_back(part_of[v]);
   }
-  for (std::vector<int>& s : succ) {
-    std::sort(s.begin(), s.end());
-    s.erase(std::unique(s.begin(), s.end()), s.end());
+  for (std::vector<int>& edges : succ) {
+    std::sort(edges.begin(), edges.end());
+    edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
   }
 
   // 2. The ranks split more than needed: merge the parts of each group back
   // together, earliest first, wherever the merge leaves the graph acyclic.
-  std::vector<int> starts;  // of each key's parts
-  std::vector<std::string> group_keys;
-  for (const auto& [key_rank, id] : part_ids) {
-    if (!group_keys.empty() && group_keys.back() == key_rank.first) continue;
-    starts.push_back(id);
-    group_keys.push_back(key_rank.first);
-  }
+  std::vector<int> starts;  // the first part of each key
+  for (int p = 0; p < parts; ++p)
+    if (p == 0 || part_key[p].first != part_key[p - 1].first) starts.push_back(p);
   starts.push_back(parts);
   PartMerger merger(std::move(succ));
   std::vector<std::vector<int>> survivors = merger.Merge(starts);
 
   // 3. Name the batches: the key, or key.1, key.2, ... in rank order when split.
-  struct Draft {
-    std::string name;
-    std::vector<int> members;
-  };
-  std::vector<Draft> drafts;
-  std::vector<int> draft_of_part(parts, -1);
-  for (size_t g = 0; g < survivors.size(); ++g) {
-    const std::vector<int>& kept = survivors[g];
-    for (size_t i = 0; i < kept.size(); ++i) {
-      draft_of_part[kept[i]] = static_cast<int>(drafts.size());
-      std::string name = SafeName(group_keys[g]);
-      if (kept.size() > 1) name += fmt::format(".{}", i + 1);
-      drafts.push_back({name, {}});
+  std::vector<Batch> batches;
+  std::vector<int> batch_of_part(parts, -1);
+  for (const std::vector<int>& group : survivors) {
+    for (size_t i = 0; i < group.size(); ++i) {
+      batch_of_part[group[i]] = static_cast<int>(batches.size());
+      std::string name = SafeName(key_names[part_key[group[i]].first]);
+      if (group.size() > 1) name += fmt::format(".{}", i + 1);
+      batches.push_back({name, {}, {}});
     }
   }
-  std::vector<int> draft_of(n, -1);
-  for (int v = 0; v < n; ++v) {
-    if (part_of[v] < 0) continue;
-    draft_of[v] = draft_of_part[merger.Owner(part_of[v])];
-  }
+  std::vector<int> batch_of(n, -1);
+  for (int v = 0; v < n; ++v)
+    if (part_of[v] >= 0) batch_of[v] = batch_of_part[merger.Owner(part_of[v])];
 
   // 4. Tests follow their parents; a test across batches runs on its own.
   for (int v = 0; v < n; ++v) {
-    if (!keys[v].empty()) continue;
-    std::set<int> parent_batches;
-    for (int d : graph.nodes[v].deps) parent_batches.insert(draft_of[d]);
-    if (parent_batches.size() == 1) {
-      draft_of[v] = *parent_batches.begin();
+    if (key[v] >= 0) continue;
+    const std::vector<int>& deps = graph.nodes[v].deps;
+    auto in_first = [&](int d) { return batch_of[d] == batch_of[deps.front()]; };
+    if (!deps.empty() && std::all_of(deps.begin(), deps.end(), in_first)) {
+      batch_of[v] = batch_of[deps.front()];
     } else {
-      draft_of[v] = static_cast<int>(drafts.size());
-      drafts.push_back({SafeName(names[v]), {}});
+      batch_of[v] = static_cast<int>(batches.size());
+      batches.push_back({SafeName(names[v]), {}, {}});
     }
   }
-  for (int v = 0; v < n; ++v) drafts[draft_of[v]].members.push_back(v);
-
-  std::vector<Batch> batches;
-  for (Draft& draft : drafts) batches.push_back({draft.name, std::move(draft.members), {}, ""});
+  for (int v = 0; v < n; ++v) batches[batch_of[v]].members.push_back(v);
   return Assemble(graph, std::move(batches));
 }
 
