@@ -138,7 +138,7 @@ void Run(const Shape& shape, int runs) {
     wall.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
   }
   int split = 0;
-  for (const Batch& batch : partition.batches) split += batch.name.find('.') != std::string::npos;
+  for (const Batch& batch : partition.batches) split += !batch.split_path.empty();
   fmt::print("{:>6} nodes, {:>3} folders, {:<7} keys: {:>5} batches ({:>4} of split groups): median {:6.1f} ms, cpu {:6.1f} ms\n",
              shape.nodes, shape.folders, shape.layered_keys ? "layered" : "random",
              partition.batches.size(), split, Median(wall), Median(cpu));

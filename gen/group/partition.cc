@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -51,20 +52,34 @@ class BitRows {
   std::vector<uint64_t> bits_;
 };
 
+// An edge of the part graph: to `part`, made by the node edge parent -> child.
+struct PartEdge {
+  int part;
+  int parent;
+  int child;
+};
+
+// A part that no merge took, and for a group split in several, why (see
+// Batch::split_path).
+struct Survivor {
+  int part;
+  std::vector<int> path;
+};
+
 // Merges the parts of each group back together, group after group: each
 // part, in order, into the first earlier survivor of its group that it can
 // join without making a cycle. Parts are the vertices of a DAG; a merged
 // part has the edges of all the parts merged into it.
 class PartMerger {
  public:
-  explicit PartMerger(std::vector<std::vector<int>> succ)
+  explicit PartMerger(std::vector<std::vector<PartEdge>> succ)
       : succ_(std::move(succ)), owner_(succ_.size()), row_(succ_.size(), -1) {
     for (size_t p = 0; p < owner_.size(); ++p) owner_[p] = static_cast<int>(p);
   }
 
   // `starts` holds the first part of each group, then the number of parts.
   // Returns the survivors of each group, in order.
-  std::vector<std::vector<int>> Merge(const std::vector<int>& starts);
+  std::vector<std::vector<Survivor>> Merge(const std::vector<int>& starts);
 
   // The survivor that `part` was merged into, or itself.
   int Owner(int part) const { return owner_[part]; }
@@ -72,11 +87,12 @@ class PartMerger {
  private:
   void Reach(int begin, int end);
   void Visit(int root);
-  std::vector<int> MergeGroup(int begin, int end);
+  std::vector<Survivor> MergeGroup(int begin, int end);
   bool ReachesVia(int from, int to) const;
+  std::vector<int> PathVia(int from, int to) const;
   void Join(int into, int from);
 
-  std::vector<std::vector<int>> succ_;  // a survivor's edges never point at itself
+  std::vector<std::vector<PartEdge>> succ_;  // a survivor's edges never point at itself
   std::vector<int> owner_;
   // Merging two parts makes a cycle iff one reaches the other by a path of
   // two or more edges, that is, through a child that reaches it. So the
@@ -94,8 +110,8 @@ class PartMerger {
 // enough that keeping the rows up to date through the merges stays cheap.
 constexpr int kPartsPerPass = 256;
 
-std::vector<std::vector<int>> PartMerger::Merge(const std::vector<int>& starts) {
-  std::vector<std::vector<int>> survivors;
+std::vector<std::vector<Survivor>> PartMerger::Merge(const std::vector<int>& starts) {
+  std::vector<std::vector<Survivor>> survivors;
   for (size_t g = 0; g + 1 < starts.size(); ++g) {
     if (starts[g + 1] > end_) {
       size_t last = g + 1;
@@ -135,7 +151,7 @@ void PartMerger::Visit(int root) {
   while (!stack.empty()) {
     auto& [v, next] = stack.back();
     if (next < succ_[v].size()) {
-      int child = owner_[succ_[v][next++]];
+      int child = owner_[succ_[v][next++].part];
       if (row_[child] < 0) {
         enter(child);
       } else {
@@ -149,34 +165,68 @@ void PartMerger::Visit(int root) {
   }
 }
 
-std::vector<int> PartMerger::MergeGroup(int begin, int end) {
-  std::vector<int> survivors;
+std::vector<Survivor> PartMerger::MergeGroup(int begin, int end) {
+  std::vector<Survivor> survivors;
   for (int p = begin; p < end; ++p) {
-    auto joinable = [&](int s) { return !ReachesVia(s, p) && !ReachesVia(p, s); };
+    auto joinable = [&](const Survivor& s) {
+      return !ReachesVia(s.part, p) && !ReachesVia(p, s.part);
+    };
     auto into = std::find_if(survivors.begin(), survivors.end(), joinable);
     if (into != survivors.end()) {
-      Join(*into, p);
-    } else {
-      survivors.push_back(p);
+      Join(into->part, p);
+      continue;
     }
+    // Why p cannot join the first survivor.
+    std::vector<int> path;
+    if (!survivors.empty()) {
+      int first = survivors.front().part;
+      path = ReachesVia(first, p) ? PathVia(first, p) : PathVia(p, first);
+    }
+    survivors.push_back({p, std::move(path)});
   }
-  for (int s : survivors) {
-    std::vector<int>& succ = succ_[s];
-    for (int& q : succ) q = owner_[q];
-    std::sort(succ.begin(), succ.end());
-    succ.erase(std::unique(succ.begin(), succ.end()), succ.end());
-    succ.erase(std::remove(succ.begin(), succ.end(), s), succ.end());
+  if (survivors.size() > 1) survivors.front().path = survivors[1].path;
+
+  for (const Survivor& s : survivors) {
+    std::vector<PartEdge>& succ = succ_[s.part];
+    for (PartEdge& e : succ) e.part = owner_[e.part];
+    std::sort(succ.begin(), succ.end(), [](const PartEdge& a, const PartEdge& b) {
+      return std::tie(a.part, a.parent, a.child) < std::tie(b.part, b.parent, b.child);
+    });
+    auto same = [](const PartEdge& a, const PartEdge& b) { return a.part == b.part; };
+    succ.erase(std::unique(succ.begin(), succ.end(), same), succ.end());
+    std::erase_if(succ, [&](const PartEdge& e) { return e.part == s.part; });
   }
   return survivors;
 }
 
 // Whether `from` reaches `to` by a path of two or more edges.
 bool PartMerger::ReachesVia(int from, int to) const {
-  for (int q : succ_[from]) {
-    int child = owner_[q];
+  for (const PartEdge& e : succ_[from]) {
+    int child = owner_[e.part];
     if (child != from && below_.Has(row_[child], to - begin_)) return true;
   }
   return false;
+}
+
+// The nodes of such a path: the parent and child of each node edge that
+// makes its part edges, a node once where one edge ends and the next starts.
+std::vector<int> PartMerger::PathVia(int from, int to) const {
+  std::vector<int> nodes;
+  for (int at = from; at != to;) {
+    const PartEdge* step = nullptr;
+    for (const PartEdge& e : succ_[at]) {
+      int child = owner_[e.part];
+      if (child == to && at != from) {
+        step = &e;
+        break;
+      }
+      if (!step && child != at && below_.Has(row_[child], to - begin_)) step = &e;
+    }
+    if (nodes.empty() || nodes.back() != step->parent) nodes.push_back(step->parent);
+    nodes.push_back(step->child);
+    at = owner_[step->part];
+  }
+  return nodes;
 }
 
 // Folds part `from` into survivor `into`: whoever reached either now
@@ -301,15 +351,19 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
     auto it = std::lower_bound(part_key.begin(), part_key.end(), std::make_pair(key[v], rank[v]));
     part_of[v] = static_cast<int>(it - part_key.begin());
   }
-  std::vector<std::vector<int>> succ(parts);
+  std::vector<std::vector<PartEdge>> succ(parts);
   for (int v = 0; v < n; ++v) {
     if (part_of[v] < 0) continue;
     for (int d : graph.nodes[v].deps)
-      if (part_of[d] >= 0 && part_of[d] != part_of[v]) succ[part_of[d]].push_back(part_of[v]);
+      if (part_of[d] >= 0 && part_of[d] != part_of[v]) succ[part_of[d]].push_back({part_of[v], d, v});
   }
-  for (std::vector<int>& edges : succ) {
-    std::sort(edges.begin(), edges.end());
-    edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+  for (std::vector<PartEdge>& edges : succ) {
+    // One edge per pair of parts, made by the first node edge.
+    std::sort(edges.begin(), edges.end(), [](const PartEdge& a, const PartEdge& b) {
+      return std::tie(a.part, a.parent, a.child) < std::tie(b.part, b.parent, b.child);
+    });
+    auto same = [](const PartEdge& a, const PartEdge& b) { return a.part == b.part; };
+    edges.erase(std::unique(edges.begin(), edges.end(), same), edges.end());
   }
 
   // 2. The ranks split more than needed: merge the parts of each group back
@@ -319,17 +373,19 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
     if (p == 0 || part_key[p].first != part_key[p - 1].first) starts.push_back(p);
   starts.push_back(parts);
   PartMerger merger(std::move(succ));
-  std::vector<std::vector<int>> survivors = merger.Merge(starts);
+  std::vector<std::vector<Survivor>> survivors = merger.Merge(starts);
 
   // 3. Name the batches: the key, or key.1, key.2, ... in rank order when split.
   std::vector<Batch> batches;
   std::vector<int> batch_of_part(parts, -1);
-  for (const std::vector<int>& group : survivors) {
+  for (std::vector<Survivor>& group : survivors) {
     for (size_t i = 0; i < group.size(); ++i) {
-      batch_of_part[group[i]] = static_cast<int>(batches.size());
-      std::string name = SafeName(key_names[part_key[group[i]].first]);
-      if (group.size() > 1) name += fmt::format(".{}", i + 1);
-      batches.push_back({name, {}, {}});
+      batch_of_part[group[i].part] = static_cast<int>(batches.size());
+      Batch batch;
+      batch.name = SafeName(key_names[part_key[group[i].part].first]);
+      if (group.size() > 1) batch.name += fmt::format(".{}", i + 1);
+      batch.split_path = std::move(group[i].path);
+      batches.push_back(std::move(batch));
     }
   }
   std::vector<int> batch_of(n, -1);

@@ -11,6 +11,12 @@ struct Batch {
   std::vector<int> members;  // node indices, ascending
   std::vector<int> deps;     // upstream batch indices, ascending
   std::string group = "";    // for a batch split node by node: the batch it was
+  // For a batch of a group that had to be split, why: a dependency path
+  // from this batch to another batch of its group, or from another to this
+  // one, through a third batch, so that the two cannot be one batch. Node
+  // indices; each node reads the one before it, or is in the same batch
+  // (the path goes on from another member of that batch).
+  std::vector<int> split_path = {};
 };
 
 // Every node in exactly one batch; the batch graph is acyclic, so every

@@ -296,6 +296,43 @@ std::string CheckPartition(const Case& c, const Partition& part) {
     }
   }
 
+  // (h) A batch of a split group says why: a path from it to another batch
+  // of its group, or back, through a third batch. Each step is a dependency
+  // or a jump inside a batch.
+  for (const auto& [key, batches] : batches_of_key) {
+    for (int b : batches) {
+      const Ints& path = part.batches[b].split_path;
+      if (batches.size() == 1) {
+        if (!path.empty()) return fmt::format("unsplit batch {} has a split path", part.batches[b].name);
+        continue;
+      }
+      if (path.size() < 3) return fmt::format("split batch {} has no split path", part.batches[b].name);
+      for (int v : path)
+        if (v < 0 || v >= n) return "split path node out of range";
+      int first = part.batch_of[path.front()], last = part.batch_of[path.back()];
+      if ((first != b && last != b) || first == last || c.keys[path.front()] != key ||
+          c.keys[path.back()] != key)
+        return fmt::format("split path of {} does not join it to another batch of {}",
+                           part.batches[b].name, key);
+      bool third = false;
+      for (size_t i = 0; i < path.size(); ++i) {
+        int at = part.batch_of[path[i]];
+        third = third || (at != first && at != last);
+        if (i == 0) continue;
+        const Ints& deps = g.nodes[path[i]].deps;
+        bool reads = std::binary_search(deps.begin(), deps.end(), path[i - 1]);
+        if (!reads && at != part.batch_of[path[i - 1]])
+          return fmt::format("split path of {}: node {} neither reads node {} nor shares its batch",
+                             part.batches[b].name, path[i], path[i - 1]);
+      }
+      if (!third) return fmt::format("split path of {} has no third batch", part.batches[b].name);
+    }
+  }
+  for (int b = 0; b < nb; ++b) {
+    if (test_batch[b] && !part.batches[b].split_path.empty())
+      return fmt::format("test batch {} has a split path", part.batches[b].name);
+  }
+
   // (e) A test joins the batch of its parents when they share one, else it
   // runs alone in a batch named after it.
   for (int v = 0; v < n; ++v) {
@@ -424,6 +461,32 @@ TEST(PartitionGraph, GroupSplitWhereKeepingItWholeMakesACycle) {
             "a.2: [1] deps [2]\n"
             "b: [2] deps [0]\n");
   EXPECT_EQ(part.batch_of, (Ints{0, 1, 2}));
+}
+
+TEST(PartitionGraph, SplitBatchesSayWhy) {
+  // A = {a1, a3}, B = {b2}, a1 -> b2 -> a3: A must split.
+  Case c = Build({{"A", {}}, {"B", {0}}, {"A", {1}}});
+  Partition part = PartitionChecked(c);
+  ASSERT_EQ(Describe(part),
+            "A.1: [0] deps []\n"
+            "A.2: [2] deps [2]\n"
+            "B: [1] deps [0]\n");
+  EXPECT_EQ(part.batches[0].split_path, (Ints{0, 1, 2}));
+  EXPECT_EQ(part.batches[1].split_path, (Ints{0, 1, 2}));
+  EXPECT_EQ(part.batches[2].split_path, Ints{});
+}
+
+TEST(PartitionGraph, SplitPathJumpsInsideABatch) {
+  // b1 and b3 share batch B without an edge between them: a0 -> b1, b3 -> a4
+  // and b1 ~ b3 make the path 0 -> 1 (~) 3 -> 4.
+  Case c = Build({{"A", {}}, {"B", {0}}, {"C", {}}, {"B", {2}}, {"A", {3}}});
+  Partition part = PartitionChecked(c);
+  ASSERT_EQ(Describe(part),
+            "A.1: [0] deps []\n"
+            "A.2: [4] deps [2]\n"
+            "B: [1,3] deps [0,3]\n"
+            "C: [2] deps []\n");
+  EXPECT_EQ(part.batches[1].split_path, (Ints{0, 1, 3, 4}));
 }
 
 TEST(PartitionGraph, SplitPartsAreNumberedInDependencyOrder) {
