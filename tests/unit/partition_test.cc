@@ -43,7 +43,7 @@ Node MakeNode(int i, bool test, Ints deps) {
 
 struct Shape {
   int nodes;
-  int num_keys;         // 1..6
+  int num_keys;         // 1..26
   double test_share;    // chance that a node is a test
   double mean_parents;  // parents per node, roughly
   bool layered;         // keys follow the topological position (like staging -> marts)
@@ -395,8 +395,10 @@ TEST(PartitionProperty, ThousandsOfSmallRandomDags) {
 
 TEST(PartitionProperty, LargeRandomDags) {
   const Shape shapes[] = {
-      {500, 6, 0.3, 2.0, false},  {800, 3, 0.2, 1.5, true},   {1000, 2, 0.1, 1.0, false},
-      {1200, 6, 0.25, 3.0, true}, {1500, 4, 0.3, 2.5, false}, {2000, 5, 0.3, 2.0, true},
+      {500, 6, 0.3, 2.0, false},   {800, 3, 0.2, 1.5, true},     {1000, 2, 0.1, 1.0, false},
+      {1200, 6, 0.25, 3.0, true},  {1500, 4, 0.3, 2.5, false},   {2000, 5, 0.3, 2.0, true},
+      {3000, 12, 0.3, 2.0, false}, {4000, 20, 0.35, 2.5, true},  {5000, 26, 0.3, 2.0, false},
+      {5000, 8, 0.4, 3.0, true},   {5000, 16, 0.2, 1.2, false},
   };
   int i = 0;
   for (const Shape& shape : shapes) {
@@ -551,15 +553,79 @@ TEST(PartitionGraph, UnsafeKeysAreSanitisedAndKeptApart) {
             "my_models-2: [1] deps []\n");
 }
 
-// Known bug (see the report): the "-2" suffix given to the second of two keys
-// that sanitise alike can equal a third key, and then two batches share a
-// name (and a stamp file). Enable once PartitionGraph makes names unique.
+// The "-2" suffix given to the second of two keys that sanitise alike must
+// not equal a third key: two batches would share a name (and a stamp file).
 TEST(PartitionGraph, DeduplicatedNameCannotCollideWithAnotherKey) {
   Case c = Build({{"a b", {}}, {"a_b", {}}, {"a_b-2", {}}});
   Partition part = PartitionGraph(c.graph, c.keys, c.names);
   std::set<std::string> names;
   for (const Batch& b : part.batches) names.insert(b.name);
   EXPECT_EQ(names.size(), part.batches.size()) << Describe(part);
+}
+
+// ---------------------------------------------------------------------------
+// Names that stay.
+
+// `a` and `b` side by side, without an edge between them, in one graph whose
+// index (unique_id) order keeps the order of each and mixes the two at
+// random. `b`'s keys and names get a prefix or suffix so that they differ
+// from `a`'s (its keys sort between a's: "a" < "a_x" < "b").
+// index_of_a[i] is the index of a's node i.
+Case SideBySide(const Case& a, const Case& b, std::mt19937& rng, Ints* index_of_a) {
+  const int na = static_cast<int>(a.graph.nodes.size()), nb = static_cast<int>(b.graph.nodes.size());
+  std::vector<bool> from_a(na + nb, false);
+  std::fill(from_a.begin(), from_a.begin() + na, true);
+  std::shuffle(from_a.begin(), from_a.end(), rng);
+  Ints index_of_b;
+  index_of_a->clear();
+  for (int i = 0; i < na + nb; ++i) (from_a[i] ? *index_of_a : index_of_b).push_back(i);
+  Case c;
+  int ia = 0, ib = 0;
+  for (int i = 0; i < na + nb; ++i) {
+    bool in_a = from_a[i];
+    const Case& src = in_a ? a : b;
+    const Ints& index_of = in_a ? *index_of_a : index_of_b;
+    int j = in_a ? ia++ : ib++;
+    Ints deps;
+    for (int d : src.graph.nodes[j].deps) deps.push_back(index_of[d]);
+    c.graph.nodes.push_back(MakeNode(i, src.graph.nodes[j].IsTest(), deps));
+    c.keys.push_back(in_a || src.keys[j].empty() ? src.keys[j] : src.keys[j] + "_x");
+    c.names.push_back(in_a ? src.names[j] : "other_" + src.names[j]);
+  }
+  return c;
+}
+
+// Ninja's log and pa-gen's state are keyed by batch name: a change in an
+// unrelated part of the project (other keys, no edges to the rest) must
+// leave the other batches' names and members alone.
+TEST(PartitionProperty, NamesStayWhenAnUnrelatedPartChanges) {
+  std::mt19937 rng(4242);
+  std::uniform_int_distribution<int> size(1, 300), keys(1, 8);
+  std::uniform_real_distribution<double> share(0.0, 0.35), parents(0.3, 3.0);
+  int split_batches = 0;
+  for (int i = 0; i < 200; ++i) {
+    Case a = RandomCase(rng, {size(rng), keys(rng), share(rng), parents(rng), i % 2 == 0});
+    Partition alone = PartitionGraph(a.graph, a.keys, a.names);
+    for (const Batch& batch : alone.batches) split_batches += !batch.split_path.empty();
+    // Another part of the project, and a different one.
+    for (int variant = 0; variant < 2; ++variant) {
+      Case b = RandomCase(rng, {size(rng), keys(rng), share(rng), parents(rng), variant == 0});
+      Ints index_of_a;
+      Case both = SideBySide(a, b, rng, &index_of_a);
+      Partition with_b = PartitionChecked(both);
+      for (const Batch& batch : alone.batches) {
+        const Batch& there = with_b.batches[with_b.batch_of[index_of_a[batch.members.front()]]];
+        Ints members;
+        for (int m : batch.members) members.push_back(index_of_a[m]);
+        ASSERT_EQ(there.name, batch.name) << "case " << i << "\n" << Describe(a);
+        ASSERT_EQ(there.members, members) << "case " << i << ", batch " << batch.name;
+        Ints path;
+        for (int v : batch.split_path) path.push_back(index_of_a[v]);
+        ASSERT_EQ(there.split_path, path) << "case " << i << ", batch " << batch.name;
+      }
+    }
+  }
+  EXPECT_GT(split_batches, 100);  // or the test proves little
 }
 
 TEST(SplitIntoNodes, OneBatchPerModelWithItsOwnTests) {
