@@ -413,7 +413,7 @@ void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
   std::vector<Batch> batches;
   for (Batch& batch : partition->batches) {
     if (!failed.count(batch.name) || batch.members.size() < 2) {
-      batches.push_back({batch.name, std::move(batch.members), {}, batch.group});
+      batches.push_back(std::move(batch));
       continue;
     }
     // One batch per model, seed or snapshot. A test stays with its parent

@@ -657,4 +657,18 @@ TEST(SplitIntoNodes, OneBatchPerModelWithItsOwnTests) {
   EXPECT_EQ(got, (std::vector<std::string>{"g.a[g]: a on_a <-", "g.b[g]: b on_ab <- g.a", "h[]: c <- g.b"}));
 }
 
+TEST(SplitIntoNodes, BatchesLeftWholeKeepTheirSplitPaths) {
+  // a0 -> b1 -> a2 splits A; b3 also reads a0. B fails.
+  Case c = Build({{"A", {}}, {"B", {0}}, {"A", {1}}, {"B", {0}}});
+  Partition part = PartitionChecked(c);
+  SplitIntoNodes(c.graph, c.names, {"B"}, &part);
+  ASSERT_EQ(Describe(part),
+            "A.1: [0] deps []\n"
+            "A.2: [2] deps [2]\n"
+            "B.n0001: [1] deps [0]\n"
+            "B.n0003: [3] deps [0]\n");
+  EXPECT_EQ(part.batches[0].split_path, (Ints{0, 1, 2}));
+  EXPECT_EQ(part.batches[1].split_path, (Ints{0, 1, 2}));
+}
+
 }  // namespace
