@@ -273,6 +273,50 @@ bool DependsOn(const Graph& graph, int node, int ancestor) {
   return false;
 }
 
+// The models, seeds and snapshots among `members`, each after its parents
+// among them. A member's children come right after it once their other
+// parents are placed, so that chains stay together; ties go to the lowest
+// index.
+std::vector<int> ChainOrder(const Graph& graph, const std::vector<int>& members) {
+  std::vector<int> nodes;
+  for (int m : members)
+    if (!graph.nodes[m].IsTest()) nodes.push_back(m);
+  auto local = [&](int v) {
+    auto it = std::lower_bound(nodes.begin(), nodes.end(), v);
+    return it != nodes.end() && *it == v ? static_cast<int>(it - nodes.begin()) : -1;
+  };
+  const int n = static_cast<int>(nodes.size());
+  std::vector<std::vector<int>> children(n);
+  std::vector<int> pending(n, 0);
+  for (int i = 0; i < n; ++i) {
+    for (int d : graph.nodes[nodes[i]].deps) {
+      if (int p = local(d); p >= 0) {
+        children[p].push_back(i);
+        ++pending[i];
+      }
+    }
+  }
+  std::vector<int> ready;  // a stack: the latest ready first, the lowest index on top
+  for (int i = n - 1; i >= 0; --i)
+    if (pending[i] == 0) ready.push_back(i);
+  std::vector<int> order;
+  while (!ready.empty()) {
+    int i = ready.back();
+    ready.pop_back();
+    order.push_back(nodes[i]);
+    for (auto c = children[i].rbegin(); c != children[i].rend(); ++c)
+      if (--pending[*c] == 0) ready.push_back(*c);
+  }
+  return order;
+}
+
+// `name`, or name-2, name-3, ... if taken; the result is taken from now on.
+std::string Unclaimed(const std::string& name, std::set<std::string>* taken) {
+  std::string candidate = name;
+  for (int k = 2; !taken->insert(candidate).second; ++k) candidate = fmt::format("{}-{}", name, k);
+  return candidate;
+}
+
 // Names made unique, batches sorted by name, node-to-batch index and batch
 // dependencies filled in.
 Partition Assemble(const Graph& graph, std::vector<Batch> batches) {
@@ -406,6 +450,54 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
   }
   for (int v = 0; v < n; ++v) batches[batch_of[v]].members.push_back(v);
   return Assemble(graph, std::move(batches));
+}
+
+void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, int max_members,
+                    Partition* partition) {
+  if (max_members < 1) return;
+  std::vector<std::vector<int>> orders;
+  std::set<std::string> taken;  // the names of the batches left whole
+  for (const Batch& batch : partition->batches) {
+    orders.push_back(ChainOrder(graph, batch.members));
+    if (static_cast<int>(orders.back().size()) <= max_members) taken.insert(batch.name);
+  }
+  std::vector<Batch> batches;
+  for (size_t b = 0; b < partition->batches.size(); ++b) {
+    Batch& batch = partition->batches[b];
+    const std::vector<int>& order = orders[b];
+    const int size = static_cast<int>(order.size());
+    if (size <= max_members) {
+      batches.push_back(std::move(batch));
+      continue;
+    }
+    // Chunks in order: edges between them go from a chunk to a later one.
+    const int chunks = (size + max_members - 1) / max_members;
+    const size_t first = batches.size();
+    std::map<int, int> chunk_of;  // member -> chunk
+    for (int c = 0; c < chunks; ++c) {
+      Batch chunk;
+      chunk.name = Unclaimed(fmt::format("{}.{}", batch.name, c + 1), &taken);
+      chunk.split_path = batch.split_path;
+      batches.push_back(std::move(chunk));
+    }
+    for (int i = 0; i < size; ++i) {
+      chunk_of[order[i]] = static_cast<int>(int64_t{i} * chunks / size);
+      batches[first + chunk_of[order[i]]].members.push_back(order[i]);
+    }
+    for (int m : batch.members) {
+      if (!graph.nodes[m].IsTest()) continue;
+      std::set<int> parent_chunks;
+      for (int d : graph.nodes[m].deps)
+        if (auto it = chunk_of.find(d); it != chunk_of.end()) parent_chunks.insert(it->second);
+      if (parent_chunks.size() == 1) {
+        batches[first + *parent_chunks.begin()].members.push_back(m);
+      } else {
+        batches.push_back({Unclaimed(SafeName(names[m]), &taken), {m}, {}});
+      }
+    }
+  }
+  for (Batch& batch : batches) std::sort(batch.members.begin(), batch.members.end());
+  *partition = Assemble(graph, std::move(batches));
 }
 
 void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,

@@ -33,6 +33,17 @@ struct Partition {
 Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& keys,
                          const std::vector<std::string>& names);
 
+// Cuts every batch with more than `max_members` models, seeds and snapshots
+// (tests do not count) into as few chunks as that takes, of even sizes,
+// along an order where each member follows its parents and chains of
+// dependent members stay together; the batch graph stays acyclic. Chunks
+// are named "<batch>.1", "<batch>.2", ... (with "-2", ... where that name
+// is another batch's) and keep the batch's split_path. A test joins the
+// chunk that holds its parents, or gets a batch of its own, named after it,
+// when they are in different chunks. A `max_members` below 1 means no limit.
+void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, int max_members,
+                    Partition* partition);
+
 // Replaces every batch named in `failed` that has more than one member by
 // one batch per model, seed or snapshot (with the tests of that node alone),
 // named "<batch>.<node name>", so that the rerun after a failure runs only

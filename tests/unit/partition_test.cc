@@ -180,9 +180,10 @@ std::string WithoutCollisionSuffix(const std::string& name) {
   return name.substr(0, dash);
 }
 
-// Checks every promise PartitionGraph makes; returns the first broken one.
-std::string CheckPartition(const Case& c, const Partition& part) {
-  const Graph& g = c.graph;
+// Checks (g), (a), (b) and (c), what every partition promises; fills in
+// the batch graph.
+std::string CheckBatches(const Graph& g, const Partition& part, std::vector<Ints>* batch_deps,
+                         Ints* batch_order) {
   const int n = static_cast<int>(g.nodes.size());
   const int nb = static_cast<int>(part.batches.size());
 
@@ -212,7 +213,7 @@ std::string CheckPartition(const Case& c, const Partition& part) {
     if (seen[v] != 1) return fmt::format("node {} is in {} batches", v, seen[v]);
 
   // (b) Batch deps are exactly the cross-batch node edges, and acyclic.
-  std::vector<Ints> batch_deps(nb);
+  batch_deps->assign(nb, {});
   for (int b = 0; b < nb; ++b) {
     std::set<int> expected;
     for (int m : part.batches[b].members)
@@ -222,10 +223,10 @@ std::string CheckPartition(const Case& c, const Partition& part) {
     if (part.batches[b].deps != want)
       return fmt::format("deps of {} are [{}], the node edges say [{}]", part.batches[b].name,
                          fmt::join(part.batches[b].deps, ","), fmt::join(want, ","));
-    batch_deps[b] = want;
+    (*batch_deps)[b] = want;
   }
-  Ints batch_order = TopoOrder(batch_deps);
-  if (static_cast<int>(batch_order.size()) != nb) return "the batch graph has a cycle";
+  *batch_order = TopoOrder(*batch_deps);
+  if (static_cast<int>(batch_order->size()) != nb) return "the batch graph has a cycle";
 
   // (c) Convex: no node outside a batch is both below and above it.
   std::vector<Ints> node_deps(n);
@@ -248,6 +249,18 @@ std::string CheckPartition(const Case& c, const Partition& part) {
     down.AndNot(inside);
     if (down.Any()) return fmt::format("batch {} is not convex", part.batches[b].name);
   }
+  return "";
+}
+
+// Checks every promise PartitionGraph makes; returns the first broken one.
+std::string CheckPartition(const Case& c, const Partition& part) {
+  const Graph& g = c.graph;
+  const int n = static_cast<int>(g.nodes.size());
+  const int nb = static_cast<int>(part.batches.size());
+  std::vector<Ints> batch_deps;
+  Ints batch_order;
+  if (std::string problem = CheckBatches(g, part, &batch_deps, &batch_order); !problem.empty())
+    return problem;
 
   // Non-test batches: one key each, named key or key.1 .. key.N.
   std::map<std::string, Ints> batches_of_key;
@@ -626,6 +639,137 @@ TEST(PartitionProperty, NamesStayWhenAnUnrelatedPartChanges) {
     }
   }
   EXPECT_GT(split_batches, 100);  // or the test proves little
+}
+
+// ---------------------------------------------------------------------------
+// Batches of at most N models.
+
+int Executables(const Graph& g, const Ints& members) {
+  return static_cast<int>(std::count_if(members.begin(), members.end(),
+                                        [&](int m) { return !g.nodes[m].IsTest(); }));
+}
+
+// Checks what LimitBatchSize promises, `before` being its input.
+std::string CheckLimited(const Case& c, const Partition& before, const Partition& after,
+                         int max_members) {
+  const Graph& g = c.graph;
+  std::vector<Ints> batch_deps;
+  Ints batch_order;
+  if (std::string problem = CheckBatches(g, after, &batch_deps, &batch_order); !problem.empty())
+    return problem;
+  std::map<std::string, const Batch*> by_name;
+  for (const Batch& b : after.batches) by_name[b.name] = &b;
+  for (const Batch& b : after.batches) {
+    if (Executables(g, b.members) > max_members)
+      return fmt::format("batch {} has {} models", b.name, Executables(g, b.members));
+  }
+  for (const Batch& old : before.batches) {
+    const int size = Executables(g, old.members);
+    if (size <= max_members) {
+      auto it = by_name.find(old.name);
+      if (it == by_name.end() || it->second->members != old.members ||
+          it->second->split_path != old.split_path)
+        return fmt::format("batch {} of {} models changed", old.name, size);
+      continue;
+    }
+    // Chunks: as few as the limit allows, of even sizes, named after the batch.
+    std::set<int> chunks;
+    for (int m : old.members)
+      if (!g.nodes[m].IsTest()) chunks.insert(after.batch_of[m]);
+    const int want = (size + max_members - 1) / max_members;
+    if (static_cast<int>(chunks.size()) != want)
+      return fmt::format("batch {} of {} models is in {} chunks", old.name, size, chunks.size());
+    int smallest = size, largest = 0;
+    for (int b : chunks) {
+      const Batch& chunk = after.batches[b];
+      smallest = std::min(smallest, Executables(g, chunk.members));
+      largest = std::max(largest, Executables(g, chunk.members));
+      if (chunk.name.rfind(old.name + ".", 0) != 0 || chunk.split_path != old.split_path)
+        return fmt::format("chunk {} of {} has the wrong name or split path", chunk.name, old.name);
+      for (int m : chunk.members)
+        if (!std::binary_search(old.members.begin(), old.members.end(), m))
+          return fmt::format("chunk {} of {} holds node {} from elsewhere", chunk.name, old.name, m);
+    }
+    if (largest - smallest > 1)
+      return fmt::format("chunks of {} hold {} to {} models", old.name, smallest, largest);
+    // A test stays with its parents, or runs alone when they are apart.
+    for (int m : old.members) {
+      if (!g.nodes[m].IsTest()) continue;
+      std::set<int> parent_batches;
+      for (int d : g.nodes[m].deps) parent_batches.insert(after.batch_of[d]);
+      const Batch& mine = after.batches[after.batch_of[m]];
+      if (parent_batches.size() == 1 ? after.batch_of[m] != *parent_batches.begin()
+                                     : mine.members != Ints{m} ||
+                                           WithoutCollisionSuffix(mine.name) != c.names[m])
+        return fmt::format("test {} of {} is in batch {}", m, old.name, mine.name);
+    }
+  }
+  return "";
+}
+
+TEST(LimitBatchSize, ChainsStayTogether) {
+  // Group g: chains a0 -> b2 -> c4 and d1 -> e3; test t5 on b2, t6 on c4 and
+  // e3; h7 reads c4. At most 3: a b c, then d e, with no edge between them.
+  Case c = Build({{"g", {}}, {"g", {}}, {"g", {0}}, {"g", {1}}, {"g", {2}},
+                  {"", {2}}, {"", {3, 4}}, {"h", {4}}});
+  Partition part = PartitionChecked(c);
+  ASSERT_EQ(Describe(part),
+            "g: [0,1,2,3,4,5,6] deps []\n"
+            "h: [7] deps [0]\n");
+  Partition before = part;
+  LimitBatchSize(c.graph, c.names, 3, &part);
+  EXPECT_EQ(CheckLimited(c, before, part, 3), "");
+  EXPECT_EQ(Describe(part),
+            "g.1: [0,2,4,5] deps []\n"
+            "g.2: [1,3] deps []\n"
+            "h: [7] deps [0]\n"
+            "t_n0006: [6] deps [0,1]\n");
+  EXPECT_EQ(part.batch_of, (Ints{0, 1, 0, 1, 0, 0, 3, 2}));
+}
+
+TEST(LimitBatchSize, ChunkNamesAvoidOtherBatches) {
+  // Keys "a" (3 models) and "a.1": the first chunk of a cannot be "a.1".
+  Case c = Build({{"a", {}}, {"a", {}}, {"a", {}}, {"a.1", {}}});
+  Partition part = PartitionChecked(c);
+  Partition before = part;
+  LimitBatchSize(c.graph, c.names, 2, &part);
+  EXPECT_EQ(CheckLimited(c, before, part, 2), "");
+  EXPECT_EQ(Describe(part),
+            "a.1: [3] deps []\n"
+            "a.1-2: [0,1] deps []\n"
+            "a.2: [2] deps []\n");
+}
+
+TEST(LimitBatchSize, TestsDoNotCountAndNoLimitChangesNothing) {
+  Case c = Build({{"a", {}}, {"a", {0}}, {"", {0}}, {"", {1}}, {"", {0, 1}}});
+  Partition part = PartitionChecked(c);
+  const std::string whole = Describe(part);
+  LimitBatchSize(c.graph, c.names, 2, &part);
+  EXPECT_EQ(Describe(part), whole);
+  LimitBatchSize(c.graph, c.names, 0, &part);
+  EXPECT_EQ(Describe(part), whole);
+  LimitBatchSize(c.graph, c.names, 1, &part);
+  EXPECT_EQ(Describe(part),
+            "a.1: [0,2] deps []\n"
+            "a.2: [1,3] deps [0]\n"
+            "t_n0004: [4] deps [0,1]\n");
+}
+
+TEST(LimitBatchSize, RandomDags) {
+  std::mt19937 rng(31337);
+  std::uniform_int_distribution<int> size(1, 400), keys(1, 8), limit(1, 30);
+  std::uniform_real_distribution<double> share(0.0, 0.4), parents(0.3, 3.0);
+  for (int i = 0; i < 300; ++i) {
+    Case c = RandomCase(rng, {size(rng), keys(rng), share(rng), parents(rng), i % 2 == 0});
+    const int max_members = limit(rng);
+    Partition before = PartitionGraph(c.graph, c.keys, c.names);
+    Partition first = before, second = before;
+    LimitBatchSize(c.graph, c.names, max_members, &first);
+    LimitBatchSize(c.graph, c.names, max_members, &second);
+    ASSERT_EQ(CheckLimited(c, before, first, max_members), "")
+        << "case " << i << ", at most " << max_members << "\n" << Describe(c) << "--\n" << Describe(first);
+    ASSERT_EQ(Describe(first), Describe(second));
+  }
 }
 
 TEST(SplitIntoNodes, OneBatchPerModelWithItsOwnTests) {
