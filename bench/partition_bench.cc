@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -52,7 +53,8 @@ Project MakeProject(const Shape& shape, unsigned seed) {
   const int tests = shape.nodes - models;
   // Models in creation (dependency) order; layer_start[l] is the first of layer l.
   std::vector<int> layer_start(kLayers + 1);
-  for (int l = 0; l <= kLayers; ++l) layer_start[l] = static_cast<int>(int64_t{models} * l / kLayers);
+  for (int l = 0; l <= kLayers; ++l)
+    layer_start[l] = static_cast<int>(int64_t{models} * l / kLayers);
   std::vector<int> layer_of(models);
   for (int l = 0; l < kLayers; ++l)
     for (int p = layer_start[l]; p < layer_start[l + 1]; ++p) layer_of[p] = l;
@@ -107,7 +109,7 @@ Project MakeProject(const Shape& shape, unsigned seed) {
     std::sort(node.deps.begin(), node.deps.end());
     node.deps.erase(std::unique(node.deps.begin(), node.deps.end()), node.deps.end());
     node.name = fmt::format("{}{:05}", node.IsTest() ? "test_" : "model_", i);
-    node.unique_id = "model.bench." + node.name;
+    node.unique_id = (node.IsTest() ? "test.bench." : "model.bench.") + node.name;
     project.names.push_back(node.name);
   }
   return project;
@@ -135,11 +137,13 @@ void Run(const Shape& shape, int runs) {
     double cpu_start = CpuMs();
     partition = PartitionGraph(project.graph, project.keys, project.names);
     cpu.push_back(CpuMs() - cpu_start);
-    wall.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    auto end = std::chrono::steady_clock::now();
+    wall.push_back(std::chrono::duration<double, std::milli>(end - start).count());
   }
   int split = 0;
   for (const Batch& batch : partition.batches) split += !batch.split_path.empty();
-  fmt::print("{:>6} nodes, {:>3} folders, {:<7} keys: {:>5} batches ({:>4} of split groups): median {:6.1f} ms, cpu {:6.1f} ms\n",
+  fmt::print("{:>6} nodes, {:>3} folders, {:<7} keys: {:>5} batches ({:>4} of split groups): "
+             "median {:6.1f} ms, cpu {:6.1f} ms\n",
              shape.nodes, shape.folders, shape.layered_keys ? "layered" : "random",
              partition.batches.size(), split, Median(wall), Median(cpu));
 }

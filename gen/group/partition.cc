@@ -59,6 +59,15 @@ struct PartEdge {
   int child;
 };
 
+// Keeps one edge per part: the one made by the first node edge.
+void OneEdgePerPart(std::vector<PartEdge>* edges) {
+  std::sort(edges->begin(), edges->end(), [](const PartEdge& a, const PartEdge& b) {
+    return std::tie(a.part, a.parent, a.child) < std::tie(b.part, b.parent, b.child);
+  });
+  auto same = [](const PartEdge& a, const PartEdge& b) { return a.part == b.part; };
+  edges->erase(std::unique(edges->begin(), edges->end(), same), edges->end());
+}
+
 // A part that no merge took, and for a group split in several, why (see
 // Batch::split_path).
 struct Survivor {
@@ -186,14 +195,11 @@ std::vector<Survivor> PartMerger::MergeGroup(int begin, int end) {
   }
   if (survivors.size() > 1) survivors.front().path = survivors[1].path;
 
+  // Edges point at survivors again, one edge per survivor, none at itself.
   for (const Survivor& s : survivors) {
     std::vector<PartEdge>& succ = succ_[s.part];
     for (PartEdge& e : succ) e.part = owner_[e.part];
-    std::sort(succ.begin(), succ.end(), [](const PartEdge& a, const PartEdge& b) {
-      return std::tie(a.part, a.parent, a.child) < std::tie(b.part, b.parent, b.child);
-    });
-    auto same = [](const PartEdge& a, const PartEdge& b) { return a.part == b.part; };
-    succ.erase(std::unique(succ.begin(), succ.end(), same), succ.end());
+    OneEdgePerPart(&succ);
     std::erase_if(succ, [&](const PartEdge& e) { return e.part == s.part; });
   }
   return survivors;
@@ -247,7 +253,8 @@ void PartMerger::Join(int into, int from) {
 }
 
 // Numbers the keys in key order: -1 for "", 0 for the first key, ...
-std::vector<int> NumberKeys(const std::vector<std::string>& keys, std::vector<std::string>* sorted) {
+std::vector<int> NumberKeys(const std::vector<std::string>& keys,
+                            std::vector<std::string>* sorted) {
   std::unordered_map<std::string_view, int> number;
   for (const std::string& key : keys)
     if (!key.empty() && number.emplace(key, 0).second) sorted->push_back(key);
@@ -398,17 +405,12 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
   std::vector<std::vector<PartEdge>> succ(parts);
   for (int v = 0; v < n; ++v) {
     if (part_of[v] < 0) continue;
-    for (int d : graph.nodes[v].deps)
-      if (part_of[d] >= 0 && part_of[d] != part_of[v]) succ[part_of[d]].push_back({part_of[v], d, v});
+    for (int d : graph.nodes[v].deps) {
+      if (part_of[d] >= 0 && part_of[d] != part_of[v])
+        succ[part_of[d]].push_back({part_of[v], d, v});
+    }
   }
-  for (std::vector<PartEdge>& edges : succ) {
-    // One edge per pair of parts, made by the first node edge.
-    std::sort(edges.begin(), edges.end(), [](const PartEdge& a, const PartEdge& b) {
-      return std::tie(a.part, a.parent, a.child) < std::tie(b.part, b.parent, b.child);
-    });
-    auto same = [](const PartEdge& a, const PartEdge& b) { return a.part == b.part; };
-    edges.erase(std::unique(edges.begin(), edges.end(), same), edges.end());
-  }
+  for (std::vector<PartEdge>& edges : succ) OneEdgePerPart(&edges);
 
   // 2. The ranks split more than needed: merge the parts of each group back
   // together, earliest first, wherever the merge leaves the graph acyclic.

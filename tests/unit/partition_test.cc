@@ -316,10 +316,12 @@ std::string CheckPartition(const Case& c, const Partition& part) {
     for (int b : batches) {
       const Ints& path = part.batches[b].split_path;
       if (batches.size() == 1) {
-        if (!path.empty()) return fmt::format("unsplit batch {} has a split path", part.batches[b].name);
+        if (!path.empty())
+          return fmt::format("unsplit batch {} has a split path", part.batches[b].name);
         continue;
       }
-      if (path.size() < 3) return fmt::format("split batch {} has no split path", part.batches[b].name);
+      if (path.size() < 3)
+        return fmt::format("split batch {} has no split path", part.batches[b].name);
       for (int v : path)
         if (v < 0 || v >= n) return "split path node out of range";
       int first = part.batch_of[path.front()], last = part.batch_of[path.back()];
@@ -585,7 +587,8 @@ TEST(PartitionGraph, DeduplicatedNameCannotCollideWithAnotherKey) {
 // from `a`'s (its keys sort between a's: "a" < "a_x" < "b").
 // index_of_a[i] is the index of a's node i.
 Case SideBySide(const Case& a, const Case& b, std::mt19937& rng, Ints* index_of_a) {
-  const int na = static_cast<int>(a.graph.nodes.size()), nb = static_cast<int>(b.graph.nodes.size());
+  const int na = static_cast<int>(a.graph.nodes.size());
+  const int nb = static_cast<int>(b.graph.nodes.size());
   std::vector<bool> from_a(na + nb, false);
   std::fill(from_a.begin(), from_a.begin() + na, true);
   std::shuffle(from_a.begin(), from_a.end(), rng);
@@ -688,7 +691,8 @@ std::string CheckLimited(const Case& c, const Partition& before, const Partition
         return fmt::format("chunk {} of {} has the wrong name or split path", chunk.name, old.name);
       for (int m : chunk.members)
         if (!std::binary_search(old.members.begin(), old.members.end(), m))
-          return fmt::format("chunk {} of {} holds node {} from elsewhere", chunk.name, old.name, m);
+          return fmt::format("chunk {} of {} holds node {} from elsewhere", chunk.name, old.name,
+                             m);
     }
     if (largest - smallest > 1)
       return fmt::format("chunks of {} hold {} to {} models", old.name, smallest, largest);
@@ -767,7 +771,9 @@ TEST(LimitBatchSize, RandomDags) {
     LimitBatchSize(c.graph, c.names, max_members, &first);
     LimitBatchSize(c.graph, c.names, max_members, &second);
     ASSERT_EQ(CheckLimited(c, before, first, max_members), "")
-        << "case " << i << ", at most " << max_members << "\n" << Describe(c) << "--\n" << Describe(first);
+        << "case " << i << ", at most " << max_members << "\n"
+        << Describe(c) << "--\n"
+        << Describe(first);
     ASSERT_EQ(Describe(first), Describe(second));
   }
 }
