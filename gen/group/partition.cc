@@ -185,11 +185,11 @@ std::vector<Survivor> PartMerger::MergeGroup(int begin, int end) {
       Join(into->part, p);
       continue;
     }
-    // Why p cannot join the first survivor.
+    // Why p cannot join the latest survivor, the nearest one: a short path.
     std::vector<int> path;
     if (!survivors.empty()) {
-      int first = survivors.front().part;
-      path = ReachesVia(first, p) ? PathVia(first, p) : PathVia(p, first);
+      int latest = survivors.back().part;
+      path = ReachesVia(latest, p) ? PathVia(latest, p) : PathVia(p, latest);
     }
     survivors.push_back({p, std::move(path)});
   }
