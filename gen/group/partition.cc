@@ -1,8 +1,12 @@
 #include "group/partition.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <set>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -19,57 +23,247 @@ std::string SafeName(const std::string& key) {
   return out.empty() ? "_" : out;
 }
 
-// Parts of groups joined by union, with the part graph kept up to date, so
-// a merge can be checked against the graph it would change.
-class PartGraph {
+// Rows of bits, all of one width, in one block.
+class BitRows {
  public:
-  explicit PartGraph(int parts) : succ_(parts), pred_(parts) {}
+  explicit BitRows(int bits = 0) : words_((bits + 63) / 64) {}
 
-  void AddEdge(int from, int to) {
-    if (from == to) return;
-    succ_[from].insert(to);
-    pred_[to].insert(from);
+  int rows() const { return rows_; }
+  // Adds an empty row; returns its index.
+  int AddRow() {
+    bits_.resize(bits_.size() + words_);
+    return rows_++;
   }
-
-  // Merging a and b makes a cycle iff one reaches the other through a third part.
-  bool CanMerge(int a, int b) const { return !ReachesVia(a, b) && !ReachesVia(b, a); }
-
-  // Folds `from` into `into`.
-  void Merge(int into, int from) {
-    for (int s : succ_[from]) {
-      pred_[s].erase(from);
-      AddEdge(into, s);
-    }
-    for (int p : pred_[from]) {
-      succ_[p].erase(from);
-      AddEdge(p, into);
-    }
-    succ_[into].erase(from);
-    pred_[into].erase(from);
-    succ_[from].clear();
-    pred_[from].clear();
+  bool Has(int row, int bit) const { return (At(row)[bit / 64] >> (bit % 64)) & 1; }
+  void Set(int row, int bit) { At(row)[bit / 64] |= uint64_t{1} << (bit % 64); }
+  void Clear(int row, int bit) { At(row)[bit / 64] &= ~(uint64_t{1} << (bit % 64)); }
+  void Or(int row, int from) {
+    uint64_t* to = At(row);
+    const uint64_t* add = At(from);
+    for (int w = 0; w < words_; ++w) to[w] |= add[w];
   }
 
  private:
-  bool ReachesVia(int from, int to) const {
-    std::vector<int> stack;
-    std::set<int> seen = {from};
-    for (int s : succ_[from])
-      if (s != to && seen.insert(s).second) stack.push_back(s);
-    while (!stack.empty()) {
-      int n = stack.back();
-      stack.pop_back();
-      for (int s : succ_[n]) {
-        if (s == to) return true;
-        if (seen.insert(s).second) stack.push_back(s);
-      }
-    }
-    return false;
+  uint64_t* At(int row) { return &bits_[static_cast<size_t>(row) * words_]; }
+  const uint64_t* At(int row) const { return &bits_[static_cast<size_t>(row) * words_]; }
+
+  int words_;
+  int rows_ = 0;
+  std::vector<uint64_t> bits_;
+};
+
+// An edge of the part graph: to `part`, made by the node edge parent -> child.
+struct PartEdge {
+  int part;
+  int parent;
+  int child;
+};
+
+// Keeps one edge per part: the one made by the first node edge.
+void OneEdgePerPart(std::vector<PartEdge>* edges) {
+  std::sort(edges->begin(), edges->end(), [](const PartEdge& a, const PartEdge& b) {
+    return std::tie(a.part, a.parent, a.child) < std::tie(b.part, b.parent, b.child);
+  });
+  auto same = [](const PartEdge& a, const PartEdge& b) { return a.part == b.part; };
+  edges->erase(std::unique(edges->begin(), edges->end(), same), edges->end());
+}
+
+// A part that no merge took, and for a group split in several, why (see
+// Batch::split_path).
+struct Survivor {
+  int part;
+  std::vector<int> path;
+};
+
+// Merges the parts of each group back together, group after group: each
+// part, in order, into the first earlier survivor of its group that it can
+// join without making a cycle. Parts are the vertices of a DAG; a merged
+// part has the edges of all the parts merged into it.
+class PartMerger {
+ public:
+  explicit PartMerger(std::vector<std::vector<PartEdge>> succ)
+      : succ_(std::move(succ)), owner_(succ_.size()), row_(succ_.size(), -1) {
+    for (size_t p = 0; p < owner_.size(); ++p) owner_[p] = static_cast<int>(p);
   }
 
-  std::vector<std::set<int>> succ_;
-  std::vector<std::set<int>> pred_;
+  // `starts` holds the first part of each group, then the number of parts.
+  // Returns the survivors of each group, in order.
+  std::vector<std::vector<Survivor>> Merge(const std::vector<int>& starts);
+
+  // The survivor that `part` was merged into, or itself.
+  int Owner(int part) const { return owner_[part]; }
+
+ private:
+  void Reach(int begin, int end);
+  void Visit(int root);
+  std::vector<Survivor> MergeGroup(int begin, int end);
+  bool ReachesVia(int from, int to) const;
+  std::vector<int> PathVia(int from, int to) const;
+  void Join(int into, int from);
+
+  std::vector<std::vector<PartEdge>> succ_;  // a survivor's edges never point at itself
+  std::vector<int> owner_;
+  // Merging two parts makes a cycle iff one reaches the other by a path of
+  // two or more edges, that is, through a child that reaches it. So the
+  // merges need to know which parts of their group each vertex below them
+  // reaches. One pass over the graph finds that for the parts [begin_,
+  // end_) of several groups at once, a bit per part by offset from begin_
+  // in the vertex's row of below_; the merges keep it up to date.
+  int begin_ = 0, end_ = 0;
+  std::vector<int> row_;    // each vertex's row, or -1
+  std::vector<int> rowed_;  // the vertices with a row
+  BitRows below_;
 };
+
+// Enough parts for one pass over the graph to serve several groups, few
+// enough that keeping the rows up to date through the merges stays cheap.
+constexpr int kPartsPerPass = 256;
+
+std::vector<std::vector<Survivor>> PartMerger::Merge(const std::vector<int>& starts) {
+  std::vector<std::vector<Survivor>> survivors;
+  for (size_t g = 0; g + 1 < starts.size(); ++g) {
+    if (starts[g + 1] > end_) {
+      size_t last = g + 1;
+      while (last + 1 < starts.size() && starts[last + 1] - starts[g] <= kPartsPerPass) ++last;
+      Reach(starts[g], starts[last]);
+    }
+    survivors.push_back(MergeGroup(starts[g], starts[g + 1]));
+  }
+  return survivors;
+}
+
+// Gives every vertex below the parts [begin, end) its row.
+void PartMerger::Reach(int begin, int end) {
+  for (int v : rowed_) row_[v] = -1;
+  rowed_.clear();
+  begin_ = begin;
+  end_ = end;
+  below_ = BitRows(end - begin);
+  for (int p = begin; p < end; ++p) Visit(p);
+}
+
+// Fills the rows of `root` and of every vertex below it, children first.
+void PartMerger::Visit(int root) {
+  if (row_[root] >= 0) return;
+  std::vector<std::pair<int, size_t>> stack;  // vertex, next edge
+  auto enter = [&](int v) {
+    row_[v] = below_.AddRow();
+    rowed_.push_back(v);
+    stack.push_back({v, 0});
+  };
+  // What `child` reaches, `v` reaches.
+  auto absorb = [&](int v, int child) {
+    if (child >= begin_ && child < end_) below_.Set(row_[v], child - begin_);
+    below_.Or(row_[v], row_[child]);
+  };
+  enter(root);
+  while (!stack.empty()) {
+    auto& [v, next] = stack.back();
+    if (next < succ_[v].size()) {
+      int child = owner_[succ_[v][next++].part];
+      if (row_[child] < 0) {
+        enter(child);
+      } else {
+        absorb(v, child);
+      }
+      continue;
+    }
+    int done = v;
+    stack.pop_back();
+    if (!stack.empty()) absorb(stack.back().first, done);
+  }
+}
+
+std::vector<Survivor> PartMerger::MergeGroup(int begin, int end) {
+  std::vector<Survivor> survivors;
+  for (int p = begin; p < end; ++p) {
+    auto joinable = [&](const Survivor& s) {
+      return !ReachesVia(s.part, p) && !ReachesVia(p, s.part);
+    };
+    auto into = std::find_if(survivors.begin(), survivors.end(), joinable);
+    if (into != survivors.end()) {
+      Join(into->part, p);
+      continue;
+    }
+    // Why p cannot join the latest survivor, the nearest one: a short path.
+    std::vector<int> path;
+    if (!survivors.empty()) {
+      int latest = survivors.back().part;
+      path = ReachesVia(latest, p) ? PathVia(latest, p) : PathVia(p, latest);
+    }
+    survivors.push_back({p, std::move(path)});
+  }
+  if (survivors.size() > 1) survivors.front().path = survivors[1].path;
+
+  // Edges point at survivors again, one edge per survivor, none at itself.
+  for (const Survivor& s : survivors) {
+    std::vector<PartEdge>& succ = succ_[s.part];
+    for (PartEdge& e : succ) e.part = owner_[e.part];
+    OneEdgePerPart(&succ);
+    std::erase_if(succ, [&](const PartEdge& e) { return e.part == s.part; });
+  }
+  return survivors;
+}
+
+// Whether `from` reaches `to` by a path of two or more edges.
+bool PartMerger::ReachesVia(int from, int to) const {
+  for (const PartEdge& e : succ_[from]) {
+    int child = owner_[e.part];
+    if (child != from && below_.Has(row_[child], to - begin_)) return true;
+  }
+  return false;
+}
+
+// The nodes of such a path: the parent and child of each node edge that
+// makes its part edges, a node once where one edge ends and the next starts.
+std::vector<int> PartMerger::PathVia(int from, int to) const {
+  std::vector<int> nodes;
+  for (int at = from; at != to;) {
+    const PartEdge* step = nullptr;
+    for (const PartEdge& e : succ_[at]) {
+      int child = owner_[e.part];
+      if (child == to && at != from) {
+        step = &e;
+        break;
+      }
+      if (!step && child != at && below_.Has(row_[child], to - begin_)) step = &e;
+    }
+    if (nodes.empty() || nodes.back() != step->parent) nodes.push_back(step->parent);
+    nodes.push_back(step->child);
+    at = owner_[step->part];
+  }
+  return nodes;
+}
+
+// Folds part `from` into survivor `into`: whoever reached either now
+// reaches both, and all that either reaches.
+void PartMerger::Join(int into, int from) {
+  const int a = into - begin_, b = from - begin_, merged = row_[into];
+  below_.Or(merged, row_[from]);
+  below_.Clear(merged, a);  // an edge between the two is now inside
+  below_.Clear(merged, b);
+  for (int r = 0; r < below_.rows(); ++r) {
+    if (r == merged || !(below_.Has(r, a) || below_.Has(r, b))) continue;
+    below_.Or(r, merged);
+    below_.Set(r, a);
+  }
+  owner_[from] = into;
+  succ_[into].insert(succ_[into].end(), succ_[from].begin(), succ_[from].end());
+  succ_[from].clear();
+}
+
+// Numbers the keys in key order: -1 for "", 0 for the first key, ...
+std::vector<int> NumberKeys(const std::vector<std::string>& keys,
+                            std::vector<std::string>* sorted) {
+  std::unordered_map<std::string_view, int> number;
+  for (const std::string& key : keys)
+    if (!key.empty() && number.emplace(key, 0).second) sorted->push_back(key);
+  std::sort(sorted->begin(), sorted->end());
+  for (size_t k = 0; k < sorted->size(); ++k) number[(*sorted)[k]] = static_cast<int>(k);
+  std::vector<int> numbers;
+  for (const std::string& key : keys) numbers.push_back(key.empty() ? -1 : number[key]);
+  return numbers;
+}
 
 // Whether `node` depends on `ancestor`, directly or not.
 bool DependsOn(const Graph& graph, int node, int ancestor) {
@@ -84,6 +278,50 @@ bool DependsOn(const Graph& graph, int node, int ancestor) {
     }
   }
   return false;
+}
+
+// The models, seeds and snapshots among `members`, each after its parents
+// among them. A member's children come right after it once their other
+// parents are placed, so that chains stay together; ties go to the lowest
+// index.
+std::vector<int> ChainOrder(const Graph& graph, const std::vector<int>& members) {
+  std::vector<int> nodes;
+  for (int m : members)
+    if (!graph.nodes[m].IsTest()) nodes.push_back(m);
+  auto local = [&](int v) {
+    auto it = std::lower_bound(nodes.begin(), nodes.end(), v);
+    return it != nodes.end() && *it == v ? static_cast<int>(it - nodes.begin()) : -1;
+  };
+  const int n = static_cast<int>(nodes.size());
+  std::vector<std::vector<int>> children(n);
+  std::vector<int> pending(n, 0);
+  for (int i = 0; i < n; ++i) {
+    for (int d : graph.nodes[nodes[i]].deps) {
+      if (int p = local(d); p >= 0) {
+        children[p].push_back(i);
+        ++pending[i];
+      }
+    }
+  }
+  std::vector<int> ready;  // a stack: the latest ready first, the lowest index on top
+  for (int i = n - 1; i >= 0; --i)
+    if (pending[i] == 0) ready.push_back(i);
+  std::vector<int> order;
+  while (!ready.empty()) {
+    int i = ready.back();
+    ready.pop_back();
+    order.push_back(nodes[i]);
+    for (auto c = children[i].rbegin(); c != children[i].rend(); ++c)
+      if (--pending[*c] == 0) ready.push_back(*c);
+  }
+  return order;
+}
+
+// `name`, or name-2, name-3, ... if taken; the result is taken from now on.
+std::string Unclaimed(const std::string& name, std::set<std::string>* taken) {
+  std::string candidate = name;
+  for (int k = 2; !taken->insert(candidate).second; ++k) candidate = fmt::format("{}-{}", name, k);
+  return candidate;
 }
 
 // Names made unique, batches sorted by name, node-to-batch index and batch
@@ -121,11 +359,13 @@ Partition Assemble(const Graph& graph, std::vector<Batch> batches) {
   for (size_t b = 0; b < batches.size(); ++b)
     for (int m : batches[b].members) partition.batch_of[m] = static_cast<int>(b);
   for (size_t b = 0; b < batches.size(); ++b) {
-    std::set<int> deps;
+    std::vector<int>& deps = batches[b].deps;
+    deps.clear();
     for (int m : batches[b].members)
       for (int d : graph.nodes[m].deps)
-        if (partition.batch_of[d] != static_cast<int>(b)) deps.insert(partition.batch_of[d]);
-    batches[b].deps.assign(deps.begin(), deps.end());
+        if (partition.batch_of[d] != static_cast<int>(b)) deps.push_back(partition.batch_of[d]);
+    std::sort(deps.begin(), deps.end());
+    deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
   }
   partition.batches = std::move(batches);
   return partition;
@@ -136,92 +376,130 @@ Partition Assemble(const Graph& graph, std::vector<Batch> batches) {
 Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& keys,
                          const std::vector<std::string>& names) {
   const int n = static_cast<int>(graph.nodes.size());
-  std::vector<int> order = graph.TopologicalOrder();
+  std::vector<std::string> key_names;
+  const std::vector<int> key = NumberKeys(keys, &key_names);
 
   // 1. Rank each node by how many group changes lie on the longest path to
   // it. Parts (key, rank) never make a cycle: every edge between two parts
   // goes to a higher rank.
   std::vector<int> rank(n, 0);
-  for (int v : order) {
-    if (keys[v].empty()) continue;
+  for (int v : graph.TopologicalOrder()) {
+    if (key[v] < 0) continue;
     for (int d : graph.nodes[v].deps) {
-      if (keys[d].empty()) continue;
-      rank[v] = std::max(rank[v], keys[d] == keys[v] ? rank[d] : rank[d] + 1);
+      if (key[d] < 0) continue;
+      rank[v] = std::max(rank[v], key[d] == key[v] ? rank[d] : rank[d] + 1);
     }
   }
-  std::map<std::pair<std::string, int>, int> part_ids;  // ordered: by key, then rank
-  for (int v = 0; v < n; ++v) {
-    if (!keys[v].empty()) part_ids.emplace(std::make_pair(keys[v], rank[v]), 0);
-  }
-  int parts = 0;
-  for (auto& [key, id] : part_ids) id = parts++;
-  std::vector<int> part_of(n, -1);
+  std::vector<std::pair<int, int>> part_key;  // (key, rank) of each part, ascending
   for (int v = 0; v < n; ++v)
-    if (!keys[v].empty()) part_of[v] = part_ids.at({keys[v], rank[v]});
-  PartGraph part_graph(parts);
+    if (key[v] >= 0) part_key.push_back({key[v], rank[v]});
+  std::sort(part_key.begin(), part_key.end());
+  part_key.erase(std::unique(part_key.begin(), part_key.end()), part_key.end());
+  const int parts = static_cast<int>(part_key.size());
+  std::vector<int> part_of(n, -1);
+  for (int v = 0; v < n; ++v) {
+    if (key[v] < 0) continue;
+    auto it = std::lower_bound(part_key.begin(), part_key.end(), std::make_pair(key[v], rank[v]));
+    part_of[v] = static_cast<int>(it - part_key.begin());
+  }
+  std::vector<std::vector<PartEdge>> succ(parts);
   for (int v = 0; v < n; ++v) {
     if (part_of[v] < 0) continue;
-    for (int d : graph.nodes[v].deps)
-      if (part_of[d] >= 0) part_graph.AddEdge(part_of[d], part_of[v]);
+    for (int d : graph.nodes[v].deps) {
+      if (part_of[d] >= 0 && part_of[d] != part_of[v])
+        succ[part_of[d]].push_back({part_of[v], d, v});
+    }
   }
+  for (std::vector<PartEdge>& edges : succ) OneEdgePerPart(&edges);
 
   // 2. The ranks split more than needed: merge the parts of each group back
   // together, earliest first, wherever the merge leaves the graph acyclic.
-  std::vector<int> owner(parts);  // part -> the part it was merged into
-  for (int p = 0; p < parts; ++p) owner[p] = p;
-  std::map<std::string, std::vector<int>> survivors;  // key -> surviving parts by rank
-  for (const auto& [key_rank, id] : part_ids) {
-    std::vector<int>& kept = survivors[key_rank.first];
-    bool merged = false;
-    for (int s : kept) {
-      if (part_graph.CanMerge(s, id)) {
-        part_graph.Merge(s, id);
-        owner[id] = s;
-        merged = true;
-        break;
-      }
-    }
-    if (!merged) kept.push_back(id);
-  }
+  std::vector<int> starts;  // the first part of each key
+  for (int p = 0; p < parts; ++p)
+    if (p == 0 || part_key[p].first != part_key[p - 1].first) starts.push_back(p);
+  starts.push_back(parts);
+  PartMerger merger(std::move(succ));
+  std::vector<std::vector<Survivor>> survivors = merger.Merge(starts);
 
   // 3. Name the batches: the key, or key.1, key.2, ... in rank order when split.
-  struct Draft {
-    std::string name;
-    std::vector<int> members;
-  };
-  std::vector<Draft> drafts;
-  std::vector<int> draft_of_part(parts, -1);
-  for (const auto& [key, kept] : survivors) {
-    for (size_t i = 0; i < kept.size(); ++i) {
-      draft_of_part[kept[i]] = static_cast<int>(drafts.size());
-      std::string name = SafeName(key);
-      if (kept.size() > 1) name += fmt::format(".{}", i + 1);
-      drafts.push_back({name, {}});
+  std::vector<Batch> batches;
+  std::vector<int> batch_of_part(parts, -1);
+  for (std::vector<Survivor>& group : survivors) {
+    for (size_t i = 0; i < group.size(); ++i) {
+      batch_of_part[group[i].part] = static_cast<int>(batches.size());
+      Batch batch;
+      batch.name = SafeName(key_names[part_key[group[i].part].first]);
+      if (group.size() > 1) batch.name += fmt::format(".{}", i + 1);
+      batch.split_path = std::move(group[i].path);
+      batches.push_back(std::move(batch));
     }
   }
-  std::vector<int> draft_of(n, -1);
-  for (int v = 0; v < n; ++v) {
-    if (part_of[v] < 0) continue;
-    draft_of[v] = draft_of_part[owner[part_of[v]]];
-  }
+  std::vector<int> batch_of(n, -1);
+  for (int v = 0; v < n; ++v)
+    if (part_of[v] >= 0) batch_of[v] = batch_of_part[merger.Owner(part_of[v])];
 
   // 4. Tests follow their parents; a test across batches runs on its own.
   for (int v = 0; v < n; ++v) {
-    if (!keys[v].empty()) continue;
-    std::set<int> parent_batches;
-    for (int d : graph.nodes[v].deps) parent_batches.insert(draft_of[d]);
-    if (parent_batches.size() == 1) {
-      draft_of[v] = *parent_batches.begin();
+    if (key[v] >= 0) continue;
+    const std::vector<int>& deps = graph.nodes[v].deps;
+    auto in_first = [&](int d) { return batch_of[d] == batch_of[deps.front()]; };
+    if (!deps.empty() && std::all_of(deps.begin(), deps.end(), in_first)) {
+      batch_of[v] = batch_of[deps.front()];
     } else {
-      draft_of[v] = static_cast<int>(drafts.size());
-      drafts.push_back({SafeName(names[v]), {}});
+      batch_of[v] = static_cast<int>(batches.size());
+      batches.push_back({SafeName(names[v]), {}, {}});
     }
   }
-  for (int v = 0; v < n; ++v) drafts[draft_of[v]].members.push_back(v);
-
-  std::vector<Batch> batches;
-  for (Draft& draft : drafts) batches.push_back({draft.name, std::move(draft.members), {}, ""});
+  for (int v = 0; v < n; ++v) batches[batch_of[v]].members.push_back(v);
   return Assemble(graph, std::move(batches));
+}
+
+void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, int max_members,
+                    Partition* partition) {
+  if (max_members < 1) return;
+  std::vector<std::vector<int>> orders;
+  std::set<std::string> taken;  // the names of the batches left whole
+  for (const Batch& batch : partition->batches) {
+    orders.push_back(ChainOrder(graph, batch.members));
+    if (static_cast<int>(orders.back().size()) <= max_members) taken.insert(batch.name);
+  }
+  std::vector<Batch> batches;
+  for (size_t b = 0; b < partition->batches.size(); ++b) {
+    Batch& batch = partition->batches[b];
+    const std::vector<int>& order = orders[b];
+    const int size = static_cast<int>(order.size());
+    if (size <= max_members) {
+      batches.push_back(std::move(batch));
+      continue;
+    }
+    // Chunks in order: edges between them go from a chunk to a later one.
+    const int chunks = (size + max_members - 1) / max_members;
+    const size_t first = batches.size();
+    std::map<int, int> chunk_of;  // member -> chunk
+    for (int c = 0; c < chunks; ++c) {
+      Batch chunk;
+      chunk.name = Unclaimed(fmt::format("{}.{}", batch.name, c + 1), &taken);
+      chunk.split_path = batch.split_path;
+      batches.push_back(std::move(chunk));
+    }
+    for (int i = 0; i < size; ++i) {
+      chunk_of[order[i]] = static_cast<int>(int64_t{i} * chunks / size);
+      batches[first + chunk_of[order[i]]].members.push_back(order[i]);
+    }
+    for (int m : batch.members) {
+      if (!graph.nodes[m].IsTest()) continue;
+      std::set<int> parent_chunks;
+      for (int d : graph.nodes[m].deps)
+        if (auto it = chunk_of.find(d); it != chunk_of.end()) parent_chunks.insert(it->second);
+      if (parent_chunks.size() == 1) {
+        batches[first + *parent_chunks.begin()].members.push_back(m);
+      } else {
+        batches.push_back({Unclaimed(SafeName(names[m]), &taken), {m}, {}});
+      }
+    }
+  }
+  for (Batch& batch : batches) std::sort(batch.members.begin(), batch.members.end());
+  *partition = Assemble(graph, std::move(batches));
 }
 
 void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
@@ -229,7 +507,7 @@ void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
   std::vector<Batch> batches;
   for (Batch& batch : partition->batches) {
     if (!failed.count(batch.name) || batch.members.size() < 2) {
-      batches.push_back({batch.name, std::move(batch.members), {}, batch.group});
+      batches.push_back(std::move(batch));
       continue;
     }
     // One batch per model, seed or snapshot. A test stays with its parent

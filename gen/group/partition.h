@@ -11,6 +11,12 @@ struct Batch {
   std::vector<int> members;  // node indices, ascending
   std::vector<int> deps;     // upstream batch indices, ascending
   std::string group = "";    // for a batch split node by node: the batch it was
+  // For a batch of a group that had to be split, why: a dependency path
+  // from this batch to another batch of its group, or from another to this
+  // one, through a third batch, so that the two cannot be one batch. Node
+  // indices; each node reads the one before it, or is in the same batch
+  // (the path goes on from another member of that batch).
+  std::vector<int> split_path = {};
 };
 
 // Every node in exactly one batch; the batch graph is acyclic, so every
@@ -26,6 +32,17 @@ struct Partition {
 // whole would make a cycle between batches.
 Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& keys,
                          const std::vector<std::string>& names);
+
+// Cuts every batch with more than `max_members` models, seeds and snapshots
+// (tests do not count) into as few chunks as that takes, of even sizes,
+// along an order where each member follows its parents and chains of
+// dependent members stay together; the batch graph stays acyclic. Chunks
+// are named "<batch>.1", "<batch>.2", ... (with "-2", ... where that name
+// is another batch's) and keep the batch's split_path. A test joins the
+// chunk that holds its parents, or gets a batch of its own, named after it,
+// when they are in different chunks. A `max_members` below 1 means no limit.
+void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, int max_members,
+                    Partition* partition);
 
 // Replaces every batch named in `failed` that has more than one member by
 // one batch per model, seed or snapshot (with the tests of that node alone),

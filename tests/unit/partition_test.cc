@@ -43,7 +43,7 @@ Node MakeNode(int i, bool test, Ints deps) {
 
 struct Shape {
   int nodes;
-  int num_keys;         // 1..6
+  int num_keys;         // 1..26
   double test_share;    // chance that a node is a test
   double mean_parents;  // parents per node, roughly
   bool layered;         // keys follow the topological position (like staging -> marts)
@@ -180,9 +180,10 @@ std::string WithoutCollisionSuffix(const std::string& name) {
   return name.substr(0, dash);
 }
 
-// Checks every promise PartitionGraph makes; returns the first broken one.
-std::string CheckPartition(const Case& c, const Partition& part) {
-  const Graph& g = c.graph;
+// Checks (g), (a), (b) and (c), what every partition promises; fills in
+// the batch graph.
+std::string CheckBatches(const Graph& g, const Partition& part, std::vector<Ints>* batch_deps,
+                         Ints* batch_order) {
   const int n = static_cast<int>(g.nodes.size());
   const int nb = static_cast<int>(part.batches.size());
 
@@ -212,7 +213,7 @@ std::string CheckPartition(const Case& c, const Partition& part) {
     if (seen[v] != 1) return fmt::format("node {} is in {} batches", v, seen[v]);
 
   // (b) Batch deps are exactly the cross-batch node edges, and acyclic.
-  std::vector<Ints> batch_deps(nb);
+  batch_deps->assign(nb, {});
   for (int b = 0; b < nb; ++b) {
     std::set<int> expected;
     for (int m : part.batches[b].members)
@@ -222,10 +223,10 @@ std::string CheckPartition(const Case& c, const Partition& part) {
     if (part.batches[b].deps != want)
       return fmt::format("deps of {} are [{}], the node edges say [{}]", part.batches[b].name,
                          fmt::join(part.batches[b].deps, ","), fmt::join(want, ","));
-    batch_deps[b] = want;
+    (*batch_deps)[b] = want;
   }
-  Ints batch_order = TopoOrder(batch_deps);
-  if (static_cast<int>(batch_order.size()) != nb) return "the batch graph has a cycle";
+  *batch_order = TopoOrder(*batch_deps);
+  if (static_cast<int>(batch_order->size()) != nb) return "the batch graph has a cycle";
 
   // (c) Convex: no node outside a batch is both below and above it.
   std::vector<Ints> node_deps(n);
@@ -248,6 +249,18 @@ std::string CheckPartition(const Case& c, const Partition& part) {
     down.AndNot(inside);
     if (down.Any()) return fmt::format("batch {} is not convex", part.batches[b].name);
   }
+  return "";
+}
+
+// Checks every promise PartitionGraph makes; returns the first broken one.
+std::string CheckPartition(const Case& c, const Partition& part) {
+  const Graph& g = c.graph;
+  const int n = static_cast<int>(g.nodes.size());
+  const int nb = static_cast<int>(part.batches.size());
+  std::vector<Ints> batch_deps;
+  Ints batch_order;
+  if (std::string problem = CheckBatches(g, part, &batch_deps, &batch_order); !problem.empty())
+    return problem;
 
   // Non-test batches: one key each, named key or key.1 .. key.N.
   std::map<std::string, Ints> batches_of_key;
@@ -294,6 +307,45 @@ std::string CheckPartition(const Case& c, const Partition& part) {
                              part.batches[y].name);
       }
     }
+  }
+
+  // (h) A batch of a split group says why: a path from it to another batch
+  // of its group, or back, through a third batch. Each step is a dependency
+  // or a jump inside a batch.
+  for (const auto& [key, batches] : batches_of_key) {
+    for (int b : batches) {
+      const Ints& path = part.batches[b].split_path;
+      if (batches.size() == 1) {
+        if (!path.empty())
+          return fmt::format("unsplit batch {} has a split path", part.batches[b].name);
+        continue;
+      }
+      if (path.size() < 3)
+        return fmt::format("split batch {} has no split path", part.batches[b].name);
+      for (int v : path)
+        if (v < 0 || v >= n) return "split path node out of range";
+      int first = part.batch_of[path.front()], last = part.batch_of[path.back()];
+      if ((first != b && last != b) || first == last || c.keys[path.front()] != key ||
+          c.keys[path.back()] != key)
+        return fmt::format("split path of {} does not join it to another batch of {}",
+                           part.batches[b].name, key);
+      bool third = false;
+      for (size_t i = 0; i < path.size(); ++i) {
+        int at = part.batch_of[path[i]];
+        third = third || (at != first && at != last);
+        if (i == 0) continue;
+        const Ints& deps = g.nodes[path[i]].deps;
+        bool reads = std::binary_search(deps.begin(), deps.end(), path[i - 1]);
+        if (!reads && at != part.batch_of[path[i - 1]])
+          return fmt::format("split path of {}: node {} neither reads node {} nor shares its batch",
+                             part.batches[b].name, path[i], path[i - 1]);
+      }
+      if (!third) return fmt::format("split path of {} has no third batch", part.batches[b].name);
+    }
+  }
+  for (int b = 0; b < nb; ++b) {
+    if (test_batch[b] && !part.batches[b].split_path.empty())
+      return fmt::format("test batch {} has a split path", part.batches[b].name);
   }
 
   // (e) A test joins the batch of its parents when they share one, else it
@@ -358,8 +410,10 @@ TEST(PartitionProperty, ThousandsOfSmallRandomDags) {
 
 TEST(PartitionProperty, LargeRandomDags) {
   const Shape shapes[] = {
-      {500, 6, 0.3, 2.0, false},  {800, 3, 0.2, 1.5, true},   {1000, 2, 0.1, 1.0, false},
-      {1200, 6, 0.25, 3.0, true}, {1500, 4, 0.3, 2.5, false}, {2000, 5, 0.3, 2.0, true},
+      {500, 6, 0.3, 2.0, false},   {800, 3, 0.2, 1.5, true},     {1000, 2, 0.1, 1.0, false},
+      {1200, 6, 0.25, 3.0, true},  {1500, 4, 0.3, 2.5, false},   {2000, 5, 0.3, 2.0, true},
+      {3000, 12, 0.3, 2.0, false}, {4000, 20, 0.35, 2.5, true},  {5000, 26, 0.3, 2.0, false},
+      {5000, 8, 0.4, 3.0, true},   {5000, 16, 0.2, 1.2, false},
   };
   int i = 0;
   for (const Shape& shape : shapes) {
@@ -426,6 +480,32 @@ TEST(PartitionGraph, GroupSplitWhereKeepingItWholeMakesACycle) {
   EXPECT_EQ(part.batch_of, (Ints{0, 1, 2}));
 }
 
+TEST(PartitionGraph, SplitBatchesSayWhy) {
+  // A = {a1, a3}, B = {b2}, a1 -> b2 -> a3: A must split.
+  Case c = Build({{"A", {}}, {"B", {0}}, {"A", {1}}});
+  Partition part = PartitionChecked(c);
+  ASSERT_EQ(Describe(part),
+            "A.1: [0] deps []\n"
+            "A.2: [2] deps [2]\n"
+            "B: [1] deps [0]\n");
+  EXPECT_EQ(part.batches[0].split_path, (Ints{0, 1, 2}));
+  EXPECT_EQ(part.batches[1].split_path, (Ints{0, 1, 2}));
+  EXPECT_EQ(part.batches[2].split_path, Ints{});
+}
+
+TEST(PartitionGraph, SplitPathJumpsInsideABatch) {
+  // b1 and b3 share batch B without an edge between them: a0 -> b1, b3 -> a4
+  // and b1 ~ b3 make the path 0 -> 1 (~) 3 -> 4.
+  Case c = Build({{"A", {}}, {"B", {0}}, {"C", {}}, {"B", {2}}, {"A", {3}}});
+  Partition part = PartitionChecked(c);
+  ASSERT_EQ(Describe(part),
+            "A.1: [0] deps []\n"
+            "A.2: [4] deps [2]\n"
+            "B: [1,3] deps [0,3]\n"
+            "C: [2] deps []\n");
+  EXPECT_EQ(part.batches[1].split_path, (Ints{0, 1, 3, 4}));
+}
+
 TEST(PartitionGraph, SplitPartsAreNumberedInDependencyOrder) {
   // Index order is the reverse of dependency order: a2 -> b1 -> a1.
   Case c = Build({{"a", {1}}, {"b", {2}}, {"a", {}}});
@@ -488,15 +568,214 @@ TEST(PartitionGraph, UnsafeKeysAreSanitisedAndKeptApart) {
             "my_models-2: [1] deps []\n");
 }
 
-// Known bug (see the report): the "-2" suffix given to the second of two keys
-// that sanitise alike can equal a third key, and then two batches share a
-// name (and a stamp file). Enable once PartitionGraph makes names unique.
+// The "-2" suffix given to the second of two keys that sanitise alike must
+// not equal a third key: two batches would share a name (and a stamp file).
 TEST(PartitionGraph, DeduplicatedNameCannotCollideWithAnotherKey) {
   Case c = Build({{"a b", {}}, {"a_b", {}}, {"a_b-2", {}}});
   Partition part = PartitionGraph(c.graph, c.keys, c.names);
   std::set<std::string> names;
   for (const Batch& b : part.batches) names.insert(b.name);
   EXPECT_EQ(names.size(), part.batches.size()) << Describe(part);
+}
+
+// ---------------------------------------------------------------------------
+// Names that stay.
+
+// `a` and `b` side by side, without an edge between them, in one graph whose
+// index (unique_id) order keeps the order of each and mixes the two at
+// random. `b`'s keys and names get a prefix or suffix so that they differ
+// from `a`'s (its keys sort between a's: "a" < "a_x" < "b").
+// index_of_a[i] is the index of a's node i.
+Case SideBySide(const Case& a, const Case& b, std::mt19937& rng, Ints* index_of_a) {
+  const int na = static_cast<int>(a.graph.nodes.size());
+  const int nb = static_cast<int>(b.graph.nodes.size());
+  std::vector<bool> from_a(na + nb, false);
+  std::fill(from_a.begin(), from_a.begin() + na, true);
+  std::shuffle(from_a.begin(), from_a.end(), rng);
+  Ints index_of_b;
+  index_of_a->clear();
+  for (int i = 0; i < na + nb; ++i) (from_a[i] ? *index_of_a : index_of_b).push_back(i);
+  Case c;
+  int ia = 0, ib = 0;
+  for (int i = 0; i < na + nb; ++i) {
+    bool in_a = from_a[i];
+    const Case& src = in_a ? a : b;
+    const Ints& index_of = in_a ? *index_of_a : index_of_b;
+    int j = in_a ? ia++ : ib++;
+    Ints deps;
+    for (int d : src.graph.nodes[j].deps) deps.push_back(index_of[d]);
+    c.graph.nodes.push_back(MakeNode(i, src.graph.nodes[j].IsTest(), deps));
+    c.keys.push_back(in_a || src.keys[j].empty() ? src.keys[j] : src.keys[j] + "_x");
+    c.names.push_back(in_a ? src.names[j] : "other_" + src.names[j]);
+  }
+  return c;
+}
+
+// Ninja's log and pa-gen's state are keyed by batch name: a change in an
+// unrelated part of the project (other keys, no edges to the rest) must
+// leave the other batches' names and members alone.
+TEST(PartitionProperty, NamesStayWhenAnUnrelatedPartChanges) {
+  std::mt19937 rng(4242);
+  std::uniform_int_distribution<int> size(1, 300), keys(1, 8);
+  std::uniform_real_distribution<double> share(0.0, 0.35), parents(0.3, 3.0);
+  int split_batches = 0;
+  for (int i = 0; i < 200; ++i) {
+    Case a = RandomCase(rng, {size(rng), keys(rng), share(rng), parents(rng), i % 2 == 0});
+    Partition alone = PartitionGraph(a.graph, a.keys, a.names);
+    for (const Batch& batch : alone.batches) split_batches += !batch.split_path.empty();
+    // Another part of the project, and a different one.
+    for (int variant = 0; variant < 2; ++variant) {
+      Case b = RandomCase(rng, {size(rng), keys(rng), share(rng), parents(rng), variant == 0});
+      Ints index_of_a;
+      Case both = SideBySide(a, b, rng, &index_of_a);
+      Partition with_b = PartitionChecked(both);
+      for (const Batch& batch : alone.batches) {
+        const Batch& there = with_b.batches[with_b.batch_of[index_of_a[batch.members.front()]]];
+        Ints members;
+        for (int m : batch.members) members.push_back(index_of_a[m]);
+        ASSERT_EQ(there.name, batch.name) << "case " << i << "\n" << Describe(a);
+        ASSERT_EQ(there.members, members) << "case " << i << ", batch " << batch.name;
+        Ints path;
+        for (int v : batch.split_path) path.push_back(index_of_a[v]);
+        ASSERT_EQ(there.split_path, path) << "case " << i << ", batch " << batch.name;
+      }
+    }
+  }
+  EXPECT_GT(split_batches, 100);  // or the test proves little
+}
+
+// ---------------------------------------------------------------------------
+// Batches of at most N models.
+
+int Executables(const Graph& g, const Ints& members) {
+  return static_cast<int>(std::count_if(members.begin(), members.end(),
+                                        [&](int m) { return !g.nodes[m].IsTest(); }));
+}
+
+// Checks what LimitBatchSize promises, `before` being its input.
+std::string CheckLimited(const Case& c, const Partition& before, const Partition& after,
+                         int max_members) {
+  const Graph& g = c.graph;
+  std::vector<Ints> batch_deps;
+  Ints batch_order;
+  if (std::string problem = CheckBatches(g, after, &batch_deps, &batch_order); !problem.empty())
+    return problem;
+  std::map<std::string, const Batch*> by_name;
+  for (const Batch& b : after.batches) by_name[b.name] = &b;
+  for (const Batch& b : after.batches) {
+    if (Executables(g, b.members) > max_members)
+      return fmt::format("batch {} has {} models", b.name, Executables(g, b.members));
+  }
+  for (const Batch& old : before.batches) {
+    const int size = Executables(g, old.members);
+    if (size <= max_members) {
+      auto it = by_name.find(old.name);
+      if (it == by_name.end() || it->second->members != old.members ||
+          it->second->split_path != old.split_path)
+        return fmt::format("batch {} of {} models changed", old.name, size);
+      continue;
+    }
+    // Chunks: as few as the limit allows, of even sizes, named after the batch.
+    std::set<int> chunks;
+    for (int m : old.members)
+      if (!g.nodes[m].IsTest()) chunks.insert(after.batch_of[m]);
+    const int want = (size + max_members - 1) / max_members;
+    if (static_cast<int>(chunks.size()) != want)
+      return fmt::format("batch {} of {} models is in {} chunks", old.name, size, chunks.size());
+    int smallest = size, largest = 0;
+    for (int b : chunks) {
+      const Batch& chunk = after.batches[b];
+      smallest = std::min(smallest, Executables(g, chunk.members));
+      largest = std::max(largest, Executables(g, chunk.members));
+      if (chunk.name.rfind(old.name + ".", 0) != 0 || chunk.split_path != old.split_path)
+        return fmt::format("chunk {} of {} has the wrong name or split path", chunk.name, old.name);
+      for (int m : chunk.members)
+        if (!std::binary_search(old.members.begin(), old.members.end(), m))
+          return fmt::format("chunk {} of {} holds node {} from elsewhere", chunk.name, old.name,
+                             m);
+    }
+    if (largest - smallest > 1)
+      return fmt::format("chunks of {} hold {} to {} models", old.name, smallest, largest);
+    // A test stays with its parents, or runs alone when they are apart.
+    for (int m : old.members) {
+      if (!g.nodes[m].IsTest()) continue;
+      std::set<int> parent_batches;
+      for (int d : g.nodes[m].deps) parent_batches.insert(after.batch_of[d]);
+      const Batch& mine = after.batches[after.batch_of[m]];
+      if (parent_batches.size() == 1 ? after.batch_of[m] != *parent_batches.begin()
+                                     : mine.members != Ints{m} ||
+                                           WithoutCollisionSuffix(mine.name) != c.names[m])
+        return fmt::format("test {} of {} is in batch {}", m, old.name, mine.name);
+    }
+  }
+  return "";
+}
+
+TEST(LimitBatchSize, ChainsStayTogether) {
+  // Group g: chains a0 -> b2 -> c4 and d1 -> e3; test t5 on b2, t6 on c4 and
+  // e3; h7 reads c4. At most 3: a b c, then d e, with no edge between them.
+  Case c = Build({{"g", {}}, {"g", {}}, {"g", {0}}, {"g", {1}}, {"g", {2}},
+                  {"", {2}}, {"", {3, 4}}, {"h", {4}}});
+  Partition part = PartitionChecked(c);
+  ASSERT_EQ(Describe(part),
+            "g: [0,1,2,3,4,5,6] deps []\n"
+            "h: [7] deps [0]\n");
+  Partition before = part;
+  LimitBatchSize(c.graph, c.names, 3, &part);
+  EXPECT_EQ(CheckLimited(c, before, part, 3), "");
+  EXPECT_EQ(Describe(part),
+            "g.1: [0,2,4,5] deps []\n"
+            "g.2: [1,3] deps []\n"
+            "h: [7] deps [0]\n"
+            "t_n0006: [6] deps [0,1]\n");
+  EXPECT_EQ(part.batch_of, (Ints{0, 1, 0, 1, 0, 0, 3, 2}));
+}
+
+TEST(LimitBatchSize, ChunkNamesAvoidOtherBatches) {
+  // Keys "a" (3 models) and "a.1": the first chunk of a cannot be "a.1".
+  Case c = Build({{"a", {}}, {"a", {}}, {"a", {}}, {"a.1", {}}});
+  Partition part = PartitionChecked(c);
+  Partition before = part;
+  LimitBatchSize(c.graph, c.names, 2, &part);
+  EXPECT_EQ(CheckLimited(c, before, part, 2), "");
+  EXPECT_EQ(Describe(part),
+            "a.1: [3] deps []\n"
+            "a.1-2: [0,1] deps []\n"
+            "a.2: [2] deps []\n");
+}
+
+TEST(LimitBatchSize, TestsDoNotCountAndNoLimitChangesNothing) {
+  Case c = Build({{"a", {}}, {"a", {0}}, {"", {0}}, {"", {1}}, {"", {0, 1}}});
+  Partition part = PartitionChecked(c);
+  const std::string whole = Describe(part);
+  LimitBatchSize(c.graph, c.names, 2, &part);
+  EXPECT_EQ(Describe(part), whole);
+  LimitBatchSize(c.graph, c.names, 0, &part);
+  EXPECT_EQ(Describe(part), whole);
+  LimitBatchSize(c.graph, c.names, 1, &part);
+  EXPECT_EQ(Describe(part),
+            "a.1: [0,2] deps []\n"
+            "a.2: [1,3] deps [0]\n"
+            "t_n0004: [4] deps [0,1]\n");
+}
+
+TEST(LimitBatchSize, RandomDags) {
+  std::mt19937 rng(31337);
+  std::uniform_int_distribution<int> size(1, 400), keys(1, 8), limit(1, 30);
+  std::uniform_real_distribution<double> share(0.0, 0.4), parents(0.3, 3.0);
+  for (int i = 0; i < 300; ++i) {
+    Case c = RandomCase(rng, {size(rng), keys(rng), share(rng), parents(rng), i % 2 == 0});
+    const int max_members = limit(rng);
+    Partition before = PartitionGraph(c.graph, c.keys, c.names);
+    Partition first = before, second = before;
+    LimitBatchSize(c.graph, c.names, max_members, &first);
+    LimitBatchSize(c.graph, c.names, max_members, &second);
+    ASSERT_EQ(CheckLimited(c, before, first, max_members), "")
+        << "case " << i << ", at most " << max_members << "\n"
+        << Describe(c) << "--\n"
+        << Describe(first);
+    ASSERT_EQ(Describe(first), Describe(second));
+  }
 }
 
 TEST(SplitIntoNodes, OneBatchPerModelWithItsOwnTests) {
@@ -526,6 +805,20 @@ TEST(SplitIntoNodes, OneBatchPerModelWithItsOwnTests) {
     got.push_back(line);
   }
   EXPECT_EQ(got, (std::vector<std::string>{"g.a[g]: a on_a <-", "g.b[g]: b on_ab <- g.a", "h[]: c <- g.b"}));
+}
+
+TEST(SplitIntoNodes, BatchesLeftWholeKeepTheirSplitPaths) {
+  // a0 -> b1 -> a2 splits A; b3 also reads a0. B fails.
+  Case c = Build({{"A", {}}, {"B", {0}}, {"A", {1}}, {"B", {0}}});
+  Partition part = PartitionChecked(c);
+  SplitIntoNodes(c.graph, c.names, {"B"}, &part);
+  ASSERT_EQ(Describe(part),
+            "A.1: [0] deps []\n"
+            "A.2: [2] deps [2]\n"
+            "B.n0001: [1] deps [0]\n"
+            "B.n0003: [3] deps [0]\n");
+  EXPECT_EQ(part.batches[0].split_path, (Ints{0, 1, 2}));
+  EXPECT_EQ(part.batches[1].split_path, (Ints{0, 1, 2}));
 }
 
 }  // namespace
