@@ -49,6 +49,15 @@ std::string Join(const std::vector<std::string>& items, const char* sep) {
   return out;
 }
 
+// "a (x) -> b (y) -> c (x)": the path that kept a group from being one batch.
+std::string SplitPath(const Generation& g, const Batch& batch) {
+  std::vector<std::string> steps;
+  for (int n : batch.split_path)
+    steps.push_back(fmt::format("{} ({})", g.names[n],
+                                g.grouping.partition.batches[g.grouping.partition.batch_of[n]].name));
+  return Join(steps, " -> ");
+}
+
 }  // namespace
 
 int Explain(const Generation& g, bool json) {
@@ -83,6 +92,11 @@ int Explain(const Generation& g, bool json) {
                                      {"threads", g.settings[b].threads},
                                      {"predicted_seconds", e.prediction.batch_seconds[b]}};
       if (!batch.group.empty()) item["split_from"] = batch.group;
+      if (!batch.split_path.empty()) {
+        std::vector<std::string> path;
+        for (int n : batch.split_path) path.push_back(g.graph.nodes[n].unique_id);
+        item["split_path"] = path;
+      }
       batches.push_back(std::move(item));
     }
     doc["batches"] = std::move(batches);
@@ -108,6 +122,9 @@ int Explain(const Generation& g, bool json) {
     fmt::print("  upstream: {}\n", upstream.empty() ? "none" : Join(upstream, ", "));
     if (!batch.group.empty())
       fmt::print("  split from {}: one of its nodes failed; merged back once all succeed\n", batch.group);
+    if (!batch.split_path.empty())
+      fmt::print("  its group was split: {} would make a cycle between batches\n",
+                 SplitPath(g, batch));
     std::vector<std::string> members;
     for (int m : batch.members) members.push_back(g.names[m]);
     fmt::print("  members: {}\n", Join(members, ", "));

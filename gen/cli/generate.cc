@@ -48,6 +48,8 @@ std::vector<std::string> RegenerateArgs(const GenerateOptions& options, const Db
     args.insert(args.end(), {"--manifest", RelativePath(options.manifest, out_dir)});
   args.insert(args.end(), {"--policy", options.policy});
   if (options.policy == "auto") args.insert(args.end(), {"--jobs", std::to_string(options.jobs)});
+  if (options.max_batch_size > 0)
+    args.insert(args.end(), {"--max-batch-size", std::to_string(options.max_batch_size)});
   if (!options.policy_file.empty())
     args.insert(args.end(), {"--policy-file", RelativePath(fs::absolute(options.policy_file), out_dir)});
   return args;
@@ -77,6 +79,7 @@ bool Run(const GenerateOptions& options, PhaseTimer* timer, Generation* out, std
     return false;
   }
   if (!options.policy_file.empty() && !LoadPolicyFile(options.policy_file, &policy, err)) return false;
+  if (options.max_batch_size > 0) policy.max_batch_size = options.max_batch_size;
   DbtProject project;
   if (!LoadProject(options.project_dir, &project, err)) return false;
   fs::path output = options.output.empty() ? project.dir / "build.ninja"

@@ -28,6 +28,7 @@ struct GenerateOptions {
   std::string policy_file;  // YAML rules on top of `policy`
   // Ninja's -j, for `auto` and `explain`: Ninja's own default.
   int jobs = static_cast<int>(std::thread::hardware_concurrency()) + 2;
+  int max_batch_size = 0;  // 0: the policy file's, else no limit
   bool timings = false;  // print each phase's wall time to stderr
 };
 

@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
   app.add_option("-j,--jobs", options.jobs,
                  "Batches Ninja runs side by side, as its -j: what `auto` and `explain` predict for")
       ->capture_default_str();
+  app.add_option("--max-batch-size", options.max_batch_size,
+                 "Cut batches above N models, seeds and snapshots into chunks (default: no limit)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--policy-file", options.policy_file,
                  "YAML (or JSON) rules that name groups, on top of --policy; see README");
   app.add_flag("--timings", options.timings, "After generating, print each phase's wall time to stderr");

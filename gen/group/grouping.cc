@@ -6,6 +6,7 @@ Grouping GroupGraph(const Policy& policy, const std::string& name, const DbtProj
   g.policy = name;
   g.keys = GroupKeys(policy, project, graph, names, &g.group_settings);
   g.partition = PartitionGraph(graph, g.keys, names);
+  LimitBatchSize(graph, names, policy.max_batch_size, &g.partition);
   return g;
 }
 

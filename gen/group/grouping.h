@@ -19,7 +19,8 @@ struct Grouping {
   Partition partition;
 };
 
-// Groups with `policy`: keys, then the partition.
+// Groups with `policy`: keys, then the partition, then batches cut to the
+// policy's max_batch_size.
 Grouping GroupGraph(const Policy& policy, const std::string& name, const DbtProject& project,
                     const Graph& graph, const std::vector<std::string>& names);
 
