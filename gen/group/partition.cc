@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string_view>
@@ -265,21 +266,6 @@ std::vector<int> NumberKeys(const std::vector<std::string>& keys,
   return numbers;
 }
 
-// Whether `node` depends on `ancestor`, directly or not.
-bool DependsOn(const Graph& graph, int node, int ancestor) {
-  std::vector<int> todo = {node};
-  std::set<int> seen;
-  while (!todo.empty()) {
-    int n = todo.back();
-    todo.pop_back();
-    for (int d : graph.nodes[n].deps) {
-      if (d == ancestor) return true;
-      if (seen.insert(d).second) todo.push_back(d);
-    }
-  }
-  return false;
-}
-
 // The models, seeds and snapshots among `members`, each after its parents
 // among them. A member's children come right after it once their other
 // parents are placed, so that chains stay together; ties go to the lowest
@@ -324,8 +310,100 @@ std::string Unclaimed(const std::string& name, std::set<std::string>* taken) {
   return candidate;
 }
 
+// Places every test whose batch_of is -1, as `dbt build` orders tests: a
+// test joins the batch of its parents when they share one, or the one of
+// their batches that all the others lead to; otherwise it gets a batch of
+// its own, made by `own_batch`, that Assemble makes the batches of the
+// nodes it gates wait for.
+void PlaceTests(const Graph& graph, const std::function<Batch(int)>& own_batch,
+                std::vector<Batch>* batches, std::vector<int>* batch_of) {
+  const int n = static_cast<int>(graph.nodes.size());
+  std::vector<std::vector<int>> next(batches->size());  // the batch graph, without tests
+  for (int v = 0; v < n; ++v) {
+    if (graph.nodes[v].IsTest()) continue;
+    for (int d : graph.nodes[v].deps)
+      if (!graph.nodes[d].IsTest() && (*batch_of)[d] != (*batch_of)[v])
+        next[(*batch_of)[d]].push_back((*batch_of)[v]);
+  }
+  auto reaches = [&](int from, int to) {
+    std::vector<int> stack = {from};
+    std::set<int> seen = {from};
+    while (!stack.empty()) {
+      int b = stack.back();
+      stack.pop_back();
+      if (b == to) return true;
+      for (int s : next[b])
+        if (seen.insert(s).second) stack.push_back(s);
+    }
+    return false;
+  };
+  for (int v = 0; v < n; ++v) {
+    if ((*batch_of)[v] >= 0) continue;
+    std::set<int> parents;
+    for (int d : graph.nodes[v].deps) parents.insert((*batch_of)[d]);
+    int last = -1;  // the parent batch every other one leads to
+    for (int p : parents) {
+      bool after_all = true;
+      for (int q : parents) after_all = after_all && (q == p || reaches(q, p));
+      if (after_all) last = p;
+    }
+    if (last >= 0) {
+      (*batch_of)[v] = last;
+    } else {
+      (*batch_of)[v] = static_cast<int>(batches->size());
+      batches->push_back(own_batch(v));
+    }
+    (*batches)[(*batch_of)[v]].members.push_back(v);
+  }
+}
+
+// Takes every test out of `batches` (and the batches that held only tests)
+// so that PlaceTests places them anew: cutting a batch changes where the
+// tests of its nodes belong, also those that sat in another batch. Returns
+// each node's batch, -1 for tests.
+std::vector<int> TakeOutTests(const Graph& graph, std::vector<Batch>* batches) {
+  std::vector<Batch> kept;
+  for (Batch& batch : *batches) {
+    std::erase_if(batch.members, [&](int m) { return graph.nodes[m].IsTest(); });
+    if (!batch.members.empty()) kept.push_back(std::move(batch));
+  }
+  *batches = std::move(kept);
+  std::vector<int> batch_of(graph.nodes.size(), -1);
+  for (size_t b = 0; b < batches->size(); ++b)
+    for (int m : (*batches)[b].members) batch_of[m] = static_cast<int>(b);
+  return batch_of;
+}
+
+// The nodes a test holds back in `dbt build`: those downstream of every
+// one of its parents.
+std::vector<int> GatedBy(const Graph& graph, const std::vector<std::vector<int>>& children,
+                         int test) {
+  std::vector<int> count(graph.nodes.size(), 0);
+  const std::vector<int>& parents = graph.nodes[test].deps;
+  for (int p : parents) {
+    std::vector<int> stack = {p};
+    std::vector<bool> seen(graph.nodes.size(), false);
+    while (!stack.empty()) {
+      int v = stack.back();
+      stack.pop_back();
+      for (int c : children[v]) {
+        if (seen[c]) continue;
+        seen[c] = true;
+        ++count[c];
+        stack.push_back(c);
+      }
+    }
+  }
+  std::vector<int> gated;
+  for (size_t v = 0; v < count.size(); ++v)
+    if (count[v] == static_cast<int>(parents.size()) && !graph.nodes[v].IsTest())
+      gated.push_back(static_cast<int>(v));
+  return gated;
+}
+
 // Names made unique, batches sorted by name, node-to-batch index and batch
-// dependencies filled in.
+// dependencies filled in: the batches of a node's parents, and the batch of
+// a test that runs apart from its parents for the nodes it gates.
 Partition Assemble(const Graph& graph, std::vector<Batch> batches) {
   // Two groups whose keys sanitise alike get -2, -3, ... in member order.
   std::vector<int> by_name(batches.size());
@@ -364,8 +442,26 @@ Partition Assemble(const Graph& graph, std::vector<Batch> batches) {
     for (int m : batches[b].members)
       for (int d : graph.nodes[m].deps)
         if (partition.batch_of[d] != static_cast<int>(b)) deps.push_back(partition.batch_of[d]);
-    std::sort(deps.begin(), deps.end());
-    deps.erase(std::unique(deps.begin(), deps.end()), deps.end());
+  }
+  std::vector<std::vector<int>> children;
+  for (size_t v = 0; v < graph.nodes.size(); ++v) {
+    const Node& node = graph.nodes[v];
+    bool apart = node.IsTest() && std::none_of(node.deps.begin(), node.deps.end(), [&](int d) {
+      return partition.batch_of[d] == partition.batch_of[v];
+    });
+    if (!apart || node.deps.empty()) continue;
+    if (children.empty()) {
+      children.resize(graph.nodes.size());
+      for (size_t c = 0; c < graph.nodes.size(); ++c)
+        for (int d : graph.nodes[c].deps) children[d].push_back(static_cast<int>(c));
+    }
+    for (int gated : GatedBy(graph, children, static_cast<int>(v)))
+      if (partition.batch_of[gated] != partition.batch_of[v])
+        batches[partition.batch_of[gated]].deps.push_back(partition.batch_of[v]);
+  }
+  for (Batch& batch : batches) {
+    std::sort(batch.deps.begin(), batch.deps.end());
+    batch.deps.erase(std::unique(batch.deps.begin(), batch.deps.end()), batch.deps.end());
   }
   partition.batches = std::move(batches);
   return partition;
@@ -438,19 +534,11 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
   for (int v = 0; v < n; ++v)
     if (part_of[v] >= 0) batch_of[v] = batch_of_part[merger.Owner(part_of[v])];
 
-  // 4. Tests follow their parents; a test across batches runs on its own.
-  for (int v = 0; v < n; ++v) {
-    if (key[v] >= 0) continue;
-    const std::vector<int>& deps = graph.nodes[v].deps;
-    auto in_first = [&](int d) { return batch_of[d] == batch_of[deps.front()]; };
-    if (!deps.empty() && std::all_of(deps.begin(), deps.end(), in_first)) {
-      batch_of[v] = batch_of[deps.front()];
-    } else {
-      batch_of[v] = static_cast<int>(batches.size());
-      batches.push_back({SafeName(names[v]), {}, {}});
-    }
-  }
-  for (int v = 0; v < n; ++v) batches[batch_of[v]].members.push_back(v);
+  // 4. Tests follow their parents.
+  for (int v = 0; v < n; ++v)
+    if (batch_of[v] >= 0) batches[batch_of[v]].members.push_back(v);
+  PlaceTests(graph, [&](int v) { return Batch{SafeName(names[v]), {}, {}}; }, &batches, &batch_of);
+  for (Batch& batch : batches) std::sort(batch.members.begin(), batch.members.end());
   return Assemble(graph, std::move(batches));
 }
 
@@ -461,7 +549,8 @@ void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, i
   std::set<std::string> taken;  // the names of the batches left whole
   for (const Batch& batch : partition->batches) {
     orders.push_back(ChainOrder(graph, batch.members));
-    if (static_cast<int>(orders.back().size()) <= max_members) taken.insert(batch.name);
+    const int size = static_cast<int>(orders.back().size());
+    if (size > 0 && size <= max_members) taken.insert(batch.name);
   }
   std::vector<Batch> batches;
   for (size_t b = 0; b < partition->batches.size(); ++b) {
@@ -475,29 +564,18 @@ void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, i
     // Chunks in order: edges between them go from a chunk to a later one.
     const int chunks = (size + max_members - 1) / max_members;
     const size_t first = batches.size();
-    std::map<int, int> chunk_of;  // member -> chunk
     for (int c = 0; c < chunks; ++c) {
       Batch chunk;
       chunk.name = Unclaimed(fmt::format("{}.{}", batch.name, c + 1), &taken);
       chunk.split_path = batch.split_path;
       batches.push_back(std::move(chunk));
     }
-    for (int i = 0; i < size; ++i) {
-      chunk_of[order[i]] = static_cast<int>(int64_t{i} * chunks / size);
-      batches[first + chunk_of[order[i]]].members.push_back(order[i]);
-    }
-    for (int m : batch.members) {
-      if (!graph.nodes[m].IsTest()) continue;
-      std::set<int> parent_chunks;
-      for (int d : graph.nodes[m].deps)
-        if (auto it = chunk_of.find(d); it != chunk_of.end()) parent_chunks.insert(it->second);
-      if (parent_chunks.size() == 1) {
-        batches[first + *parent_chunks.begin()].members.push_back(m);
-      } else {
-        batches.push_back({Unclaimed(SafeName(names[m]), &taken), {m}, {}});
-      }
-    }
+    for (int i = 0; i < size; ++i)
+      batches[first + static_cast<int>(int64_t{i} * chunks / size)].members.push_back(order[i]);
   }
+  std::vector<int> batch_of = TakeOutTests(graph, &batches);
+  PlaceTests(graph, [&](int m) { return Batch{Unclaimed(SafeName(names[m]), &taken), {}, {}}; },
+             &batches, &batch_of);
   for (Batch& batch : batches) std::sort(batch.members.begin(), batch.members.end());
   *partition = Assemble(graph, std::move(batches));
 }
@@ -505,40 +583,24 @@ void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, i
 void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
                     const std::set<std::string>& failed, Partition* partition) {
   std::vector<Batch> batches;
+  std::map<int, std::string> group_of_test;
   for (Batch& batch : partition->batches) {
     if (!failed.count(batch.name) || batch.members.size() < 2) {
       batches.push_back(std::move(batch));
       continue;
     }
-    // One batch per model, seed or snapshot. A test stays with its parent
-    // here (with the last of its parents, when the others lead to it), so
-    // that, as in `dbt build`, a failing test stops what depends on the
-    // tested node; other tests get a batch of their own.
-    std::map<int, size_t> batch_of_node;
+    // One batch per model, seed or snapshot; its tests are placed below.
     for (int m : batch.members) {
-      if (graph.nodes[m].IsTest()) continue;
-      batch_of_node[m] = batches.size();
-      batches.push_back({batch.name + "." + SafeName(names[m]), {m}, {}, batch.name});
-    }
-    for (int m : batch.members) {
-      if (!graph.nodes[m].IsTest()) continue;
-      std::vector<int> parents;
-      for (int d : graph.nodes[m].deps)
-        if (batch_of_node.count(d)) parents.push_back(d);
-      // The parent that all the others lead to, if there is one.
-      int last = -1;
-      for (int p : parents) {
-        bool after_all = true;
-        for (int q : parents) after_all = after_all && (q == p || DependsOn(graph, p, q));
-        if (after_all) last = p;
-      }
-      if (last >= 0) {
-        batches[batch_of_node[last]].members.push_back(m);
-      } else {
-        batches.push_back({batch.name + "." + SafeName(names[m]), {m}, {}, batch.name});
-      }
+      if (graph.nodes[m].IsTest()) group_of_test[m] = batch.name;
+      else batches.push_back({batch.name + "." + SafeName(names[m]), {m}, {}, batch.name});
     }
   }
+  std::vector<int> batch_of = TakeOutTests(graph, &batches);
+  PlaceTests(graph, [&](int m) {
+    auto group = group_of_test.find(m);
+    if (group == group_of_test.end()) return Batch{SafeName(names[m]), {}, {}};
+    return Batch{group->second + "." + SafeName(names[m]), {}, {}, group->second};
+  }, &batches, &batch_of);
   for (Batch& batch : batches) std::sort(batch.members.begin(), batch.members.end());
   *partition = Assemble(graph, std::move(batches));
 }

@@ -212,14 +212,34 @@ std::string CheckBatches(const Graph& g, const Partition& part, std::vector<Ints
   for (int v = 0; v < n; ++v)
     if (seen[v] != 1) return fmt::format("node {} is in {} batches", v, seen[v]);
 
-  // (b) Batch deps are exactly the cross-batch node edges, and acyclic.
-  batch_deps->assign(nb, {});
-  for (int b = 0; b < nb; ++b) {
-    std::set<int> expected;
+  // (b) Batch deps are exactly the cross-batch node edges, plus, for a test
+  // apart from all its parents, an edge to every batch of a node downstream
+  // of all of them (`dbt build` makes such nodes wait for the test); acyclic.
+  std::vector<Ints> node_deps(n);
+  for (int v = 0; v < n; ++v) node_deps[v] = g.nodes[v].deps;
+  Ints node_order = TopoOrder(node_deps);
+  if (static_cast<int>(node_order.size()) != n) return "test bug: the node graph has a cycle";
+  std::vector<Bits> below = Descendants(node_deps, node_order);
+  std::vector<std::set<int>> expected(nb);
+  for (int b = 0; b < nb; ++b)
     for (int m : part.batches[b].members)
       for (int d : g.nodes[m].deps)
-        if (part.batch_of[d] != b) expected.insert(part.batch_of[d]);
-    Ints want(expected.begin(), expected.end());
+        if (part.batch_of[d] != b) expected[b].insert(part.batch_of[d]);
+  for (int t = 0; t < n; ++t) {
+    const Ints& parents = g.nodes[t].deps;
+    if (!g.nodes[t].IsTest() || parents.empty()) continue;
+    if (std::any_of(parents.begin(), parents.end(),
+                    [&](int p) { return part.batch_of[p] == part.batch_of[t]; }))
+      continue;
+    for (int x = 0; x < n; ++x) {
+      bool gated = !g.nodes[x].IsTest() && part.batch_of[x] != part.batch_of[t] &&
+                   std::all_of(parents.begin(), parents.end(), [&](int p) { return below[p].Has(x); });
+      if (gated) expected[part.batch_of[x]].insert(part.batch_of[t]);
+    }
+  }
+  batch_deps->assign(nb, {});
+  for (int b = 0; b < nb; ++b) {
+    Ints want(expected[b].begin(), expected[b].end());
     if (part.batches[b].deps != want)
       return fmt::format("deps of {} are [{}], the node edges say [{}]", part.batches[b].name,
                          fmt::join(part.batches[b].deps, ","), fmt::join(want, ","));
@@ -229,14 +249,9 @@ std::string CheckBatches(const Graph& g, const Partition& part, std::vector<Ints
   if (static_cast<int>(batch_order->size()) != nb) return "the batch graph has a cycle";
 
   // (c) Convex: no node outside a batch is both below and above it.
-  std::vector<Ints> node_deps(n);
-  for (int v = 0; v < n; ++v) node_deps[v] = g.nodes[v].deps;
-  Ints node_order = TopoOrder(node_deps);
-  if (static_cast<int>(node_order.size()) != n) return "test bug: the node graph has a cycle";
   std::vector<Ints> node_children(n);
   for (int v = 0; v < n; ++v)
     for (int d : node_deps[v]) node_children[d].push_back(v);
-  std::vector<Bits> below = Descendants(node_deps, node_order);
   std::vector<Bits> above = Descendants(node_children, Ints(node_order.rbegin(), node_order.rend()));
   for (int b = 0; b < nb; ++b) {
     Bits inside(n), down(n), up(n);
@@ -348,16 +363,23 @@ std::string CheckPartition(const Case& c, const Partition& part) {
       return fmt::format("test batch {} has a split path", part.batches[b].name);
   }
 
-  // (e) A test joins the batch of its parents when they share one, else it
-  // runs alone in a batch named after it.
+  // (e) A test joins the batch of its parents when they share one, or the
+  // one of their batches that every other one reaches; else it runs alone
+  // in a batch named after it.
   for (int v = 0; v < n; ++v) {
     if (!c.keys[v].empty()) continue;
     std::set<int> parent_batches;
     for (int d : g.nodes[v].deps) parent_batches.insert(part.batch_of[d]);
+    int last = -1;
+    for (int p : parent_batches) {
+      bool after_all = true;
+      for (int q : parent_batches) after_all = after_all && (q == p || batch_below[q].Has(p));
+      if (after_all) last = p;
+    }
     const Batch& mine = part.batches[part.batch_of[v]];
-    if (parent_batches.size() == 1) {
-      if (part.batch_of[v] != *parent_batches.begin())
-        return fmt::format("test {} is not in its parents' batch", v);
+    if (last >= 0) {
+      if (part.batch_of[v] != last)
+        return fmt::format("test {} is not in the last of its parents' batches", v);
     } else if (mine.members != Ints{v} || mine.name != c.names[v]) {
       return fmt::format("test {} across batches is in batch {} of {} nodes", v, mine.name,
                          mine.members.size());
@@ -538,13 +560,26 @@ TEST(PartitionGraph, ChainInsideAGroupAfterAnotherGroupStaysWhole) {
 }
 
 TEST(PartitionGraph, TestsFollowTheirParents) {
-  // a1 -> b1; test t3 on a1 joins a, t4 on b1 joins b, t5 on a1 and b1 runs alone.
+  // a0 -> b1; test t2 on a0 joins a, t3 on b1 joins b, and t4 on a0 and b1
+  // joins b too, the batch that a leads to.
   Case c = Build({{"a", {}}, {"b", {0}}, {"", {0}}, {"", {1}}, {"", {0, 1}}});
   Partition part = PartitionChecked(c);
   EXPECT_EQ(Describe(part),
             "a: [0,2] deps []\n"
-            "b: [1,3] deps [0]\n"
-            "t_n0004: [4] deps [0,1]\n");
+            "b: [1,3,4] deps [0]\n");
+}
+
+TEST(PartitionGraph, TestAcrossUnrelatedBatchesHoldsBackWhatNeedsAllItsParents) {
+  // a0 and b1 are unrelated; t2 tests both, so it runs alone. c3 reads a0
+  // and b1: `dbt build` makes it wait for t2. d4 reads a0 only: it does not.
+  Case c = Build({{"a", {}}, {"b", {}}, {"", {0, 1}}, {"c", {0, 1}}, {"d", {0}}});
+  Partition part = PartitionChecked(c);
+  EXPECT_EQ(Describe(part),
+            "a: [0] deps []\n"
+            "b: [1] deps []\n"
+            "c: [3] deps [0,1,4]\n"
+            "d: [4] deps [0]\n"
+            "t_n0002: [2] deps [0,1]\n");
 }
 
 TEST(PartitionGraph, TestOfTwoNodesInOneBatchJoinsIt) {
@@ -655,6 +690,9 @@ int Executables(const Graph& g, const Ints& members) {
 // Checks what LimitBatchSize promises, `before` being its input.
 std::string CheckLimited(const Case& c, const Partition& before, const Partition& after,
                          int max_members) {
+  std::vector<Ints> after_deps;
+  for (const Batch& b : after.batches) after_deps.push_back(b.deps);
+  const std::vector<Bits> reach = Descendants(after_deps, TopoOrder(after_deps));
   const Graph& g = c.graph;
   std::vector<Ints> batch_deps;
   Ints batch_order;
@@ -668,9 +706,18 @@ std::string CheckLimited(const Case& c, const Partition& before, const Partition
   }
   for (const Batch& old : before.batches) {
     const int size = Executables(g, old.members);
+    // A batch left whole keeps its models; its tests may move, as (e) of
+    // CheckPartition says, when a parent's batch was cut.
+    auto models = [&](const Ints& members) {
+      Ints out;
+      for (int m : members)
+        if (!g.nodes[m].IsTest()) out.push_back(m);
+      return out;
+    };
+    if (size == 0) continue;
     if (size <= max_members) {
       auto it = by_name.find(old.name);
-      if (it == by_name.end() || it->second->members != old.members ||
+      if (it == by_name.end() || models(it->second->members) != models(old.members) ||
           it->second->split_path != old.split_path)
         return fmt::format("batch {} of {} models changed", old.name, size);
       continue;
@@ -696,15 +743,21 @@ std::string CheckLimited(const Case& c, const Partition& before, const Partition
     }
     if (largest - smallest > 1)
       return fmt::format("chunks of {} hold {} to {} models", old.name, smallest, largest);
-    // A test stays with its parents, or runs alone when they are apart.
+    // A test stays with its parents (in the last of their chunks), or runs
+    // alone when no chunk of theirs follows all the others.
     for (int m : old.members) {
       if (!g.nodes[m].IsTest()) continue;
       std::set<int> parent_batches;
       for (int d : g.nodes[m].deps) parent_batches.insert(after.batch_of[d]);
+      int last = -1;
+      for (int p : parent_batches) {
+        bool after_all = true;
+        for (int q : parent_batches) after_all = after_all && (q == p || reach[q].Has(p));
+        if (after_all) last = p;
+      }
       const Batch& mine = after.batches[after.batch_of[m]];
-      if (parent_batches.size() == 1 ? after.batch_of[m] != *parent_batches.begin()
-                                     : mine.members != Ints{m} ||
-                                           WithoutCollisionSuffix(mine.name) != c.names[m])
+      if (last >= 0 ? after.batch_of[m] != last
+                    : mine.members != Ints{m} || WithoutCollisionSuffix(mine.name) != c.names[m])
         return fmt::format("test {} of {} is in batch {}", m, old.name, mine.name);
     }
   }
@@ -755,8 +808,7 @@ TEST(LimitBatchSize, TestsDoNotCountAndNoLimitChangesNothing) {
   LimitBatchSize(c.graph, c.names, 1, &part);
   EXPECT_EQ(Describe(part),
             "a.1: [0,2] deps []\n"
-            "a.2: [1,3] deps [0]\n"
-            "t_n0004: [4] deps [0,1]\n");
+            "a.2: [1,3,4] deps [0]\n");
 }
 
 TEST(LimitBatchSize, RandomDags) {
