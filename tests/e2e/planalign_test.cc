@@ -234,6 +234,32 @@ TEST_F(PlanalignTest, BrokenModelFailsItsBatchWhileIndependentBatchesComplete) {
   EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
 }
 
+TEST_F(PlanalignTest, FailedBatchThatNothingWaitsForIsNotSplit) {
+  // marts is a leaf batch: splitting it would only start more dbt processes.
+  fs::path broken = project_ / "models" / "marts" / "rpt_headcount_by_age_band.sql";
+  std::string good = Read(broken);
+  Write(broken, "select no_such_column from {{ ref('stg_census') }}\n");
+  Result build = Shell(project_, "ninja");
+  EXPECT_NE(build.code, 0);
+  EXPECT_NE(build.out.find("FAILED model.planalign.rpt_headcount_by_age_band (error)"), std::string::npos)
+      << build.out;
+  EXPECT_EQ(build.out.find("runs its nodes one by one"), std::string::npos) << build.out;
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "split" / "marts"));
+
+  // After the fix one dbt process reruns the failed model and its tests.
+  Write(broken, good);
+  fs::path marker = root_ / "marker";
+  Write(marker, "");
+  Result fixed = Shell(project_, "ninja");
+  ASSERT_EQ(fixed.code, 0) << fixed.out;
+  EXPECT_EQ(BatchesRun(fixed.out), std::set<std::string>{"marts"}) << fixed.out;
+  ManifestView manifest(project_ / ".pa" / "parse" / "manifest.json");
+  EXPECT_EQ(ExecutedSince(project_, marker),
+            manifest.Affected({"model.planalign.rpt_headcount_by_age_band"}))
+      << fixed.out;
+  EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
+}
+
 TEST_F(PlanalignTest, FailingDataTestBlocksDownstreamUntilTheDataIsFixed) {
   // A duplicate year fails the seed's test unique_cola_by_year_plan_year.
   fs::path seed = project_ / "seeds" / "cola_by_year.csv";
