@@ -1,6 +1,5 @@
 #include "cli/build.h"
 
-#include <chrono>
 #include <cstdlib>
 
 #include <fmt/format.h>
@@ -22,9 +21,7 @@ int RunNinja(const fs::path& build_ninja, const std::vector<std::string>& ninja_
   command.argv = {ninja.string(), "-f", build_ninja.filename().string()};
   command.argv.insert(command.argv.end(), ninja_args.begin(), ninja_args.end());
   command.cwd = dir;
-  long long start = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count();
+  long long start = NowNs();
   SubprocessResult result;
   std::string err;
   if (!RunSubprocess(command, &result, &err)) {

@@ -72,7 +72,6 @@ CostModel HistoryCosts(const Graph& graph, const BatchState& state, const fs::pa
 }
 
 bool Run(const GenerateOptions& options, PhaseTimer* timer, Generation* out, std::string* err) {
-  fs::path* plan_file = &out->plan_file;
   Policy policy;
   if (!ParsePolicy(options.policy, &policy, err)) {
     *err = "--policy: " + *err;
@@ -172,16 +171,16 @@ bool Run(const GenerateOptions& options, PhaseTimer* timer, Generation* out, std
   std::error_code ec;
   fs::create_directories(SplitDir(project.dir), ec);
   bool changed = false;
-  *plan_file = output.parent_path() / kPlanFileName;
-  if (!WriteFileIfChanged(*plan_file, PlanToJson(plan), &changed, err))
-    return false;
+  fs::path plan_file = output.parent_path() / kPlanFileName;
+  if (!WriteFileIfChanged(plan_file, PlanToJson(plan), &changed, err)) return false;
   if (!WriteFileIfChanged(output, ninja_text, &changed, err)) return false;
   for (const std::string& name : merged) SetSplitMarker(project.dir, name, false);
   if (!RegroupState(project.dir, plan, state, err)) return false;
   timer->Lap("write");
-  *out = Generation{*plan_file,          project,            manifest.adapter_type, std::move(graph),   std::move(names),
-                    std::move(grouping), std::move(batch_settings), std::move(cost), dbt.threads,
-                    std::move(predictions), policy};
+  *out = Generation{plan_file,        project,    std::move(graph),
+                    std::move(names),   std::move(grouping), std::move(batch_settings),
+                    std::move(cost),    dbt.threads, std::move(predictions),
+                    policy};
   return true;
 }
 

@@ -39,7 +39,6 @@ inline constexpr int kAssumedProfileThreads = 4;
 struct Generation {
   fs::path plan_file;  // beside build.ninja
   DbtProject project;
-  std::string adapter_type;
   Graph graph;
   std::vector<std::string> names;  // UniqueNodeNames(graph)
   Grouping grouping;               // after failed batches were split

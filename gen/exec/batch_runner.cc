@@ -36,12 +36,6 @@ std::string OneLine(const std::string& text) {
   return line.empty() ? "(no message)" : line;
 }
 
-long long NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // Whether every member of every batch split from `group` has succeeded;
 // `own` is the fresh state of batch `self`.
 bool GroupSucceeded(const Plan& plan, const std::string& group, StateCache* states,

@@ -18,14 +18,10 @@
 // in the order of the fields read below, whatever the document's key order.
 #include "manifest/manifest.h"
 
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cstring>
 #include <map>
 #include <tuple>
@@ -544,36 +540,13 @@ std::unique_ptr<char[], ManifestTextUnmap> AllocateText(size_t size) {
 }  // namespace
 
 bool ReadManifestText(const fs::path& path, ManifestText* text, std::string* err) {
-  auto fail = [&] {
-    *err = fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno));
-    return false;
-  };
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail();
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return fail();
-  }
+  FileReader file(path);
+  if (!file.Open(err)) return false;
   // As large as the file was when opened; a file that grows meanwhile reads as truncated.
-  size_t capacity = static_cast<size_t>(st.st_size);
+  size_t capacity = file.Size();
   auto bytes = AllocateText(capacity);
   size_t size = 0;
-  while (size < capacity) {
-    ssize_t n = read(fd, bytes.get() + size, capacity - size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int saved = errno;
-      close(fd);
-      errno = saved;
-      return fail();
-    }
-    if (n == 0) break;
-    size += static_cast<size_t>(n);
-  }
-  close(fd);
+  if (!file.ReadUpTo(bytes.get(), capacity, &size, err)) return false;
   std::memset(bytes.get() + size, ' ', ManifestText::kPadding);
   text->bytes = std::move(bytes);
   text->size = size;

@@ -5,45 +5,57 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include <fmt/format.h>
 
+FileReader::FileReader(const fs::path& path)
+    : path_(path), fd_(open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
+
+FileReader::~FileReader() {
+  if (fd_ >= 0) close(fd_);
+}
+
+bool FileReader::Fail(std::string* err) const {
+  *err = fmt::format("{}: cannot read: {}", path_.string(), std::strerror(errno));
+  return false;
+}
+
+bool FileReader::Open(std::string* err) const { return fd_ >= 0 || Fail(err); }
+
+size_t FileReader::Size() const {
+  struct stat st;
+  return fstat(fd_, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0;
+}
+
+bool FileReader::ReadUpTo(char* data, size_t capacity, size_t* size, std::string* err) const {
+  *size = 0;
+  while (*size < capacity) {
+    ssize_t n = read(fd_, data + *size, capacity - *size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Fail(err);
+    if (n == 0) break;
+    *size += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 bool ReadFile(const fs::path& path, std::string* content, std::string* err) {
-  auto fail = [&] {
-    *err = fmt::format("{}: cannot read: {}", path.string(), std::strerror(errno));
-    return false;
-  };
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail();
+  FileReader file(path);
+  if (!file.Open(err)) return false;
   // The size it has now in one read (no copy through a stream), then
   // whatever a growing file or /proc adds.
-  struct stat st;
-  std::string text(fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<size_t>(st.st_size) : 0,
-                   '\0');
+  std::string text(file.Size(), '\0');
   size_t size = 0;
-  char buffer[65536];
   for (;;) {
-    bool direct = size < text.size();
-    ssize_t n = direct ? read(fd, text.data() + size, text.size() - size)
-                       : read(fd, buffer, sizeof buffer);
-    if (n == 0) break;
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int saved = errno;
-      close(fd);
-      errno = saved;
-      return fail();
-    }
-    if (direct) {
-      size += static_cast<size_t>(n);
-    } else {
-      text.append(buffer, static_cast<size_t>(n));
-      size = text.size();
-    }
+    size_t got = 0;
+    if (!file.ReadUpTo(text.data() + size, text.size() - size, &got, err)) return false;
+    size += got;
+    if (size < text.size()) break;
+    text.resize(size + 65536);
   }
   text.resize(size);
-  close(fd);
   *content = std::move(text);
   return true;
 }
@@ -99,6 +111,12 @@ long long MtimeNs(const fs::path& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return 0;
   return static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+}
+
+long long NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 bool Touch(const fs::path& path, std::string* err) {

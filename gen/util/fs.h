@@ -6,6 +6,27 @@
 
 namespace fs = std::filesystem;
 
+// A file open for reading, closed when this goes out of scope. On any
+// failure *err is "<path>: cannot read: <reason>".
+class FileReader {
+ public:
+  explicit FileReader(const fs::path& path);
+  ~FileReader();
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+
+  bool Open(std::string* err) const;
+  // Its size when asked; 0 when unknown (/proc files say 0).
+  size_t Size() const;
+  // Reads until the end of the file or `capacity` bytes; *size is what was read.
+  bool ReadUpTo(char* data, size_t capacity, size_t* size, std::string* err) const;
+
+ private:
+  bool Fail(std::string* err) const;
+  fs::path path_;
+  int fd_;
+};
+
 bool ReadFile(const fs::path& path, std::string* content, std::string* err);
 
 // Writes `content` to a temporary file beside `path` and renames it into
@@ -19,6 +40,9 @@ std::string RelativePath(const fs::path& target, const fs::path& base);
 
 // Modification time in nanoseconds since the epoch; 0 when missing.
 long long MtimeNs(const fs::path& path);
+
+// The wall clock, in the same unit.
+long long NowNs();
 
 // Creates or truncates `path` so its mtime is now.
 bool Touch(const fs::path& path, std::string* err);

@@ -68,3 +68,10 @@ std::string WarehouseDigest(const fs::path& project) {
   EXPECT_EQ(r.code, 0) << r.out;
   return r.out;
 }
+
+std::string DbtBuildReference(const fs::path& dir) {
+  CopyExample(dir);
+  Result dbt = Shell(dir, "'" + (kVenv / "dbt").string() + "' build --profiles-dir .");
+  EXPECT_EQ(dbt.code, 0) << dbt.out;
+  return dbt.code == 0 ? WarehouseDigest(dir) : "";
+}

@@ -35,5 +35,10 @@ void CopyExample(const fs::path& to);
 // digest of its sorted rows, one per line.
 std::string WarehouseDigest(const fs::path& project);
 
+// A copy of examples/planalign at `dir`, built by a plain `dbt build`: the
+// warehouse pa-gen must match. Returns its WarehouseDigest; "" (and a
+// failed test) when dbt fails.
+std::string DbtBuildReference(const fs::path& dir);
+
 // Removes the suite's folder unless a test failed: then it is kept to look at.
 void RemoveUnlessFailed(const fs::path& root);

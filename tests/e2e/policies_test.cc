@@ -8,11 +8,7 @@ class PoliciesTest : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
     root_ = TestRoot("policies");
-    fs::path reference = root_ / "reference";
-    CopyExample(reference);
-    Result dbt = Shell(reference, "'" + (kVenv / "dbt").string() + "' build --profiles-dir .");
-    ASSERT_EQ(dbt.code, 0) << dbt.out;
-    reference_ = WarehouseDigest(reference);
+    reference_ = DbtBuildReference(root_ / "reference");
   }
   static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
   static fs::path root_;

@@ -161,6 +161,21 @@ std::vector<Bits> Descendants(const std::vector<Ints>& deps, const Ints& order) 
   return reach;
 }
 
+// Where test `t` belongs when it does not run alone: the batch of its
+// parents that every other batch of theirs reaches (`reach`, from
+// Descendants over the batch graph); -1 when there is none.
+int LastParentBatch(const Graph& g, const Partition& part, const std::vector<Bits>& reach, int t) {
+  std::set<int> parent_batches;
+  for (int d : g.nodes[t].deps) parent_batches.insert(part.batch_of[d]);
+  int last = -1;
+  for (int p : parent_batches) {
+    bool after_all = true;
+    for (int q : parent_batches) after_all = after_all && (q == p || reach[q].Has(p));
+    if (after_all) last = p;
+  }
+  return last;
+}
+
 // What a batch name may hold: letters, digits, '_', '-', '.'; the rest becomes '_'.
 std::string Sanitised(const std::string& key) {
   std::string out;
@@ -368,14 +383,7 @@ std::string CheckPartition(const Case& c, const Partition& part) {
   // in a batch named after it.
   for (int v = 0; v < n; ++v) {
     if (!c.keys[v].empty()) continue;
-    std::set<int> parent_batches;
-    for (int d : g.nodes[v].deps) parent_batches.insert(part.batch_of[d]);
-    int last = -1;
-    for (int p : parent_batches) {
-      bool after_all = true;
-      for (int q : parent_batches) after_all = after_all && (q == p || batch_below[q].Has(p));
-      if (after_all) last = p;
-    }
+    const int last = LastParentBatch(g, part, batch_below, v);
     const Batch& mine = part.batches[part.batch_of[v]];
     if (last >= 0) {
       if (part.batch_of[v] != last)
@@ -747,14 +755,7 @@ std::string CheckLimited(const Case& c, const Partition& before, const Partition
     // alone when no chunk of theirs follows all the others.
     for (int m : old.members) {
       if (!g.nodes[m].IsTest()) continue;
-      std::set<int> parent_batches;
-      for (int d : g.nodes[m].deps) parent_batches.insert(after.batch_of[d]);
-      int last = -1;
-      for (int p : parent_batches) {
-        bool after_all = true;
-        for (int q : parent_batches) after_all = after_all && (q == p || reach[q].Has(p));
-        if (after_all) last = p;
-      }
+      const int last = LastParentBatch(g, after, reach, m);
       const Batch& mine = after.batches[after.batch_of[m]];
       if (last >= 0 ? after.batch_of[m] != last
                     : mine.members != Ints{m} || WithoutCollisionSuffix(mine.name) != c.names[m])
