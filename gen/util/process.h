@@ -5,19 +5,11 @@
 #include <utility>
 #include <vector>
 
-struct Subprocess {
-  std::vector<std::string> argv;  // argv[0] is a path, not looked up in PATH
-  std::filesystem::path cwd;      // empty: inherit
-  std::filesystem::path output;   // stdout and stderr go here; empty: inherit
-  std::vector<std::pair<std::string, std::string>> env;  // added to ours
-  int timeout_seconds = 0;        // 0: none
-};
+#include "util/command_runner.h"
 
-struct SubprocessResult {
-  int exit_code = -1;      // 128 + signal when killed by one
-  bool timed_out = false;  // killed by us after timeout_seconds
-  int interrupted_by = 0;  // SIGINT/SIGTERM/SIGHUP we received and passed on; 0: none
-};
+// The real CommandRunner: every command is a fresh process.
+using Subprocess = CommandRequest;
+using SubprocessResult = CommandResult;
 
 // The executable `name` in $PATH, or empty.
 std::filesystem::path FindInPath(const std::string& name);
@@ -29,3 +21,10 @@ std::filesystem::path FindInPath(const std::string& name);
 // us: if we die, the kernel sends the child SIGKILL. Returns false with
 // *err set when the command could not be started.
 bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::string* err);
+
+class SubprocessRunner : public CommandRunner {
+ public:
+  bool Run(const CommandRequest& request, CommandResult* result, std::string* err) override {
+    return RunSubprocess(request, result, err);
+  }
+};

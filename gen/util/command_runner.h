@@ -1,0 +1,46 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+// The one seam through which pa-gen starts a program: dbt for a batch or
+// the parse, ninja for `pa-gen build`, dot for `pa-gen graph --svg`. The
+// real implementation starts a process (SubprocessRunner, util/process.h);
+// a resident dbt worker is a second one (it serves dbt requests from a warm
+// process and falls back to a process for anything else); unit tests use a
+// fake that writes dbt's files and exit codes as scripted.
+//
+// Whatever runs the command, the caller sees the same thing: the same
+// argv, working directory and environment as a fresh process would get,
+// the same files written, the same exit status, the same reaction to
+// signals and timeouts.
+
+struct CommandRequest {
+  std::vector<std::string> argv;  // argv[0] is a path, not looked up in PATH
+  std::filesystem::path cwd;      // empty: inherit
+  std::filesystem::path output;   // stdout and stderr go here; empty: inherit
+  std::vector<std::pair<std::string, std::string>> env;  // added to ours
+  int timeout_seconds = 0;        // 0: none; then the command is killed
+};
+
+struct CommandResult {
+  int exit_code = -1;      // 128 + signal when killed by one
+  bool timed_out = false;  // killed by the runner after timeout_seconds
+  int interrupted_by = 0;  // SIGINT/SIGTERM/SIGHUP we received and passed on; 0: none
+  // Who ran it, for messages and tests: "process", or "worker".
+  std::string ran_by = "process";
+};
+
+class CommandRunner {
+ public:
+  virtual ~CommandRunner() = default;
+
+  // Runs the command and waits for it. While it runs, a SIGINT, SIGTERM or
+  // SIGHUP we receive is passed on to it (and to every process it started);
+  // after `timeout_seconds` it is stopped. Returns false with *err set only
+  // when the command could not be started at all; a command that ran and
+  // failed is a true return with its exit code.
+  virtual bool Run(const CommandRequest& request, CommandResult* result, std::string* err) = 0;
+};
