@@ -8,7 +8,7 @@
 #include "util/process.h"
 #include "write/plan.h"
 
-int RunNinja(const fs::path& build_ninja, const std::vector<std::string>& ninja_args) {
+int RunNinja(CommandRunner& runner, const fs::path& build_ninja, const std::vector<std::string>& ninja_args) {
   const char* env = std::getenv("PA_NINJA");
   fs::path ninja = env && *env ? fs::path(env) : FindInPath("ninja");
   if (ninja.empty()) {
@@ -17,14 +17,14 @@ int RunNinja(const fs::path& build_ninja, const std::vector<std::string>& ninja_
   }
   // Ninja runs in build.ninja's folder, as a plain `ninja` there would.
   fs::path dir = fs::absolute(build_ninja).parent_path();
-  Subprocess command;
+  CommandRequest command;
   command.argv = {ninja.string(), "-f", build_ninja.filename().string()};
   command.argv.insert(command.argv.end(), ninja_args.begin(), ninja_args.end());
   command.cwd = dir;
   long long start = NowNs();
-  SubprocessResult result;
+  CommandResult result;
   std::string err;
-  if (!RunSubprocess(command, &result, &err)) {
+  if (!runner.Run(command, &result, &err)) {
     fmt::print(stderr, "pa-gen: error: {}\n", err);
     return 2;
   }

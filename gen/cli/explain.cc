@@ -132,7 +132,7 @@ int Explain(const Generation& g, bool json) {
   return 0;
 }
 
-int WriteGraph(const Generation& g, bool nodes, bool svg) {
+int WriteGraph(CommandRunner& runner, const Generation& g, bool nodes, bool svg) {
   const Partition& partition = g.grouping.partition;
   // Names are plain (SafeKey, dbt identifiers); a label's "\n" is DOT's line break.
   auto quoted = [](const std::string& s) {
@@ -179,10 +179,10 @@ int WriteGraph(const Generation& g, bool nodes, bool svg) {
     fmt::print(stderr, "pa-gen: error: {}\n", err);
     return 2;
   }
-  Subprocess render;
+  CommandRequest render;
   render.argv = {dot_tool.string(), "-Tsvg", file.string()};
-  SubprocessResult result;
-  if (!RunSubprocess(render, &result, &err)) {
+  CommandResult result;
+  if (!runner.Run(render, &result, &err)) {
     fmt::print(stderr, "pa-gen: error: {}\n", err);
     return 2;
   }

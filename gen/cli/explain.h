@@ -1,6 +1,7 @@
 #pragma once
 
 #include "cli/generate.h"
+#include "util/command_runner.h"
 
 // `pa-gen explain [--json]`: each batch with its members, upstream batches,
 // predicted time and, for a group the partition had to split, the path
@@ -10,4 +11,5 @@ int Explain(const Generation& generation, bool json);
 
 // `pa-gen graph [--nodes] [--svg]`: the batch graph as Graphviz DOT (with
 // --nodes the node graph, batches as clusters), or rendered as SVG by `dot`.
-int WriteGraph(const Generation& generation, bool nodes, bool svg);
+// `dot` runs through `runner`.
+int WriteGraph(CommandRunner& runner, const Generation& generation, bool nodes, bool svg);

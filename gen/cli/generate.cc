@@ -71,7 +71,7 @@ CostModel HistoryCosts(const Graph& graph, const BatchState& state, const fs::pa
   return cost;
 }
 
-bool Run(const GenerateOptions& options, PhaseTimer* timer, Generation* out, std::string* err) {
+bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* timer, Generation* out, std::string* err) {
   Policy policy;
   if (!ParsePolicy(options.policy, &policy, err)) {
     *err = "--policy: " + *err;
@@ -97,7 +97,7 @@ bool Run(const GenerateOptions& options, PhaseTimer* timer, Generation* out, std
   if (options.manifest.empty()) {
     inputs = ListProjectInputs(project, dbt.profiles_dir);
     timer->Lap("project");
-    if (!EnsureParsedManifest(project, dbt, inputs, &manifest_file, err)) return false;
+    if (!EnsureParsedManifest(runner, project, dbt, inputs, &manifest_file, err)) return false;
     timer->Lap("dbt parse");
   } else {
     manifest_file = fs::absolute(options.manifest).lexically_normal();
@@ -186,10 +186,10 @@ bool Run(const GenerateOptions& options, PhaseTimer* timer, Generation* out, std
 
 }  // namespace
 
-int Generate(const GenerateOptions& options, Generation* generation) {
+int Generate(CommandRunner& runner, const GenerateOptions& options, Generation* generation) {
   std::string err;
   PhaseTimer timer;
-  if (Run(options, &timer, generation, &err)) {
+  if (Run(runner, options, &timer, generation, &err)) {
     if (options.timings) fmt::print(stderr, "{}", timer.Report());
     return 0;
   }

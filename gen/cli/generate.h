@@ -10,6 +10,7 @@
 #include "group/grouping.h"
 #include "group/policy.h"
 #include "group/predict.h"
+#include "util/command_runner.h"
 #include "util/fs.h"
 
 // The options of `pa-gen` itself; names follow dbt's flags.
@@ -51,5 +52,6 @@ struct Generation {
 
 // The pipeline: load manifest -> build graph -> group -> write ninja.
 // Returns the exit code and fills *generation. On failure prints one line
-// and leaves every file it would have written as it was.
-int Generate(const GenerateOptions& options, Generation* generation);
+// and leaves every file it would have written as it was. dbt parse runs
+// through `runner`.
+int Generate(CommandRunner& runner, const GenerateOptions& options, Generation* generation);

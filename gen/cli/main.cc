@@ -6,6 +6,7 @@
 #include "cli/generate.h"
 #include "exec/batch_runner.h"
 #include "exec/status.h"
+#include "util/process.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -80,19 +81,21 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (*exec) return RunBatch(plan, digest, batch);
+  // The one place that chooses how programs are started.
+  SubprocessRunner runner;
+  if (*exec) return RunBatch(runner, plan, digest, batch);
   Generation generation;
-  int code = Generate(options, &generation);
+  int code = Generate(runner, options, &generation);
   if (code != 0) return code;
   const fs::path& plan_file = generation.plan_file;
   if (*status) return PrintStatus(plan_file);
   if (*forget) return Forget(plan_file, names, full_refresh);
   if (*explain) return Explain(generation, json);
-  if (*graph) return WriteGraph(generation, graph_nodes, svg);
+  if (*graph) return WriteGraph(runner, generation, graph_nodes, svg);
   if (*build) {
     fs::path ninja_file = options.output.empty() ? fs::path("build.ninja")
                                                  : fs::path(options.output).filename();
-    return RunNinja(plan_file.parent_path() / ninja_file, build->remaining());
+    return RunNinja(runner, plan_file.parent_path() / ninja_file, build->remaining());
   }
   return 0;
 }

@@ -12,7 +12,7 @@
 #include "exec/state.h"
 #include "exec/work.h"
 #include "manifest/dbt.h"
-#include "util/process.h"
+#include "util/command_runner.h"
 #include "write/plan.h"
 
 namespace {
@@ -66,7 +66,7 @@ bool HasDownstream(const Plan& plan, const std::string& name) {
 
 }  // namespace
 
-int RunBatch(const fs::path& plan_file, const std::string& digest, const std::string& batch_name) {
+int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string& digest, const std::string& batch_name) {
   std::string err;
   Plan plan;
   if (!LoadPlan(plan_file, &plan, &err)) {
@@ -115,7 +115,7 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
   std::error_code ec;
   fs::create_directories(run_dir, ec);
 
-  Subprocess dbt;
+  CommandRequest dbt;
   dbt.argv = {plan.dbt.dbt.string(), "build", "--project-dir", project.string()};
   std::vector<std::string> shared = SharedDbtArgs(plan.dbt);
   dbt.argv.insert(dbt.argv.end(), shared.begin(), shared.end());
@@ -135,7 +135,7 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
   dbt.output = run_dir / "dbt.out";
   dbt.env = DbtEnvironment();
   dbt.timeout_seconds = plan.dbt.batch_timeout;
-  SubprocessResult run;
+  CommandResult run;
   std::string output;
   double wall = 0;
   for (int attempt = 0;; ++attempt) {
@@ -143,7 +143,7 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
     fs::remove(results_file, ec);
     fs::remove(log_file, ec);
     auto started = std::chrono::steady_clock::now();
-    if (!RunSubprocess(dbt, &run, &err)) {
+    if (!runner.Run(dbt, &run, &err)) {
       fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
       return 1;
     }

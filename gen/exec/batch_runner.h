@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "util/command_runner.h"
 #include "util/fs.h"
 
 // `pa-gen exec`: runs the members of one batch that need work as one dbt
@@ -11,4 +12,5 @@
 // dbt and leaves the stamp alone (the edge has restat). Returns the exit
 // code: 0 success, 1 the batch failed, 2 the plan is unusable. Failures are
 // reported on stderr, one line per failed node.
-int RunBatch(const fs::path& plan_file, const std::string& digest, const std::string& batch_name);
+// dbt runs through `runner`.
+int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string& digest, const std::string& batch_name);

@@ -2,11 +2,10 @@
 
 #include <fmt/format.h>
 
-#include "util/process.h"
 
 fs::path ParseDir(const DbtProject& project) { return project.dir / ".pa" / "parse"; }
 
-bool EnsureParsedManifest(const DbtProject& project, const DbtSettings& settings,
+bool EnsureParsedManifest(CommandRunner& runner, const DbtProject& project, const DbtSettings& settings,
                           const ProjectInputs& inputs, fs::path* manifest, std::string* err) {
   fs::path dir = ParseDir(project);
   *manifest = dir / "manifest.json";
@@ -30,7 +29,7 @@ bool EnsureParsedManifest(const DbtProject& project, const DbtSettings& settings
   std::error_code ec;
   fs::create_directories(dir, ec);
   fs::remove(settings_file, ec);
-  Subprocess parse;
+  CommandRequest parse;
   parse.argv = {settings.dbt.string(), "parse", "--project-dir", project.dir.string()};
   parse.argv.insert(parse.argv.end(), shared.begin(), shared.end());
   parse.argv.insert(parse.argv.end(), {"--target-path", (dir).string(), "--log-path",
@@ -38,8 +37,8 @@ bool EnsureParsedManifest(const DbtProject& project, const DbtSettings& settings
   parse.cwd = project.dir;
   parse.output = dir / "parse.out";
   parse.env = DbtEnvironment();
-  SubprocessResult run;
-  if (!RunSubprocess(parse, &run, err)) return false;
+  CommandResult run;
+  if (!runner.Run(parse, &run, err)) return false;
   int code = run.exit_code;
   if (run.interrupted_by) {
     *err = fmt::format("dbt parse interrupted by signal {}", run.interrupted_by);

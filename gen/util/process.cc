@@ -1,8 +1,10 @@
 #include "util/process.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,7 +31,8 @@ void PassOn(int sig) {
 
 // Grace period between SIGTERM and SIGKILL.
 constexpr int kKillGraceMs = 5000;
-constexpr int kPollMs = 20;
+// Only where the kernel has no pidfd (before Linux 5.3): how often to look.
+constexpr int kFallbackPollMs = 20;
 
 long long NowMs() {
   timespec ts;
@@ -106,6 +109,14 @@ bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::str
   close(status_pipe[0]);
 
   std::string wait_err;
+  // The child's exit makes its pidfd readable; a signal for us interrupts
+  // ppoll, which is the only place the three signals are unblocked, so none
+  // can slip in between looking at g_received and going to sleep.
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  sigset_t forwarded, unblocked;
+  sigemptyset(&forwarded);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&forwarded, sig);
+  sigprocmask(SIG_BLOCK, &forwarded, &unblocked);
   long long start = NowMs();
   long long kill_at = 0;  // when SIGKILL follows; -1 once sent
   int status = 0;
@@ -130,8 +141,23 @@ bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::str
       kill(-pid, SIGKILL);
       kill_at = -1;  // once
     }
-    usleep(kPollMs * 1000);
+    // Sleep until the child exits, a signal arrives, or the next deadline.
+    long long wake = -1;
+    if (command.timeout_seconds > 0 && !result->timed_out) wake = start + command.timeout_seconds * 1000LL;
+    if (kill_at > 0 && (wake < 0 || kill_at < wake)) wake = kill_at;
+    if (pidfd < 0 && (wake < 0 || wake > now + kFallbackPollMs)) wake = now + kFallbackPollMs;
+    timespec timeout = {};
+    if (wake >= 0) {
+      long long ms = wake > now ? wake - now : 0;
+      timeout.tv_sec = ms / 1000;
+      timeout.tv_nsec = (ms % 1000) * 1000000;
+    }
+    pollfd exited = {pidfd, POLLIN, 0};
+    ppoll(pidfd >= 0 ? &exited : nullptr, pidfd >= 0 ? 1 : 0, wake >= 0 ? &timeout : nullptr,
+          &unblocked);
   }
+  if (pidfd >= 0) close(pidfd);
+  sigprocmask(SIG_SETMASK, &unblocked, nullptr);
   // Whatever the child left in its group (dbt's own children) goes too.
   kill(-pid, SIGKILL);
   g_child_group = 0;
