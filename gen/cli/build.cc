@@ -6,7 +6,7 @@
 
 #include "exec/status.h"
 #include "util/process.h"
-#include "write/plan.h"
+#include "plan/layout.h"
 
 int RunNinja(CommandRunner& runner, const fs::path& build_ninja, const std::vector<std::string>& ninja_args) {
   const char* env = std::getenv("PA_NINJA");

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "plan/layout.h"
 #include "util/escape.h"
 #include "util/process.h"
 
@@ -172,7 +173,7 @@ int WriteGraph(CommandRunner& runner, const Generation& g, bool nodes, bool svg)
     fmt::print(stderr, "pa-gen: error: --svg needs Graphviz's `dot` (apt-get install graphviz)\n");
     return 2;
   }
-  fs::path file = g.project.dir / ".pa" / "graph.dot";
+  fs::path file = GraphDotFile(g.project.dir);
   std::string err;
   bool changed = false;
   if (!WriteFileIfChanged(file, dot, &changed, &err)) {

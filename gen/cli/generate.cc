@@ -97,7 +97,7 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
   if (options.manifest.empty()) {
     inputs = ListProjectInputs(project, dbt.profiles_dir);
     timer->Lap("project");
-    if (!EnsureParsedManifest(runner, project, dbt, inputs, &manifest_file, err)) return false;
+    if (!EnsureParsedManifest(runner, ParseDir(project.dir), project, dbt, inputs, &manifest_file, err)) return false;
     timer->Lap("dbt parse");
   } else {
     manifest_file = fs::absolute(options.manifest).lexically_normal();

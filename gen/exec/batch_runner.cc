@@ -11,9 +11,11 @@
 #include "exec/run_results.h"
 #include "exec/state.h"
 #include "exec/work.h"
-#include "manifest/dbt.h"
+#include "dbt/dbt.h"
 #include "util/command_runner.h"
-#include "write/plan.h"
+#include "plan/layout.h"
+#include "plan/plan.h"
+#include "plan/plan_json.h"
 
 namespace {
 
@@ -41,7 +43,7 @@ std::string OneLine(const std::string& text) {
 bool GroupSucceeded(const Plan& plan, const std::string& group, StateCache* states,
                     const std::string& self, const BatchState& own) {
   for (const PlanBatch& sibling : plan.batches) {
-    if (sibling.group != group) continue;
+    if (sibling.split_from != group) continue;
     std::string err;
     const BatchState* state = sibling.name == self ? &own : states->Get(sibling.name, &err);
     if (!state) return false;
@@ -51,17 +53,6 @@ bool GroupSucceeded(const Plan& plan, const std::string& group, StateCache* stat
     }
   }
   return true;
-}
-
-// Whether another batch waits for `name`: only then does splitting it let
-// work go on. A batch nothing waits for reruns just its failed and skipped
-// nodes in one dbt process anyway.
-bool HasDownstream(const Plan& plan, const std::string& name) {
-  for (const PlanBatch& other : plan.batches)
-    for (const PlanMember& m : other.members)
-      for (const auto& [dep_batch, dep_id] : m.deps)
-        if (dep_batch == name && other.name != name) return true;
-  return false;
 }
 
 }  // namespace
@@ -104,14 +95,14 @@ int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string
       fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
       return 1;
     }
-    if (!batch->group.empty() && GroupSucceeded(plan, batch->group, &states, batch->name, state))
-      SetSplitMarker(project, batch->group, false);  // the next regeneration merges it back
+    if (!batch->split_from.empty() && GroupSucceeded(plan, batch->split_from, &states, batch->name, state))
+      SetSplitMarker(project, batch->split_from, false);  // the next regeneration merges it back
     return 0;
   }
 
   fs::path run_dir = project / RunDir(batch->name);
-  fs::path results_file = run_dir / "target" / "run_results.json";
-  fs::path log_file = run_dir / "logs" / "dbt.log";
+  fs::path results_file = RunResultsFile(run_dir);
+  fs::path log_file = RunLogFile(run_dir);
   std::error_code ec;
   fs::create_directories(run_dir, ec);
 
@@ -126,13 +117,13 @@ int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string
   for (const PlanMember* m : selected) dbt.argv.push_back(m->selector);
   dbt.argv.insert(dbt.argv.end(),
                   {"--indirect-selection", "cautious",
-                   "--target-path", (run_dir / "target").string(),
-                   "--log-path", (run_dir / "logs").string(),
+                   "--target-path", RunTargetDir(run_dir).string(),
+                   "--log-path", RunLogDir(run_dir).string(),
                    "--log-format-file", "json",
-                   "--partial-parse-file-path", (project / ".pa" / "parse" / "partial_parse.msgpack").string(),
+                   "--partial-parse-file-path", PartialParseFile(project).string(),
                    "--warn-error-options", kEmptySelectionIsError});
   dbt.cwd = project;
-  dbt.output = run_dir / "dbt.out";
+  dbt.output = RunOutputFile(run_dir);
   dbt.env = DbtEnvironment();
   dbt.timeout_seconds = plan.dbt.batch_timeout;
   CommandResult run;
@@ -219,15 +210,15 @@ int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string
       fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
       return 1;
     }
-    if (!batch->group.empty() && GroupSucceeded(plan, batch->group, &states, batch->name, kept))
-      SetSplitMarker(project, batch->group, false);  // the next regeneration merges it back
+    if (!batch->split_from.empty() && GroupSucceeded(plan, batch->split_from, &states, batch->name, kept))
+      SetSplitMarker(project, batch->split_from, false);  // the next regeneration merges it back
     return 0;
   }
   // A node failed on its own account (not a timeout, a signal or a held lock):
   // run the batch node by node until it has succeeded, so that what waits
   // for its other nodes can go on.
   if (failed > 0 && have_results && !run.timed_out && !run.interrupted_by &&
-      !IsTransientFailure(output) && batch->group.empty() && batch->members.size() > 1 &&
+      !IsTransientFailure(output) && batch->split_from.empty() && batch->members.size() > 1 &&
       HasDownstream(plan, batch->name)) {
     SetSplitMarker(project, batch->name, true);
     fmt::print(stderr, "pa-gen: batch {}: the next ninja runs its nodes one by one\n", batch->name);

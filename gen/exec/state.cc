@@ -6,15 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "exec/run_results.h"
-#include "write/plan.h"
+#include "plan/layout.h"
+#include "plan/plan.h"
 
 bool NodeState::Succeeded() const { return built_at > 0 && IsSuccessStatus(status); }
-
-fs::path StateDir(const fs::path& project_dir) { return project_dir / ".pa" / "state"; }
-
-fs::path StateFile(const fs::path& project_dir, const std::string& batch) {
-  return StateDir(project_dir) / (batch + ".json");
-}
 
 bool LoadBatchState(const fs::path& file, BatchState* state, std::string* err) {
   state->clear();
@@ -86,7 +81,7 @@ bool LoadAllState(const fs::path& project_dir, BatchState* all, std::string* err
 
 double LoadStartupSeconds(const fs::path& project_dir) {
   std::string text, err;
-  if (!ReadFile(project_dir / ".pa" / "dbt-startup", &text, &err)) return 0;
+  if (!ReadFile(StartupFile(project_dir), &text, &err)) return 0;
   try {
     return std::stod(text);
   } catch (const std::exception&) {
@@ -97,11 +92,9 @@ double LoadStartupSeconds(const fs::path& project_dir) {
 void SaveStartupSeconds(const fs::path& project_dir, double seconds) {
   bool changed = false;
   std::string ignored;  // a lost measurement costs nothing but precision
-  WriteFileIfChanged(project_dir / ".pa" / "dbt-startup", fmt::format("{:.3f}\n", seconds), &changed,
+  WriteFileIfChanged(StartupFile(project_dir), fmt::format("{:.3f}\n", seconds), &changed,
                      &ignored);
 }
-
-fs::path SplitDir(const fs::path& project_dir) { return project_dir / ".pa" / "split"; }
 
 std::set<std::string> SplitMarkers(const fs::path& project_dir) {
   std::set<std::string> names;
@@ -135,7 +128,7 @@ bool RegroupState(const fs::path& project_dir, const Plan& plan, const BatchStat
   }
   for (const std::string& gone : files)
     if (!batches.count(gone)) fs::remove(StateFile(project_dir, gone), ec);
-  for (auto it = fs::directory_iterator(project_dir / ".pa" / "stamps", ec);
+  for (auto it = fs::directory_iterator(StampDir(project_dir), ec);
        !ec && it != fs::directory_iterator(); it.increment(ec)) {
     if (it->path().extension() == ".stamp" && !batches.count(it->path().stem().string()))
       fs::remove(it->path(), ec);

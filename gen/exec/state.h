@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "plan/layout.h"
 #include "util/fs.h"
 
 // What pa-gen remembers of each node's last run, in .pa/state/<batch>.json:
@@ -23,9 +24,6 @@ struct NodeState {
 
 using BatchState = std::map<std::string, NodeState>;  // by unique_id
 
-fs::path StateDir(const fs::path& project_dir);
-fs::path StateFile(const fs::path& project_dir, const std::string& batch);
-
 // A missing file is an empty state.
 bool LoadBatchState(const fs::path& file, BatchState* state, std::string* err);
 bool SaveBatchState(const fs::path& file, const BatchState& state, std::string* err);
@@ -42,7 +40,6 @@ void SaveStartupSeconds(const fs::path& project_dir, double seconds);
 // A batch that failed is split node by node at the next regeneration: the
 // marker .pa/split/<batch> says so. The folder is an input of build.ninja's
 // regeneration edge, so adding or removing a marker regenerates.
-fs::path SplitDir(const fs::path& project_dir);
 std::set<std::string> SplitMarkers(const fs::path& project_dir);
 void SetSplitMarker(const fs::path& project_dir, const std::string& batch, bool split);
 

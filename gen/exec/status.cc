@@ -8,38 +8,14 @@
 
 #include "exec/state.h"
 #include "exec/work.h"
-#include "write/plan.h"
+#include "plan/layout.h"
+#include "plan/plan.h"
+#include "plan/plan_json.h"
 
 namespace {
 
 fs::path ProjectOf(const fs::path& plan_file, const Plan& plan) {
   return (fs::absolute(plan_file).parent_path() / plan.project_dir).lexically_normal();
-}
-
-// Batches with every upstream batch before them; ties by name.
-std::vector<const PlanBatch*> RunOrder(const Plan& plan) {
-  std::map<std::string, std::set<std::string>> waits;
-  for (const PlanBatch& b : plan.batches) {
-    waits[b.name];
-    for (const PlanMember& m : b.members)
-      for (const auto& [dep_batch, dep_id] : m.deps)
-        if (dep_batch != b.name) waits[b.name].insert(dep_batch);
-  }
-  std::vector<const PlanBatch*> order;
-  std::set<std::string> done;
-  while (order.size() < plan.batches.size()) {
-    size_t before = order.size();
-    for (const PlanBatch& b : plan.batches) {
-      if (done.count(b.name)) continue;
-      bool ready = true;
-      for (const std::string& w : waits[b.name]) ready = ready && done.count(w);
-      if (!ready) continue;
-      order.push_back(&b);
-      done.insert(b.name);
-    }
-    if (order.size() == before) break;  // a cycle: the plan is not pa-gen's
-  }
-  return order;
 }
 
 // The failures of `plan` since `since`, and the split batches.
@@ -68,13 +44,13 @@ void PrintFailures(const Plan& plan, const fs::path& project, StateCache* states
         ++failed;
         lines.push_back(fmt::format("  FAILED {} ({}) in batch {}: {} [log: {}]", m.unique_id,
                                     s.status, batch->name, s.message.empty() ? "(no message)" : s.message,
-                                    shown(RunDir(batch->name) / "logs" / "dbt.log")));
+                                    shown(RunLogFile(RunDir(batch->name)))));
       }
     }
     if (not_run > 0)
       lines.push_back(fmt::format("  batch {}: {} node{} not run: dbt was stopped or failed to start [output: {}]",
                                   batch->name, not_run, not_run == 1 ? "" : "s",
-                                  shown(RunDir(batch->name) / "dbt.out")));
+                                  shown(RunOutputFile(RunDir(batch->name)))));
   }
   if (lines.empty()) return;
   fmt::print(out, "pa-gen: {} node{} failed, {} skipped because of them:\n", failed,

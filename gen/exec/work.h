@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "exec/state.h"
-#include "write/plan.h"
+#include "plan/plan.h"
 
 // Reads each batch's state once.
 class StateCache {

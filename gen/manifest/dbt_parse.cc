@@ -2,12 +2,8 @@
 
 #include <fmt/format.h>
 
-
-fs::path ParseDir(const DbtProject& project) { return project.dir / ".pa" / "parse"; }
-
-bool EnsureParsedManifest(CommandRunner& runner, const DbtProject& project, const DbtSettings& settings,
-                          const ProjectInputs& inputs, fs::path* manifest, std::string* err) {
-  fs::path dir = ParseDir(project);
+bool EnsureParsedManifest(CommandRunner& runner, const fs::path& dir, const DbtProject& project,
+                          const DbtSettings& settings, const ProjectInputs& inputs, fs::path* manifest, std::string* err) {
   *manifest = dir / "manifest.json";
   fs::path settings_file = dir / "settings";
   std::vector<std::string> shared = SharedDbtArgs(settings);

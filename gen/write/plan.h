@@ -1,49 +1,17 @@
 #pragma once
 
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "graph/graph.h"
 #include "group/batch_settings.h"
 #include "group/partition.h"
-#include "manifest/dbt.h"
+#include "plan/layout.h"
+#include "plan/plan.h"
+#include "plan/plan_json.h"
 
-// What `pa-gen exec` runs, written beside build.ninja so that no selection
-// list ever goes on a command line.
-struct PlanMember {
-  std::string unique_id;
-  std::string selector;     // dotted fqn, as dbt selects it exactly
-  std::string fingerprint;  // the node's fingerprint mixed with the dbt settings
-  std::vector<std::pair<std::string, std::string>> deps;  // (batch, unique_id) of parents
-};
-
-struct PlanBatch {
-  std::string name;
-  std::string digest;  // of the members and their fingerprints; also in build.ninja
-  std::vector<PlanMember> members;  // sorted by unique_id
-  std::string group = "";  // a batch split node by node: the batch it was part of
-  int threads = 0;         // dbt --threads for this batch; 0: the plan's
-};
-
-struct Plan {
-  std::string project_dir;  // relative to the folder that holds the plan
-  DbtSettings dbt;
-  std::vector<PlanBatch> batches;  // sorted by name
-
-  const PlanBatch* Find(const std::string& batch) const;
-};
-
-// The plan's file name, beside build.ninja.
-inline constexpr const char* kPlanFileName = ".pa-plan.json";
-
-std::string PlanToJson(const Plan& plan);
-bool LoadPlan(const fs::path& path, Plan* plan, std::string* err);
-
-// Where each batch keeps its files, relative to the project folder.
-fs::path StampPath(const std::string& batch);  // .pa/stamps/<batch>.stamp
-fs::path RunDir(const std::string& batch);     // .pa/run/<batch>/
-
+// The plan of one generation: each batch of the partition with its members,
+// their fingerprints, their parents' batches and its upstream batches.
 // `settings_digest` covers what changes every node's result: dbt version,
 // profile, target, vars. `batch_settings` is per batch of the partition.
 Plan MakePlan(const std::string& project_dir, const DbtSettings& dbt,

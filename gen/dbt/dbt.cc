@@ -1,4 +1,4 @@
-#include "manifest/dbt.h"
+#include "dbt/dbt.h"
 
 #include <unistd.h>
 

@@ -1,0 +1,29 @@
+#include "plan/layout.h"
+
+namespace {
+
+const fs::path kPa = ".pa";
+
+}  // namespace
+
+fs::path StampPath(const std::string& batch) { return kPa / "stamps" / (batch + ".stamp"); }
+fs::path RunDir(const std::string& batch) { return kPa / "run" / batch; }
+
+fs::path StampDir(const fs::path& project_dir) { return project_dir / kPa / "stamps"; }
+fs::path StateDir(const fs::path& project_dir) { return project_dir / kPa / "state"; }
+fs::path StateFile(const fs::path& project_dir, const std::string& batch) {
+  return StateDir(project_dir) / (batch + ".json");
+}
+fs::path SplitDir(const fs::path& project_dir) { return project_dir / kPa / "split"; }
+fs::path ParseDir(const fs::path& project_dir) { return project_dir / kPa / "parse"; }
+fs::path PartialParseFile(const fs::path& project_dir) {
+  return ParseDir(project_dir) / "partial_parse.msgpack";
+}
+fs::path StartupFile(const fs::path& project_dir) { return project_dir / kPa / "dbt-startup"; }
+fs::path GraphDotFile(const fs::path& project_dir) { return project_dir / kPa / "graph.dot"; }
+
+fs::path RunTargetDir(const fs::path& run_dir) { return run_dir / "target"; }
+fs::path RunResultsFile(const fs::path& run_dir) { return RunTargetDir(run_dir) / "run_results.json"; }
+fs::path RunLogDir(const fs::path& run_dir) { return run_dir / "logs"; }
+fs::path RunLogFile(const fs::path& run_dir) { return RunLogDir(run_dir) / "dbt.log"; }
+fs::path RunOutputFile(const fs::path& run_dir) { return run_dir / "dbt.out"; }

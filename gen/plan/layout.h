@@ -1,0 +1,40 @@
+#pragma once
+
+#include <string>
+
+#include "util/fs.h"
+
+// Every path pa-gen keeps beside a dbt project, in one place. Functions
+// that take `project_dir` return absolute paths under it; the others are
+// relative to the project folder (build.ninja names them that way).
+//
+//   .pa-plan.json              beside build.ninja: the plan (plan/plan_json.h)
+//   .pa/stamps/<batch>.stamp   the batch's Ninja output, written when it succeeded
+//   .pa/state/<batch>.json     what each node of the batch did last (exec/state.h)
+//   .pa/run/<batch>/           the batch's dbt run: target/, logs/, dbt.out
+//   .pa/parse/                 pa-gen's own `dbt parse` and the shared partial parse
+//   .pa/split/<batch>          marker: run this batch node by node (plan/split.h)
+//   .pa/dbt-startup            the last measured start-up of one dbt process
+//   .pa/graph.dot              `pa-gen graph --svg`'s input to dot
+
+// The plan's file name, beside build.ninja.
+inline constexpr const char* kPlanFileName = ".pa-plan.json";
+
+fs::path StampPath(const std::string& batch);  // .pa/stamps/<batch>.stamp
+fs::path RunDir(const std::string& batch);     // .pa/run/<batch>
+
+fs::path StampDir(const fs::path& project_dir);
+fs::path StateDir(const fs::path& project_dir);
+fs::path StateFile(const fs::path& project_dir, const std::string& batch);
+fs::path SplitDir(const fs::path& project_dir);
+fs::path ParseDir(const fs::path& project_dir);
+fs::path PartialParseFile(const fs::path& project_dir);
+fs::path StartupFile(const fs::path& project_dir);
+fs::path GraphDotFile(const fs::path& project_dir);
+
+// Inside a batch's run folder (`project_dir / RunDir(batch)`).
+fs::path RunTargetDir(const fs::path& run_dir);    // target/, dbt's --target-path
+fs::path RunResultsFile(const fs::path& run_dir);  // target/run_results.json
+fs::path RunLogDir(const fs::path& run_dir);       // logs/, dbt's --log-path
+fs::path RunLogFile(const fs::path& run_dir);      // logs/dbt.log
+fs::path RunOutputFile(const fs::path& run_dir);   // dbt.out: dbt's console output
