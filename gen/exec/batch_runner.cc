@@ -1,5 +1,6 @@
 #include "exec/batch_runner.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -8,13 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "exec/run_results.h"
-#include "exec/state.h"
-#include "exec/work.h"
 #include "dbt/dbt.h"
-#include "util/command_runner.h"
 #include "plan/layout.h"
-#include "plan/plan.h"
 #include "plan/plan_json.h"
 
 namespace {
@@ -55,66 +51,67 @@ bool GroupSucceeded(const Plan& plan, const std::string& group, StateCache* stat
   return true;
 }
 
+// The last batch of a split group to succeed removes the marker: the next
+// regeneration merges the group back.
+void MergeBackWhenDone(const fs::path& project, const Plan& plan, const PlanBatch& batch,
+                       StateCache* states, const BatchState& own) {
+  if (!batch.split_from.empty() && GroupSucceeded(plan, batch.split_from, states, batch.name, own))
+    SetSplitMarker(project, batch.split_from, false);
+}
+
+// Holds back SIGINT, SIGTERM and SIGHUP while state is recorded: a second
+// Ctrl-C arrives after the save, not in the middle of it.
+class SignalsHeld {
+ public:
+  SignalsHeld() {
+    sigset_t held;
+    sigemptyset(&held);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&held, sig);
+    sigprocmask(SIG_BLOCK, &held, &old_);
+  }
+  ~SignalsHeld() { sigprocmask(SIG_SETMASK, &old_, nullptr); }
+
+ private:
+  sigset_t old_;
+};
+
+// The one way a batch fails: lines printed after everything is on disk.
+int Fail(const std::vector<std::string>& lines) {
+  for (const std::string& line : lines) Say(line);
+  return 1;
+}
+
 }  // namespace
 
-int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string& digest, const std::string& batch_name) {
-  std::string err;
-  Plan plan;
-  if (!LoadPlan(plan_file, &plan, &err)) {
-    fmt::print(stderr, "pa-gen: {}\n", err);
-    return 2;
-  }
-  const PlanBatch* batch = plan.Find(batch_name);
-  if (!batch || batch->digest != digest) {
-    fmt::print(stderr, "pa-gen: {}: {} batch '{}' of build.ninja; run pa-gen again\n",
-               plan_file.string(), batch ? "out of date for" : "has no", batch_name);
-    return 2;
-  }
-  fs::path project = (fs::absolute(plan_file).parent_path() / plan.project_dir).lexically_normal();
-  fs::path stamp = project / StampPath(batch->name);
-  fs::path state_file = StateFile(project, batch->name);
+void Say(const std::string& line) {
+  std::string text = "pa-gen: " + line + "\n";
+  (void)!write(STDERR_FILENO, text.data(), text.size());
+}
 
-  StateCache states(project);
-  std::vector<MemberWork> work;
-  if (!DecideWork(*batch, &states, {}, &work, &err)) {
-    fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
-    return 1;
-  }
-  BatchState state = *states.Get(batch->name, &err);
-  std::vector<const PlanMember*> selected;
-  bool full_refresh = false;
+BatchWork SelectWork(const PlanBatch& batch, const std::vector<MemberWork>& work,
+                     const BatchState& state) {
+  BatchWork out;
   for (size_t i = 0; i < work.size(); ++i) {
     if (!work[i].needed) continue;
-    selected.push_back(&batch->members[i]);
-    if (auto it = state.find(batch->members[i].unique_id); it != state.end())
-      full_refresh = full_refresh || it->second.full_refresh;
+    out.selected.push_back(&batch.members[i]);
+    if (auto it = state.find(batch.members[i].unique_id); it != state.end())
+      out.full_refresh = out.full_refresh || it->second.full_refresh;
   }
-  if (selected.empty()) {
-    // Nothing to run: keep the stamp's time so Ninja prunes what follows.
-    if (!fs::exists(stamp) && !Touch(stamp, &err)) {
-      fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
-      return 1;
-    }
-    if (!batch->split_from.empty() && GroupSucceeded(plan, batch->split_from, &states, batch->name, state))
-      SetSplitMarker(project, batch->split_from, false);  // the next regeneration merges it back
-    return 0;
-  }
+  return out;
+}
 
-  fs::path run_dir = project / RunDir(batch->name);
-  fs::path results_file = RunResultsFile(run_dir);
-  fs::path log_file = RunLogFile(run_dir);
-  std::error_code ec;
-  fs::create_directories(run_dir, ec);
-
+CommandRequest DbtBuildCommand(const Plan& plan, const PlanBatch& batch, const fs::path& project,
+                               const BatchWork& work) {
+  fs::path run_dir = project / RunDir(batch.name);
   CommandRequest dbt;
   dbt.argv = {plan.dbt.dbt.string(), "build", "--project-dir", project.string()};
   std::vector<std::string> shared = SharedDbtArgs(plan.dbt);
   dbt.argv.insert(dbt.argv.end(), shared.begin(), shared.end());
-  if (int threads = batch->threads > 0 ? batch->threads : plan.dbt.threads; threads > 0)
+  if (int threads = batch.threads > 0 ? batch.threads : plan.dbt.threads; threads > 0)
     dbt.argv.insert(dbt.argv.end(), {"--threads", std::to_string(threads)});
-  if (full_refresh) dbt.argv.push_back("--full-refresh");
+  if (work.full_refresh) dbt.argv.push_back("--full-refresh");
   dbt.argv.push_back("--select");
-  for (const PlanMember* m : selected) dbt.argv.push_back(m->selector);
+  for (const PlanMember* m : work.selected) dbt.argv.push_back(m->selector);
   dbt.argv.insert(dbt.argv.end(),
                   {"--indirect-selection", "cautious",
                    "--target-path", RunTargetDir(run_dir).string(),
@@ -126,50 +123,44 @@ int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string
   dbt.output = RunOutputFile(run_dir);
   dbt.env = DbtEnvironment();
   dbt.timeout_seconds = plan.dbt.batch_timeout;
-  CommandResult run;
-  std::string output;
-  double wall = 0;
-  for (int attempt = 0;; ++attempt) {
-    // Results of an earlier run must never be read as this run's.
-    fs::remove(results_file, ec);
-    fs::remove(log_file, ec);
-    auto started = std::chrono::steady_clock::now();
-    if (!runner.Run(dbt, &run, &err)) {
-      fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
-      return 1;
-    }
-    wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    output.clear();
-    ReadFile(dbt.output, &output, &err);
-    if (run.exit_code == 0 || run.timed_out || run.interrupted_by || attempt >= plan.dbt.retries ||
-        !IsTransientFailure(output))
-      break;
-    int wait = 1 << attempt;  // 1 s, 2 s, 4 s, ...
-    fmt::print(stderr, "pa-gen: batch {}: {}; retrying in {} s ({} of {})\n", batch->name,
-               DbtErrorSummary(output), wait, attempt + 1, plan.dbt.retries);
-    sleep(wait);
-  }
-  int code = run.exit_code;
-  long long finished = NowNs();
+  return dbt;
+}
 
-  std::vector<NodeResult> results;
-  std::string results_err;
-  double elapsed = 0;
-  bool have_results = LoadRunResults(results_file, &results, &results_err, &elapsed);
-  if (have_results && elapsed > 0 && wall > elapsed) SaveStartupSeconds(project, wall - elapsed);
-  // Killed before the end (timeout, signal, crash): dbt's log still tells
-  // which nodes finished, and those are not run again.
-  if (!have_results) LoadFinishedFromLog(log_file, &results, &results_err);
+bool RunWithRetries(CommandRunner& runner, const CommandRequest& command, int retries,
+                    const std::vector<fs::path>& stale, const std::string& batch_name,
+                    const std::function<void(int)>& wait,
+                    const std::function<void(const std::string&)>& say, DbtRun* run,
+                    std::string* err) {
+  for (int attempt = 0;; ++attempt) {
+    std::error_code ec;
+    for (const fs::path& file : stale) fs::remove(file, ec);
+    auto started = std::chrono::steady_clock::now();
+    if (!runner.Run(command, &run->result, err)) return false;
+    run->wall_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    run->output.clear();
+    std::string ignored;
+    ReadFile(command.output, &run->output, &ignored);
+    const CommandResult& r = run->result;
+    if (r.exit_code == 0 || r.timed_out || r.interrupted_by || attempt >= retries ||
+        !IsTransientFailure(run->output))
+      return true;
+    int seconds = 1 << attempt;  // 1 s, 2 s, 4 s, ...
+    say(fmt::format("batch {}: {}; retrying in {} s ({} of {})", batch_name,
+                    DbtErrorSummary(run->output), seconds, attempt + 1, retries));
+    wait(seconds);
+  }
+}
+
+BatchOutcome RecordOutcomes(const std::vector<const PlanMember*>& selected,
+                            const std::vector<NodeResult>& results, bool have_results,
+                            long long finished, const fs::path& log_file, BatchState* state) {
   std::map<std::string, const NodeResult*> by_id;
   for (const NodeResult& r : results) by_id[r.unique_id] = &r;
-
-  // Record every selected node's outcome, also when the batch fails: what
-  // succeeded is not run again.
-  int failed = 0;
-  int skipped = 0;
+  BatchOutcome outcome;
   for (const PlanMember* m : selected) {
     auto it = by_id.find(m->unique_id);
-    NodeState& s = state[m->unique_id];
+    NodeState& s = (*state)[m->unique_id];
     s.fingerprint = m->fingerprint;
     s.full_refresh = false;
     s.ran_at = finished;
@@ -180,60 +171,135 @@ int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string
       s.built_at = finished;
       continue;
     }
-    ++failed;
+    ++outcome.failed;
     s.status = it == by_id.end() ? "not run" : it->second->status;
     s.message = it == by_id.end() ? "" : OneLine(it->second->message);
     if (!have_results) continue;
     if (it == by_id.end()) {
-      fmt::print(stderr, "pa-gen: FAILED {} (not run): dbt did not report it [log: {}]\n",
-                 m->unique_id, log_file.string());
+      outcome.lines.push_back(fmt::format("FAILED {} (not run): dbt did not report it [log: {}]",
+                                          m->unique_id, log_file.string()));
     } else if (s.status == "skipped") {
-      ++skipped;  // a consequence of another failure: counted, not listed
+      ++outcome.skipped;  // a consequence of another failure: counted, not listed
     } else {
-      fmt::print(stderr, "pa-gen: FAILED {} ({}): {} [log: {}]\n", m->unique_id, s.status,
-                 s.message, log_file.string());
+      outcome.lines.push_back(fmt::format("FAILED {} ({}): {} [log: {}]", m->unique_id, s.status,
+                                          s.message, log_file.string()));
     }
   }
-  // Only this batch's members stay: nodes that left it are dropped.
+  return outcome;
+}
+
+BatchState KeepMembers(const PlanBatch& batch, const BatchState& state) {
   BatchState kept;
-  for (const PlanMember& m : batch->members)
+  for (const PlanMember& m : batch.members)
     if (auto it = state.find(m.unique_id); it != state.end()) kept.insert(*it);
-  if (!SaveBatchState(state_file, kept, &err)) {
-    fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
-    return 1;
+  return kept;
+}
+
+bool ShouldSplit(const Plan& plan, const PlanBatch& batch, const BatchOutcome& outcome,
+                 bool have_results, const DbtRun& run) {
+  return outcome.failed > 0 && have_results && !run.result.timed_out &&
+         !run.result.interrupted_by && !IsTransientFailure(run.output) &&
+         batch.split_from.empty() && batch.members.size() > 1 && HasDownstream(plan, batch.name);
+}
+
+int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string& digest,
+             const std::string& batch_name) {
+  // Ninja closes our stderr when interrupted: a failed print must not kill
+  // us before (or while) the state is saved. dbt gets the default back.
+  signal(SIGPIPE, SIG_IGN);
+  std::string err;
+  Plan plan;
+  if (!LoadPlan(plan_file, &plan, &err)) {
+    Say(err);
+    return 2;
   }
-  if (skipped > 0)
-    fmt::print(stderr, "pa-gen: batch {}: {} more node{} skipped by dbt because of the above\n",
-               batch->name, skipped, skipped == 1 ? "" : "s");
-  if (code == 0 && failed == 0) {
-    if (!Touch(stamp, &err)) {
-      fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
-      return 1;
-    }
-    if (!batch->split_from.empty() && GroupSucceeded(plan, batch->split_from, &states, batch->name, kept))
-      SetSplitMarker(project, batch->split_from, false);  // the next regeneration merges it back
+  const PlanBatch* batch = plan.Find(batch_name);
+  if (!batch || batch->digest != digest) {
+    Say(fmt::format("{}: {} batch '{}' of build.ninja; run pa-gen again", plan_file.string(),
+                    batch ? "out of date for" : "has no", batch_name));
+    return 2;
+  }
+  fs::path project = (fs::absolute(plan_file).parent_path() / plan.project_dir).lexically_normal();
+  fs::path stamp = project / StampPath(batch->name);
+
+  StateCache states(project);
+  std::vector<MemberWork> decided;
+  if (!DecideWork(*batch, &states, {}, &decided, &err))
+    return Fail({fmt::format("batch {}: {}", batch->name, err)});
+  BatchState state = *states.Get(batch->name, &err);
+  BatchWork work = SelectWork(*batch, decided, state);
+  if (work.selected.empty()) {
+    // Nothing to run: keep the stamp's time so Ninja prunes what follows.
+    if (!fs::exists(stamp) && !Touch(stamp, &err))
+      return Fail({fmt::format("batch {}: {}", batch->name, err)});
+    MergeBackWhenDone(project, plan, *batch, &states, state);
     return 0;
   }
-  // A node failed on its own account (not a timeout, a signal or a held lock):
-  // run the batch node by node until it has succeeded, so that what waits
-  // for its other nodes can go on.
-  if (failed > 0 && have_results && !run.timed_out && !run.interrupted_by &&
-      !IsTransientFailure(output) && batch->split_from.empty() && batch->members.size() > 1 &&
-      HasDownstream(plan, batch->name)) {
-    SetSplitMarker(project, batch->name, true);
-    fmt::print(stderr, "pa-gen: batch {}: the next ninja runs its nodes one by one\n", batch->name);
+
+  CommandRequest dbt = DbtBuildCommand(plan, *batch, project, work);
+  fs::path run_dir = project / RunDir(batch->name);
+  fs::path results_file = RunResultsFile(run_dir);
+  fs::path log_file = RunLogFile(run_dir);
+  std::error_code ec;
+  fs::create_directories(run_dir, ec);
+  DbtRun run;
+  if (!RunWithRetries(runner, dbt, plan.dbt.retries, {results_file, log_file}, batch->name,
+                      [](int seconds) { sleep(static_cast<unsigned>(seconds)); }, Say, &run, &err))
+    return Fail({fmt::format("batch {}: {}", batch->name, err)});
+
+  std::vector<std::string> lines;  // printed once everything is on disk
+  BatchOutcome outcome;
+  bool have_results = false;
+  bool saved = false;
+  bool split = false;
+  {
+    SignalsHeld held;
+    long long finished = NowNs();
+    std::vector<NodeResult> results;
+    std::string results_err;
+    double elapsed = 0;
+    have_results = LoadRunResults(results_file, &results, &results_err, &elapsed);
+    if (have_results && elapsed > 0 && run.wall_seconds > elapsed)
+      SaveStartupSeconds(project, run.wall_seconds - elapsed);
+    // Killed before the end (timeout, signal, crash): dbt's log still tells
+    // which nodes finished, and those are not run again.
+    if (!have_results) LoadFinishedFromLog(log_file, &results, &results_err);
+    // Record every selected node's outcome, also when the batch fails: what
+    // succeeded is not run again.
+    outcome = RecordOutcomes(work.selected, results, have_results, finished, log_file, &state);
+    BatchState kept = KeepMembers(*batch, state);
+    saved = SaveBatchState(StateFile(project, batch->name), kept, &err);
+    if (saved && run.result.exit_code == 0 && outcome.failed == 0) {
+      if (!Touch(stamp, &err)) return Fail({fmt::format("batch {}: {}", batch->name, err)});
+      MergeBackWhenDone(project, plan, *batch, &states, kept);
+      return 0;
+    }
+    fs::remove(stamp, ec);
+    split = saved && ShouldSplit(plan, *batch, outcome, have_results, run);
+    if (split) SetSplitMarker(project, batch->name, true);
   }
-  if (run.timed_out) {
-    fmt::print(stderr, "pa-gen: batch {} timed out after {} s (--batch-timeout); its dbt processes were killed [output: {}]\n",
-               batch->name, plan.dbt.batch_timeout, dbt.output.string());
-  } else if (run.interrupted_by) {
-    fmt::print(stderr, "pa-gen: batch {} interrupted (signal {}); dbt was stopped\n", batch->name,
-               run.interrupted_by);
-  } else if (!have_results || failed == 0) {
+  lines = outcome.lines;
+  if (!saved) {
+    lines.push_back(fmt::format("batch {}: {}", batch->name, err));
+    return Fail(lines);
+  }
+  if (outcome.skipped > 0)
+    lines.push_back(fmt::format("batch {}: {} more node{} skipped by dbt because of the above",
+                                batch->name, outcome.skipped, outcome.skipped == 1 ? "" : "s"));
+  if (split)
+    lines.push_back(fmt::format("batch {}: the next ninja runs its nodes one by one", batch->name));
+  const CommandResult& r = run.result;
+  if (r.timed_out) {
+    lines.push_back(fmt::format("batch {} timed out after {} s (--batch-timeout); its dbt processes "
+                                "were killed [output: {}]",
+                                batch->name, plan.dbt.batch_timeout, dbt.output.string()));
+  } else if (r.interrupted_by) {
+    lines.push_back(fmt::format("batch {} interrupted (signal {}); dbt was stopped", batch->name,
+                                r.interrupted_by));
+  } else if (!have_results || outcome.failed == 0) {
     // dbt stopped before or after its nodes (bad profile, parse error, hook): say why.
-    fmt::print(stderr, "pa-gen: batch {} failed: dbt exited {}: {} [output: {}]\n", batch->name, code,
-               DbtErrorSummary(output), dbt.output.string());
+    lines.push_back(fmt::format("batch {} failed: dbt exited {}: {} [output: {}]", batch->name,
+                                r.exit_code, DbtErrorSummary(run.output), dbt.output.string()));
   }
-  fs::remove(stamp, ec);
-  return 1;
+  return Fail(lines);
 }

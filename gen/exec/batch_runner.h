@@ -1,7 +1,13 @@
 #pragma once
 
+#include <functional>
 #include <string>
+#include <vector>
 
+#include "exec/run_results.h"
+#include "exec/state.h"
+#include "exec/work.h"
+#include "plan/plan.h"
 #include "util/command_runner.h"
 #include "util/fs.h"
 
@@ -11,6 +17,63 @@
 // only when every member succeeded. When no member needs work it starts no
 // dbt and leaves the stamp alone (the edge has restat). Returns the exit
 // code: 0 success, 1 the batch failed, 2 the plan is unusable. Failures are
-// reported on stderr, one line per failed node.
+// reported on stderr, one line per failed node, only after the state is
+// saved; a print that fails (ninja closed the pipe on Ctrl-C) loses nothing.
 // dbt runs through `runner`.
-int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string& digest, const std::string& batch_name);
+int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string& digest,
+             const std::string& batch_name);
+
+// The parts of RunBatch, each on its own for tests.
+
+// The members that run now, and whether one asked for --full-refresh.
+struct BatchWork {
+  std::vector<const PlanMember*> selected;
+  bool full_refresh = false;
+};
+BatchWork SelectWork(const PlanBatch& batch, const std::vector<MemberWork>& work,
+                     const BatchState& state);
+
+// The `dbt build` of `work` for `batch`, run in `project` (absolute).
+CommandRequest DbtBuildCommand(const Plan& plan, const PlanBatch& batch, const fs::path& project,
+                               const BatchWork& work);
+
+// One dbt invocation, retried after a transient failure.
+struct DbtRun {
+  CommandResult result;
+  std::string output;        // dbt's console output of the last attempt
+  double wall_seconds = 0;   // of the last attempt
+};
+// Runs `command` until it succeeds, fails for good, times out, is
+// interrupted, or `retries` extra attempts were spent on transient
+// failures; before each retry `wait(seconds)` (1 s, 2 s, 4 s, ...) and
+// `say(line)`. Each attempt first removes `stale` (earlier results must
+// never be read as this run's). False with *err when dbt cannot start.
+bool RunWithRetries(CommandRunner& runner, const CommandRequest& command, int retries,
+                    const std::vector<fs::path>& stale, const std::string& batch_name,
+                    const std::function<void(int)>& wait,
+                    const std::function<void(const std::string&)>& say, DbtRun* run,
+                    std::string* err);
+
+// What the run did to the selected nodes: recorded in *state (at time
+// `finished`), with a line for each node that failed on its own account.
+struct BatchOutcome {
+  int failed = 0;   // did not succeed, skipped ones included
+  int skipped = 0;  // skipped by dbt because of another failure
+  std::vector<std::string> lines;  // "FAILED <id> (<status>): ...", in member order
+};
+BatchOutcome RecordOutcomes(const std::vector<const PlanMember*>& selected,
+                            const std::vector<NodeResult>& results, bool have_results,
+                            long long finished, const fs::path& log_file, BatchState* state);
+
+// Only the batch's members stay: nodes that left it are dropped.
+BatchState KeepMembers(const PlanBatch& batch, const BatchState& state);
+
+// Whether the batch should run node by node from the next regeneration on:
+// a node failed on its own account (not a timeout, a signal or a held
+// lock), the batch is not split already, has more than one member, and
+// another batch waits for it.
+bool ShouldSplit(const Plan& plan, const PlanBatch& batch, const BatchOutcome& outcome,
+                 bool have_results, const DbtRun& run);
+
+// Prints one line to stderr and never fails: an error (EPIPE) is ignored.
+void Say(const std::string& line);

@@ -73,6 +73,11 @@ bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::str
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);  // the parent died before prctl
+    // What the caller ignores or holds back (pa-gen exec ignores SIGPIPE) is not the child's business.
+    signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     if (out_fd >= 0) {
       dup2(out_fd, 1);
       dup2(out_fd, 2);

@@ -1,0 +1,362 @@
+#include "exec/batch_runner.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "dbt/dbt.h"
+#include "exec/run_results.h"
+#include "exec/state.h"
+#include "fake_command_runner.h"
+#include "plan/layout.h"
+#include "plan/plan_json.h"
+
+namespace {
+
+std::string RunResults(const std::vector<std::pair<std::string, std::string>>& statuses) {
+  std::string items;
+  for (const auto& [id, status] : statuses)
+    items += (items.empty() ? "" : ",") +
+             std::string(R"({"unique_id": ")") + id + R"(", "status": ")" + status +
+             R"(", "message": "line one\nline two", "execution_time": 1.5})";
+  return R"({"elapsed_time": 2.0, "results": [)" + items + "]}";
+}
+
+std::string Finished(const std::string& id, const std::string& status) {
+  return R"({"info": {"name": "NodeFinished"}, "data": {"node_info": {"unique_id": ")" + id +
+         R"(", "node_status": ")" + status + R"("}, "run_result": {"message": "ok"}}})" + "\n";
+}
+
+std::string Read(const fs::path& path) {
+  std::stringstream s;
+  s << std::ifstream(path).rdbuf();
+  return s.str();
+}
+
+// A project folder with a plan of two batches: `staging` (a, b) and
+// `marts` (c, waiting for staging).
+class BatchRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           ("pa_gen_batch_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    plan_.project_dir = ".";
+    plan_.dbt.dbt = "/fake/dbt";
+    plan_.dbt.profiles_dir = "/fake/profiles";
+    plan_.dbt.retries = 0;
+    plan_.batches = {
+        {"marts", "d1", {{"model.p.c", "p.marts.c", "fc", {{"staging", "model.p.b"}}}}, "", 0, {"staging"}},
+        {"staging", "d2",
+         {{"model.p.a", "p.staging.a", "fa", {}}, {"model.p.b", "p.staging.b", "fb", {{"staging", "model.p.a"}}}}},
+    };
+    WritePlan();
+  }
+  void WritePlan() {
+    std::string err;
+    bool changed = false;
+    ASSERT_TRUE(WriteFileIfChanged(dir_ / kPlanFileName, PlanToJson(plan_), &changed, &err)) << err;
+  }
+  BatchState State(const std::string& batch) {
+    BatchState state;
+    std::string err;
+    EXPECT_TRUE(LoadBatchState(StateFile(dir_, batch), &state, &err)) << err;
+    return state;
+  }
+  int Run(const std::string& batch, const std::string& digest) {
+    return RunBatch(runner_, dir_ / kPlanFileName, digest, batch);
+  }
+
+  fs::path dir_;
+  Plan plan_;
+  FakeCommandRunner runner_;
+};
+
+TEST_F(BatchRunnerTest, SuccessWritesStateAndStamp) {
+  runner_.script.push_back({.run_results = RunResults({{"model.p.a", "success"}, {"model.p.b", "success"}})});
+  EXPECT_EQ(Run("staging", "d2"), 0);
+  ASSERT_EQ(runner_.requests.size(), 1u);
+  EXPECT_EQ(FakeCommandRunner::Selected(runner_.requests[0]),
+            (std::vector<std::string>{"p.staging.a", "p.staging.b"}));
+  EXPECT_TRUE(fs::exists(dir_ / StampPath("staging")));
+  BatchState state = State("staging");
+  EXPECT_TRUE(state["model.p.a"].Succeeded());
+  EXPECT_EQ(state["model.p.a"].seconds, 1.5);
+  // Nothing changed: no dbt the second time.
+  EXPECT_EQ(Run("staging", "d2"), 0);
+  EXPECT_EQ(runner_.requests.size(), 1u);
+}
+
+TEST_F(BatchRunnerTest, AStaleDigestIsExitTwoWithoutDbt) {
+  EXPECT_EQ(Run("staging", "old"), 2);
+  EXPECT_EQ(Run("nope", "d2"), 2);
+  EXPECT_TRUE(runner_.requests.empty());
+}
+
+TEST_F(BatchRunnerTest, AFailureKeepsWhatSucceededAndSplitsABatchOthersWaitFor) {
+  runner_.script.push_back({.exit_code = 1, .run_results = RunResults({{"model.p.a", "error"}, {"model.p.b", "skipped"}})});
+  EXPECT_EQ(Run("staging", "d2"), 1);
+  EXPECT_FALSE(fs::exists(dir_ / StampPath("staging")));
+  BatchState state = State("staging");
+  EXPECT_EQ(state["model.p.a"].status, "error");
+  EXPECT_EQ(state["model.p.a"].message, "line one line two");
+  EXPECT_EQ(state["model.p.b"].status, "skipped");
+  EXPECT_TRUE(fs::exists(SplitDir(dir_) / "staging"));  // marts waits for it
+}
+
+TEST_F(BatchRunnerTest, KilledBeforeResultsTheLogKeepsFinishedNodes) {
+  runner_.script.push_back({.exit_code = 128 + SIGINT, .interrupted_by = SIGINT,
+                            .log = Finished("model.p.a", "success") + "{\"cut by a ki"});
+  EXPECT_EQ(Run("staging", "d2"), 1);
+  BatchState state = State("staging");
+  EXPECT_TRUE(state["model.p.a"].Succeeded());
+  EXPECT_EQ(state["model.p.b"].status, "not run");
+  EXPECT_FALSE(fs::exists(SplitDir(dir_) / "staging"));  // a signal is no reason to split
+  // The next run selects only what did not finish.
+  runner_.script.push_back({.run_results = RunResults({{"model.p.b", "success"}})});
+  EXPECT_EQ(Run("staging", "d2"), 0);
+  EXPECT_EQ(FakeCommandRunner::Selected(runner_.requests[1]), (std::vector<std::string>{"p.staging.b"}));
+}
+
+// Ctrl-C to ninja: ninja closes the pipe it reads our stderr from. Printing
+// the failures must neither kill pa-gen exec (SIGPIPE) nor lose the state.
+TEST_F(BatchRunnerTest, AClosedOutputPipeLosesNoState) {
+  runner_.script.push_back({.exit_code = 1, .run_results = RunResults({{"model.p.a", "success"}, {"model.p.b", "error"}})});
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  close(fds[0]);  // nobody reads
+  int saved_stderr = dup(STDERR_FILENO);
+  dup2(fds[1], STDERR_FILENO);
+  close(fds[1]);
+  int code = Run("staging", "d2");
+  dup2(saved_stderr, STDERR_FILENO);
+  close(saved_stderr);
+  signal(SIGPIPE, SIG_DFL);
+  EXPECT_EQ(code, 1);
+  BatchState state = State("staging");
+  EXPECT_TRUE(state["model.p.a"].Succeeded());
+  EXPECT_EQ(state["model.p.b"].status, "error");
+}
+
+TEST_F(BatchRunnerTest, DbtThatCannotStartIsAFailedBatch) {
+  runner_.script.push_back({.start_fails = true});
+  EXPECT_EQ(Run("staging", "d2"), 1);
+  EXPECT_FALSE(fs::exists(dir_ / StampPath("staging")));
+}
+
+TEST_F(BatchRunnerTest, TheCommand) {
+  plan_.dbt.target = "dev";
+  plan_.dbt.threads = 3;
+  plan_.dbt.batch_timeout = 60;
+  BatchState state;
+  state["model.p.b"].full_refresh = true;
+  const PlanBatch& staging = plan_.batches[1];
+  BatchWork work = SelectWork(staging, {{false, ""}, {true, "changed"}}, state);
+  ASSERT_EQ(work.selected.size(), 1u);
+  EXPECT_TRUE(work.full_refresh);
+  CommandRequest c = DbtBuildCommand(plan_, staging, "/proj", work);
+  std::vector<std::string> want = {
+      "/fake/dbt", "build", "--project-dir", "/proj", "--profiles-dir", "/fake/profiles",
+      "--target", "dev", "--threads", "3", "--full-refresh", "--select", "p.staging.b",
+      "--indirect-selection", "cautious", "--target-path", "/proj/.pa/run/staging/target",
+      "--log-path", "/proj/.pa/run/staging/logs", "--log-format-file", "json",
+      "--partial-parse-file-path", "/proj/.pa/parse/partial_parse.msgpack",
+      "--warn-error-options", R"({"error":["NoNodesForSelectionCriteria"]})"};
+  EXPECT_EQ(c.argv, want);
+  EXPECT_EQ(c.cwd, "/proj");
+  EXPECT_EQ(c.output, "/proj/.pa/run/staging/dbt.out");
+  EXPECT_EQ(c.timeout_seconds, 60);
+}
+
+const char* kLockHeld = "IO Error: Could not set lock on file \"x.duckdb\": Conflicting lock is held";
+
+TEST_F(BatchRunnerTest, RetriesATransientFailureWithBackoff) {
+  CommandRequest c = DbtBuildCommand(plan_, plan_.batches[1], dir_, {});
+  runner_.script = {{.exit_code = 1, .output = kLockHeld}, {.exit_code = 1, .output = kLockHeld}, {.exit_code = 0}};
+  std::vector<int> waits;
+  std::vector<std::string> said;
+  DbtRun run;
+  std::string err;
+  ASSERT_TRUE(RunWithRetries(runner_, c, 2, {}, "staging", [&](int s) { waits.push_back(s); },
+                             [&](const std::string& l) { said.push_back(l); }, &run, &err));
+  EXPECT_EQ(run.result.exit_code, 0);
+  EXPECT_EQ(runner_.requests.size(), 3u);
+  EXPECT_EQ(waits, (std::vector<int>{1, 2}));
+  ASSERT_EQ(said.size(), 2u);
+  EXPECT_NE(said[0].find("retrying in 1 s (1 of 2)"), std::string::npos) << said[0];
+}
+
+TEST_F(BatchRunnerTest, NoRetryForRealFailuresTimeoutsOrWhenSpent) {
+  CommandRequest c = DbtBuildCommand(plan_, plan_.batches[1], dir_, {});
+  auto attempts = [&](std::deque<FakeCommandRunner::Step> script, int retries) {
+    runner_.requests.clear();
+    runner_.script = std::move(script);
+    DbtRun run;
+    std::string err;
+    EXPECT_TRUE(RunWithRetries(runner_, c, retries, {}, "s", [](int) {}, [](const std::string&) {},
+                               &run, &err));
+    return runner_.requests.size();
+  };
+  EXPECT_EQ(attempts({{.exit_code = 1, .output = "Database Error: syntax error"}}, 2), 1u);
+  EXPECT_EQ(attempts({{.exit_code = 143, .timed_out = true, .output = kLockHeld}}, 2), 1u);
+  EXPECT_EQ(attempts({{.exit_code = 130, .interrupted_by = SIGINT, .output = kLockHeld}}, 2), 1u);
+  EXPECT_EQ(attempts({{.exit_code = 1, .output = kLockHeld}, {.exit_code = 1, .output = kLockHeld}}, 1), 2u);
+}
+
+TEST_F(BatchRunnerTest, RetriesRemoveStaleResults) {
+  fs::path stale = dir_ / "old_run_results.json";
+  std::ofstream(stale) << "{}";
+  runner_.script = {{.exit_code = 0}};
+  DbtRun run;
+  std::string err;
+  ASSERT_TRUE(RunWithRetries(runner_, DbtBuildCommand(plan_, plan_.batches[1], dir_, {}), 0, {stale},
+                             "s", [](int) {}, [](const std::string&) {}, &run, &err));
+  EXPECT_FALSE(fs::exists(stale));
+}
+
+TEST(RecordOutcomes, LinesForOwnFailuresCountsForSkipped) {
+  PlanMember a{"model.p.a", "p.a", "fa", {}}, b{"model.p.b", "p.b", "fb", {}},
+      c{"model.p.c", "p.c", "fc", {}}, d{"model.p.d", "p.d", "fd", {}};
+  std::vector<NodeResult> results = {{"model.p.a", "success", "", 1},
+                                     {"model.p.b", "error", "bad\nsql", 2},
+                                     {"model.p.c", "skipped", "", 0}};
+  BatchState state;
+  state["model.p.a"].full_refresh = true;
+  BatchOutcome o = RecordOutcomes({&a, &b, &c, &d}, results, true, 42, "/l/dbt.log", &state);
+  EXPECT_EQ(o.failed, 3);
+  EXPECT_EQ(o.skipped, 1);
+  EXPECT_EQ(o.lines, (std::vector<std::string>{
+                         "FAILED model.p.b (error): bad sql [log: /l/dbt.log]",
+                         "FAILED model.p.d (not run): dbt did not report it [log: /l/dbt.log]"}));
+  EXPECT_EQ(state["model.p.a"].built_at, 42);
+  EXPECT_FALSE(state["model.p.a"].full_refresh);
+  EXPECT_EQ(state["model.p.b"].built_at, 0);
+  EXPECT_EQ(state["model.p.d"].status, "not run");
+  // Without run results (killed), nothing is listed: the final line says why.
+  BatchState other;
+  EXPECT_TRUE(RecordOutcomes({&d}, {}, false, 42, "/l", &other).lines.empty());
+}
+
+TEST_F(BatchRunnerTest, TheSplitDecision) {
+  DbtRun failed;
+  failed.result.exit_code = 1;
+  BatchOutcome outcome;
+  outcome.failed = 1;
+  const PlanBatch& staging = plan_.batches[1];
+  const PlanBatch& marts = plan_.batches[0];
+  EXPECT_TRUE(ShouldSplit(plan_, staging, outcome, true, failed));
+  EXPECT_FALSE(ShouldSplit(plan_, marts, outcome, true, failed));  // one member, nothing waits
+  EXPECT_FALSE(ShouldSplit(plan_, staging, outcome, false, failed));  // no results
+  EXPECT_FALSE(ShouldSplit(plan_, staging, BatchOutcome{}, true, failed));
+  DbtRun timed_out = failed;
+  timed_out.result.timed_out = true;
+  EXPECT_FALSE(ShouldSplit(plan_, staging, outcome, true, timed_out));
+  DbtRun locked = failed;
+  locked.output = kLockHeld;
+  EXPECT_FALSE(ShouldSplit(plan_, staging, outcome, true, locked));
+  PlanBatch already = staging;
+  already.split_from = "x";
+  EXPECT_FALSE(ShouldSplit(plan_, already, outcome, true, failed));
+}
+
+TEST(DbtOutput, TransientFailures) {
+  EXPECT_TRUE(IsTransientFailure(kLockHeld));
+  EXPECT_TRUE(IsTransientFailure("could not connect to server: Connection refused"));
+  EXPECT_TRUE(IsTransientFailure("FATAL: the database system is starting up"));
+  EXPECT_FALSE(IsTransientFailure("Database Error in model x: syntax error at or near"));
+  EXPECT_FALSE(IsTransientFailure(""));
+}
+
+TEST(DbtOutput, ErrorSummary) {
+  EXPECT_EQ(DbtErrorSummary("12:00:01  Running with dbt=1.12.0\n12:00:02  Encountered an error:\n"
+                            "12:00:02  Parsing Error\n12:00:02    at path x.yml\n"),
+            "Parsing Error: at path x.yml");
+  EXPECT_EQ(DbtErrorSummary("12:00:01  first\n\n12:00:02  last line\n"), "last line");
+  EXPECT_EQ(DbtErrorSummary(""), "no output");
+}
+
+TEST(RunResults, LoadsResultsAndElapsedTime) {
+  fs::path file = fs::path(::testing::TempDir()) / "pa_gen_run_results.json";
+  std::ofstream(file) << RunResults({{"model.p.a", "success"}, {"test.p.t", "fail"}});
+  std::vector<NodeResult> results;
+  std::string err;
+  double elapsed = 0;
+  ASSERT_TRUE(LoadRunResults(file, &results, &err, &elapsed)) << err;
+  EXPECT_EQ(elapsed, 2.0);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[1].unique_id, "test.p.t");
+  EXPECT_EQ(results[1].status, "fail");
+  EXPECT_EQ(results[1].message, "line one\nline two");
+  EXPECT_EQ(results[1].execution_time, 1.5);
+  std::ofstream(file) << R"({"results": [{"unique_id": 3}]})";
+  results.clear();
+  EXPECT_FALSE(LoadRunResults(file, &results, &err));
+  EXPECT_EQ(err.rfind(file.string() + ": unreadable run results", 0), 0u) << err;
+  EXPECT_FALSE(LoadRunResults(file.string() + ".missing", &results, &err));
+}
+
+TEST(RunResults, TheJsonLogKeepsFinishedNodesAndSkipsCutLines) {
+  fs::path file = fs::path(::testing::TempDir()) / "pa_gen_dbt.log";
+  std::ofstream(file) << R"({"info": {"name": "NodeStart"}, "data": {"node_info": {"unique_id": "model.p.a"}}})"
+                      << "\n" << Finished("model.p.a", "success") << "not json at all\n"
+                      << Finished("model.p.b", "error") << R"({"info": {"name": "NodeFini)";
+  std::vector<NodeResult> results;
+  std::string err;
+  ASSERT_TRUE(LoadFinishedFromLog(file, &results, &err)) << err;
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].unique_id, "model.p.a");
+  EXPECT_EQ(results[0].status, "success");
+  EXPECT_EQ(results[0].message, "ok");
+  EXPECT_EQ(results[1].status, "error");
+  EXPECT_FALSE(LoadFinishedFromLog(file.string() + ".missing", &results, &err));
+}
+
+TEST_F(BatchRunnerTest, RegroupStateMovesNodesAndDropsWhatLeft) {
+  std::string err;
+  BatchState old_batch;
+  old_batch["model.p.a"] = {"fa", 5, "success"};
+  old_batch["model.p.gone"] = {"fg", 5, "success"};
+  ASSERT_TRUE(SaveBatchState(StateFile(dir_, "old"), old_batch, &err)) << err;
+  ASSERT_TRUE(Touch(dir_ / StampPath("old"), &err)) << err;
+  ASSERT_TRUE(Touch(dir_ / StampPath("staging"), &err)) << err;
+  BatchState all;
+  ASSERT_TRUE(LoadAllState(dir_, &all, &err)) << err;
+  ASSERT_TRUE(RegroupState(dir_, plan_, all, &err)) << err;
+  EXPECT_FALSE(fs::exists(StateFile(dir_, "old")));
+  EXPECT_FALSE(fs::exists(dir_ / StampPath("old")));
+  EXPECT_TRUE(fs::exists(dir_ / StampPath("staging")));
+  BatchState staging = State("staging");
+  EXPECT_EQ(staging.size(), 1u);
+  EXPECT_TRUE(staging["model.p.a"].Succeeded());
+  EXPECT_FALSE(fs::exists(StateFile(dir_, "marts")));  // nothing to keep, no file
+}
+
+TEST(WriteFileIfChanged, WritesOnceAndKeepsTheMtime) {
+  fs::path file = fs::path(::testing::TempDir()) / "pa_gen_wfic" / "sub" / "f.txt";
+  fs::remove_all(file.parent_path().parent_path());
+  std::string err;
+  bool changed = false;
+  ASSERT_TRUE(WriteFileIfChanged(file, "one\n", &changed, &err)) << err;
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(Read(file), "one\n");
+  long long mtime = MtimeNs(file);
+  ASSERT_TRUE(WriteFileIfChanged(file, "one\n", &changed, &err)) << err;
+  EXPECT_FALSE(changed);
+  EXPECT_EQ(MtimeNs(file), mtime);
+  ASSERT_TRUE(WriteFileIfChanged(file, "two\n", &changed, &err)) << err;
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(Read(file), "two\n");
+  // No temporary file is left beside it.
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(file.parent_path())) entries += e.is_regular_file();
+  EXPECT_EQ(entries, 1);
+  EXPECT_FALSE(WriteFileIfChanged("/proc/pa_gen_no/f", "x", &changed, &err));
+  EXPECT_NE(err.find("cannot write"), std::string::npos) << err;
+}
+
+}  // namespace
