@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
+#include "util/canonical_json.h"
 #include "util/hash.h"
 
 namespace od = simdjson::ondemand;
@@ -310,7 +311,9 @@ ManifestNode ReadNode(od::object object, FieldReader& r) {
   }
   Hasher h;
   auto add = [&](NodeField field) {
-    uint64_t digest = HashLarge(raw[field]);  // the code can be long: not byte by byte
+    // By meaning, not spelling: dbt writes some config maps with their keys
+    // in a different order from one parse to the next.
+    uint64_t digest = CanonicalJsonHash(raw[field]);
     h.Add(kNodeFieldNames[field])
         .Add(raw[field].empty() ? "" : std::string_view(reinterpret_cast<char*>(&digest), 8));
   };

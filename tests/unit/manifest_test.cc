@@ -307,6 +307,21 @@ TEST(ParseManifest, DefinitionCoversWhatDefinesTheResult) {
             Definition(persist + R"(, "columns": {"a": {"description": "e"}})"));
 }
 
+// dbt writes `indexes` entries with their keys in varying order from one
+// full parse to the next (seen on a real project): same meaning, same definition.
+TEST(ParseManifest, DefinitionIgnoresTheKeyOrderOfConfigMaps) {
+  const std::string one = Definition(
+      R"(, "config": {"materialized": "table", "indexes": [{"columns": ["a"], "unique": true,)"
+      R"( "type": ""}], "meta": {"x": 1.0}})");
+  EXPECT_EQ(one, Definition(R"(, "config": {"meta": {"x": 1}, "indexes": [{"type": "",)"
+                            R"( "unique": true, "columns": ["a"]}], "materialized": "table"})"));
+  // A change of meaning still counts: a value, or the order of a list.
+  EXPECT_NE(one, Definition(R"(, "config": {"materialized": "table", "indexes": [{"columns":)"
+                            R"( ["a"], "unique": false, "type": ""}], "meta": {"x": 1.0}})"));
+  EXPECT_NE(Definition(R"(, "config": {"indexes": [{"columns": ["a", "b"]}]})"),
+            Definition(R"(, "config": {"indexes": [{"columns": ["b", "a"]}]})"));
+}
+
 TEST(ParseManifest, MacroDigestFollowsItsSql) {
   auto digest = [](const std::string& sql) {
     Manifest m;
