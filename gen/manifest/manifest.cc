@@ -281,8 +281,12 @@ ManifestNode ReadNode(od::object object, FieldReader& r) {
         break;
       case kPatchPath: {
         std::string patch = r.String(v, Rank(kPatchPath), "patch_path", false);
-        // "<package>://<path>": keep the path.
-        if (auto sep = patch.find("://"); sep != std::string::npos) patch = patch.substr(sep + 3);
+        // "<package>://<path>": the path within that package. A root seed
+        // may be patched by a package's yml, and the other way round.
+        if (auto sep = patch.find("://"); sep != std::string::npos) {
+          node.patch_package = patch.substr(0, sep);
+          patch = patch.substr(sep + 3);
+        }
         node.patch_path = patch;
         break;
       }

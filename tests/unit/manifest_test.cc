@@ -118,6 +118,7 @@ TEST(ParseManifest, ValidV12LoadsExpectedFields) {
   EXPECT_EQ(model.package_name, "proj");
   EXPECT_EQ(model.original_file_path, "models/staging/stg_a.sql");
   EXPECT_EQ(model.patch_path, "models/staging/_staging.yml");
+  EXPECT_EQ(model.patch_package, "proj");
   EXPECT_EQ(model.materialized, "view");
   EXPECT_FALSE(model.enabled);
   EXPECT_EQ(model.tags, (std::vector<std::string>{"nightly", "finance"}));
