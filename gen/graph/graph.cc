@@ -172,9 +172,15 @@ class GraphBuilder {
 
   bool Collect(int index, std::string* err) {
     const ManifestNode& m = manifest_.nodes[index];
+    // Only the project's own files are inputs: installed packages change
+    // through `dbt deps`, and their folder is an input of the regeneration.
+    // That holds for a yml of a package that patches a root node too (a
+    // root seed overriding a package's seed, patched from
+    // `<package>://seeds/seeds.yml`): that file is not the project's.
     if (m.package_name == manifest_.project_name) {
       inputs_.push_back(m.original_file_path);
-      if (!m.patch_path.empty()) inputs_.push_back(m.patch_path);
+      bool own_patch = m.patch_package.empty() || m.patch_package == manifest_.project_name;
+      if (!m.patch_path.empty() && own_patch) inputs_.push_back(m.patch_path);
     }
     for (int macro : macros_[index]) AddMacro(macro);
     for (const Parent& parent : parents_[index]) {

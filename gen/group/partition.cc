@@ -310,11 +310,45 @@ std::string Unclaimed(const std::string& name, std::set<std::string>* taken) {
   return candidate;
 }
 
+// A test with no parent to run (a singular test over sources, or over an
+// ephemeral model that reads only sources) can run anywhere. All of them
+// join one batch that runs a model, seed or snapshot and that no batch
+// waits for (the one with the smallest name), so that they cost no dbt
+// process of their own and, failing, hold back nothing, as in `dbt build`.
+// Only when every such batch is waited for do they get one batch together.
+void PlaceParentlessTests(const Graph& graph, const std::vector<int>& tests,
+                          const std::function<Batch(int)>& own_batch,
+                          std::vector<Batch>* batches, std::vector<int>* batch_of) {
+  if (tests.empty()) return;
+  std::vector<bool> waited_for(batches->size(), false);
+  std::vector<bool> runs_node(batches->size(), false);
+  for (size_t v = 0; v < graph.nodes.size(); ++v) {
+    int b = (*batch_of)[v];
+    if (b < 0) continue;
+    if (!graph.nodes[v].IsTest()) runs_node[b] = true;
+    for (int d : graph.nodes[v].deps)
+      if ((*batch_of)[d] != b) waited_for[(*batch_of)[d]] = true;
+  }
+  int home = -1;
+  for (int b = 0; b < static_cast<int>(batches->size()); ++b) {
+    if (runs_node[b] && !waited_for[b] && (home < 0 || (*batches)[b].name < (*batches)[home].name))
+      home = b;
+  }
+  if (home < 0) {
+    home = static_cast<int>(batches->size());
+    batches->push_back(own_batch(tests.front()));
+  }
+  for (int t : tests) {
+    (*batch_of)[t] = home;
+    (*batches)[home].members.push_back(t);
+  }
+}
+
 // Places every test whose batch_of is -1, as `dbt build` orders tests: a
 // test joins the batch of its parents when they share one, or the one of
 // their batches that all the others lead to; otherwise it gets a batch of
 // its own, made by `own_batch`, that Assemble makes the batches of the
-// nodes it gates wait for.
+// nodes it gates wait for. Tests without parents: PlaceParentlessTests.
 void PlaceTests(const Graph& graph, const std::function<Batch(int)>& own_batch,
                 std::vector<Batch>* batches, std::vector<int>* batch_of) {
   const int n = static_cast<int>(graph.nodes.size());
@@ -337,8 +371,13 @@ void PlaceTests(const Graph& graph, const std::function<Batch(int)>& own_batch,
     }
     return false;
   };
+  std::vector<int> parentless;  // placed last, once the others are
   for (int v = 0; v < n; ++v) {
     if ((*batch_of)[v] >= 0) continue;
+    if (graph.nodes[v].deps.empty()) {
+      parentless.push_back(v);
+      continue;
+    }
     std::set<int> parents;
     for (int d : graph.nodes[v].deps) parents.insert((*batch_of)[d]);
     int last = -1;  // the parent batch every other one leads to
@@ -355,6 +394,7 @@ void PlaceTests(const Graph& graph, const std::function<Batch(int)>& own_batch,
     }
     (*batches)[(*batch_of)[v]].members.push_back(v);
   }
+  PlaceParentlessTests(graph, parentless, own_batch, batches, batch_of);
 }
 
 // Takes every test out of `batches` (and the batches that held only tests)

@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
+#include "util/canonical_json.h"
 #include "util/hash.h"
 
 namespace od = simdjson::ondemand;
@@ -280,8 +281,12 @@ ManifestNode ReadNode(od::object object, FieldReader& r) {
         break;
       case kPatchPath: {
         std::string patch = r.String(v, Rank(kPatchPath), "patch_path", false);
-        // "<package>://<path>": keep the path.
-        if (auto sep = patch.find("://"); sep != std::string::npos) patch = patch.substr(sep + 3);
+        // "<package>://<path>": the path within that package. A root seed
+        // may be patched by a package's yml, and the other way round.
+        if (auto sep = patch.find("://"); sep != std::string::npos) {
+          node.patch_package = patch.substr(0, sep);
+          patch = patch.substr(sep + 3);
+        }
         node.patch_path = patch;
         break;
       }
@@ -310,7 +315,9 @@ ManifestNode ReadNode(od::object object, FieldReader& r) {
   }
   Hasher h;
   auto add = [&](NodeField field) {
-    uint64_t digest = HashLarge(raw[field]);  // the code can be long: not byte by byte
+    // By meaning, not spelling: dbt writes some config maps with their keys
+    // in a different order from one parse to the next.
+    uint64_t digest = CanonicalJsonHash(raw[field]);
     h.Add(kNodeFieldNames[field])
         .Add(raw[field].empty() ? "" : std::string_view(reinterpret_cast<char*>(&digest), 8));
   };

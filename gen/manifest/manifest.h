@@ -16,6 +16,7 @@ struct ManifestNode {
   std::string package_name;
   std::string original_file_path;  // relative to the package root
   std::string patch_path;          // yml file relative to the package root; empty if none
+  std::string patch_package;       // the package that holds patch_path; empty: the node's own
   std::string materialized;
   bool enabled = true;
   std::vector<std::string> tags;  // config.tags, in dbt's order

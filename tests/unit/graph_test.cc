@@ -150,6 +150,24 @@ TEST(BuildGraph, OtherPackagesContributeNoInputs) {
   EXPECT_EQ(g.nodes[1].deps, (std::vector<int>{0}));
 }
 
+// A root seed that overrides a package's seed is patched from the package's
+// yml ("dep_pkg://seeds/seeds.yml"): that file is not the project's, and a
+// path of the project's own that does not exist would stop every ninja.
+TEST(BuildGraph, APatchFromAnotherPackageIsNoInput) {
+  Manifest m;
+  m.project_name = "proj";
+  ManifestNode seed = MakeNode("seed.proj.country_codes", "seeds/country_codes.csv");
+  seed.patch_path = "seeds/seeds.yml";
+  seed.patch_package = "dep_pkg";
+  ManifestNode own = MakeNode("seed.proj.rates", "seeds/rates.csv");
+  own.patch_path = "seeds/_seeds.yml";
+  own.patch_package = "proj";
+  m.nodes = {seed, own};
+  Graph g = Build(m);
+  EXPECT_EQ(g.nodes[0].inputs, (Strings{"seeds/country_codes.csv"}));
+  EXPECT_EQ(g.nodes[1].inputs, (Strings{"seeds/_seeds.yml", "seeds/rates.csv"}));
+}
+
 TEST(BuildGraph, SourcesAreIgnored) {
   Manifest m;
   m.project_name = "proj";

@@ -118,6 +118,7 @@ TEST(ParseManifest, ValidV12LoadsExpectedFields) {
   EXPECT_EQ(model.package_name, "proj");
   EXPECT_EQ(model.original_file_path, "models/staging/stg_a.sql");
   EXPECT_EQ(model.patch_path, "models/staging/_staging.yml");
+  EXPECT_EQ(model.patch_package, "proj");
   EXPECT_EQ(model.materialized, "view");
   EXPECT_FALSE(model.enabled);
   EXPECT_EQ(model.tags, (std::vector<std::string>{"nightly", "finance"}));
@@ -305,6 +306,21 @@ TEST(ParseManifest, DefinitionCoversWhatDefinesTheResult) {
             Definition(persist + R"(, "description": "e")"));
   EXPECT_NE(Definition(persist + R"(, "columns": {"a": {"description": "d"}})"),
             Definition(persist + R"(, "columns": {"a": {"description": "e"}})"));
+}
+
+// dbt writes `indexes` entries with their keys in varying order from one
+// full parse to the next (seen on a real project): same meaning, same definition.
+TEST(ParseManifest, DefinitionIgnoresTheKeyOrderOfConfigMaps) {
+  const std::string one = Definition(
+      R"(, "config": {"materialized": "table", "indexes": [{"columns": ["a"], "unique": true,)"
+      R"( "type": ""}], "meta": {"x": 1.0}})");
+  EXPECT_EQ(one, Definition(R"(, "config": {"meta": {"x": 1}, "indexes": [{"type": "",)"
+                            R"( "unique": true, "columns": ["a"]}], "materialized": "table"})"));
+  // A change of meaning still counts: a value, or the order of a list.
+  EXPECT_NE(one, Definition(R"(, "config": {"materialized": "table", "indexes": [{"columns":)"
+                            R"( ["a"], "unique": false, "type": ""}], "meta": {"x": 1.0}})"));
+  EXPECT_NE(Definition(R"(, "config": {"indexes": [{"columns": ["a", "b"]}]})"),
+            Definition(R"(, "config": {"indexes": [{"columns": ["b", "a"]}]})"));
 }
 
 TEST(ParseManifest, MacroDigestFollowsItsSql) {

@@ -176,6 +176,38 @@ int LastParentBatch(const Graph& g, const Partition& part, const std::vector<Bit
   return last;
 }
 
+// Tests without parents all sit in one batch: one that runs a model, seed
+// or snapshot and that no batch waits for, or, when every such batch is
+// waited for, a batch of their own. "" when they are there.
+std::string CheckParentlessTests(const Graph& g, const Partition& part) {
+  std::set<int> homes;
+  for (size_t v = 0; v < g.nodes.size(); ++v)
+    if (g.nodes[v].IsTest() && g.nodes[v].deps.empty()) homes.insert(part.batch_of[v]);
+  if (homes.empty()) return "";
+  if (homes.size() > 1) return "tests without parents are in different batches";
+  auto waited_for = [&](int b) {
+    return std::any_of(part.batches.begin(), part.batches.end(), [&](const Batch& o) {
+      return std::binary_search(o.deps.begin(), o.deps.end(), b);
+    });
+  };
+  auto runs_node = [&](int b) {
+    const Ints& members = part.batches[b].members;
+    return std::any_of(members.begin(), members.end(), [&](int m) { return !g.nodes[m].IsTest(); });
+  };
+  const int home = *homes.begin();
+  if (runs_node(home))
+    return waited_for(home) ? fmt::format("batch {} holds tests without parents, and another "
+                                          "batch waits for it", part.batches[home].name)
+                            : "";
+  for (int b = 0; b < static_cast<int>(part.batches.size()); ++b)
+    if (runs_node(b) && !waited_for(b))
+      return fmt::format("tests without parents run apart although batch {} could hold them",
+                         part.batches[b].name);
+  for (int m : part.batches[home].members)
+    if (!g.nodes[m].deps.empty()) return "the batch of the tests without parents holds others";
+  return "";
+}
+
 // What a batch name may hold: letters, digits, '_', '-', '.'; the rest becomes '_'.
 std::string Sanitised(const std::string& key) {
   std::string out;
@@ -381,8 +413,14 @@ std::string CheckPartition(const Case& c, const Partition& part) {
   // (e) A test joins the batch of its parents when they share one, or the
   // one of their batches that every other one reaches; else it runs alone
   // in a batch named after it.
+  if (std::string problem = CheckParentlessTests(g, part); !problem.empty()) return problem;
+  std::set<int> parentless_batches;
   for (int v = 0; v < n; ++v) {
     if (!c.keys[v].empty()) continue;
+    if (g.nodes[v].deps.empty()) {
+      parentless_batches.insert(part.batch_of[v]);
+      continue;
+    }
     const int last = LastParentBatch(g, part, batch_below, v);
     const Batch& mine = part.batches[part.batch_of[v]];
     if (last >= 0) {
@@ -394,7 +432,7 @@ std::string CheckPartition(const Case& c, const Partition& part) {
     }
   }
   for (int b = 0; b < nb; ++b) {
-    if (test_batch[b] && part.batches[b].members.size() != 1)
+    if (test_batch[b] && part.batches[b].members.size() != 1 && !parentless_batches.count(b))
       return fmt::format("test batch {} holds {} tests", part.batches[b].name,
                          part.batches[b].members.size());
   }
@@ -595,11 +633,17 @@ TEST(PartitionGraph, TestOfTwoNodesInOneBatchJoinsIt) {
   EXPECT_EQ(Describe(PartitionChecked(c)), "a: [0,1,2] deps []\n");
 }
 
-TEST(PartitionGraph, TestWithoutParentsRunsAlone) {
-  Case c = Build({{"a", {}}, {"", {}}});
+TEST(PartitionGraph, TestsWithoutParentsJoinABatchNothingWaitsFor) {
+  // a0 <- b1; tests t2 and t3 read no node: they join b, which nothing waits for.
+  Case c = Build({{"a", {}}, {"b", {0}}, {"", {}}, {"", {}}});
   EXPECT_EQ(Describe(PartitionChecked(c)),
             "a: [0] deps []\n"
-            "t_n0001: [1] deps []\n");
+            "b: [1,2,3] deps [0]\n");
+}
+
+TEST(PartitionGraph, TestsWithoutParentsAndNoModelShareOneBatch) {
+  Case c = Build({{"", {}}, {"", {}}});
+  EXPECT_EQ(Describe(PartitionChecked(c)), "t_n0000: [0,1] deps []\n");
 }
 
 TEST(PartitionGraph, UnsafeKeysAreSanitisedAndKeptApart) {
@@ -672,12 +716,23 @@ TEST(PartitionProperty, NamesStayWhenAnUnrelatedPartChanges) {
       Ints index_of_a;
       Case both = SideBySide(a, b, rng, &index_of_a);
       Partition with_b = PartitionChecked(both);
+      // Tests without parents belong to no part: they go to one batch of
+      // the whole project (CheckParentlessTests), so they are left out here.
+      auto in_a_part = [](const Graph& g, const Ints& members) {
+        Ints kept;
+        for (int m : members)
+          if (!g.nodes[m].IsTest() || !g.nodes[m].deps.empty()) kept.push_back(m);
+        return kept;
+      };
       for (const Batch& batch : alone.batches) {
-        const Batch& there = with_b.batches[with_b.batch_of[index_of_a[batch.members.front()]]];
+        Ints own = in_a_part(a.graph, batch.members);
+        if (own.empty()) continue;
+        const Batch& there = with_b.batches[with_b.batch_of[index_of_a[own.front()]]];
         Ints members;
-        for (int m : batch.members) members.push_back(index_of_a[m]);
+        for (int m : own) members.push_back(index_of_a[m]);
         ASSERT_EQ(there.name, batch.name) << "case " << i << "\n" << Describe(a);
-        ASSERT_EQ(there.members, members) << "case " << i << ", batch " << batch.name;
+        ASSERT_EQ(in_a_part(both.graph, there.members), members)
+            << "case " << i << ", batch " << batch.name;
         Ints path;
         for (int v : batch.split_path) path.push_back(index_of_a[v]);
         ASSERT_EQ(there.split_path, path) << "case " << i << ", batch " << batch.name;
@@ -706,6 +761,7 @@ std::string CheckLimited(const Case& c, const Partition& before, const Partition
   Ints batch_order;
   if (std::string problem = CheckBatches(g, after, &batch_deps, &batch_order); !problem.empty())
     return problem;
+  if (std::string problem = CheckParentlessTests(g, after); !problem.empty()) return problem;
   std::map<std::string, const Batch*> by_name;
   for (const Batch& b : after.batches) by_name[b.name] = &b;
   for (const Batch& b : after.batches) {
@@ -745,7 +801,8 @@ std::string CheckLimited(const Case& c, const Partition& before, const Partition
       if (chunk.name.rfind(old.name + ".", 0) != 0 || chunk.split_path != old.split_path)
         return fmt::format("chunk {} of {} has the wrong name or split path", chunk.name, old.name);
       for (int m : chunk.members)
-        if (!std::binary_search(old.members.begin(), old.members.end(), m))
+        if (!g.nodes[m].deps.empty() &&  // tests without parents go where CheckParentlessTests says
+            !std::binary_search(old.members.begin(), old.members.end(), m))
           return fmt::format("chunk {} of {} holds node {} from elsewhere", chunk.name, old.name,
                              m);
     }
@@ -755,6 +812,7 @@ std::string CheckLimited(const Case& c, const Partition& before, const Partition
     // alone when no chunk of theirs follows all the others.
     for (int m : old.members) {
       if (!g.nodes[m].IsTest()) continue;
+      if (g.nodes[m].deps.empty()) continue;  // CheckParentlessTests
       const int last = LastParentBatch(g, after, reach, m);
       const Batch& mine = after.batches[after.batch_of[m]];
       if (last >= 0 ? after.batch_of[m] != last

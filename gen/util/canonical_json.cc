@@ -1,0 +1,173 @@
+#include "util/canonical_json.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "util/hash.h"
+
+namespace {
+
+constexpr int kMaxDepth = 256;
+
+// A recursive-descent reader that digests each value as it goes.
+class CanonicalReader {
+ public:
+  explicit CanonicalReader(std::string_view text) : text_(text) {}
+
+  bool Document(uint64_t* digest) {
+    if (!Value(0, digest)) return false;
+    SkipSpace();
+    return at_ == text_.size();
+  }
+
+ private:
+  void SkipSpace() {
+    while (at_ < text_.size() &&
+           (text_[at_] == ' ' || text_[at_] == '\n' || text_[at_] == '\r' || text_[at_] == '\t'))
+      ++at_;
+  }
+
+  static uint64_t Tagged(char tag, std::string_view body) {
+    std::string buffer(1, tag);
+    buffer.append(body);
+    return HashLarge(buffer);
+  }
+
+  static void Append(std::string* buffer, uint64_t digest) {
+    buffer->append(reinterpret_cast<const char*>(&digest), sizeof digest);
+  }
+
+  // The raw text between the quotes (escapes as written: dbt's writer
+  // escapes alike every time).
+  bool String(std::string_view* body) {
+    if (at_ >= text_.size() || text_[at_] != '"') return false;
+    size_t start = ++at_;
+    for (;;) {
+      const void* quote = std::memchr(text_.data() + at_, '"', text_.size() - at_);
+      if (!quote) return false;
+      size_t end = static_cast<const char*>(quote) - text_.data();
+      size_t slashes = 0;
+      while (end - slashes > start && text_[end - slashes - 1] == '\\') ++slashes;
+      at_ = end + 1;
+      if (slashes % 2 == 0) {
+        *body = text_.substr(start, end - start);
+        return true;
+      }
+    }
+  }
+
+  bool Number(uint64_t* digest) {
+    size_t start = at_;
+    while (at_ < text_.size() && std::strchr("+-0123456789.eE", text_[at_]) && text_[at_] != '\0')
+      ++at_;
+    if (at_ == start) return false;
+    std::string token(text_.substr(start, at_ - start));
+    char* end = nullptr;
+    double value = std::strtod(token.c_str(), &end);
+    if (end != token.c_str() + token.size()) return false;
+    if (value == 0) value = 0;  // -0 and 0 alike
+    *digest = Tagged('n', std::string_view(reinterpret_cast<const char*>(&value), sizeof value));
+    return true;
+  }
+
+  bool Literal(std::string_view word, char tag, uint64_t* digest) {
+    if (text_.substr(at_, word.size()) != word) return false;
+    at_ += word.size();
+    *digest = Tagged(tag, {});
+    return true;
+  }
+
+  bool Value(int depth, uint64_t* digest) {
+    if (depth > kMaxDepth) return false;
+    SkipSpace();
+    if (at_ >= text_.size()) return false;
+    switch (text_[at_]) {
+      case '{': return Object(depth, digest);
+      case '[': return Array(depth, digest);
+      case '"': {
+        std::string_view body;
+        if (!String(&body)) return false;
+        *digest = Tagged('s', body);
+        return true;
+      }
+      case 't': return Literal("true", 't', digest);
+      case 'f': return Literal("false", 'f', digest);
+      case 'n': return Literal("null", 'z', digest);
+      default: return Number(digest);
+    }
+  }
+
+  bool Array(int depth, uint64_t* digest) {
+    ++at_;  // [
+    std::string items(1, 'a');
+    SkipSpace();
+    if (at_ < text_.size() && text_[at_] == ']') {
+      ++at_;
+      *digest = HashLarge(items);
+      return true;
+    }
+    for (;;) {
+      uint64_t item = 0;
+      if (!Value(depth + 1, &item)) return false;
+      Append(&items, item);
+      SkipSpace();
+      if (at_ >= text_.size()) return false;
+      if (text_[at_++] == ']') break;
+      if (text_[at_ - 1] != ',') return false;
+    }
+    *digest = HashLarge(items);
+    return true;
+  }
+
+  bool Object(int depth, uint64_t* digest) {
+    ++at_;  // {
+    std::vector<std::pair<std::string_view, uint64_t>> fields;
+    SkipSpace();
+    if (at_ < text_.size() && text_[at_] == '}') {
+      ++at_;
+    } else {
+      for (;;) {
+        SkipSpace();
+        std::string_view key;
+        if (!String(&key)) return false;
+        SkipSpace();
+        if (at_ >= text_.size() || text_[at_++] != ':') return false;
+        uint64_t value = 0;
+        if (!Value(depth + 1, &value)) return false;
+        fields.emplace_back(key, value);
+        SkipSpace();
+        if (at_ >= text_.size()) return false;
+        if (text_[at_++] == '}') break;
+        if (text_[at_ - 1] != ',') return false;
+      }
+    }
+    std::sort(fields.begin(), fields.end());
+    std::string buffer(1, 'o');
+    for (const auto& [key, value] : fields) {
+      Append(&buffer, Tagged('s', key));
+      Append(&buffer, value);
+    }
+    *digest = HashLarge(buffer);
+    return true;
+  }
+
+  std::string_view text_;
+  size_t at_ = 0;
+};
+
+}  // namespace
+
+uint64_t CanonicalJsonHash(std::string_view json) {
+  size_t first = json.find_first_not_of(" \t\r\n");
+  // Strings (a node's code) and scalars are canonical as written: digest
+  // them 8 bytes at a time instead of reading them.
+  if (first == std::string_view::npos || (json[first] != '{' && json[first] != '['))
+    return HashLarge(json);
+  uint64_t digest = 0;
+  if (CanonicalReader(json).Document(&digest)) return digest;
+  return HashLarge(json);
+}
