@@ -4,6 +4,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "plan/layout.h"
@@ -34,20 +35,8 @@ Explanation Predict(const Generation& g) {
 
 std::string Seconds(double s) { return fmt::format("{:.1f} s", s); }
 
-// "3 models, 1 seed, 5 tests"
-std::string Contents(const Graph& graph, const Batch& batch) {
-  std::map<NodeKind, int> counts;
-  for (int m : batch.members) ++counts[graph.nodes[m].kind];
-  std::string out;
-  for (const auto& [kind, count] : counts)
-    out += fmt::format("{}{} {}{}", out.empty() ? "" : ", ", count, NodeKindName(kind), count == 1 ? "" : "s");
-  return out;
-}
-
 std::string Join(const std::vector<std::string>& items, const char* sep) {
-  std::string out;
-  for (const std::string& item : items) out += (out.empty() ? "" : sep) + item;
-  return out;
+  return fmt::format("{}", fmt::join(items, sep));
 }
 
 // "a (x) -> b (y) -> c (x)": the path that kept a group from being one batch.
@@ -92,7 +81,7 @@ int Explain(const Generation& g, bool json) {
                                      {"upstream", batch_names(batch.deps)},
                                      {"threads", g.settings[b].threads},
                                      {"predicted_seconds", e.prediction.batch_seconds[b]}};
-      if (!batch.group.empty()) item["split_from"] = batch.group;
+      if (!batch.split_from.empty()) item["split_from"] = batch.split_from;
       if (!batch.split_path.empty()) {
         std::vector<std::string> path;
         for (int n : batch.split_path) path.push_back(g.graph.nodes[n].unique_id);
@@ -116,13 +105,13 @@ int Explain(const Generation& g, bool json) {
   fmt::print("critical path: {}\n\n", Join(batch_names(e.prediction.critical_path), " -> "));
   for (size_t b = 0; b < partition.batches.size(); ++b) {
     const Batch& batch = partition.batches[b];
-    fmt::print("{}: {}; {} threads; predicted {}\n", batch.name, Contents(g.graph, batch),
+    fmt::print("{}: {}; {} threads; predicted {}\n", batch.name, DescribeMembers(g.graph, batch),
                g.settings[b].threads > 0 ? std::to_string(g.settings[b].threads) : "profile's",
                Seconds(e.prediction.batch_seconds[b]));
     std::vector<std::string> upstream = batch_names(batch.deps);
     fmt::print("  upstream: {}\n", upstream.empty() ? "none" : Join(upstream, ", "));
-    if (!batch.group.empty())
-      fmt::print("  split from {}: one of its nodes failed; merged back once all succeed\n", batch.group);
+    if (!batch.split_from.empty())
+      fmt::print("  split from {}: one of its nodes failed; merged back once all succeed\n", batch.split_from);
     if (!batch.split_path.empty())
       fmt::print("  its group was split: {} would make a cycle between batches\n",
                  SplitPath(g, batch));
@@ -145,7 +134,7 @@ int WriteGraph(CommandRunner& runner, const Generation& g, bool nodes, bool svg)
   if (!nodes) {
     for (const Batch& batch : partition.batches)
       dot += fmt::format("  {} [label={}];\n", quoted(batch.name),
-                         quoted(batch.name + "\\n" + Contents(g.graph, batch)));
+                         quoted(batch.name + "\\n" + DescribeMembers(g.graph, batch)));
     for (const Batch& batch : partition.batches)
       for (int d : batch.deps)
         dot += fmt::format("  {} -> {};\n", quoted(partition.batches[d].name), quoted(batch.name));

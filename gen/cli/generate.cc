@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "dbt/options.h"
 #include "exec/state.h"
 #include "graph/graph.h"
 #include "group/grouping.h"
@@ -36,14 +37,7 @@ std::vector<std::string> RegenerateArgs(const GenerateOptions& options, const Db
   fs::path out_dir = output.parent_path();
   std::vector<std::string> args = {"--project-dir", RelativePath(project.dir, out_dir), "-o",
                                    RelativePath(output, out_dir)};
-  args.insert(args.end(), {"--profiles-dir", dbt.profiles_dir.string()});
-  if (!dbt.target.empty()) args.insert(args.end(), {"--target", dbt.target});
-  if (!dbt.vars.empty()) args.insert(args.end(), {"--vars", dbt.vars});
-  if (dbt.threads > 0) args.insert(args.end(), {"--threads", std::to_string(dbt.threads)});
-  if (dbt.batch_timeout > 0)
-    args.insert(args.end(), {"--batch-timeout", std::to_string(dbt.batch_timeout)});
-  args.insert(args.end(), {"--retries", std::to_string(dbt.retries)});
-  args.insert(args.end(), {"--dbt", dbt.dbt.string()});
+  AppendOptionArgs(dbt, /*shared_only=*/false, &args);
   if (!options.manifest.empty())
     args.insert(args.end(), {"--manifest", RelativePath(options.manifest, out_dir)});
   args.insert(args.end(), {"--policy", options.policy});
@@ -67,7 +61,7 @@ CostModel HistoryCosts(const Graph& graph, const BatchState& state, const fs::pa
   }
   if (double measured = LoadStartupSeconds(project_dir); measured > 0) cost.startup_seconds = measured;
   cost.jobs = adapter_type == "duckdb" ? 1 : options.jobs;
-  cost.threads = options.threads > 0 ? options.threads : kAssumedProfileThreads;
+  cost.threads = options.dbt.threads > 0 ? options.dbt.threads : kAssumedProfileThreads;
   return cost;
 }
 
@@ -83,14 +77,9 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
   if (!LoadProject(options.project_dir, &project, err)) return false;
   fs::path output = options.output.empty() ? project.dir / "build.ninja"
                                            : fs::absolute(options.output).lexically_normal();
-  DbtSettings dbt;
-  dbt.profiles_dir = ResolveProfilesDir(options.profiles_dir, project);
-  dbt.target = options.target;
-  dbt.vars = options.vars;
-  dbt.threads = options.threads;
-  dbt.batch_timeout = options.batch_timeout;
-  dbt.retries = options.retries;
-  if (!FindDbt(options.dbt, project.dir, &dbt.dbt, err)) return false;
+  DbtSettings dbt = options.dbt;
+  dbt.profiles_dir = ResolveProfilesDir(options.dbt.profiles_dir.string(), project);
+  if (!FindDbt(options.dbt.dbt.string(), project.dir, &dbt.dbt, err)) return false;
 
   ProjectInputs inputs;
   fs::path manifest_file;

@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "dbt/dbt.h"
 #include "graph/graph.h"
 #include "group/batch_settings.h"
 #include "group/grouping.h"
@@ -17,13 +18,9 @@
 struct GenerateOptions {
   std::string project_dir = ".";
   std::string output;  // default: build.ninja in the project folder
-  std::string target;
-  std::string profiles_dir;
-  std::string vars;
-  int threads = 0;
-  int batch_timeout = 0;
-  int retries = 2;
-  std::string dbt;
+  // The dbt settings as given (dbt/options.h): profiles_dir and dbt are
+  // resolved by the generation.
+  DbtSettings dbt;
   std::string manifest;  // use this manifest instead of running `dbt parse`
   std::string policy = "folder";
   std::string policy_file;  // YAML rules on top of `policy`

@@ -1,12 +1,25 @@
 // pa-gen: writes a build.ninja whose edges are batched dbt invocations.
 #include <CLI/CLI.hpp>
 
+#include <fmt/format.h>
+
 #include "cli/build.h"
 #include "cli/explain.h"
 #include "cli/generate.h"
 #include "exec/batch_runner.h"
+#include "dbt/options.h"
 #include "exec/status.h"
 #include "util/process.h"
+
+namespace {
+
+// A number at least `min`, with one readable line when not.
+CLI::Validator AtLeast(const char* flag, int min) {
+  return CLI::Validator([flag, min](std::string& value) { return CheckNumber(flag, min, value); },
+                        "", "");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -17,16 +30,15 @@ int main(int argc, char** argv) {
   GenerateOptions options;
   app.add_option("--project-dir", options.project_dir, "The dbt project folder")->capture_default_str();
   app.add_option("-o,--output", options.output, "Where to write build.ninja (default: in the project folder)");
-  app.add_option("--target", options.target, "dbt target (default: the profile's)");
-  app.add_option("--profiles-dir", options.profiles_dir, "Folder holding profiles.yml, as for dbt");
-  app.add_option("--vars", options.vars, "dbt --vars, passed to every dbt call");
-  app.add_option("--threads", options.threads, "dbt --threads for each batch (default: the profile's)");
-  app.add_option("--batch-timeout", options.batch_timeout,
-                 "Seconds a batch's dbt may run before its process group is killed (default: no limit)");
-  app.add_option("--retries", options.retries,
-                 "Extra attempts after a transient failure: a held DuckDB lock, a refused connection")
-      ->capture_default_str();
-  app.add_option("--dbt", options.dbt, "The dbt executable (default: $PA_DBT, .venv/bin/dbt upward, PATH)");
+  for (const DbtOption& dbt_option : DbtOptions()) {
+    CLI::Option* flag = std::visit(
+        [&](auto field) { return app.add_option(dbt_option.flag, options.dbt.*field, dbt_option.help); },
+        dbt_option.field);
+    if (std::holds_alternative<int DbtSettings::*>(dbt_option.field)) {
+      flag->check(AtLeast(dbt_option.flag, dbt_option.min));
+      if (dbt_option.always) flag->capture_default_str();
+    }
+  }
   app.add_option("--manifest", options.manifest, "Use this manifest.json instead of running `dbt parse`");
   app.add_option("--policy", options.policy,
                  "Grouping policy: folder, folder:N, per-model, tag, tag:A,B, meta:KEY, "
@@ -34,10 +46,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("-j,--jobs", options.jobs,
                  "Batches Ninja runs side by side, as its -j: what `auto` and `explain` predict for")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(AtLeast("-j", 1));
   app.add_option("--max-batch-size", options.max_batch_size,
                  "Cut batches above N models, seeds and snapshots into chunks (default: no limit)")
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast("--max-batch-size", 1));
   app.add_option("--policy-file", options.policy_file,
                  "YAML (or JSON) rules that name groups, on top of --policy; see README");
   app.add_flag("--timings", options.timings, "After generating, print each phase's wall time to stderr");
@@ -78,6 +91,14 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ValidationError& e) {
+    // One line, before any dbt runs: "--threads must be 0 or more, not -3".
+    std::string what = e.what();
+    if (auto colon = what.find(": "); colon != std::string::npos && what.rfind("--", 0) == 0 &&
+        what.compare(colon + 2, 1, "-") == 0)
+      what = what.substr(colon + 2);  // CLI11 prefixes the flag we name already
+    fmt::print(stderr, "pa-gen: error: {}\n", what);
+    return 2;
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }

@@ -7,12 +7,12 @@
 
 #include <fmt/format.h>
 
+#include "dbt/options.h"
 #include "util/process.h"
 
 std::vector<std::string> SharedDbtArgs(const DbtSettings& settings) {
-  std::vector<std::string> args = {"--profiles-dir", settings.profiles_dir.string()};
-  if (!settings.target.empty()) args.insert(args.end(), {"--target", settings.target});
-  if (!settings.vars.empty()) args.insert(args.end(), {"--vars", settings.vars});
+  std::vector<std::string> args;
+  AppendOptionArgs(settings, /*shared_only=*/true, &args);
   return args;
 }
 
@@ -25,7 +25,10 @@ std::vector<std::pair<std::string, std::string>> DbtEnvironment() {
 
 bool FindDbt(const std::string& flag, const fs::path& project_dir, fs::path* dbt,
              std::string* err) {
-  auto usable = [](const fs::path& p) { return access(p.c_str(), X_OK) == 0; };
+  auto usable = [](const fs::path& p) {
+    std::error_code ec;
+    return fs::is_regular_file(p, ec) && access(p.c_str(), X_OK) == 0;
+  };
   std::string chosen = flag;
   const char* from = "--dbt";
   if (chosen.empty()) {

@@ -8,6 +8,7 @@
 
 // How every dbt process of a build is started. Parse and batches must pass
 // identical values, or dbt discards its partial parse and re-parses everything.
+// Each field that comes from the command line has its row in DbtOptions().
 struct DbtSettings {
   fs::path dbt;           // absolute path of the dbt executable
   fs::path profiles_dir;  // absolute
@@ -18,7 +19,8 @@ struct DbtSettings {
   int retries = 2;        // extra attempts after a transient failure (a held lock)
 };
 
-// The flags shared by `dbt parse` and every batch.
+// The flags shared by `dbt parse` and every batch: the `shared` rows of
+// DbtOptions() (dbt/options.h).
 std::vector<std::string> SharedDbtArgs(const DbtSettings& settings);
 
 // The environment added to every dbt process.

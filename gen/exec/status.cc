@@ -5,6 +5,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "exec/state.h"
 #include "exec/work.h"
@@ -58,9 +59,8 @@ void PrintFailures(const Plan& plan, const fs::path& project, StateCache* states
   for (const std::string& line : lines) fmt::print(out, "{}\n", line);
   std::set<std::string> split = SplitMarkers(project);
   if (!split.empty()) {
-    std::string names;
-    for (const std::string& name : split) names += (names.empty() ? "" : ", ") + name;
-    fmt::print(out, "pa-gen: run node by node until all their nodes succeed: {}\n", names);
+    fmt::print(out, "pa-gen: run node by node until all their nodes succeed: {}\n",
+               fmt::join(split, ", "));
   }
 }
 

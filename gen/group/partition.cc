@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace {
 
@@ -643,4 +644,13 @@ void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
   }, &batches, &batch_of);
   for (Batch& batch : batches) std::sort(batch.members.begin(), batch.members.end());
   *partition = Assemble(graph, std::move(batches));
+}
+
+std::string DescribeMembers(const Graph& graph, const Batch& batch) {
+  std::map<std::string, int> counts;
+  for (int m : batch.members) ++counts[NodeKindName(graph.nodes[m].kind)];
+  std::vector<std::string> parts;
+  for (const auto& [kind, count] : counts)
+    parts.push_back(fmt::format("{} {}{}", count, kind, count == 1 ? "" : "s"));
+  return fmt::format("{}", fmt::join(parts, ", "));
 }

@@ -10,7 +10,7 @@ struct Batch {
   std::string name;          // stable: the group key, with ".N" when a group had to be split
   std::vector<int> members;  // node indices, ascending
   std::vector<int> deps;     // upstream batch indices, ascending
-  std::string group = "";    // for a batch split node by node: the batch it was
+  std::string split_from = "";  // for a batch split node by node: the batch it was part of
   // For a batch of a group that had to be split, why: a dependency path
   // from this batch to another batch of its group, or from another to this
   // one, through a third batch, so that the two cannot be one batch. Node
@@ -50,3 +50,6 @@ void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, i
 // what failed and what depends on it.
 void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
                     const std::set<std::string>& failed, Partition* partition);
+
+// "3 models, 1 seed, 5 tests": what a batch holds, kinds by name.
+std::string DescribeMembers(const Graph& graph, const Batch& batch);

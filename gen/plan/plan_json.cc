@@ -1,22 +1,33 @@
 #include "plan/plan_json.h"
 
+#include <variant>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "dbt/options.h"
+
 using nlohmann::json;
+
+namespace {
+
+json FieldJson(const std::string& value) { return value; }
+json FieldJson(const fs::path& value) { return value.string(); }
+json FieldJson(int value) { return value; }
+void ReadField(const json& j, std::string* value) { *value = j.get<std::string>(); }
+void ReadField(const json& j, fs::path* value) { *value = j.get<std::string>(); }
+void ReadField(const json& j, int* value) { *value = j.get<int>(); }
+
+}  // namespace
 
 // nlohmann::json keeps keys sorted in a map; ordered_json would look each
 // batch name up linearly, quadratic with a batch per node.
 std::string PlanToJson(const Plan& plan) {
   json doc;
   doc["project_dir"] = plan.project_dir;
-  doc["dbt"] = plan.dbt.dbt.string();
-  doc["profiles_dir"] = plan.dbt.profiles_dir.string();
-  doc["target"] = plan.dbt.target;
-  doc["vars"] = plan.dbt.vars;
-  doc["threads"] = plan.dbt.threads;
-  doc["batch_timeout"] = plan.dbt.batch_timeout;
-  doc["retries"] = plan.dbt.retries;
+  for (const DbtOption& option : DbtOptions()) {
+    std::visit([&](auto field) { doc[option.plan_key] = FieldJson(plan.dbt.*field); }, option.field);
+  }
   json batches = json::object();
   for (const PlanBatch& batch : plan.batches) {
     json members = json::array();
@@ -44,13 +55,10 @@ bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {
   try {
     json doc = json::parse(text);
     plan->project_dir = doc.at("project_dir").get<std::string>();
-    plan->dbt.dbt = doc.at("dbt").get<std::string>();
-    plan->dbt.profiles_dir = doc.at("profiles_dir").get<std::string>();
-    plan->dbt.target = doc.at("target").get<std::string>();
-    plan->dbt.vars = doc.at("vars").get<std::string>();
-    plan->dbt.threads = doc.at("threads").get<int>();
-    plan->dbt.batch_timeout = doc.at("batch_timeout").get<int>();
-    plan->dbt.retries = doc.at("retries").get<int>();
+    for (const DbtOption& option : DbtOptions()) {
+      std::visit([&](auto field) { ReadField(doc.at(option.plan_key), &(plan->dbt.*field)); },
+                 option.field);
+    }
     for (const auto& [name, batch] : doc.at("batches").items()) {
       PlanBatch planned{name, batch.at("digest").get<std::string>(), {},
                         batch.value("split_from", ""), batch.value("threads", 0),

@@ -4,6 +4,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "util/escape.h"
 #include "write/plan.h"
@@ -35,8 +36,9 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   PathMaker paths(d);
   NinjaFile file;
 
-  std::string regen_args;
-  for (const std::string& arg : d.regen_args) regen_args += (regen_args.empty() ? "" : " ") + ShellQuote(arg);
+  std::vector<std::string> quoted;
+  for (const std::string& arg : d.regen_args) quoted.push_back(ShellQuote(arg));
+  std::string regen_args = fmt::format("{}", fmt::join(quoted, " "));
   file.vars = {{"pa_gen", ShellQuote(d.pa_gen.string())},
                {"plan", paths.Relative(d.output.parent_path() / kPlanFileName)},
                {"regen_args", regen_args}};
@@ -76,17 +78,11 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
 
   for (size_t b = 0; b < partition.batches.size(); ++b) {
     const Batch& batch = partition.batches[b];
-    std::map<std::string, int> counts;
     std::set<std::string> inputs;
-    for (int m : batch.members) {
-      const Node& node = graph.nodes[m];
-      ++counts[NodeKindName(node.kind)];
-      for (const std::string& input : node.inputs) inputs.insert(paths.InProject(input));
-    }
-    std::string what;
-    for (const auto& [kind, count] : counts) what += fmt::format("{}{} {}{}", what.empty() ? "" : ", ", count, kind, count == 1 ? "" : "s");
+    for (int m : batch.members)
+      for (const std::string& input : graph.nodes[m].inputs) inputs.insert(paths.InProject(input));
     NinjaEdge edge;
-    edge.comment = fmt::format("Batch {}: {}", batch.name, what);
+    edge.comment = fmt::format("Batch {}: {}", batch.name, DescribeMembers(graph, batch));
     edge.rule = "dbt";
     edge.outputs = {stamps[b]};
     edge.inputs.assign(inputs.begin(), inputs.end());
@@ -113,7 +109,7 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   std::set<std::string> groups;  // a batch split node by node stays a target
   for (size_t b = 0; b < partition.batches.size(); ++b) {
     claims[partition.batches[b].name].insert(static_cast<int>(b));
-    if (const std::string& group = partition.batches[b].group; !group.empty()) {
+    if (const std::string& group = partition.batches[b].split_from; !group.empty()) {
       claims[group].insert(static_cast<int>(b));
       groups.insert(group);
     }

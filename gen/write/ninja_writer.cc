@@ -1,4 +1,4 @@
-#include "write/ninja_file.h"
+#include "write/ninja_writer.h"
 
 #include <fmt/format.h>
 

@@ -10,7 +10,7 @@ Plan MakePlan(const std::string& project_dir, const DbtSettings& dbt,
   Plan plan{project_dir, dbt, {}};
   for (size_t b = 0; b < partition.batches.size(); ++b) {
     const Batch& batch = partition.batches[b];
-    PlanBatch planned{batch.name, "", {}, batch.group, batch_settings[b].threads};
+    PlanBatch planned{batch.name, "", {}, batch.split_from, batch_settings[b].threads};
     for (int up : batch.deps) planned.upstream.push_back(partition.batches[up].name);
     std::sort(planned.upstream.begin(), planned.upstream.end());
     Hasher digest;

@@ -909,7 +909,7 @@ TEST(SplitIntoNodes, OneBatchPerModelWithItsOwnTests) {
   SplitIntoNodes(graph, names, {"g"}, &partition);
   std::vector<std::string> got;
   for (const Batch& b : partition.batches) {
-    std::string line = b.name + "[" + b.group + "]:";
+    std::string line = b.name + "[" + b.split_from + "]:";
     for (int m : b.members) line += " " + names[m];
     line += " <-";
     for (int d : b.deps) line += " " + partition.batches[d].name;

@@ -1,0 +1,52 @@
+#include "dbt/options.h"
+
+#include <gtest/gtest.h>
+
+#include "dbt/dbt.h"
+
+namespace {
+
+TEST(DbtOptions, NumbersAreCheckedInOneLine) {
+  EXPECT_EQ(CheckNumber("--threads", 0, "4"), "");
+  EXPECT_EQ(CheckNumber("--threads", 0, "0"), "");
+  EXPECT_EQ(CheckNumber("--threads", 0, "-3"), "--threads must be 0 or more, not -3");
+  EXPECT_EQ(CheckNumber("-j", 1, "0"), "-j must be at least 1, not 0");
+  EXPECT_EQ(CheckNumber("--retries", 0, "two"), "--retries takes a whole number, not 'two'");
+  EXPECT_EQ(CheckNumber("--retries", 0, "99999999999999999999"),
+            "--retries takes a whole number, not '99999999999999999999'");
+}
+
+TEST(DbtOptions, EveryFlagIsUniqueAndHasAPlanKey) {
+  std::set<std::string> flags, keys;
+  for (const DbtOption& o : DbtOptions()) {
+    EXPECT_TRUE(flags.insert(o.flag).second) << o.flag;
+    EXPECT_TRUE(keys.insert(o.plan_key).second) << o.plan_key;
+  }
+}
+
+TEST(DbtOptions, ArgumentsInTableOrderOnlyWhenSet) {
+  DbtSettings s;
+  s.dbt = "/v/bin/dbt";
+  s.profiles_dir = "/p";
+  s.vars = "{a: 1}";
+  s.retries = 0;
+  std::vector<std::string> all;
+  AppendOptionArgs(s, false, &all);
+  EXPECT_EQ(all, (std::vector<std::string>{"--dbt", "/v/bin/dbt", "--profiles-dir", "/p", "--vars",
+                                           "{a: 1}", "--retries", "0"}));
+  s.threads = 3;
+  s.target = "prod";
+  EXPECT_EQ(SharedDbtArgs(s),
+            (std::vector<std::string>{"--profiles-dir", "/p", "--target", "prod", "--vars", "{a: 1}"}));
+}
+
+TEST(FindDbt, ADirectoryIsNotDbt) {
+  fs::path found;
+  std::string err;
+  EXPECT_FALSE(FindDbt(::testing::TempDir(), ".", &found, &err));
+  EXPECT_EQ(err, "--dbt names '" + ::testing::TempDir() + "', which is not an executable file");
+  EXPECT_TRUE(FindDbt("/bin/sh", ".", &found, &err)) << err;
+  EXPECT_EQ(found, "/bin/sh");
+}
+
+}  // namespace
