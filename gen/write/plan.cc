@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/hash.h"
+#include "util/json_number.h"
 
 using nlohmann::json;
 
@@ -63,12 +64,12 @@ bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {
     plan->dbt.profiles_dir = doc.at("profiles_dir").get<std::string>();
     plan->dbt.target = doc.at("target").get<std::string>();
     plan->dbt.vars = doc.at("vars").get<std::string>();
-    plan->dbt.threads = doc.at("threads").get<int>();
-    plan->dbt.batch_timeout = doc.at("batch_timeout").get<int>();
-    plan->dbt.retries = doc.at("retries").get<int>();
+    plan->dbt.threads = WholeNumber<int>(doc.at("threads"), "threads", 0);
+    plan->dbt.batch_timeout = WholeNumber<int>(doc.at("batch_timeout"), "batch_timeout", 0);
+    plan->dbt.retries = WholeNumber<int>(doc.at("retries"), "retries", 0);
     for (const auto& [name, batch] : doc.at("batches").items()) {
       PlanBatch planned{name, batch.at("digest").get<std::string>(), {},
-                        batch.value("group", ""), batch.value("threads", 0)};
+                        batch.value("group", ""), WholeNumberOr<int>(batch, "threads", 0, 0)};
       for (const auto& m : batch.at("members")) {
         PlanMember member{m.at("id").get<std::string>(), m.at("select").get<std::string>(),
                           m.at("fingerprint").get<std::string>(), {}};
@@ -78,7 +79,7 @@ bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {
       }
       plan->batches.push_back(std::move(planned));
     }
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {  // nlohmann's, or WholeNumber's out of range
     *err = fmt::format("{}: not a pa-gen plan ({}); run pa-gen again", path.string(), e.what());
     return false;
   }

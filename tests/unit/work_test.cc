@@ -92,4 +92,28 @@ TEST_F(WorkTest, UnreadableStateIsAnErrorNamingTheFile) {
 }
 
 
+// Issue 13, class 8: `built_at: 1e20` was a float-to-integer overflow
+// (UBSan) and the node showed as "failed last time (success)". A number out
+// of range makes the state file corrupt: the same one-line error as any
+// unreadable state file, naming it and the field; the file is left alone.
+TEST_F(WorkTest, OutOfRangeNumbersMakeTheStateFileCorrupt) {
+  fs::create_directories(StateDir(dir_));
+  for (const char* node : {R"("built_at": 1e20)", R"("built_at": -5)", R"("built_at": 1.5)",
+                           R"("built_at": 18446744073709551615)", R"("built_at": 1, "ran_at": 1e300)",
+                           R"("built_at": 1, "seconds": -1)", R"("built_at": "soon")"}) {
+    std::string text = std::string(R"({"nodes": {"model.p.a": {"fingerprint": "f", "status": "success", )") +
+                       node + "}}}";
+    std::ofstream(StateFile(dir_, "b")) << text;
+    BatchState state;
+    std::string err;
+    EXPECT_FALSE(LoadBatchState(StateFile(dir_, "b"), &state, &err)) << node;
+    EXPECT_EQ(err.rfind(StateFile(dir_, "b").string() + ": unreadable state (", 0), 0u) << err;
+    std::string field = std::string(node).find("ran_at") != std::string::npos    ? "'ran_at'"
+                        : std::string(node).find("seconds") != std::string::npos ? "'seconds'"
+                                                                                  : "built_at";
+    EXPECT_NE(err.find(field), std::string::npos) << err;
+    EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+  }
+}
+
 }  // namespace
