@@ -64,11 +64,11 @@ bool WriteFileIfChanged(const fs::path& path, std::string_view content, bool* ch
                         std::string* err) {
   std::string old;
   std::string ignored;
-  if (fs::exists(path) && ReadFile(path, &old, &ignored) && old == content) {
+  std::error_code ec;
+  if (fs::exists(path, ec) && ReadFile(path, &old, &ignored) && old == content) {
     *changed = false;
     return true;
   }
-  std::error_code ec;
   if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
   fs::path tmp = path;
   tmp += fmt::format(".tmp{}", getpid());
