@@ -575,7 +575,16 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
 
 }  // namespace
 
+// PA_MANIFEST_ON_HEAP (the fuzz and sanitizer build, tests/fuzz): the text
+// goes into an ordinary allocation of exactly size + padding, which
+// AddressSanitizer guards; a read past it is reported. An mmap'd block is
+// whole pages, and ASan cannot see a read past the text into the rest of
+// the page.
+#ifdef PA_MANIFEST_ON_HEAP
+void ManifestTextUnmap::operator()(char* p) const { delete[] p; }
+#else
 void ManifestTextUnmap::operator()(char* p) const { munmap(p, length); }
+#endif
 
 namespace {
 
@@ -583,10 +592,14 @@ namespace {
 // manifest would otherwise take 10,000 page faults while being read).
 std::unique_ptr<char[], ManifestTextUnmap> AllocateText(size_t size) {
   size_t length = size + ManifestText::kPadding;
+#ifdef PA_MANIFEST_ON_HEAP
+  return {new char[length], {length}};
+#else
   void* p = mmap(nullptr, length, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   return {static_cast<char*>(p), {length}};
+#endif
 }
 
 }  // namespace
