@@ -28,7 +28,7 @@ bool EnsureParsedManifest(const DbtProject& project, const DbtSettings& settings
   if (fresh) return true;
 
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  CreateDirectories(dir, &ignored);
   fs::remove(settings_file, ec);
   Subprocess parse;
   parse.argv = {settings.dbt.string(), "parse", "--project-dir", project.dir.string()};

@@ -52,6 +52,29 @@ TEST_F(HostileTest, ABatchNamedLikeAnOptionIsBuilt) {
   EXPECT_NE(again.out.find("no work to do"), std::string::npos) << again.out;
 }
 
+// What pa-gen writes is never more open than the project folder (0750
+// here, under a umask of 022): nothing for others, whatever it holds.
+TEST_F(HostileTest, NothingWrittenIsMoreOpenThanTheProject) {
+  fs::remove_all(project_ / ".pa");
+  fs::remove(project_ / "build.ninja");
+  fs::remove(project_ / ".pa-plan.json");
+  fs::permissions(project_, static_cast<fs::perms>(0750));
+  Result build = Shell(project_, "umask 022; '" + kPaGen.string() + "' --policy folder && ninja");
+  ASSERT_EQ(build.code, 0) << build.out;
+  auto mode = [](const fs::path& p) { return static_cast<int>(fs::status(p).permissions()) & 0777; };
+  EXPECT_EQ(mode(project_ / "build.ninja"), 0640);
+  EXPECT_EQ(mode(project_ / ".pa-plan.json"), 0640);
+  EXPECT_EQ(mode(project_ / ".pa"), 0750);
+  // What pa-gen writes: .pa's folders, state, stamps and the run folders
+  // (dbt writes its own files inside those, behind them).
+  std::vector<fs::path> written;
+  for (const char* dir : {"", "state", "stamps", "run"})
+    for (const auto& entry : fs::directory_iterator(project_ / ".pa" / dir)) written.push_back(entry.path());
+  EXPECT_GT(written.size(), 8u);
+  for (const fs::path& path : written) EXPECT_EQ(mode(path) & 0007, 0) << path;
+  fs::permissions(project_, static_cast<fs::perms>(0755));
+}
+
 // `pa-gen exec` takes what follows `--` as the batch, whatever it looks like.
 TEST_F(HostileTest, ExecReadsABatchNamedHelpAsABatch) {
   ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' --policy folder").code, 0);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 namespace {
@@ -114,6 +116,37 @@ TEST_F(WorkTest, OutOfRangeNumbersMakeTheStateFileCorrupt) {
     EXPECT_NE(err.find(field), std::string::npos) << err;
     EXPECT_EQ(err.find('\n'), std::string::npos) << err;
   }
+}
+
+// Issue 13: state is written with the user's umask, but never more open
+// than the project folder.
+TEST_F(WorkTest, StateIsNoMoreOpenThanTheProjectFolder) {
+  auto mode = [](const fs::path& p) { return static_cast<int>(fs::status(p).permissions()) & 0777; };
+  mode_t old_umask = umask(022);
+  fs::create_directories(dir_);
+  fs::permissions(dir_, static_cast<fs::perms>(0750));
+  BatchState state;
+  state["model.p.a"].built_at = 1;
+  std::string err;
+  ASSERT_TRUE(SaveBatchState(StateFile(dir_, "b"), state, &err)) << err;
+  EXPECT_EQ(mode(dir_ / ".pa"), 0750);
+  EXPECT_EQ(mode(StateDir(dir_)), 0750);
+  EXPECT_EQ(mode(StateFile(dir_, "b")), 0640);
+
+  fs::remove_all(dir_ / ".pa");
+  fs::permissions(dir_, static_cast<fs::perms>(0700));
+  ASSERT_TRUE(SaveBatchState(StateFile(dir_, "b"), state, &err)) << err;
+  EXPECT_EQ(mode(StateDir(dir_)), 0700);
+  EXPECT_EQ(mode(StateFile(dir_, "b")), 0600);
+
+  fs::remove_all(dir_ / ".pa");
+  fs::permissions(dir_, static_cast<fs::perms>(0777));
+  umask(027);  // the umask still applies
+  ASSERT_TRUE(SaveBatchState(StateFile(dir_, "b"), state, &err)) << err;
+  EXPECT_EQ(mode(StateDir(dir_)), 0750);
+  EXPECT_EQ(mode(StateFile(dir_, "b")), 0640);
+  umask(old_umask);
+  fs::permissions(dir_, static_cast<fs::perms>(0755));
 }
 
 }  // namespace
