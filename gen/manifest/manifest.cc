@@ -620,7 +620,12 @@ bool ReadManifestText(const fs::path& path, ManifestText* text, std::string* err
 
 bool ParseManifestText(const ManifestText& text, const std::string& filename, Manifest* manifest,
                        std::string* err) {
-  return Parse(text.view(), filename, manifest, err);
+  if (Parse(text.view(), filename, manifest, err)) return true;
+  // The messages quote keys and paths from the manifest, which may hold
+  // newlines (the fuzzer's first find): the error stays one line.
+  for (char& c : *err)
+    if (c == '\n' || c == '\r') c = ' ';
+  return false;
 }
 
 bool ParseManifest(std::string_view json, const std::string& filename, Manifest* manifest,

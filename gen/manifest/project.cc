@@ -54,6 +54,8 @@ bool LoadProject(const fs::path& dir, DbtProject* project, std::string* err) {
                                       : "dbt_packages";
   } catch (const YAML::Exception& e) {
     *err = fmt::format("{}: {}", file.string(), e.what());
+    for (char& c : *err)  // yaml-cpp may quote the newline it complains about
+      if (c == '\n' || c == '\r') c = ' ';
     return false;
   }
   return true;

@@ -393,6 +393,12 @@ TEST(ParseManifest, PathsOutsideThePackageAreAnError) {
             "it should be relative to its package");
 }
 
+TEST(ParseManifest, ANewlineInAQuotedPathStaysOneLine) {  // found by fuzz_manifest
+  EXPECT_EQ(ParseError(ManifestWithNode(NodeJson("model.p.x", "../a\\nb"))),
+            "target/manifest.json: node 'model.p.x': original_file_path '../a b' leaves its "
+            "package folder");
+}
+
 TEST(ParseManifest, APathNinjaCannotStatIsAnError) {
   std::string long_name(10000, 'n');
   std::string err = ParseError(ManifestWithNode(NodeJson("model.p.x", "models/" + long_name + ".sql")));

@@ -122,6 +122,14 @@ TEST_F(PolicyFileTest, AFolderIsAnError) {
   EXPECT_EQ(err, (dir_ / "missing.yml").string() + ": cannot read: No such file or directory");
 }
 
+TEST_F(PolicyFileTest, YamlErrorsQuotingANewlineStayOneLine) {  // found by fuzz_policy_file
+  Policy policy;
+  std::string err;
+  EXPECT_FALSE(ParsePolicyFile(std::string("mate\0\n", 6), "p.yml", &policy, &err));
+  EXPECT_EQ(err.rfind("p.yml:", 0), 0u) << err;
+  EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+}
+
 TEST_F(PolicyFileTest, OddYamlIsOneLineNeverAThrow) {
   for (const char* text : {"&a [*a]\n", "*unknown\n", "!!binary 3\n", "defaults: !!map []\n",
                            "\t\n", "defaults:\n  threads: 99999999999999999999\n",
