@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake ninja-build g++ nlohmann-json3-dev libsimdjson-dev libcli11-dev libfmt-dev libgtest-dev libyaml-cpp-dev)
+# clang: the sanitizer build and libFuzzer harnesses (scripts/fuzz.sh), which `make test` runs.
+packages=(cmake ninja-build g++ clang nlohmann-json3-dev libsimdjson-dev libcli11-dev libfmt-dev libgtest-dev libyaml-cpp-dev)
 python3 -m venv --help >/dev/null 2>&1 || packages+=(python3-venv)
 missing=()
 for p in "${packages[@]}"; do

@@ -158,7 +158,11 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
   }
 
   std::error_code ec;
-  fs::create_directories(SplitDir(project.dir), ec);
+  // .pa/stamps too: Ninja would otherwise create it for the first stamp,
+  // with its own mode rather than the project folder's (util/fs.h).
+  if (!CreateDirectories(SplitDir(project.dir), err) ||
+      !CreateDirectories((project.dir / StampPath("x")).parent_path(), err))
+    return false;
   bool changed = false;
   fs::path plan_file = output.parent_path() / kPlanFileName;
   if (!WriteFileIfChanged(plan_file, PlanToJson(plan), &changed, err)) return false;

@@ -1,4 +1,8 @@
 // pa-gen: writes a build.ninja whose edges are batched dbt invocations.
+#include <cstdio>
+#include <exception>
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 #include <fmt/format.h>
@@ -21,7 +25,9 @@ CLI::Validator AtLeast(const char* flag, int min) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int Main(int argc, char** argv) {
   CLI::App app{
       "pa-gen: turns a dbt project into a build.ninja of batched dbt invocations.\n"
       "Run it in a dbt project, then `ninja`."};
@@ -119,4 +125,28 @@ int main(int argc, char** argv) {
     return RunNinja(runner, plan_file.parent_path() / ninja_file, build->remaining());
   }
   return 0;
+}
+
+// One line on stderr, whatever the message holds.
+void PrintLastError(std::string message) {
+  for (char& c : message)
+    if (c == '\n' || c == '\r') c = ' ';
+  std::fprintf(stderr, "pa-gen: error: %s\n", message.c_str());
+}
+
+}  // namespace
+
+// The last line of defence: every reader returns its errors, but should an
+// exception escape anyway (a filesystem call that throws, memory running
+// out), pa-gen still ends with one line and exit 2, as for any bad input,
+// instead of std::terminate's abort (exit 134) and a core dump.
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    PrintLastError(e.what());
+  } catch (...) {
+    PrintLastError("unexpected failure");
+  }
+  return 2;
 }

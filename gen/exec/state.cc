@@ -1,5 +1,6 @@
 #include "exec/state.h"
 
+#include <cmath>
 #include <set>
 
 #include <fmt/format.h>
@@ -8,12 +9,13 @@
 #include "exec/run_results.h"
 #include "plan/layout.h"
 #include "plan/plan.h"
+#include "util/json_number.h"
 
 bool NodeState::Succeeded() const { return built_at > 0 && IsSuccessStatus(status); }
 
 bool LoadBatchState(const fs::path& file, BatchState* state, std::string* err) {
   state->clear();
-  if (!fs::exists(file)) return true;
+  if (std::error_code ec; !fs::exists(file, ec)) return true;
   std::string text;
   if (!ReadFile(file, &text, err)) return false;
   try {
@@ -21,14 +23,14 @@ bool LoadBatchState(const fs::path& file, BatchState* state, std::string* err) {
     for (const auto& [id, n] : doc.at("nodes").items()) {
       NodeState& s = (*state)[id];
       s.fingerprint = n.at("fingerprint").get<std::string>();
-      s.built_at = n.at("built_at").get<long long>();
+      s.built_at = WholeNumber<long long>(n.at("built_at"), "built_at", 0);
       s.status = n.at("status").get<std::string>();
-      s.ran_at = n.value("ran_at", 0LL);
-      s.seconds = n.value("seconds", 0.0);
+      s.ran_at = WholeNumberOr<long long>(n, "ran_at", 0, 0);
+      s.seconds = SecondsOr(n, "seconds", 0);
       s.message = n.value("message", "");
       s.full_refresh = n.value("full_refresh", false);
     }
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {  // nlohmann's, or WholeNumber's out of range
     *err = fmt::format("{}: unreadable state ({}); delete it to rebuild its batch", file.string(),
                        e.what());
     return false;
@@ -83,7 +85,9 @@ double LoadStartupSeconds(const fs::path& project_dir) {
   std::string text, err;
   if (!ReadFile(StartupFile(project_dir), &text, &err)) return 0;
   try {
-    return std::stod(text);
+    // A measurement, not a promise: anything odd (nan, inf, negative) counts as none.
+    double seconds = std::stod(text);
+    return std::isfinite(seconds) && seconds > 0 && seconds < 3600 ? seconds : 0;
   } catch (const std::exception&) {
     return 0;
   }

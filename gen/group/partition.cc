@@ -12,18 +12,32 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-namespace {
+#include "util/hash.h"
 
-// Batch names become file names and Ninja targets.
-std::string SafeName(const std::string& key) {
+std::string SafeBatchName(const std::string& key) {
   std::string out;
   for (char c : key) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
               c == '_' || c == '-' || c == '.';
     out.push_back(ok ? c : '_');
   }
-  return out.empty() ? "_" : out;
+  if (out.empty()) return "_";
+  // `pa-gen exec ... --help` would print usage and succeed, and so would
+  // any program handed the name: a batch never starts like an option. Nor
+  // with a dot: `..` would make .pa/run/<batch> the folder .pa itself.
+  if (out.front() == '-' || out.front() == '.') out.front() = '_';
+  // A file name holds at most 255 bytes (NAME_MAX); the stamp and state
+  // files add a suffix, and split batches join two names. A long key keeps
+  // its start, readable, and a digest of the whole, so it stays unique and
+  // the same from run to run.
+  if (out.size() > kMaxBatchNameLength) {
+    out.resize(kMaxBatchNameLength - 17);
+    out += "-" + Hasher().Add(key).Hex();
+  }
+  return out;
 }
+
+namespace {
 
 // Rows of bits, all of one width, in one block.
 class BitRows {
@@ -565,7 +579,7 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
     for (size_t i = 0; i < group.size(); ++i) {
       batch_of_part[group[i].part] = static_cast<int>(batches.size());
       Batch batch;
-      batch.name = SafeName(key_names[part_key[group[i].part].first]);
+      batch.name = SafeBatchName(key_names[part_key[group[i].part].first]);
       if (group.size() > 1) batch.name += fmt::format(".{}", i + 1);
       batch.split_path = std::move(group[i].path);
       batches.push_back(std::move(batch));
@@ -578,7 +592,7 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
   // 4. Tests follow their parents.
   for (int v = 0; v < n; ++v)
     if (batch_of[v] >= 0) batches[batch_of[v]].members.push_back(v);
-  PlaceTests(graph, [&](int v) { return Batch{SafeName(names[v]), {}, {}}; }, &batches, &batch_of);
+  PlaceTests(graph, [&](int v) { return Batch{SafeBatchName(names[v]), {}, {}}; }, &batches, &batch_of);
   for (Batch& batch : batches) std::sort(batch.members.begin(), batch.members.end());
   return Assemble(graph, std::move(batches));
 }
@@ -615,7 +629,7 @@ void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, i
       batches[first + static_cast<int>(int64_t{i} * chunks / size)].members.push_back(order[i]);
   }
   std::vector<int> batch_of = TakeOutTests(graph, &batches);
-  PlaceTests(graph, [&](int m) { return Batch{Unclaimed(SafeName(names[m]), &taken), {}, {}}; },
+  PlaceTests(graph, [&](int m) { return Batch{Unclaimed(SafeBatchName(names[m]), &taken), {}, {}}; },
              &batches, &batch_of);
   for (Batch& batch : batches) std::sort(batch.members.begin(), batch.members.end());
   *partition = Assemble(graph, std::move(batches));
@@ -633,14 +647,14 @@ void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
     // One batch per model, seed or snapshot; its tests are placed below.
     for (int m : batch.members) {
       if (graph.nodes[m].IsTest()) group_of_test[m] = batch.name;
-      else batches.push_back({batch.name + "." + SafeName(names[m]), {m}, {}, batch.name});
+      else batches.push_back({batch.name + "." + SafeBatchName(names[m]), {m}, {}, batch.name});
     }
   }
   std::vector<int> batch_of = TakeOutTests(graph, &batches);
   PlaceTests(graph, [&](int m) {
     auto group = group_of_test.find(m);
-    if (group == group_of_test.end()) return Batch{SafeName(names[m]), {}, {}};
-    return Batch{group->second + "." + SafeName(names[m]), {}, {}, group->second};
+    if (group == group_of_test.end()) return Batch{SafeBatchName(names[m]), {}, {}};
+    return Batch{group->second + "." + SafeBatchName(names[m]), {}, {}, group->second};
   }, &batches, &batch_of);
   for (Batch& batch : batches) std::sort(batch.members.begin(), batch.members.end());
   *partition = Assemble(graph, std::move(batches));

@@ -6,6 +6,13 @@
 
 #include "graph/graph.h"
 
+// A group key made a batch name, which becomes file names (stamps, state)
+// and a Ninja target and is passed to `pa-gen exec`: letters, digits, `_`,
+// `-` and `.`, others replaced by `_`; never empty, never starting with `-` or `.`;
+// at most kMaxBatchNameLength bytes (longer keys end in a digest of the key).
+inline constexpr size_t kMaxBatchNameLength = 80;
+std::string SafeBatchName(const std::string& key);
+
 struct Batch {
   std::string name;          // stable: the group key, with ".N" when a group had to be split
   std::vector<int> members;  // node indices, ascending

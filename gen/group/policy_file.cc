@@ -9,6 +9,13 @@
 
 namespace {
 
+bool ParsePolicyText(const std::string& text, const std::string& filename, Policy* policy,
+                     std::string* err);
+
+// A mapping's key as text; "" (with *problem set) for a key that is not a
+// scalar, such as `[a]: 1`, which as<std::string>() would throw for.
+std::string KeyText(const YAML::Node& key, const std::string& where, std::string* problem);
+
 // Reads one YAML mapping, remembering the first problem with its line, so
 // the loader reads as a list of fields.
 class MapReader {
@@ -21,8 +28,8 @@ class MapReader {
       return;
     }
     for (const auto& entry : map) {
-      std::string key = entry.first.as<std::string>();
-      if (known_.count(key)) continue;
+      std::string key = KeyText(entry.first, where_, problem_);
+      if (key.empty() || known_.count(key)) continue;
       std::string names;
       for (const std::string& k : known_) names += (names.empty() ? "" : ", ") + k;
       Fail(entry.first, fmt::format("unknown field '{}' in {} (known: {})", key, where_, names));
@@ -63,6 +70,14 @@ class MapReader {
   std::set<std::string> known_;
   std::string* problem_;
 };
+
+std::string KeyText(const YAML::Node& key, const std::string& where, std::string* problem) {
+  if (key.IsScalar()) return key.Scalar();
+  if (problem->empty())
+    *problem = fmt::format("{}: a key in {} should be a name, not a list or mapping",
+                           key.Mark().is_null() ? 1 : key.Mark().line + 1, where);
+  return "";
+}
 
 // What is wrong with a group name's placeholders, or "".
 std::string GroupProblem(const std::string& group) {
@@ -113,12 +128,13 @@ void ReadRule(const YAML::Node& node, int index, Policy* policy, std::string* pr
         m.Fail(meta, fmt::format("field 'meta' in {} match should be a mapping", where));
       } else {
         for (const auto& entry : meta) {
+          std::string key = KeyText(entry.first, where + " match meta", problem);
+          if (key.empty()) continue;
           if (!entry.second.IsScalar()) {
-            m.Fail(entry.second, fmt::format("meta '{}' in {} match should be a string",
-                                             entry.first.as<std::string>(), where));
+            m.Fail(entry.second, fmt::format("meta '{}' in {} match should be a string", key, where));
             continue;
           }
-          rule.meta.emplace_back(entry.first.as<std::string>(), entry.second.as<std::string>());
+          rule.meta.emplace_back(key, entry.second.Scalar());
         }
       }
     }
@@ -126,19 +142,11 @@ void ReadRule(const YAML::Node& node, int index, Policy* policy, std::string* pr
   policy->rules.push_back(std::move(rule));
 }
 
-}  // namespace
-
-bool LoadPolicyFile(const fs::path& file, Policy* policy, std::string* err) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(file.string());
-  } catch (const YAML::BadFile&) {
-    *err = fmt::format("{}: cannot read the policy file", file.string());
-    return false;
-  } catch (const YAML::ParserException& e) {
-    *err = fmt::format("{}:{}: malformed YAML: {}", file.string(), e.mark.line + 1, e.msg);
-    return false;
-  }
+// The policy file's text, already read; throws what yaml-cpp throws.
+bool ReadPolicyText(const std::string& text, const std::string& filename, Policy* policy,
+                     std::string* err) {
+  YAML::Node root = YAML::Load(text);
+  const fs::path file = filename;
   std::string problem;
   MapReader top(root, "the policy file", {"defaults", "pools", "rules"}, &problem);
   if (YAML::Node defaults = top.Get("defaults")) {
@@ -155,7 +163,8 @@ bool LoadPolicyFile(const fs::path& file, Policy* policy, std::string* err) {
     if (!pools.IsMap()) top.Fail(pools, "field 'pools' should map pool names to depths");
     for (const auto& entry : pools.IsMap() ? pools : YAML::Node()) {
       int depth = 0;
-      std::string name = entry.first.as<std::string>();
+      std::string name = KeyText(entry.first, "pools", &problem);
+      if (name.empty()) continue;
       if (!entry.second.IsScalar() || !YAML::convert<int>::decode(entry.second, depth) || depth < 1)
         top.Fail(entry.second, fmt::format("pool '{}' should have a depth >= 1", name));
       policy->pools[name] = depth;
@@ -180,3 +189,42 @@ bool LoadPolicyFile(const fs::path& file, Policy* policy, std::string* err) {
   }
   return true;
 }
+
+}  // namespace
+
+bool LoadPolicyFile(const fs::path& file, Policy* policy, std::string* err) {
+  // Read by pa-gen, not by yaml-cpp's LoadFile: a folder or an unreadable
+  // file is then "<file>: cannot read: <reason>" instead of an empty document.
+  std::string text;
+  if (!ReadFile(file, &text, err)) return false;
+  return ParsePolicyFile(text, file.string(), policy, err);
+}
+
+bool ParsePolicyFile(const std::string& text, const std::string& filename, Policy* policy,
+                     std::string* err) {
+  if (ParsePolicyText(text, filename, policy, err)) return true;
+  // yaml-cpp's messages and the quoted keys can hold the newline they
+  // complain about (the fuzzer's find): the error stays one line.
+  for (char& c : *err)
+    if (c == '\n' || c == '\r') c = ' ';
+  return false;
+}
+
+namespace {
+
+bool ParsePolicyText(const std::string& text, const std::string& filename, Policy* policy,
+                     std::string* err) {
+  try {
+    return ReadPolicyText(text, filename, policy, err);
+  } catch (const YAML::ParserException& e) {
+    *err = fmt::format("{}:{}: malformed YAML: {}", filename, e.mark.line + 1, e.msg);
+    return false;
+  } catch (const YAML::Exception& e) {
+    // What the readers above do not foresee (a conversion yaml-cpp refuses)
+    // is still one line naming the file, never an uncaught exception.
+    *err = fmt::format("{}:{}: {}", filename, e.mark.is_null() ? 1 : e.mark.line + 1, e.msg);
+    return false;
+  }
+}
+
+}  // namespace

@@ -23,3 +23,7 @@
 //
 // On failure *err is one line naming the file, the line and the field.
 bool LoadPolicyFile(const fs::path& file, Policy* policy, std::string* err);
+
+// The same for text already read: the fuzzer's entry point. Never throws.
+bool ParsePolicyFile(const std::string& text, const std::string& filename, Policy* policy,
+                     std::string* err);

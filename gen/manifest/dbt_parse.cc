@@ -23,7 +23,7 @@ bool EnsureParsedManifest(CommandRunner& runner, const fs::path& dir, const DbtP
   if (fresh) return true;
 
   std::error_code ec;
-  fs::create_directories(dir, ec);
+  CreateDirectories(dir, &ignored);
   fs::remove(settings_file, ec);
   CommandRequest parse;
   parse.argv = {settings.dbt.string(), "parse", "--project-dir", project.dir.string()};

@@ -458,6 +458,51 @@ void SortById(std::vector<T>* entries) {
   *entries = std::move(sorted);
 }
 
+// What is wrong with a path from the manifest that becomes an input of
+// build.ninja, or "". It must stay inside its package folder: a manifest
+// naming ../../etc/passwd or /etc/passwd is not dbt's. And Ninja must be
+// able to stat it: stat() of a name longer than NAME_MAX fails with
+// ENAMETOOLONG, which Ninja reports as an error on every run.
+std::string PathProblem(std::string_view path) {
+  if (!path.empty() && path.front() == '/') return "is absolute; it should be relative to its package";
+  if (path.size() >= 4096) return "is longer than 4095 bytes";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = std::min(path.find('/', start), path.size());
+    std::string_view part = path.substr(start, end - start);
+    if (part == "..") return "leaves its package folder";
+    if (part.size() > 255) return "has a name longer than 255 bytes";
+    start = end + 1;
+  }
+  return "";
+}
+
+// The checks across entries, once each is read: unique_ids are unique (two
+// entries, or one key twice, would count a node twice), and every path that
+// becomes a Ninja input is safe to give Ninja.
+std::string CrossCheck(const Manifest& manifest) {
+  for (size_t i = 1; i < manifest.nodes.size(); ++i)
+    if (manifest.nodes[i].unique_id == manifest.nodes[i - 1].unique_id)
+      return fmt::format("node '{}' is there twice (duplicate unique_id)", manifest.nodes[i].unique_id);
+  for (size_t i = 1; i < manifest.macros.size(); ++i)
+    if (manifest.macros[i].unique_id == manifest.macros[i - 1].unique_id)
+      return fmt::format("macro '{}' is there twice (duplicate unique_id)",
+                         manifest.macros[i].unique_id);
+  for (const ManifestNode& node : manifest.nodes) {
+    for (const auto& [field, path] : {std::pair{"original_file_path", &node.original_file_path},
+                                      std::pair{"patch_path", &node.patch_path}}) {
+      if (std::string why = PathProblem(*path); !why.empty())
+        return fmt::format("node '{}': {} '{}' {}", node.unique_id, field, *path, why);
+    }
+  }
+  for (const ManifestMacro& macro : manifest.macros) {
+    if (std::string why = PathProblem(macro.original_file_path); !why.empty())
+      return fmt::format("macro '{}': original_file_path '{}' {}", macro.unique_id,
+                         macro.original_file_path, why);
+  }
+  return "";
+}
+
 // `text` is followed by at least SIMDJSON_PADDING readable bytes.
 bool Parse(std::string_view text, const std::string& filename, Manifest* manifest,
            std::string* err) {
@@ -525,12 +570,28 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
   }
   SortById(&manifest->nodes);
   SortById(&manifest->macros);
+  if (std::string problem = CrossCheck(*manifest); !problem.empty()) {
+    // Long names are cut: the line stays readable.
+    if (problem.size() > 400) problem = problem.substr(0, 300) + "...";
+    *err = fmt::format("{}: {}", filename, problem);
+    *manifest = Manifest();
+    return false;
+  }
   return true;
 }
 
 }  // namespace
 
+// PA_MANIFEST_ON_HEAP (the fuzz and sanitizer build, tests/fuzz): the text
+// goes into an ordinary allocation of exactly size + padding, which
+// AddressSanitizer guards; a read past it is reported. An mmap'd block is
+// whole pages, and ASan cannot see a read past the text into the rest of
+// the page.
+#ifdef PA_MANIFEST_ON_HEAP
+void ManifestTextUnmap::operator()(char* p) const { delete[] p; }
+#else
 void ManifestTextUnmap::operator()(char* p) const { munmap(p, length); }
+#endif
 
 namespace {
 
@@ -538,10 +599,14 @@ namespace {
 // manifest would otherwise take 10,000 page faults while being read).
 std::unique_ptr<char[], ManifestTextUnmap> AllocateText(size_t size) {
   size_t length = size + ManifestText::kPadding;
+#ifdef PA_MANIFEST_ON_HEAP
+  return {new char[length], {length}};
+#else
   void* p = mmap(nullptr, length, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   return {static_cast<char*>(p), {length}};
+#endif
 }
 
 }  // namespace
@@ -562,7 +627,12 @@ bool ReadManifestText(const fs::path& path, ManifestText* text, std::string* err
 
 bool ParseManifestText(const ManifestText& text, const std::string& filename, Manifest* manifest,
                        std::string* err) {
-  return Parse(text.view(), filename, manifest, err);
+  if (Parse(text.view(), filename, manifest, err)) return true;
+  // The messages quote keys and paths from the manifest, which may hold
+  // newlines (the fuzzer's first find): the error stays one line.
+  for (char& c : *err)
+    if (c == '\n' || c == '\r') c = ' ';
+  return false;
 }
 
 bool ParseManifest(std::string_view json, const std::string& filename, Manifest* manifest,

@@ -27,12 +27,16 @@ bool LoadProject(const fs::path& dir, DbtProject* project, std::string* err) {
   project->dir = fs::absolute(dir).lexically_normal();
   if (project->dir.has_filename() == false) project->dir = project->dir.parent_path();
   fs::path file = project->dir / "dbt_project.yml";
-  if (!fs::exists(file)) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) {
     *err = fmt::format("{}: not found (is {} a dbt project?)", file.string(), dir.string());
     return false;
   }
+  // Read by pa-gen: a folder or an unreadable file is "cannot read: <reason>".
+  std::string text;
+  if (!ReadFile(file, &text, err)) return false;
   try {
-    YAML::Node root = YAML::LoadFile(file.string());
+    YAML::Node root = YAML::Load(text);
     if (!root.IsMap() || !root["name"]) {
       *err = fmt::format("{}: lacks the project 'name'", file.string());
       return false;
@@ -50,6 +54,8 @@ bool LoadProject(const fs::path& dir, DbtProject* project, std::string* err) {
                                       : "dbt_packages";
   } catch (const YAML::Exception& e) {
     *err = fmt::format("{}: {}", file.string(), e.what());
+    for (char& c : *err)  // yaml-cpp may quote the newline it complains about
+      if (c == '\n' || c == '\r') c = ' ';
     return false;
   }
   return true;
@@ -59,11 +65,11 @@ ProjectInputs ListProjectInputs(const DbtProject& project, const fs::path& profi
   ProjectInputs inputs;
   for (const char* name : {"dbt_project.yml", "packages.yml", "dependencies.yml",
                            "selectors.yml"}) {
-    if (fs::exists(project.dir / name)) inputs.files.push_back(project.dir / name);
+    if (std::error_code ec; fs::exists(project.dir / name, ec)) inputs.files.push_back(project.dir / name);
   }
   fs::path profiles = fs::absolute(profiles_dir / "profiles.yml").lexically_normal();
-  if (fs::exists(profiles)) inputs.files.push_back(profiles);
-  if (fs::is_directory(project.dir / project.packages_install_path))
+  if (std::error_code ec; fs::exists(profiles, ec)) inputs.files.push_back(profiles);
+  if (std::error_code ec; fs::is_directory(project.dir / project.packages_install_path, ec))
     inputs.dirs.push_back(project.dir / project.packages_install_path);
 
   std::vector<std::string> roots;
@@ -73,13 +79,14 @@ ProjectInputs ListProjectInputs(const DbtProject& project, const fs::path& profi
   }
   for (const std::string& root : roots) {
     fs::path top = (project.dir / root).lexically_normal();
-    if (!fs::is_directory(top)) continue;
+    std::error_code ec;  // the non-throwing overloads: a name too long is no folder
+    if (!fs::is_directory(top, ec)) continue;
     inputs.dirs.push_back(top);
-    std::error_code ec;
     for (auto it = fs::recursive_directory_iterator(top, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_directory()) inputs.dirs.push_back(it->path());
-      else if (it->is_regular_file()) inputs.files.push_back(it->path());
+      std::error_code type_ec;
+      if (it->is_directory(type_ec)) inputs.dirs.push_back(it->path());
+      else if (it->is_regular_file(type_ec)) inputs.files.push_back(it->path());
     }
   }
   for (auto* list : {&inputs.files, &inputs.dirs}) {
@@ -93,7 +100,7 @@ fs::path ResolveProfilesDir(const std::string& flag, const DbtProject& project) 
   if (!flag.empty()) return fs::absolute(flag).lexically_normal();
   if (const char* env = std::getenv("DBT_PROFILES_DIR"); env && *env)
     return fs::absolute(env).lexically_normal();
-  if (fs::exists(project.dir / "profiles.yml")) return project.dir;
+  if (std::error_code ec; fs::exists(project.dir / "profiles.yml", ec)) return project.dir;
   const char* home = std::getenv("HOME");
   return fs::path(home ? home : "/") / ".dbt";
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dbt/options.h"
+#include "util/json_number.h"
 
 using nlohmann::json;
 
@@ -14,9 +15,11 @@ namespace {
 json FieldJson(const std::string& value) { return value; }
 json FieldJson(const fs::path& value) { return value.string(); }
 json FieldJson(int value) { return value; }
-void ReadField(const json& j, std::string* value) { *value = j.get<std::string>(); }
-void ReadField(const json& j, fs::path* value) { *value = j.get<std::string>(); }
-void ReadField(const json& j, int* value) { *value = j.get<int>(); }
+void ReadField(const json& j, const char*, std::string* value) { *value = j.get<std::string>(); }
+void ReadField(const json& j, const char*, fs::path* value) { *value = j.get<std::string>(); }
+// Numbers are checked for type and range (util/json_number.h): a plan anyone
+// can edit must not be a float-to-integer overflow.
+void ReadField(const json& j, const char* key, int* value) { *value = WholeNumber<int>(j, key, 0); }
 
 }  // namespace
 
@@ -56,12 +59,12 @@ bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {
     json doc = json::parse(text);
     plan->project_dir = doc.at("project_dir").get<std::string>();
     for (const DbtOption& option : DbtOptions()) {
-      std::visit([&](auto field) { ReadField(doc.at(option.plan_key), &(plan->dbt.*field)); },
+      std::visit([&](auto field) { ReadField(doc.at(option.plan_key), option.plan_key, &(plan->dbt.*field)); },
                  option.field);
     }
     for (const auto& [name, batch] : doc.at("batches").items()) {
       PlanBatch planned{name, batch.at("digest").get<std::string>(), {},
-                        batch.value("split_from", ""), batch.value("threads", 0),
+                        batch.value("split_from", ""), WholeNumberOr<int>(batch, "threads", 0, 0),
                         batch.value("upstream", std::vector<std::string>{})};
       for (const auto& m : batch.at("members")) {
         PlanMember member{m.at("id").get<std::string>(), m.at("select").get<std::string>(),
@@ -72,7 +75,7 @@ bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {
       }
       plan->batches.push_back(std::move(planned));
     }
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {  // nlohmann's, or WholeNumber's out of range
     *err = fmt::format("{}: not a pa-gen plan ({}); run pa-gen again", path.string(), e.what());
     return false;
   }

@@ -60,19 +60,46 @@ bool ReadFile(const fs::path& path, std::string* content, std::string* err) {
   return true;
 }
 
+namespace {
+
+// The permission bits of `dir`; 0777 when it cannot be read (then the
+// umask alone decides, as before).
+mode_t FolderMode(const fs::path& dir) {
+  struct stat st;
+  return stat(dir.empty() ? "." : dir.c_str(), &st) == 0 ? (st.st_mode & 0777) : 0777;
+}
+
+}  // namespace
+
+int NewFileMode(const fs::path& file) {
+  return static_cast<int>(0666 & FolderMode(file.parent_path()));
+}
+
+bool CreateDirectories(const fs::path& dir, std::string* err) {
+  std::error_code ec;
+  if (dir.empty() || fs::is_directory(dir, ec)) return true;
+  fs::path parent = dir.parent_path();
+  if (parent != dir && !CreateDirectories(parent, err)) return false;
+  if (mkdir(dir.c_str(), FolderMode(parent)) != 0 && errno != EEXIST) {
+    *err = fmt::format("{}: cannot create: {}", dir.string(), std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
 bool WriteFileIfChanged(const fs::path& path, std::string_view content, bool* changed,
                         std::string* err) {
   std::string old;
   std::string ignored;
-  if (fs::exists(path) && ReadFile(path, &old, &ignored) && old == content) {
+  std::error_code ec;
+  if (fs::exists(path, ec) && ReadFile(path, &old, &ignored) && old == content) {
     *changed = false;
     return true;
   }
-  std::error_code ec;
-  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+  if (path.has_parent_path() && !CreateDirectories(path.parent_path(), err)) return false;
   fs::path tmp = path;
   tmp += fmt::format(".tmp{}", getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, NewFileMode(path));
   if (fd < 0) {
     *err = fmt::format("{}: cannot write: {}", tmp.string(), std::strerror(errno));
     return false;
@@ -120,9 +147,8 @@ long long NowNs() {
 }
 
 bool Touch(const fs::path& path, std::string* err) {
-  std::error_code ec;
-  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (path.has_parent_path() && !CreateDirectories(path.parent_path(), err)) return false;
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, NewFileMode(path));
   if (fd < 0 || close(fd) != 0) {
     *err = fmt::format("{}: cannot write: {}", path.string(), std::strerror(errno));
     return false;

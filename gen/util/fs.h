@@ -44,5 +44,15 @@ long long MtimeNs(const fs::path& path);
 // The wall clock, in the same unit.
 long long NowNs();
 
+// Modes: pa-gen writes build.ninja, the plan and .pa/ with the user's umask,
+// but never more open than the folder they are written in: a file gets
+// 0666 less the umask, less what its folder denies (a project folder of
+// 0700 makes every file 0600); a folder pa-gen creates gets its parent's
+// mode, less the umask. So nothing under .pa/ is more open than the
+// project folder, which may hold --vars or data dbt writes.
+int NewFileMode(const fs::path& file);
+// Creates `dir` and its missing parents in that way; false on failure.
+bool CreateDirectories(const fs::path& dir, std::string* err);
+
 // Creates or truncates `path` so its mtime is now.
 bool Touch(const fs::path& path, std::string* err);

@@ -1,5 +1,7 @@
 #include "util/process.h"
 
+#include "util/fs.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -50,7 +52,8 @@ bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::str
 
   int out_fd = -1;
   if (!command.output.empty()) {
-    out_fd = open(command.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    out_fd = open(command.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                  NewFileMode(command.output));
     if (out_fd < 0) {
       *err = fmt::format("{}: cannot write: {}", command.output.string(), std::strerror(errno));
       return false;

@@ -120,6 +120,10 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   bool first = true;
   for (const auto& [name, batches] : claims) {
     if ((batches.size() != 1 && !groups.count(name)) || taken.count(name)) continue;
+    // Ninja stats every target; a name longer than a file name may be
+    // (NAME_MAX) fails with ENAMETOOLONG. Such a node is built by its batch
+    // and `all`, and has no target of its own.
+    if (name.size() > 255) continue;
     NinjaEdge phony;
     if (first) phony.comment = "Targets by batch and by node name; `all` is the default.";
     first = false;

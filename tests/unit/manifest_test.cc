@@ -366,4 +366,66 @@ TEST(LoadManifest, MissingFileNamesTheFile) {
   EXPECT_EQ(err, path + ": cannot read: No such file or directory");
 }
 
+// Issue 13, class 6: manifest checks across entries.
+std::string NodeJson(const std::string& id, const std::string& file) {
+  return R"({"unique_id": ")" + id + R"(", "resource_type": "model", "name": "x", )"
+         R"("package_name": "p", "original_file_path": ")" + file + R"(", "fqn": ["p", "x"]})";
+}
+std::string ManifestWithNodes(const std::string& entries) {
+  return R"({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},)"
+         R"( "macros": {}, "nodes": {)" + entries + "}}";
+}
+
+TEST(ParseManifest, DuplicateUniqueIdsAreAnError) {
+  // One key twice.
+  EXPECT_EQ(ParseError(ManifestWithNodes(R"("model.p.x": )" + NodeJson("model.p.x", "models/x.sql") +
+                                         R"(, "model.p.x": )" + NodeJson("model.p.x", "models/x.sql"))),
+            "target/manifest.json: node 'model.p.x' is there twice (duplicate unique_id)");
+  // Two keys, one unique_id.
+  EXPECT_EQ(ParseError(ManifestWithNodes(R"("model.p.x": )" + NodeJson("model.p.x", "models/x.sql") +
+                                         R"(, "model.p.y": )" + NodeJson("model.p.x", "models/y.sql"))),
+            "target/manifest.json: node 'model.p.x' is there twice (duplicate unique_id)");
+}
+
+TEST(ParseManifest, PathsOutsideThePackageAreAnError) {
+  EXPECT_EQ(ParseError(ManifestWithNode(NodeJson("model.p.x", "../../etc/passwd"))),
+            "target/manifest.json: node 'model.p.x': original_file_path '../../etc/passwd' leaves "
+            "its package folder");
+  EXPECT_EQ(ParseError(ManifestWithNode(NodeJson("model.p.x", "models/../../x.sql"))),
+            "target/manifest.json: node 'model.p.x': original_file_path 'models/../../x.sql' leaves "
+            "its package folder");
+  EXPECT_EQ(ParseError(ManifestWithNode(NodeJson("model.p.x", "/etc/passwd"))),
+            "target/manifest.json: node 'model.p.x': original_file_path '/etc/passwd' is absolute; "
+            "it should be relative to its package");
+  std::string with_patch = NodeJson("model.p.x", "models/x.sql");
+  with_patch.insert(with_patch.size() - 1, R"(, "patch_path": "p://../secrets.yml")");
+  EXPECT_EQ(ParseError(ManifestWithNode(with_patch)),
+            "target/manifest.json: node 'model.p.x': patch_path '../secrets.yml' leaves its "
+            "package folder");
+  EXPECT_EQ(ParseError(R"({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},)"
+                       R"( "nodes": {}, "macros": {"macro.p.m": {"unique_id": "macro.p.m", )"
+                       R"("package_name": "p", "original_file_path": "/etc/shadow"}}})"),
+            "target/manifest.json: macro 'macro.p.m': original_file_path '/etc/shadow' is absolute; "
+            "it should be relative to its package");
+}
+
+TEST(ParseManifest, ANewlineInAQuotedPathStaysOneLine) {  // found by fuzz_manifest
+  EXPECT_EQ(ParseError(ManifestWithNode(NodeJson("model.p.x", "../a\\nb"))),
+            "target/manifest.json: node 'model.p.x': original_file_path '../a b' leaves its "
+            "package folder");
+}
+
+TEST(ParseManifest, APathNinjaCannotStatIsAnError) {
+  std::string long_name(10000, 'n');
+  std::string err = ParseError(ManifestWithNode(NodeJson("model.p.x", "models/" + long_name + ".sql")));
+  EXPECT_EQ(err.rfind("target/manifest.json: node 'model.p.x': original_file_path 'models/nnn", 0), 0u)
+      << err;
+  EXPECT_LT(err.size(), 400u);  // one readable line, not 10,000 characters
+  Manifest manifest;  // 200-byte names are fine
+  EXPECT_TRUE(ParseManifest(ManifestWithNode(NodeJson("model.p.x", "models/" + std::string(200, 'd') +
+                                                                       "/" + std::string(200, 'e') + ".sql")),
+                            "m.json", &manifest, &err))
+      << err;
+}
+
 }  // namespace

@@ -932,4 +932,37 @@ TEST(SplitIntoNodes, BatchesLeftWholeKeepTheirSplitPaths) {
   EXPECT_EQ(part.batches[1].split_path, (Ints{0, 1, 2}));
 }
 
+// Issue 13, class 2: a batch named like an option was passed to
+// `pa-gen exec` and read as one. Names never start with `-` (nor `.`: `..`
+// would make .pa/run/<batch> the folder .pa), and stay short enough to be
+// file names, deterministically.
+TEST(SafeBatchName, NeverStartsLikeAnOptionOrADot) {
+  EXPECT_EQ(SafeBatchName("--help"), "_-help");
+  EXPECT_EQ(SafeBatchName("-v"), "_v");
+  EXPECT_EQ(SafeBatchName(".."), "_.");
+  EXPECT_EQ(SafeBatchName(".hidden"), "_hidden");
+  EXPECT_EQ(SafeBatchName("q;touch x"), "q_touch_x");
+  EXPECT_EQ(SafeBatchName("marts-2"), "marts-2");  // a dash inside stays
+  EXPECT_EQ(SafeBatchName(""), "_");
+}
+
+TEST(SafeBatchName, LongKeysKeepTheirStartAndADigest) {
+  std::string a(10000, 'a'), b = a;
+  b.back() = 'b';
+  std::string name = SafeBatchName(a);
+  EXPECT_EQ(name.size(), kMaxBatchNameLength);
+  EXPECT_EQ(name.substr(0, 63), std::string(63, 'a'));
+  EXPECT_EQ(name, SafeBatchName(a));     // stable
+  EXPECT_NE(name, SafeBatchName(b));     // and still unique
+  EXPECT_EQ(SafeBatchName(std::string(80, 'x')), std::string(80, 'x'));  // short enough: as is
+}
+
+TEST(SafeBatchName, PartitionNamesBatchesWithIt) {
+  Graph graph;
+  graph.nodes.push_back(MakeNode(0, false, {}));
+  Partition p = PartitionGraph(graph, {"--help"}, {"n0"});
+  ASSERT_EQ(p.batches.size(), 1u);
+  EXPECT_EQ(p.batches[0].name, "_-help");
+}
+
 }  // namespace

@@ -164,4 +164,26 @@ TEST(Plan, MakePlanUsesSelectorsIdsAndDepsInBatchOrder) {
   EXPECT_NE(other.batches[0].digest, plan.batches[0].digest);
 }
 
+// Issue 13, class 8: numbers from the plan are checked for type and range
+// (get<int>() of 1e20 is undefined behaviour; of 1e12 it wraps).
+TEST(Plan, OutOfRangeNumbersNameTheFileAndField) {
+  std::string json = PlanToJson(SamplePlan());
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"\"threads\": 4", "\"threads\": 1e20"},
+           {"\"threads\": 4", "\"threads\": 4000000000000"},
+           {"\"retries\": 2", "\"retries\": -1"},
+           {"\"batch_timeout\": 0", "\"batch_timeout\": 2.5"}}) {
+    std::string text = json;
+    ASSERT_NE(text.find(from), std::string::npos) << from << "\n" << text;
+    text.replace(text.find(from), from.size(), to);
+    std::string path = WriteTemp("range.json", text);
+    Plan loaded;
+    std::string err;
+    EXPECT_FALSE(LoadPlan(path, &loaded, &err)) << to;
+    EXPECT_EQ(err.rfind(path + ": not a pa-gen plan (", 0), 0u) << err;
+    std::string field = to.substr(1, to.find('"', 1) - 1);
+    EXPECT_NE(err.find("'" + field + "'"), std::string::npos) << err;
+  }
+}
+
 }  // namespace

@@ -100,4 +100,45 @@ TEST_F(PolicyFileTest, BadFilesNameTheFileLineAndField) {
   EXPECT_EQ(Error("- a\n- b\n"), "pa-policy.yml:1: the policy file should be a mapping");
 }
 
+// Issue 13, class 4: inputs that ended pa-gen with an uncaught exception.
+TEST_F(PolicyFileTest, NonScalarKeysAreAnError) {
+  EXPECT_EQ(Error("[a]: 1\n"),
+            "pa-policy.yml:1: a key in the policy file should be a name, not a list or mapping");
+  EXPECT_EQ(Error("pools:\n  {a: 1}: 2\n"),
+            "pa-policy.yml:2: a key in pools should be a name, not a list or mapping");
+  EXPECT_EQ(Error("rules:\n  - match: {meta: {[x]: y}}\n    group: g\n"),
+            "pa-policy.yml:2: a key in rule 1 match meta should be a name, not a list or mapping");
+  EXPECT_EQ(Error("rules:\n  - {? [match]: {}, group: g}\n"),
+            "pa-policy.yml:2: a key in rule 1 should be a name, not a list or mapping");
+}
+
+TEST_F(PolicyFileTest, AFolderIsAnError) {
+  fs::create_directories(dir_ / "policy-dir");
+  Policy policy;
+  std::string err;
+  EXPECT_FALSE(LoadPolicyFile(dir_ / "policy-dir", &policy, &err));
+  EXPECT_EQ(err, (dir_ / "policy-dir").string() + ": cannot read: Is a directory");
+  EXPECT_FALSE(LoadPolicyFile(dir_ / "missing.yml", &policy, &err));
+  EXPECT_EQ(err, (dir_ / "missing.yml").string() + ": cannot read: No such file or directory");
+}
+
+TEST_F(PolicyFileTest, YamlErrorsQuotingANewlineStayOneLine) {  // found by fuzz_policy_file
+  Policy policy;
+  std::string err;
+  EXPECT_FALSE(ParsePolicyFile(std::string("mate\0\n", 6), "p.yml", &policy, &err));
+  EXPECT_EQ(err.rfind("p.yml:", 0), 0u) << err;
+  EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+}
+
+TEST_F(PolicyFileTest, OddYamlIsOneLineNeverAThrow) {
+  for (const char* text : {"&a [*a]\n", "*unknown\n", "!!binary 3\n", "defaults: !!map []\n",
+                           "\t\n", "defaults:\n  threads: 99999999999999999999\n",
+                           "pools: {a: 1e20}\n", "rules: [[[[[[]]]]]]\n", "? - a\n  - b\n: c\n"}) {
+    Policy policy;
+    std::string err;
+    EXPECT_NO_THROW(ParsePolicyFile(text, "p.yml", &policy, &err)) << text;
+    EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+  }
+}
+
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 namespace {
@@ -91,5 +93,60 @@ TEST_F(WorkTest, UnreadableStateIsAnErrorNamingTheFile) {
   EXPECT_NE(err.find(StateFile(dir_, "b").string() + ": unreadable state"), std::string::npos) << err;
 }
 
+
+// Issue 13, class 8: `built_at: 1e20` was a float-to-integer overflow
+// (UBSan) and the node showed as "failed last time (success)". A number out
+// of range makes the state file corrupt: the same one-line error as any
+// unreadable state file, naming it and the field; the file is left alone.
+TEST_F(WorkTest, OutOfRangeNumbersMakeTheStateFileCorrupt) {
+  fs::create_directories(StateDir(dir_));
+  for (const char* node : {R"("built_at": 1e20)", R"("built_at": -5)", R"("built_at": 1.5)",
+                           R"("built_at": 18446744073709551615)", R"("built_at": 1, "ran_at": 1e300)",
+                           R"("built_at": 1, "seconds": -1)", R"("built_at": "soon")"}) {
+    std::string text = std::string(R"({"nodes": {"model.p.a": {"fingerprint": "f", "status": "success", )") +
+                       node + "}}}";
+    std::ofstream(StateFile(dir_, "b")) << text;
+    BatchState state;
+    std::string err;
+    EXPECT_FALSE(LoadBatchState(StateFile(dir_, "b"), &state, &err)) << node;
+    EXPECT_EQ(err.rfind(StateFile(dir_, "b").string() + ": unreadable state (", 0), 0u) << err;
+    std::string field = std::string(node).find("ran_at") != std::string::npos    ? "'ran_at'"
+                        : std::string(node).find("seconds") != std::string::npos ? "'seconds'"
+                                                                                  : "built_at";
+    EXPECT_NE(err.find(field), std::string::npos) << err;
+    EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+  }
+}
+
+// Issue 13: state is written with the user's umask, but never more open
+// than the project folder.
+TEST_F(WorkTest, StateIsNoMoreOpenThanTheProjectFolder) {
+  auto mode = [](const fs::path& p) { return static_cast<int>(fs::status(p).permissions()) & 0777; };
+  mode_t old_umask = umask(022);
+  fs::create_directories(dir_);
+  fs::permissions(dir_, static_cast<fs::perms>(0750));
+  BatchState state;
+  state["model.p.a"].built_at = 1;
+  std::string err;
+  ASSERT_TRUE(SaveBatchState(StateFile(dir_, "b"), state, &err)) << err;
+  EXPECT_EQ(mode(dir_ / ".pa"), 0750);
+  EXPECT_EQ(mode(StateDir(dir_)), 0750);
+  EXPECT_EQ(mode(StateFile(dir_, "b")), 0640);
+
+  fs::remove_all(dir_ / ".pa");
+  fs::permissions(dir_, static_cast<fs::perms>(0700));
+  ASSERT_TRUE(SaveBatchState(StateFile(dir_, "b"), state, &err)) << err;
+  EXPECT_EQ(mode(StateDir(dir_)), 0700);
+  EXPECT_EQ(mode(StateFile(dir_, "b")), 0600);
+
+  fs::remove_all(dir_ / ".pa");
+  fs::permissions(dir_, static_cast<fs::perms>(0777));
+  umask(027);  // the umask still applies
+  ASSERT_TRUE(SaveBatchState(StateFile(dir_, "b"), state, &err)) << err;
+  EXPECT_EQ(mode(StateDir(dir_)), 0750);
+  EXPECT_EQ(mode(StateFile(dir_, "b")), 0640);
+  umask(old_umask);
+  fs::permissions(dir_, static_cast<fs::perms>(0755));
+}
 
 }  // namespace

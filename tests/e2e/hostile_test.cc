@@ -1,0 +1,88 @@
+// End to end (issue 13): names from a project that look like options, built
+// by the real pa-gen, dbt and ninja; and what pa-gen writes is never more
+// open than the project folder.
+#include <sys/stat.h>
+
+#include "e2e_util.h"
+
+namespace {
+
+class HostileTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = TestRoot("hostile");
+    project_ = root_ / "tiny";
+    fs::create_directories(project_ / "models" / "--help");
+    fs::create_directories(project_ / "models" / "ok");
+    Write(project_ / "dbt_project.yml",
+          "name: tiny\nprofile: tiny\nconfig-version: 2\nmodel-paths: [models]\n");
+    Write(project_ / "profiles.yml",
+          "tiny:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: tiny.duckdb\n"
+          "      threads: 2\n");
+    Write(project_ / "models" / "--help" / "helped.sql", "select 1 as id\n");
+    Write(project_ / "models" / "ok" / "after.sql", "select id from {{ ref('helped') }}\n");
+  }
+  static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
+
+  static fs::path root_;
+  static fs::path project_;
+};
+
+fs::path HostileTest::root_;
+fs::path HostileTest::project_;
+
+// Class 2: a model folder named --help gave `pa-gen exec ... --help`, which
+// printed usage and exited 0: the build "succeeded" and built nothing.
+TEST_F(HostileTest, ABatchNamedLikeAnOptionIsBuilt) {
+  Result build = Shell(project_, "'" + kPaGen.string() + "' --policy folder && ninja");
+  ASSERT_EQ(build.code, 0) << build.out;
+  EXPECT_EQ(build.out.find("Usage:"), std::string::npos) << build.out;
+  std::string ninja = Read(project_ / "build.ninja");
+  EXPECT_NE(ninja.find("command = $pa_gen exec --plan $plan --digest $digest -- $batch"),
+            std::string::npos);
+  EXPECT_NE(ninja.find("  batch = _-help\n"), std::string::npos) << ninja;
+  EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "_-help.stamp"));
+  EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "ok.stamp"));
+  // dbt built both models: the one in --help, and the one reading it.
+  std::string state = Read(project_ / ".pa" / "state" / "_-help.json");
+  EXPECT_NE(state.find("\"status\": \"success\""), std::string::npos) << state;
+  EXPECT_NE(Read(project_ / ".pa" / "state" / "ok.json").find("\"status\": \"success\""),
+            std::string::npos);
+  Result again = Shell(project_, "ninja");
+  EXPECT_NE(again.out.find("no work to do"), std::string::npos) << again.out;
+}
+
+// What pa-gen writes is never more open than the project folder (0750
+// here, under a umask of 022): nothing for others, whatever it holds.
+TEST_F(HostileTest, NothingWrittenIsMoreOpenThanTheProject) {
+  fs::remove_all(project_ / ".pa");
+  fs::remove(project_ / "build.ninja");
+  fs::remove(project_ / ".pa-plan.json");
+  fs::permissions(project_, static_cast<fs::perms>(0750));
+  Result build = Shell(project_, "umask 022; '" + kPaGen.string() + "' --policy folder && ninja");
+  ASSERT_EQ(build.code, 0) << build.out;
+  auto mode = [](const fs::path& p) { return static_cast<int>(fs::status(p).permissions()) & 0777; };
+  EXPECT_EQ(mode(project_ / "build.ninja"), 0640);
+  EXPECT_EQ(mode(project_ / ".pa-plan.json"), 0640);
+  EXPECT_EQ(mode(project_ / ".pa"), 0750);
+  // What pa-gen writes: .pa's folders, state, stamps and the run folders
+  // (dbt writes its own files inside those, behind them).
+  std::vector<fs::path> written;
+  for (const char* dir : {"", "state", "stamps", "run"})
+    for (const auto& entry : fs::directory_iterator(project_ / ".pa" / dir)) written.push_back(entry.path());
+  EXPECT_GT(written.size(), 8u);
+  for (const fs::path& path : written) EXPECT_EQ(mode(path) & 0007, 0) << path;
+  fs::permissions(project_, static_cast<fs::perms>(0755));
+}
+
+// `pa-gen exec` takes what follows `--` as the batch, whatever it looks like.
+TEST_F(HostileTest, ExecReadsABatchNamedHelpAsABatch) {
+  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' --policy folder").code, 0);
+  Result exec = Shell(project_, "'" + kPaGen.string() +
+                                    "' exec --plan .pa-plan.json --digest 0 -- --help");
+  EXPECT_EQ(exec.code, 2) << exec.out;
+  EXPECT_NE(exec.out.find("has no batch '--help' of build.ninja"), std::string::npos) << exec.out;
+  EXPECT_EQ(exec.out.find("Usage:"), std::string::npos) << exec.out;
+}
+
+}  // namespace

@@ -1,0 +1,18 @@
+// libFuzzer: a batch's state file (.pa/state/<batch>.json).
+#include <cstdint>
+
+#include "exec/state.h"
+#include "fuzz_util.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const fs::path file = InputFile("state");
+  WriteInput(file, data, size);
+  BatchState state;
+  std::string err;
+  if (!LoadBatchState(file, &state, &err)) {
+    ExpectOneLine(err, file.string());
+    return 0;
+  }
+  for (const auto& [id, node] : state) (void)node.Succeeded();
+  return 0;
+}
