@@ -4,6 +4,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "graph/graph.h"
+
 // Few `dbt --select` values that select exactly a set of nodes.
 //
 // One selector per member makes dbt's selection cost selectors x nodes (80-98 s
@@ -85,3 +87,9 @@ class SelectorIndex {
   std::unordered_map<std::string, std::vector<int>> by_name_;    // fqn[-1], fqn[-2] if versioned
   std::unordered_map<std::string, std::vector<int>> by_version_join_;  // "_".join(fqn[-2:])
 };
+
+// Every node of `manifest` that a fqn selector can match: the executable ones
+// (`graph`'s nodes) and the rest, neutral unless a test depends on them.
+// (Exposures, metrics, semantic models, saved queries and functions are not
+// read from the manifest: see the README.)
+std::vector<SelectableNode> SelectableNodes(const Manifest& manifest, const Graph& graph);
