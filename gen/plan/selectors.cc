@@ -368,6 +368,9 @@ bool SelectorIndex::Select(const std::vector<std::string>& wanted_ids,
     for (size_t len = 1; len <= flat.size() && !found; ++len) {
       prefix += (len > 1 ? "." : "") + flat[len - 1];
       if (!IsLiteralSafe(prefix)) break;  // so is every longer one
+      // Not a whole package: it would also select what the index lacks
+      // (functions, which dbt build runs; exposures, saved queries).
+      if (len == 1) continue;
       int k = key_.at(prefix);
       if (static_cast<int>(covered[k].size()) == key_total_[k]) {
         chosen.emplace_back(k, prefix);

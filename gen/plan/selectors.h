@@ -90,6 +90,8 @@ class SelectorIndex {
 
 // Every node of `manifest` that a fqn selector can match: the executable ones
 // (`graph`'s nodes) and the rest, neutral unless a test depends on them.
-// (Exposures, metrics, semantic models, saved queries and functions are not
-// read from the manifest: see the README.)
+// Exposures, metrics, semantic models, saved queries and functions are not
+// read from the manifest: a folder selector may also select an exposure or a
+// saved query of that folder (dbt build runs them as no-ops), and a package
+// selector is never chosen, as it would select every function.
 std::vector<SelectableNode> SelectableNodes(const Manifest& manifest, const Graph& graph);
