@@ -123,7 +123,19 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
     dbt.argv.insert(dbt.argv.end(), {"--threads", std::to_string(threads)});
   if (full_refresh) dbt.argv.push_back("--full-refresh");
   dbt.argv.push_back("--select");
-  for (const PlanMember* m : selected) dbt.argv.push_back(m->selector);
+  if (plan.selectable.empty()) {
+    for (const PlanMember* m : selected) dbt.argv.push_back(m->selector);
+  } else {
+    // Few selectors (whole folders), so that dbt's selection does not cost
+    // members x nodes; computed now, for the members that need work now.
+    std::vector<std::string> ids, selectors;
+    for (const PlanMember* m : selected) ids.push_back(m->unique_id);
+    if (!SelectorIndex(plan.selectable).Select(ids, &selectors, &err)) {
+      fmt::print(stderr, "pa-gen: batch {}: cannot select exactly: {}\n", batch->name, err);
+      return 1;
+    }
+    dbt.argv.insert(dbt.argv.end(), selectors.begin(), selectors.end());
+  }
   dbt.argv.insert(dbt.argv.end(),
                   {"--indirect-selection", "cautious",
                    "--target-path", (run_dir / "target").string(),

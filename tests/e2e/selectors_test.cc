@@ -169,3 +169,41 @@ TEST_F(SelectorsE2E, RandomSetsSelectExactly) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 13, class 3: models in a folder whose name holds a space are built,
+// whole and after an edit of one of them, by pa-gen and the real ninja.
+TEST(SelectorsBuild, FolderWithASpaceBuilds) {
+  fs::path root = TestRoot("selectors-build");
+  fs::path p = root / "space";
+  auto Write = [](const fs::path& path, const std::string& text) {
+    fs::create_directories(path.parent_path());
+    ::Write(path, text);
+  };
+  Write(p / "dbt_project.yml", "name: space\nversion: '1.0'\nprofile: space\n");
+  Write(p / "profiles.yml",
+        "space:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: space.duckdb\n");
+  Write(p / "models/staging/stg.sql", "select 1 as id\n");
+  Write(p / "models/my folder/sp_one.sql", "select * from {{ ref('stg') }}\n");
+  Write(p / "models/my folder/sp_two.sql", "select id, 'first' as v from {{ ref('sp_one') }}\n");
+  Write(p / "models/my folder/schema.yml",
+        "models:\n  - name: sp_one\n    columns:\n      - name: id\n        data_tests: [not_null]\n");
+  std::string pa = "'" + kPaGen.string() + "'";
+  Result build = Shell(p, pa + " && ninja 2>&1");
+  ASSERT_EQ(build.code, 0) << build.out;
+  std::string query = "'" + (kVenv / "python").string() +
+                      "' -c \"import duckdb; print(duckdb.connect('space.duckdb', read_only=True)"
+                      ".execute('select v from sp_two').fetchone()[0])\"";
+  Result first = Shell(p, query);
+  EXPECT_EQ(first.out, "first\n");
+  Write(p / "models/my folder/sp_two.sql", "select id, 'second' as v from {{ ref('sp_one') }}\n");
+  Result edit = Shell(p, pa + " && ninja 2>&1");
+  ASSERT_EQ(edit.code, 0) << edit.out;
+  EXPECT_EQ(Shell(p, query).out, "second\n");
+  Result noop = Shell(p, "ninja 2>&1");
+  EXPECT_NE(noop.out.find("no work to do"), std::string::npos) << noop.out;
+  RemoveUnlessFailed(root);
+}
+
+}  // namespace
