@@ -148,6 +148,7 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
                                     .Hex();
   Plan plan = MakePlan(RelativePath(project.dir, output.parent_path()), dbt, settings_digest,
                        graph, partition, batch_settings);
+  plan.selectable = SelectableNodes(manifest, graph);
   BuildDescription description{&project, &graph, &partition, &plan, names, manifest.adapter_type,
                                output, SelfPath(), RegenerateArgs(options, project, dbt, output),
                                inputs.files, inputs.dirs, &batch_settings, policy.pools};

@@ -100,6 +100,13 @@ BatchWork SelectWork(const PlanBatch& batch, const std::vector<MemberWork>& work
   return out;
 }
 
+bool SelectMembers(const Plan& plan, BatchWork* work, std::string* err) {
+  if (plan.selectable.empty()) return true;
+  std::vector<std::string> ids;
+  for (const PlanMember* m : work->selected) ids.push_back(m->unique_id);
+  return SelectorIndex(plan.selectable).Select(ids, &work->selectors, err);
+}
+
 CommandRequest DbtBuildCommand(const Plan& plan, const PlanBatch& batch, const fs::path& project,
                                const BatchWork& work) {
   fs::path run_dir = project / RunDir(batch.name);
@@ -111,7 +118,11 @@ CommandRequest DbtBuildCommand(const Plan& plan, const PlanBatch& batch, const f
     dbt.argv.insert(dbt.argv.end(), {"--threads", std::to_string(threads)});
   if (work.full_refresh) dbt.argv.push_back("--full-refresh");
   dbt.argv.push_back("--select");
-  for (const PlanMember* m : work.selected) dbt.argv.push_back(m->selector);
+  if (!work.selectors.empty()) {
+    dbt.argv.insert(dbt.argv.end(), work.selectors.begin(), work.selectors.end());
+  } else {
+    for (const PlanMember* m : work.selected) dbt.argv.push_back(m->selector);
+  }
   dbt.argv.insert(dbt.argv.end(),
                   {"--indirect-selection", "cautious",
                    "--target-path", RunTargetDir(run_dir).string(),
@@ -236,6 +247,8 @@ int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string
     return 0;
   }
 
+  if (!SelectMembers(plan, &work, &err))
+    return Fail({fmt::format("batch {}: cannot select exactly: {}", batch->name, err)});
   CommandRequest dbt = DbtBuildCommand(plan, *batch, project, work);
   fs::path run_dir = project / RunDir(batch->name);
   fs::path results_file = RunResultsFile(run_dir);

@@ -29,9 +29,19 @@ int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string
 struct BatchWork {
   std::vector<const PlanMember*> selected;
   bool full_refresh = false;
+  // dbt --select values for `selected` (SelectMembers); empty: each
+  // member's own selector.
+  std::vector<std::string> selectors = {};
 };
 BatchWork SelectWork(const PlanBatch& batch, const std::vector<MemberWork>& work,
                      const BatchState& state);
+
+// Few selectors (whole folders) that select exactly work->selected, so that
+// dbt's selection does not cost members x nodes; computed at run time, for
+// the members that need work now. A plan without a selection index (written
+// by an older pa-gen) selects each member by its own selector. False with
+// *err set when no exact selection exists (plan/selectors.h says when).
+bool SelectMembers(const Plan& plan, BatchWork* work, std::string* err);
 
 // The `dbt build` of `work` for `batch`, run in `project` (absolute).
 CommandRequest DbtBuildCommand(const Plan& plan, const PlanBatch& batch, const fs::path& project,

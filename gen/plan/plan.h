@@ -6,6 +6,7 @@
 
 #include "dbt/dbt.h"
 #include "plan/layout.h"
+#include "plan/selectors.h"
 
 // What `pa-gen exec` runs, written beside build.ninja so that no selection
 // list ever goes on a command line. Built by MakePlan (write/plan.h), read
@@ -31,6 +32,10 @@ struct Plan {
   std::string project_dir;  // relative to the folder that holds the plan
   DbtSettings dbt;
   std::vector<PlanBatch> batches;  // sorted by name
+  // Every node a fqn selector can match, so that exec can select the members
+  // that need work with few selectors (plan/selectors.h). Empty in a plan
+  // written before it: then each member is selected by its own selector.
+  std::vector<SelectableNode> selectable = {};
 
   const PlanBatch* Find(const std::string& batch) const;
 };

@@ -48,6 +48,11 @@ std::string PlanToJson(const Plan& plan) {
     if (!batch.upstream.empty()) batches[batch.name]["upstream"] = batch.upstream;
   }
   doc["batches"] = std::move(batches);
+  // [unique_id, fqn, flags]; flags: 1 versioned, 2 neutral.
+  json selectable = json::array();
+  for (const SelectableNode& n : plan.selectable)
+    selectable.push_back({n.unique_id, n.fqn, (n.versioned ? 1 : 0) | (n.neutral ? 2 : 0)});
+  if (!plan.selectable.empty()) doc["selectable"] = std::move(selectable);
   return doc.dump(1) + "\n";
 }
 
@@ -74,6 +79,14 @@ bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {
         planned.members.push_back(std::move(member));
       }
       plan->batches.push_back(std::move(planned));
+    }
+    if (auto it = doc.find("selectable"); it != doc.end()) {
+      for (const auto& n : *it) {
+        int flags = WholeNumber<int>(n.at(2), "selectable flags", 0);
+        plan->selectable.push_back({n.at(0).get<std::string>(),
+                                    n.at(1).get<std::vector<std::string>>(), (flags & 1) != 0,
+                                    (flags & 2) != 0});
+      }
     }
   } catch (const std::exception& e) {  // nlohmann's, or WholeNumber's out of range
     *err = fmt::format("{}: not a pa-gen plan ({}); run pa-gen again", path.string(), e.what());

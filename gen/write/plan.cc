@@ -1,6 +1,10 @@
 #include "write/plan.h"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_map>
+
+#include <fmt/format.h>
 
 #include "util/hash.h"
 
@@ -30,4 +34,26 @@ Plan MakePlan(const std::string& project_dir, const DbtSettings& dbt,
     plan.batches.push_back(std::move(planned));
   }
   return plan;
+}
+
+std::vector<SelectableNode> SelectableNodes(const Manifest& manifest, const Graph& graph) {
+  std::unordered_map<std::string_view, int> executable;
+  for (const Node& node : graph.nodes) executable.emplace(node.unique_id, 0);
+  std::unordered_map<std::string_view, int> tested;  // parents of a test
+  for (const ManifestNode& node : manifest.nodes)
+    if (node.resource_type == "test" || node.resource_type == "unit_test")
+      for (const std::string& parent : node.depends_on_nodes) tested.emplace(parent, 0);
+  std::vector<SelectableNode> nodes;
+  for (const ManifestNode& node : manifest.nodes) {
+    const std::vector<std::string>& fqn = node.fqn;
+    if (fqn.empty()) continue;
+    // A versioned model's fqn ends in its version; its unique_id too.
+    bool versioned = node.resource_type == "model" && fqn.size() >= 2 &&
+                     fqn[fqn.size() - 2] == node.name &&
+                     node.unique_id == fmt::format("model.{}.{}.{}", node.package_name, node.name,
+                                                   fqn.back());
+    bool neutral = !executable.count(node.unique_id) && !tested.count(node.unique_id);
+    nodes.push_back({node.unique_id, fqn, versioned, neutral});
+  }
+  return nodes;
 }
