@@ -20,7 +20,7 @@ def log(msg):
 
 
 def parse_args(argv):
-    opts = {"socket": None, "key": None, "idle": 600, "project": None, "adapter": ""}
+    opts = {"socket": None, "key": None, "idle": 600, "adapter": "", "ready-fd": None}
     i = 0
     while i < len(argv):
         name = argv[i].lstrip("-")
@@ -329,6 +329,10 @@ def main():
     ZYGOTE_RSS_KB = rss_kb()
     gc.collect()
     gc.freeze()
+    if OPTS["ready-fd"] is not None:
+        fd = int(OPTS["ready-fd"])
+        os.write(fd, b"ready\n")
+        os.close(fd)
     log("serving %s (dbt %s, import %.2f s, rss %d kB)" % (path, DBT_VERSION, IMPORT_SECONDS, ZYGOTE_RSS_KB))
     import select
 

@@ -43,6 +43,14 @@ fs::path PythonFor(const fs::path& script) {
   return {};
 }
 
+// `path` against `cwd`, made absolute and normal, without a trailing '/':
+// "--project-dir /p" and "--project-dir /p/" are the same worker.
+static std::string NormalPath(const fs::path& cwd, const std::string& path) {
+  std::string s = (fs::absolute(cwd) / path).lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
 std::optional<WorkerKey> KeyFor(const CommandRequest& request) {
   if (request.argv.size() < 2 || request.cwd.empty() || !IsWorkerCommand(request.argv[1]))
     return std::nullopt;
@@ -56,15 +64,17 @@ std::optional<WorkerKey> KeyFor(const CommandRequest& request) {
     const std::string& a = request.argv[i];
     if (a == "--profiles-dir" || a == "--profile" || a == "--target" || a == "--vars" ||
         a == "--project-dir")
-      shared[a] = request.argv[i + 1];
+      shared[a] = (a == "--profiles-dir" || a == "--project-dir")
+                      ? NormalPath(request.cwd, request.argv[i + 1])
+                      : request.argv[i + 1];
   }
   Hasher h;
   h.Add("pa-worker").Add(std::to_string(kWorkerProtocol));
-  h.Add(fs::absolute(request.cwd).lexically_normal().string());
+  h.Add(NormalPath(request.cwd, "."));
   h.Add(dbt.string());
   h.Add(fmt::format("{}:{}:{}:{}", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec));
   std::string text = fmt::format("v{}\n{}\n{}\n", kWorkerProtocol,
-                                 fs::absolute(request.cwd).lexically_normal().string(),
+                                 NormalPath(request.cwd, "."),
                                  dbt.string());
   for (const auto& [flag, value] : shared) {
     h.Add(flag).Add(value);

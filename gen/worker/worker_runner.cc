@@ -38,7 +38,7 @@ void PassOn(int sig) {
 
 constexpr int kKillGraceMs = 5000;
 constexpr int kPollMs = 20;
-constexpr int kStartTimeoutMs = 90000;  // importing dbt on a loaded machine
+constexpr int kStartTimeoutMs = 120000;  // importing dbt on a loaded machine
 constexpr int kReplyTimeoutMs = 30000;
 
 long long NowMs() {
@@ -167,22 +167,32 @@ std::string AdapterFor(const CommandRequest& request) {
 }
 
 // Starts a worker detached from us (its own session, not our child).
-bool SpawnWorker(const fs::path& python, const WorkerPaths& paths, const WorkerKey& key,
-                 const CommandRequest& request, std::string* why) {
+// Returns the read end of a pipe the worker writes "ready" to once it
+// serves (EOF first: it failed), or -1.
+int SpawnWorker(const fs::path& python, const WorkerPaths& paths, const WorkerKey& key,
+                const CommandRequest& request, std::string* why) {
   bool changed = false;
-  if (!WriteFileIfChanged(paths.script, kWorkerSource, &changed, why)) return false;
+  if (!WriteFileIfChanged(paths.script, kWorkerSource, &changed, why)) return -1;
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) != 0) {
+    *why = fmt::format("pipe: {}", std::strerror(errno));
+    return -1;
+  }
   std::vector<std::string> args = {python.string(), paths.script.string(),
                                    "--socket", paths.socket.string(),
                                    "--key", key.text,
                                    "--idle", std::to_string(WorkerRunner::IdleSeconds()),
-                                   "--adapter", AdapterFor(request)};
+                                   "--adapter", AdapterFor(request),
+                                   "--ready-fd", "3"};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = fork();
   if (pid < 0) {
     *why = fmt::format("fork: {}", std::strerror(errno));
-    return false;
+    close(ready[0]);
+    close(ready[1]);
+    return -1;
   }
   if (pid == 0) {
     setsid();
@@ -192,7 +202,8 @@ bool SpawnWorker(const fs::path& python, const WorkerPaths& paths, const WorkerK
     dup2(null, 0);
     dup2(log, 1);
     dup2(log, 2);
-    for (int fd = 3; fd < 1024; ++fd) close(fd);
+    dup2(ready[1], 3);  // without CLOEXEC
+    for (int fd = 4; fd < 1024; ++fd) close(fd);
     for (const auto& [k, v] : request.env) setenv(k.c_str(), v.c_str(), 1);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
@@ -204,7 +215,8 @@ bool SpawnWorker(const fs::path& python, const WorkerPaths& paths, const WorkerK
   int status;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  return true;
+  close(ready[1]);
+  return ready[0];
 }
 
 // Makes sure a worker for `key` serves paths.socket: the one there, or a
@@ -242,15 +254,29 @@ bool EnsureWorker(const fs::path& python, const WorkerPaths& paths, const Worker
     fs::remove(paths.entry, ec);
     fs::create_symlink(paths.socket, paths.entry, ec);
   }
-  if (!SpawnWorker(python, paths, key, request, why)) return false;
+  Fd ready(SpawnWorker(python, paths, key, request, why));
+  if (ready.fd < 0) return false;
+  std::string said;
   while (NowMs() < deadline) {
-    usleep(50 * 1000);
-    struct stat st;
-    if (lstat(paths.socket.c_str(), &st) != 0) continue;
-    if (Hello(paths.socket, key, why)) return true;
+    pollfd p = {ready.fd, POLLIN, 0};
+    int r = poll(&p, 1, static_cast<int>(deadline - NowMs()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    char chunk[64];
+    ssize_t n = read(ready.fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    said.append(chunk, static_cast<size_t>(n));
+    if (said.find("ready") != std::string::npos) return Hello(paths.socket, key, why);
   }
   *why = fmt::format("the worker did not start (see {})", paths.log.string());
   return false;
+}
+
+std::string NormalProject(const fs::path& cwd) {
+  std::string s = fs::absolute(cwd).lexically_normal().string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
 }
 
 }  // namespace
@@ -329,7 +355,7 @@ WorkerRunner::Outcome WorkerRunner::TryWorker(const CommandRequest& request, con
     return Outcome::kFallback;
   }
   const char* runtime = std::getenv("XDG_RUNTIME_DIR");
-  WorkerPaths paths = PathsFor(fs::absolute(request.cwd).lexically_normal(), key.hash,
+  WorkerPaths paths = PathsFor(fs::path(NormalProject(request.cwd)), key.hash,
                                runtime ? runtime : "", getuid());
   if (paths.socket.string().size() + 16 > kMaxSocketPath) {
     *why = fmt::format("{}: socket path too long", paths.socket.string());
