@@ -6,6 +6,7 @@
 #include "cli/generate.h"
 #include "exec/batch_runner.h"
 #include "exec/status.h"
+#include "worker/worker_runner.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -39,6 +40,9 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--policy-file", options.policy_file,
                  "YAML (or JSON) rules that name groups, on top of --policy; see README");
+  bool no_worker = false;
+  app.add_flag("--no-worker", no_worker,
+               "Run every dbt as a fresh process, not in the resident dbt worker (also: PA_NO_WORKER=1)");
   app.add_flag("--timings", options.timings, "After generating, print each phase's wall time to stderr");
 
   CLI::App* exec = app.add_subcommand("exec", "Run one batch of the plan (build.ninja calls this)");
@@ -48,6 +52,14 @@ int main(int argc, char** argv) {
   exec->add_option("--plan", plan, "The plan file beside build.ninja")->required();
   exec->add_option("--digest", digest, "The batch's digest in build.ninja")->required();
   exec->add_option("batch", batch, "The batch to run")->required();
+
+  exec->add_flag("--no-worker", no_worker, "Run dbt as a fresh process, not in the resident worker");
+
+  CLI::App* worker = app.add_subcommand("worker", "Show or stop this project's resident dbt workers");
+  std::string worker_action;
+  worker->add_option("action", worker_action, "status or stop")
+      ->required()
+      ->check(CLI::IsMember({"status", "stop"}));
 
   CLI::App* status = app.add_subcommand(
       "status", "Regenerate, then show for every node whether the next ninja runs it, and why");
@@ -80,6 +92,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  if (no_worker) SetWorkerDisabled();
+  if (*worker) return WorkerCommand(fs::absolute(options.project_dir).lexically_normal(), worker_action);
   if (*exec) return RunBatch(plan, digest, batch);
   Generation generation;
   int code = Generate(options, &generation);

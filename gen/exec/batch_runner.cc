@@ -13,6 +13,7 @@
 #include "exec/work.h"
 #include "manifest/dbt.h"
 #include "util/process.h"
+#include "worker/worker_runner.h"
 #include "write/plan.h"
 
 namespace {
@@ -143,7 +144,7 @@ int RunBatch(const fs::path& plan_file, const std::string& digest, const std::st
     fs::remove(results_file, ec);
     fs::remove(log_file, ec);
     auto started = std::chrono::steady_clock::now();
-    if (!RunSubprocess(dbt, &run, &err)) {
+    if (!DbtCommandRunner().Run(dbt, &run, &err)) {
       fmt::print(stderr, "pa-gen: batch {}: {}\n", batch->name, err);
       return 1;
     }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "util/process.h"
+#include "worker/worker_runner.h"
 
 fs::path ParseDir(const DbtProject& project) { return project.dir / ".pa" / "parse"; }
 
@@ -39,7 +40,7 @@ bool EnsureParsedManifest(const DbtProject& project, const DbtSettings& settings
   parse.output = dir / "parse.out";
   parse.env = DbtEnvironment();
   SubprocessResult run;
-  if (!RunSubprocess(parse, &run, err)) return false;
+  if (!DbtCommandRunner().Run(parse, &run, err)) return false;
   int code = run.exit_code;
   if (run.interrupted_by) {
     *err = fmt::format("dbt parse interrupted by signal {}", run.interrupted_by);
