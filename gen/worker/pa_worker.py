@@ -19,18 +19,18 @@ def log(msg):
     sys.stderr.flush()
 
 
-def parse_args(argv):
-    opts = {"socket": None, "key": None, "idle": 600, "adapter": "", "ready-fd": None}
-    i = 0
-    while i < len(argv):
-        name = argv[i].lstrip("-")
-        opts[name] = argv[i + 1]
-        i += 2
+def read_config():
+    # From the environment, not argv: the worker's command line (which its
+    # dbt children share) names no project, so `ps` shows what it is.
+    import json as _json
+
+    opts = {"socket": None, "key": None, "idle": 600, "adapter": "", "ready_fd": None}
+    opts.update(_json.loads(os.environ.pop("PA_WORKER_CONFIG", "{}")))
     opts["idle"] = float(opts["idle"])
     return opts
 
 
-OPTS = parse_args(sys.argv[1:])
+OPTS = read_config()
 STARTED = __import__("time").time()
 
 # ---- Imports, once. Nothing here may start a thread or open a database. ----
@@ -329,8 +329,8 @@ def main():
     ZYGOTE_RSS_KB = rss_kb()
     gc.collect()
     gc.freeze()
-    if OPTS["ready-fd"] is not None:
-        fd = int(OPTS["ready-fd"])
+    if OPTS["ready_fd"] is not None:
+        fd = int(OPTS["ready_fd"])
         os.write(fd, b"ready\n")
         os.close(fd)
     log("serving %s (dbt %s, import %.2f s, rss %d kB)" % (path, DBT_VERSION, IMPORT_SECONDS, ZYGOTE_RSS_KB))

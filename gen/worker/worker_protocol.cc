@@ -100,13 +100,14 @@ WorkerPaths PathsFor(const fs::path& project, const std::string& hash,
   p.entry = p.dir / (hash + ".sock");
   p.lock = p.dir / (hash + ".lock");
   p.log = p.dir / (hash + ".log");
-  p.script = p.dir / "pa_worker.py";
+  fs::path base = runtime_dir.empty() ? fs::path(fmt::format("/tmp/pa-gen-{}", uid))
+                                      : fs::path(runtime_dir) / "pa-gen";
+  // Outside the project: the worker's command line names no project.
+  p.script = base / fmt::format("pa_worker-{}.py", Hasher().Add(kWorkerSource).Hex());
   // The worker's temporary name is <socket>.<pid>.tmp: that must fit too.
   if (p.entry.string().size() + 16 <= kMaxSocketPath) {
     p.socket = p.entry;
   } else {
-    fs::path base = runtime_dir.empty() ? fs::path(fmt::format("/tmp/pa-gen-{}", uid))
-                                        : fs::path(runtime_dir) / "pa-gen";
     p.socket = base / (hash + ".sock");
   }
   return p;

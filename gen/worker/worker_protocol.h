@@ -51,7 +51,7 @@ struct WorkerPaths {
   fs::path socket;  // what the worker binds and clients connect to
   fs::path lock;    // dir/<hash>.lock, flock'ed while a worker is started
   fs::path log;     // dir/<hash>.log, the worker's stderr
-  fs::path script;  // dir/pa_worker.py, the compiled-in source
+  fs::path script;  // <runtime dir>/pa_worker-<hash>.py, the compiled-in source
 };
 WorkerPaths PathsFor(const fs::path& project, const std::string& hash,
                      const std::string& runtime_dir, unsigned uid);

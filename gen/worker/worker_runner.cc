@@ -178,12 +178,13 @@ int SpawnWorker(const fs::path& python, const WorkerPaths& paths, const WorkerKe
     *why = fmt::format("pipe: {}", std::strerror(errno));
     return -1;
   }
-  std::vector<std::string> args = {python.string(), paths.script.string(),
-                                   "--socket", paths.socket.string(),
-                                   "--key", key.text,
-                                   "--idle", std::to_string(WorkerRunner::IdleSeconds()),
-                                   "--adapter", AdapterFor(request),
-                                   "--ready-fd", "3"};
+  std::vector<std::string> args = {python.string(), paths.script.string()};
+  std::string config = nlohmann::json{{"socket", paths.socket.string()},
+                                      {"key", key.text},
+                                      {"idle", WorkerRunner::IdleSeconds()},
+                                      {"adapter", AdapterFor(request)},
+                                      {"ready_fd", 3}}
+                           .dump();
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -205,6 +206,7 @@ int SpawnWorker(const fs::path& python, const WorkerPaths& paths, const WorkerKe
     dup2(ready[1], 3);  // without CLOEXEC
     for (int fd = 4; fd < 1024; ++fd) close(fd);
     for (const auto& [k, v] : request.env) setenv(k.c_str(), v.c_str(), 1);
+    setenv("PA_WORKER_CONFIG", config.c_str(), 1);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
@@ -226,9 +228,14 @@ bool EnsureWorker(const fs::path& python, const WorkerPaths& paths, const Worker
   if (Hello(paths.socket, key, why)) return true;
   std::error_code ec;
   fs::create_directories(paths.dir, ec);
-  if (paths.socket != paths.entry) {
-    fs::create_directories(paths.socket.parent_path(), ec);
-    chmod(paths.socket.parent_path().c_str(), 0700);
+  // The runtime folder holds the script (and maybe the socket): ours alone.
+  fs::path runtime = paths.script.parent_path();
+  mkdir(runtime.c_str(), 0700);
+  struct stat st;
+  if (lstat(runtime.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+      (st.st_mode & 077) != 0) {
+    *why = fmt::format("{} is not a folder of ours with mode 0700", runtime.string());
+    return false;
   }
   Fd lock(open(paths.lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (lock.fd < 0) {
