@@ -18,7 +18,7 @@ import time
 
 project, model = os.path.abspath(sys.argv[1]), sys.argv[2]
 rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 5
-dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
+DBT = os.path.join(os.path.dirname(sys.executable), "dbt")
 msgpack = os.path.join(project, ".pa", "parse", "partial_parse.msgpack")
 run = os.path.join(project, ".pa", "bench-run")
 os.environ["DO_NOT_TRACK"] = "1"
@@ -26,7 +26,7 @@ os.environ["DBT_USE_COLORS"] = "false"
 
 
 def argv(extra=()):
-    return [dbt, "build", "--project-dir", project, "--profiles-dir", project, "--select", model,
+    return [DBT, "build", "--project-dir", project, "--profiles-dir", project, "--select", model,
             "--indirect-selection", "cautious", "--target-path", run + "/target",
             "--log-path", run + "/logs", "--log-format-file", "json",
             "--partial-parse-file-path", msgpack,
