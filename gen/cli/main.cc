@@ -13,7 +13,7 @@
 #include "exec/batch_runner.h"
 #include "dbt/options.h"
 #include "exec/status.h"
-#include "util/process.h"
+#include "worker/worker_runner.h"
 
 namespace {
 
@@ -59,6 +59,9 @@ int Main(int argc, char** argv) {
       ->check(AtLeast("--max-batch-size", 1));
   app.add_option("--policy-file", options.policy_file,
                  "YAML (or JSON) rules that name groups, on top of --policy; see README");
+  bool no_worker = false;
+  app.add_flag("--no-worker", no_worker,
+               "Run every dbt as a fresh process, not in the resident dbt worker (also: PA_NO_WORKER=1)");
   app.add_flag("--timings", options.timings, "After generating, print each phase's wall time to stderr");
 
   CLI::App* exec = app.add_subcommand("exec", "Run one batch of the plan (build.ninja calls this)");
@@ -68,6 +71,14 @@ int Main(int argc, char** argv) {
   exec->add_option("--plan", plan, "The plan file beside build.ninja")->required();
   exec->add_option("--digest", digest, "The batch's digest in build.ninja")->required();
   exec->add_option("batch", batch, "The batch to run")->required();
+
+  exec->add_flag("--no-worker", no_worker, "Run dbt as a fresh process, not in the resident worker");
+
+  CLI::App* worker = app.add_subcommand("worker", "Show or stop this project's resident dbt workers");
+  std::string worker_action;
+  worker->add_option("action", worker_action, "status or stop")
+      ->required()
+      ->check(CLI::IsMember({"status", "stop"}));
 
   CLI::App* status = app.add_subcommand(
       "status", "Regenerate, then show for every node whether the next ninja runs it, and why");
@@ -108,8 +119,12 @@ int Main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  // The one place that chooses how programs are started.
-  SubprocessRunner runner;
+  // The one place that chooses how programs are started: dbt in the
+  // resident worker unless --no-worker or PA_NO_WORKER says otherwise, and
+  // anything the worker does not serve (ninja, dot) as a fresh process.
+  if (no_worker) SetWorkerDisabled();
+  CommandRunner& runner = DbtCommandRunner();
+  if (*worker) return WorkerCommand(fs::absolute(options.project_dir).lexically_normal(), worker_action);
   if (*exec) return RunBatch(runner, plan, digest, batch);
   Generation generation;
   int code = Generate(runner, options, &generation);

@@ -1,0 +1,224 @@
+// End to end: the resident dbt worker (gen/worker) with the real pa-gen,
+// dbt and ninja on examples/planalign. A build through the worker must
+// equal a build with fresh processes; when the worker is killed, stale,
+// replaced by something else or raced for, the build still ends right.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "e2e_util.h"
+#include "dbt/dbt.h"
+#include "util/process.h"
+#include "worker/worker_runner.h"
+
+namespace {
+
+const std::string kBuild = "'" + kPaGen.string() + "' --profiles-dir . --retries 6 && ninja";
+
+// unique_id -> status over every batch's run_results.json.
+std::string Statuses(const fs::path& project) {
+  Result r = Shell(project,
+                   "'" + (kVenv / "python").string() +
+                       "' -c 'import json,glob,sys\n"
+                       "rows=set()\n"
+                       "for f in glob.glob(\".pa/run/*/target/run_results.json\"):\n"
+                       "  for x in json.load(open(f))[\"results\"]: rows.add(x[\"unique_id\"]+\" \"+x[\"status\"])\n"
+                       "print(\"\\n\".join(sorted(rows)))'");
+  return r.out;
+}
+
+// The children of `project`'s worker: a handler per request in flight.
+int WorkerChildren(const fs::path& project) {
+  Result r = Shell(project, "z=$('" + kPaGen.string() +
+                                "' worker status | sed -n 's/.*: pid \\([0-9]*\\),.*/\\1/p'); "
+                                "sleep 1; pgrep -c -P $z");
+  return std::atoi(r.out.c_str());
+}
+
+int WorkerCount(const fs::path& project) {
+  Result r = Shell(project, "'" + kPaGen.string() + "' worker status");
+  int n = 0;
+  for (size_t p = r.out.find(": pid "); p != std::string::npos; p = r.out.find(": pid ", p + 1)) ++n;
+  return n;
+}
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = TestRoot("worker");
+    setenv("PA_WORKER_IDLE_SECONDS", "300", 1);
+    reference_ = DbtBuildReference(root_ / "reference");
+  }
+  static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
+  void TearDown() override {
+    for (const char* p : {"with", "without", "fallback", "requests"})
+      if (fs::exists(root_ / p)) Shell(root_ / p, "'" + kPaGen.string() + "' worker stop");
+  }
+  static fs::path root_;
+  static std::string reference_;
+};
+fs::path WorkerTest::root_;
+std::string WorkerTest::reference_;
+
+TEST_F(WorkerTest, BuildThroughTheWorkerEqualsFreshProcesses) {
+  fs::path with = root_ / "with";
+  fs::path without = root_ / "without";
+  CopyExample(with);
+  CopyExample(without);
+  Result a = Shell(with, kBuild);
+  Result b = Shell(without, "export PA_NO_WORKER=1; " + kBuild);
+  EXPECT_EQ(a.code, 0) << a.out;
+  EXPECT_EQ(b.code, 0) << b.out;
+  EXPECT_EQ(a.out.find("warning: dbt worker"), std::string::npos) << a.out;
+  EXPECT_EQ(WorkerCount(with), 1) << "parse and batches share one worker";
+  EXPECT_EQ(WorkerCount(without), 0);
+  EXPECT_EQ(WarehouseDigest(with), reference_);
+  EXPECT_EQ(WarehouseDigest(without), reference_);
+  std::string statuses = Statuses(with);
+  EXPECT_NE(statuses, "");
+  EXPECT_EQ(statuses, Statuses(without));
+  // No DuckDB WAL left behind by a child that skipped atexit.
+  EXPECT_FALSE(fs::exists(with / "planalign.duckdb.wal"));
+  // Only the zygote remains: no handler or dbt child outlived its request.
+  EXPECT_EQ(WorkerChildren(with), 0);
+  EXPECT_EQ(Shell(with, "'" + kPaGen.string() + "' worker stop").code, 0);
+  EXPECT_EQ(WorkerCount(with), 0);
+}
+
+TEST_F(WorkerTest, FallbackCasesEndWithTheRightWarehouse) {
+  fs::path project = root_ / "fallback";
+  CopyExample(project);
+  Result first = Shell(project, kBuild);
+  ASSERT_EQ(first.code, 0) << first.out;
+  std::string forget = "'" + kPaGen.string() + "' --profiles-dir . forget >/dev/null && ";
+  std::string sock;
+  for (const auto& e : fs::directory_iterator(project / ".pa" / "worker"))
+    if (e.path().extension() == ".sock") sock = e.path().string();
+  ASSERT_NE(sock, "");
+
+  {  // A socket file that is not a worker: it answers garbage.
+    Shell(project, "'" + kPaGen.string() + "' worker stop");
+    std::string py = "import socket,os\ns=socket.socket(socket.AF_UNIX)\ns.bind('" + sock +
+                     "')\ns.listen(8)\nwhile True:\n  c,_=s.accept(); c.sendall(b'\\x00\\x00\\x00\\x02no'); c.close()\n";
+    Write(root_ / "impostor.py", py);
+    Result r = Shell(project, "('" + (kVenv / "python").string() + "' '" +
+                                  (root_ / "impostor.py").string() + "' & echo $! > impostor.pid); sleep 1; " +
+                                  forget + kBuild + "; code=$?; kill $(cat impostor.pid); exit $code");
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(WarehouseDigest(project), reference_);
+    EXPECT_EQ(WorkerCount(project), 1) << "the impostor was replaced by a worker";
+  }
+  {  // A worker left for another key (other vars) on this socket: replaced.
+    Shell(project, "'" + kPaGen.string() + "' worker stop");
+    std::string script;
+    for (const auto& e : fs::directory_iterator("/tmp/pa-gen-" + std::to_string(getuid())))
+      if (e.path().filename().string().rfind("pa_worker-", 0) == 0) script = e.path().string();
+    ASSERT_NE(script, "");
+    Result r = Shell(project, "PA_WORKER_CONFIG='{\"socket\": \"" + sock +
+                                  "\", \"key\": \"another\", \"idle\": 60}' '" +
+                                  (kVenv / "python").string() + "' '" + script +
+                                  "' 2>/dev/null & sleep 8; " + forget + kBuild);
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(WarehouseDigest(project), reference_);
+    EXPECT_EQ(WorkerCount(project), 1);
+    // Another vars value is another worker, both correct.
+    Result v = Shell(project, "'" + kPaGen.string() +
+                                  "' --profiles-dir . --vars '{pa_unused: 1}' --retries 6 && ninja");
+    EXPECT_EQ(v.code, 0) << v.out;
+    EXPECT_EQ(WarehouseDigest(project), reference_);
+    EXPECT_EQ(WorkerCount(project), 2);
+    Result back = Shell(project, kBuild);  // back to no vars: its own worker again
+    EXPECT_EQ(back.code, 0) << back.out;
+  }
+  {  // The worker (zygote and handlers; the dbt child dies with its handler) killed mid-batch.
+    // Killed once a batch's dbt has started writing its output.
+    Result r = Shell(project, forget + "touch started; (ninja > ninja.out 2>&1; echo $? > ninja.code) & "
+                              "until grep -qs 'Running with dbt' $(find .pa/run -name dbt.out -newer started); do sleep 0.2; done; "
+                              "z=$('" + kPaGen.string() + "' worker status | sed -n 's/.*: pid \\([0-9]*\\),.*/\\1/p'); "
+                              "echo killing worker $z; for p in $z; do pkill -9 -P $p; kill -9 $p; done; wait; "
+                              "cat ninja.out; exit $(cat ninja.code)");
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("running dbt as a fresh process"), std::string::npos) << r.out;
+    EXPECT_EQ(WarehouseDigest(project), reference_);
+    Result again = Shell(project, "ninja");
+    EXPECT_EQ(again.code, 0) << again.out;
+    EXPECT_NE(again.out.find("no work to do"), std::string::npos) << again.out;
+  }
+  {  // Two pa-gen exec at once, no worker running: they share one.
+    Shell(project, "'" + kPaGen.string() + "' worker stop");
+    Result r = Shell(project, "'" + kPaGen.string() + "' --profiles-dir . --retries 6 forget marts audit >/dev/null && "
+                              "ninja -t commands | grep ' exec ' | grep -E ' (marts|audit)$' > two.sh && "
+                              "test $(wc -l < two.sh) = 2 && "
+                              "(sh -c \"$(sed -n 1p two.sh)\" & sh -c \"$(sed -n 2p two.sh)\" & wait %1 && wait %2)");
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_EQ(r.out.find("warning: dbt worker"), std::string::npos) << r.out;
+    EXPECT_EQ(WorkerCount(project), 1);
+    EXPECT_EQ(WarehouseDigest(project), reference_);
+    Result again = Shell(project, "ninja");
+    EXPECT_NE(again.out.find("no work to do"), std::string::npos) << again.out;
+  }
+}
+
+// Twenty-odd requests in one worker, each with its own environment and
+// vars (two values, so two workers), interleaved with failures: each
+// answer is what that request alone would give.
+TEST_F(WorkerTest, ManyRequestsWithDifferentVarsAndEnvStayCorrect) {
+  fs::path project = root_ / "requests";
+  CopyExample(project);
+  Write(project / "macros" / "pa_echo.sql",
+        "{% macro pa_echo() %}{% do log('ECHO ' ~ var('x', 'none') ~ ' ' ~ env_var('PA_E', 'none'), "
+        "info=True) %}{% endmacro %}\n");
+  SubprocessRunner fresh;
+  WorkerRunner worker(fresh);
+  fs::path dbt = kVenv / "dbt";
+  auto request = [&](std::vector<std::string> args, const std::string& e) {
+    CommandRequest r;
+    r.argv = {dbt.string()};
+    r.argv.insert(r.argv.end(), args.begin(), args.end());
+    r.cwd = project;
+    r.output = project / "out.txt";
+    r.env = DbtEnvironment();
+    if (!e.empty()) r.env.emplace_back("PA_E", e);
+    return r;
+  };
+  auto run = [&](CommandRunner& runner, const CommandRequest& r, std::string* out) {
+    CommandResult result;
+    std::string err;
+    EXPECT_TRUE(runner.Run(r, &result, &err)) << err;
+    *out = Read(r.output);
+    return result;
+  };
+  std::string out;
+  // Exit codes as a fresh dbt gives them: a failing model 1, a bad option 2.
+  Write(project / "models" / "pa_broken.sql", "select * from nowhere_at_all\n");
+  for (auto [args, code] : std::vector<std::pair<std::vector<std::string>, int>>{
+           {{"build", "--profiles-dir", ".", "--select", "pa_broken"}, 1},
+           {{"build", "--profiles-dir", ".", "--no-such-option"}, 2},
+           {{"build", "--profiles-dir", ".", "--select", "no_such_model", "--warn-error-options",
+             R"({"error":["NoNodesForSelectionCriteria"]})"}, 2}}) {
+    CommandResult f = run(fresh, request(args, ""), &out);
+    CommandResult w = run(worker, request(args, ""), &out);
+    EXPECT_EQ(f.exit_code, code) << out;
+    EXPECT_EQ(w.exit_code, code) << out;
+    EXPECT_EQ(w.ran_by, "worker");
+  }
+  fs::remove(project / "models" / "pa_broken.sql");
+  for (int i = 0; i < 22; ++i) {
+    std::vector<std::string> args = {"run-operation", "pa_echo", "--profiles-dir", "."};
+    std::string x = i % 2 ? "one" : "two";
+    args.insert(args.end(), {"--vars", "{x: " + x + "}"});
+    std::string e = i % 3 ? "e" + std::to_string(i) : "";  // sometimes unset
+    CommandResult w = run(worker, request(args, e), &out);
+    EXPECT_EQ(w.exit_code, 0) << out;
+    EXPECT_EQ(w.ran_by, "worker");
+    EXPECT_NE(out.find("ECHO " + x + " " + (e.empty() ? "none" : e)), std::string::npos)
+        << i << ": " << out;
+  }
+  EXPECT_EQ(WorkerCount(project), 3) << "no vars, and two values of x";
+}
+
+}  // namespace
