@@ -1,22 +1,20 @@
 // End to end: every grouping policy builds examples/planalign into the
-// same warehouse as a plain `dbt build`.
+// same warehouse as a plain `dbt build` (made once, by the fixture setup
+// PlanalignSetup.DbtBuildReference in e2e_tests).
 #include "e2e_util.h"
 
 namespace {
 
 class PoliciesTest : public ::testing::TestWithParam<std::string> {
  protected:
-  static void SetUpTestSuite() {
-    root_ = TestRoot("policies");
-    reference_ = DbtBuildReference(root_ / "reference");
+  void SetUp() override {
+    root_ = TestRoot();
+    reference_ = ReferenceDigest();
   }
-  static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
-  static fs::path root_;
-  static std::string reference_;
+  void TearDown() override { RemoveUnlessFailed(root_); }
+  fs::path root_;
+  std::string reference_;
 };
-
-fs::path PoliciesTest::root_;
-std::string PoliciesTest::reference_;
 
 TEST_P(PoliciesTest, BuildsTheSameWarehouseAsDbtBuild) {
   ASSERT_FALSE(reference_.empty());
