@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
@@ -10,6 +11,9 @@ Result Shell(const fs::path& dir, const std::string& command) {
   static int count = 0;
   fs::path log = fs::temp_directory_path() / ("pa-e2e-" + std::to_string(getpid()) + "-" +
                                               std::to_string(++count) + ".out");
+  // Which command a test was in shows in CTest's output when it times out.
+  std::printf("[shell] %s: %.200s\n", dir.filename().c_str(), command.c_str());
+  std::fflush(stdout);
   std::string full = "cd '" + dir.string() + "' && (" + command + ") > '" + log.string() + "' 2>&1";
   int status = std::system(full.c_str());
   Result result;

@@ -36,6 +36,14 @@ INSTANTIATE_TEST_SUITE_P(EveryPolicy, PoliciesTest,
                                            "--policy tag", "--policy tag:reporting,simulation",
                                            "--policy meta:pa_group", "--policy resource-type",
                                            "--policy level", "--policy component",
-                                           "--policy single", "--policy-file pa-policy.yml"));
+                                           "--policy single", "--policy-file pa-policy.yml"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           // "--policy tag:reporting,simulation" -> "tag_reporting_simulation"
+                           std::string name = info.param.substr(info.param.find_first_of(" ") + 1);
+                           if (info.param.starts_with("--policy-file")) name = "file_" + name;
+                           for (char& c : name)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return name;
+                         });
 
 }  // namespace
