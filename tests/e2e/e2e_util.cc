@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
@@ -10,6 +11,9 @@ Result Shell(const fs::path& dir, const std::string& command) {
   static int count = 0;
   fs::path log = fs::temp_directory_path() / ("pa-e2e-" + std::to_string(getpid()) + "-" +
                                               std::to_string(++count) + ".out");
+  // Which command a test was in shows in CTest's output when it times out.
+  std::printf("[shell] %s: %.200s\n", dir.filename().c_str(), command.c_str());
+  std::fflush(stdout);
   std::string full = "cd '" + dir.string() + "' && (" + command + ") > '" + log.string() + "' 2>&1";
   int status = std::system(full.c_str());
   Result result;
@@ -30,17 +34,63 @@ void Write(const fs::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
 }
 
-fs::path TestRoot(const std::string& name) {
+namespace {
+
+void SetEnvironment() {
   setenv("DO_NOT_TRACK", "1", 1);
   setenv("PA_DBT", (kVenv / "dbt").c_str(), 1);
-  fs::path root = fs::temp_directory_path() / ("pa-e2e-" + name + "-" + std::to_string(getpid()));
+}
+
+// Folder names from test names: "EveryPolicy/PoliciesTest.X/3" -> "EveryPolicy_PoliciesTest_X_3".
+std::string FolderName(std::string name) {
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return name;
+}
+
+bool Excluded(const std::string& name) {
+  return name == ".pa" || name == "target" || name == "logs" || name.starts_with("planalign.duckdb") ||
+         name == "build.ninja" || name.starts_with(".ninja") || name == ".pa-plan.json";
+}
+
+fs::file_time_type NewestExampleSource() {
+  fs::path from = kSource / "examples" / "planalign";
+  fs::file_time_type newest = fs::last_write_time(from);
+  for (auto it = fs::recursive_directory_iterator(from); it != fs::recursive_directory_iterator(); ++it) {
+    if (Excluded(it->path().filename().string())) {
+      if (it->is_directory()) it.disable_recursion_pending();
+      continue;
+    }
+    newest = std::max(newest, fs::last_write_time(it->path()));
+  }
+  return newest;
+}
+
+void ReplaceAllKeepingMtime(const fs::path& file, const std::string& from, const std::string& to) {
+  if (!fs::exists(file)) return;
+  auto mtime = fs::last_write_time(file);
+  std::string text = Read(file);
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+  Write(file, text);
+  fs::last_write_time(file, mtime);
+}
+
+}  // namespace
+
+fs::path TestRoot() {
+  SetEnvironment();
+  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = test ? std::string(test->test_suite_name()) + "." + test->name() : "suite";
+  fs::path root = fs::temp_directory_path() /
+                  ("pa-e2e-" + FolderName(name) + "-" + std::to_string(getpid()));
   fs::remove_all(root);
   fs::create_directories(root);
   return root;
 }
 
 void RemoveUnlessFailed(const fs::path& root) {
-  if (!::testing::UnitTest::GetInstance()->Failed()) fs::remove_all(root);
+  if (!::testing::Test::HasFailure()) fs::remove_all(root);
 }
 
 // A fresh copy of the example: its source files only, nothing a build left.
@@ -49,9 +99,7 @@ void CopyExample(const fs::path& to) {
   fs::create_directories(to);
   fs::path from = kSource / "examples" / "planalign";
   for (auto it = fs::recursive_directory_iterator(from); it != fs::recursive_directory_iterator(); ++it) {
-    std::string name = it->path().filename().string();
-    if (name == ".pa" || name == "target" || name == "logs" || name.starts_with("planalign.duckdb") ||
-        name == "build.ninja" || name.starts_with(".ninja") || name == ".pa-plan.json") {
+    if (Excluded(it->path().filename().string())) {
       if (it->is_directory()) it.disable_recursion_pending();
       continue;
     }
@@ -61,17 +109,80 @@ void CopyExample(const fs::path& to) {
   }
 }
 
-std::string WarehouseDigest(const fs::path& project) {
+void CopyBuiltProject(const fs::path& from, const fs::path& to) {
+  fs::remove_all(to);
+  fs::create_directories(to.parent_path());
+  // cp -a keeps mtimes to the nanosecond; std::filesystem::copy does not.
+  Result cp = Shell(to.parent_path(), "cp -a '" + from.string() + "' '" + to.string() + "'");
+  ASSERT_EQ(cp.code, 0) << cp.out;
+  // The files whose absolute paths pa-gen reads back. dbt's own outputs
+  // under .pa/run and its partial-parse file also name the old folder; dbt
+  // only uses them to report and to parse faster (partial parsing still
+  // works in the copy: checked by hand).
+  for (const char* file : {"build.ninja", ".pa-plan.json", ".pa/parse/settings", ".pa/parse/manifest.json"})
+    ReplaceAllKeepingMtime(to / file, from.string(), to.string());
+  // Nothing else pa-gen writes may name the old folder, or the copy is not exact.
+  for (const char* file : {"build.ninja", ".pa-plan.json", ".pa/parse/settings"}) {
+    if (fs::exists(to / file)) {
+      EXPECT_EQ(Read(to / file).find(from.string()), std::string::npos) << file;
+    }
+  }
+  for (const char* dir : {".pa/state", ".pa/stamps", ".pa/split"}) {
+    if (!fs::exists(to / dir)) continue;
+    for (const auto& entry : fs::recursive_directory_iterator(to / dir)) {
+      if (entry.is_regular_file()) {
+        EXPECT_EQ(Read(entry.path()).find(from.string()), std::string::npos) << entry.path();
+      }
+    }
+  }
+}
+
+std::string WarehouseDigest(const fs::path& project, const std::string& database) {
   Result r = Shell(project, "'" + (kVenv / "python").string() + "' '" +
                                 (kSource / "tests" / "e2e" / "warehouse_digest.py").string() +
-                                "' planalign.duckdb");
+                                "' '" + database + "'");
   EXPECT_EQ(r.code, 0) << r.out;
   return r.out;
 }
 
-std::string DbtBuildReference(const fs::path& dir) {
-  CopyExample(dir);
-  Result dbt = Shell(dir, "'" + (kVenv / "dbt").string() + "' build --profiles-dir .");
-  EXPECT_EQ(dbt.code, 0) << dbt.out;
-  return dbt.code == 0 ? WarehouseDigest(dir) : "";
+bool CachedBuild::Rebuild() const {
+  SetEnvironment();
+  fs::path done = kCache / (name + ".done");
+  fs::remove(done);
+  fs::remove_all(Dir());
+  fs::create_directories(Dir());
+  if (!build(Dir()) || ::testing::Test::HasFailure()) return false;
+  Write(done, "");
+  return true;
+}
+
+bool CachedBuild::Cached() const {
+  SetEnvironment();
+  fs::path done = kCache / (name + ".done");
+  std::error_code ec;
+  bool fresh = fs::exists(done) && fs::exists(Dir());
+  if (fresh) {
+    auto made = fs::last_write_time(done);
+    fresh = made >= fs::last_write_time(kPaGen) &&
+            made >= fs::last_write_time(fs::read_symlink("/proc/self/exe", ec)) &&
+            made >= NewestExampleSource();
+  }
+  return fresh || Rebuild();
+}
+
+const CachedBuild& DbtBuildReference() {
+  static const CachedBuild reference{"reference", [](const fs::path& dir) {
+    CopyExample(dir);
+    Result dbt = Shell(dir, "'" + (kVenv / "dbt").string() + "' build --profiles-dir .");
+    EXPECT_EQ(dbt.code, 0) << dbt.out;
+    if (dbt.code != 0) return false;
+    Write(dir.parent_path() / "reference.digest", WarehouseDigest(dir));
+    return !::testing::Test::HasFailure();
+  }};
+  return reference;
+}
+
+std::string ReferenceDigest() {
+  if (!DbtBuildReference().Cached()) return "";
+  return Read(kCache / "reference.digest");
 }

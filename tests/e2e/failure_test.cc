@@ -1,7 +1,9 @@
 // End to end: what happens when a batch cannot finish: a batch timeout, an
 // interrupted build, another process holding the DuckDB file. The real
 // pa-gen, dbt and ninja on a tiny project whose one slow model sleeps for
-// $PA_TEST_SLEEP seconds (a Python model, so the sleep is exact).
+// $PA_TEST_SLEEP seconds (a Python model, so the sleep is exact). Each test
+// has a copy of its own: the first starts from nothing, the others from the
+// project as `pa-gen && ninja` left it (FailureSetup, a CTest fixture setup).
 #include <signal.h>
 
 #include <chrono>
@@ -11,27 +13,52 @@
 
 namespace {
 
+// Writes the tiny project into `dir`.
+void WriteTinyProject(const fs::path& dir) {
+  fs::create_directories(dir / "models");
+  Write(dir / "dbt_project.yml", "name: tiny\nprofile: tiny\nconfig-version: 2\nmodel-paths: [models]\n");
+  Write(dir / "profiles.yml",
+        "tiny:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: tiny.duckdb\n"
+        "      threads: 2\n");
+  Write(dir / "models" / "fast.sql", "select 1 as id\n");
+  Write(dir / "models" / "slow.py",
+        "import os\nimport time\n\n\ndef model(dbt, session):\n"
+        "    time.sleep(float(os.environ.get('PA_TEST_SLEEP', '0')))\n"
+        "    return session.sql('select 1 as id')\n");
+}
+
+// The tiny project built by `pa-gen && ninja` (no sleep), in the cache.
+const CachedBuild& BuiltTiny() {
+  static const CachedBuild built{"tiny", [](const fs::path& dir) {
+    WriteTinyProject(dir);
+    Result build = Shell(dir, "'" + kPaGen.string() + "' && ninja");
+    EXPECT_EQ(build.code, 0) << build.out;
+    return build.code == 0;
+  }};
+  return built;
+}
+
+// Fixture setup (CTest: tiny_built): the built project the tests below copy.
+TEST(FailureSetup, BuildsTheTinyProject) {
+  ASSERT_TRUE(BuiltTiny().Rebuild());
+  EXPECT_TRUE(fs::exists(BuiltTiny().Dir() / ".pa" / "stamps" / "models.stamp"));
+}
+
+// Each test has a project of its own: a fresh one, or a copy of the built one.
 class FailureTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    root_ = TestRoot("failure");
+  void SetUp() override {
+    root_ = TestRoot();
     project_ = root_ / "tiny";
-    fs::create_directories(project_ / "models");
-    Write(project_ / "dbt_project.yml",
-          "name: tiny\nprofile: tiny\nconfig-version: 2\nmodel-paths: [models]\n");
-    Write(project_ / "profiles.yml",
-          "tiny:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: tiny.duckdb\n"
-          "      threads: 2\n");
-    Write(project_ / "models" / "fast.sql", "select 1 as id\n");
-    Write(project_ / "models" / "slow.py",
-          "import os\nimport time\n\n\ndef model(dbt, session):\n"
-          "    time.sleep(float(os.environ.get('PA_TEST_SLEEP', '0')))\n"
-          "    return session.sql('select 1 as id')\n");
   }
-  static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
+  void TearDown() override { RemoveUnlessFailed(root_); }
+  void StartFromBuilt() {
+    ASSERT_TRUE(BuiltTiny().Cached());
+    CopyBuiltProject(BuiltTiny().Dir(), project_);
+  }
 
   // Processes whose command line mentions the project: dbt left behind.
-  static int ProcessesInProject() {
+  int ProcessesInProject() const {
     int count = 0;
     for (const auto& entry : fs::directory_iterator("/proc")) {
       std::string name = entry.path().filename().string();
@@ -45,14 +72,12 @@ class FailureTest : public ::testing::Test {
     return count;
   }
 
-  static fs::path root_;
-  static fs::path project_;
+  fs::path root_;
+  fs::path project_;
 };
 
-fs::path FailureTest::root_;
-fs::path FailureTest::project_;
-
 TEST_F(FailureTest, BatchTimeoutKillsDbtAndFailsClearly) {
+  WriteTinyProject(project_);
   auto start = std::chrono::steady_clock::now();
   Result build = Shell(project_, "export PA_TEST_SLEEP=120; '" + kPaGen.string() +
                                      "' --batch-timeout 8 && ninja");
@@ -72,6 +97,7 @@ TEST_F(FailureTest, BatchTimeoutKillsDbtAndFailsClearly) {
 }
 
 TEST_F(FailureTest, InterruptedBuildLeavesNoStampAndNoDbtBehind) {
+  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
   ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget models").code, 0);
   // ninja in the background, interrupted once dbt is running the slow model.
   fs::remove(project_ / ".pa" / "run" / "models" / "dbt.out");  // not an earlier run's
@@ -95,6 +121,7 @@ TEST_F(FailureTest, InterruptedBuildLeavesNoStampAndNoDbtBehind) {
 }
 
 TEST_F(FailureTest, HeldDuckDbLockIsRetriedThenReportedWithItsHolder) {
+  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
   std::string hold = "'" + (kVenv / "python").string() +
                      "' -c \"import duckdb, sys, time; c = duckdb.connect('tiny.duckdb'); "
                      "time.sleep(float(sys.argv[1]))\" ";
@@ -125,13 +152,17 @@ TEST_F(FailureTest, HeldDuckDbLockIsRetriedThenReportedWithItsHolder) {
 }
 
 TEST_F(FailureTest, KilledDbtKeepsTheNodesItFinished) {
+  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
   ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget models").code, 0);
   // fast.sql and slow.py run side by side (2 threads): kill -9 dbt once
   // fast has finished, while slow sleeps. (An earlier run's log must not
   // count as this one's.)
   fs::remove(project_ / ".pa" / "run" / "models" / "logs" / "dbt.log");
+  // A fresh dbt process, so that pkill finds it by its command line (a
+  // worker's child keeps the worker's; e2e_worker_tests kills a worker in
+  // the middle of a batch).
   Result killed = Shell(project_,
-                        "PA_TEST_SLEEP=120 ninja > ninja.out 2>&1 & pid=$!; "
+                        "PA_NO_WORKER=1 PA_TEST_SLEEP=120 ninja > ninja.out 2>&1 & pid=$!; "
                         "for i in $(seq 150); do grep NodeFinished .pa/run/models/logs/dbt.log 2>/dev/null "
                         "| grep -q model.tiny.fast && break; sleep 0.2; done; "
                         "pkill -9 -f '[b]in/dbt build --project-dir " + project_.string() + "'; "

@@ -1,7 +1,8 @@
 // End to end: the real pa-gen, dbt (from .venv) and ninja on examples/planalign.
-// The tests share one built copy of the example and run in the order written
-// (GoogleTest does not shuffle unless asked): each starts from the state the
-// previous one left.
+// PlanalignSetup builds the example twice, once with a plain `dbt build` (the
+// reference warehouse) and once with pa-gen and ninja, into the cache; CTest
+// runs them first, as fixture setups. Every PlanalignTest then starts from a
+// copy of the built example of its own: any order, several at once.
 #include <functional>
 #include <regex>
 #include <set>
@@ -101,35 +102,53 @@ void Replace(const fs::path& file, const std::string& from, const std::string& t
   Write(file, text.replace(at, from.size(), to));
 }
 
-class PlanalignTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    root_ = TestRoot("planalign");
-    project_ = root_ / "planalign";
-    CopyExample(project_);
-  }
-  static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
-  static fs::path root_;
-  static fs::path project_;
-};
+// examples/planalign built by `pa-gen && ninja -j8`; its output in planalign.out.
+const CachedBuild& BuiltPlanalign() {
+  static const CachedBuild built{"planalign", [](const fs::path& dir) {
+    CopyExample(dir);
+    Result build = Shell(dir, "'" + kPaGen.string() + "' && ninja -j8");
+    Write(dir.parent_path() / "planalign.out", build.out);
+    EXPECT_EQ(build.code, 0) << build.out;
+    return build.code == 0;
+  }};
+  return built;
+}
 
-fs::path PlanalignTest::root_;
-fs::path PlanalignTest::project_;
-
-TEST_F(PlanalignTest, BuildsEverySeedAndModelLikeDbtBuild) {
+// Fixture setup (CTest: e2e_reference): the reference warehouse.
+TEST(PlanalignSetup, DbtBuildReference) {
   ASSERT_TRUE(fs::exists(kVenv / "dbt")) << "run `make test`: it installs dbt into .venv";
-  Result build = Shell(project_, "'" + kPaGen.string() + "' && ninja -j8");
-  ASSERT_EQ(build.code, 0) << build.out;
-  EXPECT_EQ(BatchesRun(build.out),
+  ASSERT_TRUE(DbtBuildReference().Rebuild());
+  EXPECT_FALSE(ReferenceDigest().empty());
+}
+
+// Fixture setup (CTest: planalign_built): the built example every PlanalignTest copies.
+TEST(PlanalignSetup, BuildsEverySeedAndModelLikeDbtBuild) {
+  ASSERT_TRUE(fs::exists(kVenv / "dbt")) << "run `make test`: it installs dbt into .venv";
+  ASSERT_TRUE(BuiltPlanalign().Rebuild());
+  std::string out = Read(kCache / "planalign.out");
+  EXPECT_EQ(BatchesRun(out),
             (std::set<std::string>{"seeds", "staging", "intermediate", "marts", "audit"}));
 
-  std::string reference = DbtBuildReference(root_ / "reference");
+  std::string reference = ReferenceDigest();
   ASSERT_FALSE(reference.empty());
-  std::string ours = WarehouseDigest(project_);
+  std::string ours = WarehouseDigest(BuiltPlanalign().Dir());
   EXPECT_EQ(ours, reference);
   // Every seed and model is in it: 16 seeds and 20 models (2 more are ephemeral).
   EXPECT_EQ(std::count(ours.begin(), ours.end(), '\n'), 16 + 20) << ours;
 }
+
+class PlanalignTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = TestRoot();
+    project_ = root_ / "planalign";
+    ASSERT_TRUE(BuiltPlanalign().Cached());
+    CopyBuiltProject(BuiltPlanalign().Dir(), project_);
+  }
+  void TearDown() override { RemoveUnlessFailed(root_); }
+  fs::path root_;
+  fs::path project_;
+};
 
 TEST_F(PlanalignTest, SecondNinjaHasNoWorkToDo) {
   Result again = Shell(project_, "ninja");
@@ -401,7 +420,10 @@ struct Edit {
 
 TEST_F(PlanalignTest, IncrementalBuildsRunExactlyWhatEachEditAffects) {
   fs::path reference = root_ / "reference";
-  // Both copies start from the same sources: the earlier tests edited ours.
+  ASSERT_TRUE(DbtBuildReference().Cached());
+  CopyBuiltProject(DbtBuildReference().Dir(), reference);
+  // Both copies start from the same sources (when the tests shared one copy,
+  // the earlier tests had edited ours).
   for (const char* dir : {"models", "seeds", "macros", "tests"}) {
     fs::remove_all(reference / dir);
     fs::copy(project_ / dir, reference / dir, fs::copy_options::recursive);

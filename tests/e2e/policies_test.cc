@@ -1,22 +1,20 @@
 // End to end: every grouping policy builds examples/planalign into the
-// same warehouse as a plain `dbt build`.
+// same warehouse as a plain `dbt build` (made once, by the fixture setup
+// PlanalignSetup.DbtBuildReference in e2e_tests).
 #include "e2e_util.h"
 
 namespace {
 
 class PoliciesTest : public ::testing::TestWithParam<std::string> {
  protected:
-  static void SetUpTestSuite() {
-    root_ = TestRoot("policies");
-    reference_ = DbtBuildReference(root_ / "reference");
+  void SetUp() override {
+    root_ = TestRoot();
+    reference_ = ReferenceDigest();
   }
-  static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
-  static fs::path root_;
-  static std::string reference_;
+  void TearDown() override { RemoveUnlessFailed(root_); }
+  fs::path root_;
+  std::string reference_;
 };
-
-fs::path PoliciesTest::root_;
-std::string PoliciesTest::reference_;
 
 TEST_P(PoliciesTest, BuildsTheSameWarehouseAsDbtBuild) {
   ASSERT_FALSE(reference_.empty());
@@ -38,6 +36,14 @@ INSTANTIATE_TEST_SUITE_P(EveryPolicy, PoliciesTest,
                                            "--policy tag", "--policy tag:reporting,simulation",
                                            "--policy meta:pa_group", "--policy resource-type",
                                            "--policy level", "--policy component",
-                                           "--policy single", "--policy-file pa-policy.yml"));
+                                           "--policy single", "--policy-file pa-policy.yml"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           // "--policy tag:reporting,simulation" -> "tag_reporting_simulation"
+                           std::string name = info.param.substr(info.param.find_first_of(" ") + 1);
+                           if (info.param.starts_with("--policy-file")) name = "file_" + name;
+                           for (char& c : name)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return name;
+                         });
 
 }  // namespace
