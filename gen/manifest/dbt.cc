@@ -10,9 +10,10 @@
 #include "util/process.h"
 
 std::vector<std::string> SharedDbtArgs(const DbtSettings& settings) {
-  std::vector<std::string> args = {"--profiles-dir", settings.profiles_dir.string()};
-  if (!settings.target.empty()) args.insert(args.end(), {"--target", settings.target});
-  if (!settings.vars.empty()) args.insert(args.end(), {"--vars", settings.vars});
+  // Values joined with '=': vars or a target starting with '-' stay values.
+  std::vector<std::string> args = {"--profiles-dir=" + settings.profiles_dir.string()};
+  if (!settings.target.empty()) args.push_back("--target=" + settings.target);
+  if (!settings.vars.empty()) args.push_back("--vars=" + settings.vars);
   return args;
 }
 
