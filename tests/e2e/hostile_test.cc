@@ -89,4 +89,17 @@ TEST_F(HostileTest, ExecReadsABatchNamedHelpAsABatch) {
   EXPECT_EQ(exec.out.find("Usage:"), std::string::npos) << exec.out;
 }
 
+// Class 4: these aborted with an uncaught exception (exit 134), and every
+// later ninja with them, the policy file being an input of regeneration.
+TEST_F(HostileTest, BadPolicyFilesAreExit2WithOneLine) {
+  Write(root_ / "key.yml", "[a]: 1\n");
+  fs::create_directories(root_ / "policy-dir");
+  for (const fs::path& policy : {root_ / "key.yml", root_ / "policy-dir"}) {
+    Result gen = Shell(project_, "'" + kPaGen.string() + "' --policy-file '" + policy.string() + "' 2>&1");
+    EXPECT_EQ(gen.code, 2) << gen.out;
+    EXPECT_EQ(gen.out.rfind("pa-gen: error: " + policy.string() + ":", 0), 0u) << gen.out;
+    EXPECT_EQ(gen.out.find('\n'), gen.out.size() - 1) << gen.out;
+  }
+}
+
 }  // namespace
