@@ -32,20 +32,24 @@ fs::path SelfPath() {
 }
 
 // The arguments that make the same build.ninja again, seen from its folder.
+// Each value is joined to its option with '=': a folder named --help, or
+// vars starting with '-', is then a value, never read as an option.
 std::vector<std::string> RegenerateArgs(const GenerateOptions& options, const DbtProject& project,
                                         const DbtSettings& dbt, const fs::path& output) {
   fs::path out_dir = output.parent_path();
-  std::vector<std::string> args = {"--project-dir", RelativePath(project.dir, out_dir), "-o",
-                                   RelativePath(output, out_dir)};
+  std::vector<std::string> args;
+  auto add = [&](const char* option, const std::string& value) {
+    args.push_back(fmt::format("{}={}", option, value));
+  };
+  add("--project-dir", RelativePath(project.dir, out_dir));
+  add("--output", RelativePath(output, out_dir));
   AppendOptionArgs(dbt, /*shared_only=*/false, &args);
-  if (!options.manifest.empty())
-    args.insert(args.end(), {"--manifest", RelativePath(options.manifest, out_dir)});
-  args.insert(args.end(), {"--policy", options.policy});
-  if (options.policy == "auto") args.insert(args.end(), {"--jobs", std::to_string(options.jobs)});
-  if (options.max_batch_size > 0)
-    args.insert(args.end(), {"--max-batch-size", std::to_string(options.max_batch_size)});
+  if (!options.manifest.empty()) add("--manifest", RelativePath(options.manifest, out_dir));
+  add("--policy", options.policy);
+  if (options.policy == "auto") add("--jobs", std::to_string(options.jobs));
+  if (options.max_batch_size > 0) add("--max-batch-size", std::to_string(options.max_batch_size));
   if (!options.policy_file.empty())
-    args.insert(args.end(), {"--policy-file", RelativePath(fs::absolute(options.policy_file), out_dir)});
+    add("--policy-file", RelativePath(fs::absolute(options.policy_file), out_dir));
   return args;
 }
 

@@ -51,7 +51,9 @@ std::string OptionArg(const DbtOption& option, const DbtSettings& settings) {
 void AppendOptionArgs(const DbtSettings& settings, bool shared_only, std::vector<std::string>* args) {
   for (const DbtOption& option : DbtOptions()) {
     if (shared_only && !option.shared) continue;
+    // Joined with '=': a value starting with '-' (a folder named --help,
+    // vars) stays a value, for pa-gen's CLI11 and for dbt's click alike.
     if (std::string value = OptionArg(option, settings); !value.empty())
-      args->insert(args->end(), {option.flag, value});
+      args->push_back(fmt::format("{}={}", option.flag, value));
   }
 }

@@ -51,6 +51,19 @@ static std::string NormalPath(const fs::path& cwd, const std::string& path) {
   return s;
 }
 
+std::map<std::string, std::string> FlagValues(const std::vector<std::string>& argv, size_t from) {
+  std::map<std::string, std::string> values;
+  for (size_t i = from; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a.rfind("--", 0) != 0) continue;
+    if (size_t eq = a.find('='); eq != std::string::npos)
+      values[a.substr(0, eq)] = a.substr(eq + 1);
+    else if (i + 1 < argv.size())
+      values[a] = argv[i + 1];
+  }
+  return values;
+}
+
 std::optional<WorkerKey> KeyFor(const CommandRequest& request) {
   if (request.argv.size() < 2 || request.cwd.empty() || !IsWorkerCommand(request.argv[1]))
     return std::nullopt;
@@ -60,13 +73,11 @@ std::optional<WorkerKey> KeyFor(const CommandRequest& request) {
   // The flags that dbt's partial parse and adapter set-up depend on; their
   // last value wins, as with click.
   std::map<std::string, std::string> shared;
-  for (size_t i = 2; i + 1 < request.argv.size(); ++i) {
-    const std::string& a = request.argv[i];
+  for (const auto& [a, value] : FlagValues(request.argv, 2)) {
     if (a == "--profiles-dir" || a == "--profile" || a == "--target" || a == "--vars" ||
         a == "--project-dir")
-      shared[a] = (a == "--profiles-dir" || a == "--project-dir")
-                      ? NormalPath(request.cwd, request.argv[i + 1])
-                      : request.argv[i + 1];
+      shared[a] = (a == "--profiles-dir" || a == "--project-dir") ? NormalPath(request.cwd, value)
+                                                                 : value;
   }
   Hasher h;
   h.Add("pa-worker").Add(std::to_string(kWorkerProtocol));

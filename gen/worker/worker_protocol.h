@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,10 @@ struct WorkerKey {
 
 // The dbt commands a worker runs; anything else runs as a fresh process.
 bool IsWorkerCommand(const std::string& command);
+
+// The value each `--flag` of argv[from..] has, as click reads it: `--flag
+// value` or `--flag=value`; the last one wins.
+std::map<std::string, std::string> FlagValues(const std::vector<std::string>& argv, size_t from);
 
 // The key for `request` when a worker may serve it: argv[0] is a Python
 // script (dbt), argv[1] a dbt command, and the cwd is set. nullopt otherwise.

@@ -147,12 +147,11 @@ std::string AdapterFor(const CommandRequest& request) {
     fs::path profiles = fs::path(std::getenv("HOME") ? std::getenv("HOME") : "") / ".dbt";
     std::string target;
     std::string profile;
-    for (size_t i = 2; i + 1 < request.argv.size(); ++i) {
-      const std::string& a = request.argv[i];
-      if (a == "--project-dir") project = request.argv[i + 1];
-      if (a == "--profiles-dir") profiles = request.argv[i + 1];
-      if (a == "--target") target = request.argv[i + 1];
-      if (a == "--profile") profile = request.argv[i + 1];
+    for (const auto& [a, value] : FlagValues(request.argv, 2)) {
+      if (a == "--project-dir") project = value;
+      if (a == "--profiles-dir") profiles = value;
+      if (a == "--target") target = value;
+      if (a == "--profile") profile = value;
     }
     if (profile.empty()) profile = YAML::LoadFile((project / "dbt_project.yml").string())["profile"].as<std::string>();
     YAML::Node p = YAML::LoadFile((profiles / "profiles.yml").string())[profile];

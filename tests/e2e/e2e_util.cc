@@ -78,10 +78,11 @@ void ReplaceAllKeepingMtime(const fs::path& file, const std::string& from, const
 
 }  // namespace
 
-fs::path TestRoot() {
+fs::path TestRoot(const std::string& part) {
   SetEnvironment();
   const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
   std::string name = test ? std::string(test->test_suite_name()) + "." + test->name() : "suite";
+  if (!part.empty()) name += "-" + part;
   fs::path root = fs::temp_directory_path() /
                   ("pa-e2e-" + FolderName(name) + "-" + std::to_string(getpid()));
   fs::remove_all(root);

@@ -33,9 +33,10 @@ Result Shell(const fs::path& dir, const std::string& command);
 std::string Read(const fs::path& path);
 void Write(const fs::path& path, const std::string& text);
 
-// A new folder for one test's files, named after the running test. Also
+// A new folder for one test's files, named after the running test (and
+// `part`, for a test that needs more than one). Also
 // points pa-gen at the dbt in .venv and turns dbt's telemetry off.
-fs::path TestRoot();
+fs::path TestRoot(const std::string& part = "");
 
 // Removes the folder unless a test failed: then it is kept to look at.
 void RemoveUnlessFailed(const fs::path& root);

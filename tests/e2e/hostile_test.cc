@@ -41,6 +41,10 @@ TEST_F(HostileTest, ABatchNamedLikeAnOptionIsBuilt) {
   EXPECT_NE(ninja.find("command = $pa_gen exec --plan $plan --digest $digest -- $batch"),
             std::string::npos);
   EXPECT_NE(ninja.find("  batch = _-help\n"), std::string::npos) << ninja;
+  // The regeneration command joins values to options: a project folder
+  // named --help would otherwise be read as the option.
+  EXPECT_NE(ninja.find("regen_args = --project-dir=. --output=build.ninja --profiles-dir="),
+            std::string::npos) << ninja;
   EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "_-help.stamp"));
   EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "ok.stamp"));
   // dbt built both models: the one in --help, and the one reading it.
@@ -83,6 +87,19 @@ TEST_F(HostileTest, ExecReadsABatchNamedHelpAsABatch) {
   EXPECT_EQ(exec.code, 2) << exec.out;
   EXPECT_NE(exec.out.find("has no batch '--help' of build.ninja"), std::string::npos) << exec.out;
   EXPECT_EQ(exec.out.find("Usage:"), std::string::npos) << exec.out;
+}
+
+// Class 4: these aborted with an uncaught exception (exit 134), and every
+// later ninja with them, the policy file being an input of regeneration.
+TEST_F(HostileTest, BadPolicyFilesAreExit2WithOneLine) {
+  Write(root_ / "key.yml", "[a]: 1\n");
+  fs::create_directories(root_ / "policy-dir");
+  for (const fs::path& policy : {root_ / "key.yml", root_ / "policy-dir"}) {
+    Result gen = Shell(project_, "'" + kPaGen.string() + "' --policy-file '" + policy.string() + "' 2>&1");
+    EXPECT_EQ(gen.code, 2) << gen.out;
+    EXPECT_EQ(gen.out.rfind("pa-gen: error: " + policy.string() + ":", 0), 0u) << gen.out;
+    EXPECT_EQ(gen.out.find('\n'), gen.out.size() - 1) << gen.out;
+  }
 }
 
 }  // namespace

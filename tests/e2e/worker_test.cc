@@ -51,7 +51,7 @@ class WorkerTest : public ::testing::Test {
   static void SetUpTestSuite() {
     root_ = TestRoot("worker");
     setenv("PA_WORKER_IDLE_SECONDS", "300", 1);
-    reference_ = DbtBuildReference(root_ / "reference");
+    reference_ = ReferenceDigest();  // the e2e_reference fixture
   }
   static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
   void TearDown() override {

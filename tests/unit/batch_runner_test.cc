@@ -161,8 +161,8 @@ TEST_F(BatchRunnerTest, TheCommand) {
   EXPECT_TRUE(work.full_refresh);
   CommandRequest c = DbtBuildCommand(plan_, staging, "/proj", work);
   std::vector<std::string> want = {
-      "/fake/dbt", "build", "--project-dir", "/proj", "--profiles-dir", "/fake/profiles",
-      "--target", "dev", "--threads", "3", "--full-refresh", "--select", "p.staging.b",
+      "/fake/dbt", "build", "--project-dir", "/proj", "--profiles-dir=/fake/profiles",
+      "--target=dev", "--threads", "3", "--full-refresh", "--select", "p.staging.b",
       "--indirect-selection", "cautious", "--target-path", "/proj/.pa/run/staging/target",
       "--log-path", "/proj/.pa/run/staging/logs", "--log-format-file", "json",
       "--partial-parse-file-path", "/proj/.pa/parse/partial_parse.msgpack",

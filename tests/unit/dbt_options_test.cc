@@ -32,12 +32,12 @@ TEST(DbtOptions, ArgumentsInTableOrderOnlyWhenSet) {
   s.retries = 0;
   std::vector<std::string> all;
   AppendOptionArgs(s, false, &all);
-  EXPECT_EQ(all, (std::vector<std::string>{"--dbt", "/v/bin/dbt", "--profiles-dir", "/p", "--vars",
-                                           "{a: 1}", "--retries", "0"}));
+  EXPECT_EQ(all, (std::vector<std::string>{"--dbt=/v/bin/dbt", "--profiles-dir=/p", "--vars={a: 1}",
+                                           "--retries=0"}));
   s.threads = 3;
   s.target = "prod";
   EXPECT_EQ(SharedDbtArgs(s),
-            (std::vector<std::string>{"--profiles-dir", "/p", "--target", "prod", "--vars", "{a: 1}"}));
+            (std::vector<std::string>{"--profiles-dir=/p", "--target=prod", "--vars={a: 1}"}));
 }
 
 TEST(FindDbt, ADirectoryIsNotDbt) {
