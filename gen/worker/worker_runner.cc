@@ -225,8 +225,12 @@ int SpawnWorker(const fs::path& python, const WorkerPaths& paths, const WorkerKe
 bool EnsureWorker(const fs::path& python, const WorkerPaths& paths, const WorkerKey& key,
                   const CommandRequest& request, std::string* why) {
   if (Hello(paths.socket, key, why)) return true;
+  // .pa/worker holds sockets and locks: ours alone, under a .pa/ that is no
+  // more open than the project (util/fs.h).
   std::error_code ec;
-  fs::create_directories(paths.dir, ec);
+  std::string ignored;
+  CreateDirectories(paths.dir.parent_path(), &ignored);
+  mkdir(paths.dir.c_str(), 0700);
   // The runtime folder holds the script (and maybe the socket): ours alone.
   fs::path runtime = paths.script.parent_path();
   mkdir(runtime.c_str(), 0700);
