@@ -19,6 +19,7 @@
 #include "manifest/manifest.h"
 #include "manifest/project.h"
 #include "write/ninja_file.h"
+#include "util/disk.h"
 #include "util/hash.h"
 #include "util/timer.h"
 #include "write/plan.h"
@@ -55,7 +56,7 @@ std::vector<std::string> RegenerateArgs(const GenerateOptions& options, const Db
 
 // What pa-gen knows of the cost of a build: node times and dbt's start-up
 // from earlier runs, the slots Ninja gives batches.
-CostModel HistoryCosts(const Graph& graph, const BatchState& state, const fs::path& project_dir,
+CostModel HistoryCosts(Disk& disk, const Graph& graph, const BatchState& state, const fs::path& project_dir,
                        const std::string& adapter_type, const GenerateOptions& options) {
   CostModel cost;
   for (const Node& node : graph.nodes) {
@@ -63,7 +64,7 @@ CostModel HistoryCosts(const Graph& graph, const BatchState& state, const fs::pa
     cost.node_seconds.push_back(it != state.end() && it->second.seconds > 0 ? it->second.seconds
                                                                              : kUnknownNodeSeconds);
   }
-  if (double measured = LoadStartupSeconds(project_dir); measured > 0) cost.startup_seconds = measured;
+  if (double measured = LoadStartupSeconds(disk, project_dir); measured > 0) cost.startup_seconds = measured;
   cost.jobs = adapter_type == "duckdb" ? 1 : options.jobs;
   cost.threads = options.dbt.threads > 0 ? options.dbt.threads : kAssumedProfileThreads;
   return cost;
@@ -112,10 +113,11 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
   if (!FingerprintFileContents(project.dir, &graph, err)) return false;
   std::vector<std::string> names = UniqueNodeNames(graph);
   timer->Lap("build graph");
+  RealDisk disk;
   BatchState state;
-  if (!LoadAllState(project.dir, &state, err)) return false;
+  if (!LoadAllState(disk, project.dir, &state, err)) return false;
   timer->Lap("load state");
-  CostModel cost = HistoryCosts(graph, state, project.dir, manifest.adapter_type, options);
+  CostModel cost = HistoryCosts(disk, graph, state, project.dir, manifest.adapter_type, options);
   std::map<std::string, double> predictions;
   Grouping grouping = policy.kind == PolicyKind::kAuto
                           ? ChooseGrouping(policy, project, graph, names, cost, dbt.threads, &predictions)
@@ -124,7 +126,7 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
   // A batch that failed runs node by node until every member has succeeded.
   std::set<std::string> split;
   std::set<std::string> merged;
-  for (const std::string& name : SplitMarkers(project.dir)) {
+  for (const std::string& name : SplitMarkers(disk, project.dir)) {
     auto batch = std::find_if(partition.batches.begin(), partition.batches.end(),
                               [&](const Batch& b) { return b.name == name; });
     bool done = batch != partition.batches.end();
@@ -165,15 +167,15 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
   std::error_code ec;
   // .pa/stamps too: Ninja would otherwise create it for the first stamp,
   // with its own mode rather than the project folder's (util/fs.h).
-  if (!CreateDirectories(SplitDir(project.dir), err) ||
-      !CreateDirectories((project.dir / StampPath("x")).parent_path(), err))
+  if (!disk.MakeDirs(SplitDir(project.dir), err) ||
+      !disk.MakeDirs(StampDir(project.dir), err))
     return false;
   bool changed = false;
   fs::path plan_file = output.parent_path() / kPlanFileName;
-  if (!WriteFileIfChanged(plan_file, PlanToJson(plan), &changed, err)) return false;
-  if (!WriteFileIfChanged(output, ninja_text, &changed, err)) return false;
-  for (const std::string& name : merged) SetSplitMarker(project.dir, name, false);
-  if (!RegroupState(project.dir, plan, state, err)) return false;
+  if (!disk.WriteFileIfChanged(plan_file, PlanToJson(plan), &changed, err)) return false;
+  if (!disk.WriteFileIfChanged(output, ninja_text, &changed, err)) return false;
+  for (const std::string& name : merged) SetSplitMarker(disk, project.dir, name, false);
+  if (!RegroupState(disk, project.dir, plan, state, err)) return false;
   timer->Lap("write");
   *out = Generation{plan_file,        project,    std::move(graph),
                     std::move(names),   std::move(grouping), std::move(batch_settings),
