@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <cstdio>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "dbt/options.h"
+#include "exec/split.h"
 #include "exec/state.h"
 #include "graph/graph.h"
 #include "group/grouping.h"
@@ -124,19 +126,11 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
                           : GroupGraph(policy, options.policy, project, graph, names);
   Partition& partition = grouping.partition;
   // A batch that failed runs node by node until every member has succeeded.
-  std::set<std::string> split;
-  std::set<std::string> merged;
-  for (const std::string& name : SplitMarkers(disk, project.dir)) {
-    auto batch = std::find_if(partition.batches.begin(), partition.batches.end(),
-                              [&](const Batch& b) { return b.name == name; });
-    bool done = batch != partition.batches.end();
-    for (size_t i = 0; done && i < batch->members.size(); ++i) {
-      auto it = state.find(graph.nodes[batch->members[i]].unique_id);
-      done = it != state.end() && it->second.Succeeded();
-    }
-    (done || batch == partition.batches.end() ? merged : split).insert(name);
-  }
-  SplitIntoNodes(graph, names, split, &partition);
+  std::map<std::string, std::vector<std::string>> members;
+  for (const Batch& batch : partition.batches)
+    for (int node : batch.members) members[batch.name].push_back(graph.nodes[node].unique_id);
+  SplitChoice splits = ChooseSplits(SplitMarkers(disk, project.dir), members, state);
+  SplitIntoNodes(graph, names, splits.split, &partition);
   inputs.dirs.push_back(SplitDir(project.dir));
   if (!options.policy_file.empty())
     inputs.files.push_back(fs::absolute(options.policy_file).lexically_normal());
@@ -174,7 +168,7 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
   fs::path plan_file = output.parent_path() / kPlanFileName;
   if (!disk.WriteFileIfChanged(plan_file, PlanToJson(plan), &changed, err)) return false;
   if (!disk.WriteFileIfChanged(output, ninja_text, &changed, err)) return false;
-  for (const std::string& name : merged) SetSplitMarker(disk, project.dir, name, false);
+  for (const std::string& name : splits.merged) SetSplitMarker(disk, project.dir, name, false);
   if (!RegroupState(disk, project.dir, plan, state, err)) return false;
   timer->Lap("write");
   *out = Generation{plan_file,        project,    std::move(graph),

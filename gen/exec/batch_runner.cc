@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "dbt/dbt.h"
+#include "exec/split.h"
 #include "plan/layout.h"
 #include "plan/plan_json.h"
 
@@ -32,31 +33,6 @@ std::string OneLine(const std::string& text) {
     line.push_back(c);
   }
   return line.empty() ? "(no message)" : line;
-}
-
-// Whether every member of every batch split from `group` has succeeded;
-// `own` is the fresh state of batch `self`.
-bool GroupSucceeded(const Plan& plan, const std::string& group, StateCache* states,
-                    const std::string& self, const BatchState& own) {
-  for (const PlanBatch& sibling : plan.batches) {
-    if (sibling.split_from != group) continue;
-    std::string err;
-    const BatchState* state = sibling.name == self ? &own : states->Get(sibling.name, &err);
-    if (!state) return false;
-    for (const PlanMember& m : sibling.members) {
-      auto it = state->find(m.unique_id);
-      if (it == state->end() || !it->second.Succeeded()) return false;
-    }
-  }
-  return true;
-}
-
-// The last batch of a split group to succeed removes the marker: the next
-// regeneration merges the group back.
-void MergeBackWhenDone(Disk& disk, const fs::path& project, const Plan& plan, const PlanBatch& batch,
-                       StateCache* states, const BatchState& own) {
-  if (!batch.split_from.empty() && GroupSucceeded(plan, batch.split_from, states, batch.name, own))
-    SetSplitMarker(disk, project, batch.split_from, false);
 }
 
 // Holds back SIGINT, SIGTERM and SIGHUP while state is recorded: a second
@@ -203,13 +179,6 @@ BatchState KeepMembers(const PlanBatch& batch, const BatchState& state) {
   for (const PlanMember& m : batch.members)
     if (auto it = state.find(m.unique_id); it != state.end()) kept.insert(*it);
   return kept;
-}
-
-bool ShouldSplit(const Plan& plan, const PlanBatch& batch, const BatchOutcome& outcome,
-                 bool have_results, const DbtRun& run) {
-  return outcome.failed > 0 && have_results && !run.result.timed_out &&
-         !run.result.interrupted_by && !IsTransientFailure(run.output) &&
-         batch.split_from.empty() && batch.members.size() > 1 && HasDownstream(plan, batch.name);
 }
 
 int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const std::string& digest,

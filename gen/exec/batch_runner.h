@@ -78,12 +78,7 @@ BatchOutcome RecordOutcomes(const std::vector<const PlanMember*>& selected,
 // Only the batch's members stay: nodes that left it are dropped.
 BatchState KeepMembers(const PlanBatch& batch, const BatchState& state);
 
-// Whether the batch should run node by node from the next regeneration on:
-// a node failed on its own account (not a timeout, a signal or a held
-// lock), the batch is not split already, has more than one member, and
-// another batch waits for it.
-bool ShouldSplit(const Plan& plan, const PlanBatch& batch, const BatchOutcome& outcome,
-                 bool have_results, const DbtRun& run);
+// The split decision, ShouldSplit, is in exec/split.h.
 
 // Prints one line to stderr and never fails: an error (EPIPE) is ignored.
 void Say(const std::string& line);

@@ -97,17 +97,6 @@ void SaveStartupSeconds(Disk& disk, const fs::path& project_dir, double seconds)
                      &ignored);
 }
 
-std::set<std::string> SplitMarkers(Disk& disk, const fs::path& project_dir) {
-  std::vector<std::string> names = disk.ListDir(SplitDir(project_dir));
-  return {names.begin(), names.end()};
-}
-
-void SetSplitMarker(Disk& disk, const fs::path& project_dir, const std::string& batch, bool split) {
-  std::string ignored;
-  if (split) disk.Touch(SplitDir(project_dir) / batch, &ignored);
-  else disk.RemoveFile(SplitDir(project_dir) / batch);
-}
-
 bool RegroupState(Disk& disk, const fs::path& project_dir, const Plan& plan, const BatchState& all,
                   std::string* err) {
   std::set<std::string> files = StateFiles(disk, project_dir);

@@ -38,12 +38,6 @@ bool LoadAllState(Disk& disk, const fs::path& project_dir, BatchState* all, std:
 double LoadStartupSeconds(Disk& disk, const fs::path& project_dir);
 void SaveStartupSeconds(Disk& disk, const fs::path& project_dir, double seconds);
 
-// A batch that failed is split node by node at the next regeneration: the
-// marker .pa/split/<batch> says so. The folder is an input of build.ninja's
-// regeneration edge, so adding or removing a marker regenerates.
-std::set<std::string> SplitMarkers(Disk& disk, const fs::path& project_dir);
-void SetSplitMarker(Disk& disk, const fs::path& project_dir, const std::string& batch, bool split);
-
 // After a regeneration: moves every node's state (`all`, from LoadAllState)
 // to the file of the batch that now holds it (a policy change keeps what
 // was built), drops nodes that left the project, and removes the stamps and

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "exec/split.h"
 #include "exec/state.h"
 #include "exec/work.h"
 #include "plan/layout.h"

@@ -10,6 +10,7 @@
 
 #include "dbt/dbt.h"
 #include "exec/run_results.h"
+#include "exec/split.h"
 #include "exec/state.h"
 #include "fake_command_runner.h"
 #include "fake_disk.h"
