@@ -2,13 +2,14 @@
 
 #include <unistd.h>
 
-#include <algorithm>
+#include <map>
 #include <cstdio>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "dbt/options.h"
+#include "exec/split.h"
 #include "exec/state.h"
 #include "graph/graph.h"
 #include "group/grouping.h"
@@ -19,6 +20,7 @@
 #include "manifest/manifest.h"
 #include "manifest/project.h"
 #include "write/ninja_file.h"
+#include "util/disk.h"
 #include "util/hash.h"
 #include "util/timer.h"
 #include "write/plan.h"
@@ -55,7 +57,7 @@ std::vector<std::string> RegenerateArgs(const GenerateOptions& options, const Db
 
 // What pa-gen knows of the cost of a build: node times and dbt's start-up
 // from earlier runs, the slots Ninja gives batches.
-CostModel HistoryCosts(const Graph& graph, const BatchState& state, const fs::path& project_dir,
+CostModel HistoryCosts(Disk& disk, const Graph& graph, const BatchState& state, const fs::path& project_dir,
                        const std::string& adapter_type, const GenerateOptions& options) {
   CostModel cost;
   for (const Node& node : graph.nodes) {
@@ -63,7 +65,7 @@ CostModel HistoryCosts(const Graph& graph, const BatchState& state, const fs::pa
     cost.node_seconds.push_back(it != state.end() && it->second.seconds > 0 ? it->second.seconds
                                                                              : kUnknownNodeSeconds);
   }
-  if (double measured = LoadStartupSeconds(project_dir); measured > 0) cost.startup_seconds = measured;
+  if (double measured = LoadStartupSeconds(disk, project_dir); measured > 0) cost.startup_seconds = measured;
   cost.jobs = adapter_type == "duckdb" ? 1 : options.jobs;
   cost.threads = options.dbt.threads > 0 ? options.dbt.threads : kAssumedProfileThreads;
   return cost;
@@ -112,29 +114,22 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
   if (!FingerprintFileContents(project.dir, &graph, err)) return false;
   std::vector<std::string> names = UniqueNodeNames(graph);
   timer->Lap("build graph");
+  RealDisk disk;
   BatchState state;
-  if (!LoadAllState(project.dir, &state, err)) return false;
+  if (!LoadAllState(disk, project.dir, &state, err)) return false;
   timer->Lap("load state");
-  CostModel cost = HistoryCosts(graph, state, project.dir, manifest.adapter_type, options);
+  CostModel cost = HistoryCosts(disk, graph, state, project.dir, manifest.adapter_type, options);
   std::map<std::string, double> predictions;
   Grouping grouping = policy.kind == PolicyKind::kAuto
                           ? ChooseGrouping(policy, project, graph, names, cost, dbt.threads, &predictions)
                           : GroupGraph(policy, options.policy, project, graph, names);
   Partition& partition = grouping.partition;
   // A batch that failed runs node by node until every member has succeeded.
-  std::set<std::string> split;
-  std::set<std::string> merged;
-  for (const std::string& name : SplitMarkers(project.dir)) {
-    auto batch = std::find_if(partition.batches.begin(), partition.batches.end(),
-                              [&](const Batch& b) { return b.name == name; });
-    bool done = batch != partition.batches.end();
-    for (size_t i = 0; done && i < batch->members.size(); ++i) {
-      auto it = state.find(graph.nodes[batch->members[i]].unique_id);
-      done = it != state.end() && it->second.Succeeded();
-    }
-    (done || batch == partition.batches.end() ? merged : split).insert(name);
-  }
-  SplitIntoNodes(graph, names, split, &partition);
+  std::map<std::string, std::vector<std::string>> members;
+  for (const Batch& batch : partition.batches)
+    for (int node : batch.members) members[batch.name].push_back(graph.nodes[node].unique_id);
+  SplitChoice splits = ChooseSplits(SplitMarkers(disk, project.dir), members, state);
+  SplitIntoNodes(graph, names, splits.split, &partition);
   inputs.dirs.push_back(SplitDir(project.dir));
   if (!options.policy_file.empty())
     inputs.files.push_back(fs::absolute(options.policy_file).lexically_normal());
@@ -165,15 +160,15 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
   std::error_code ec;
   // .pa/stamps too: Ninja would otherwise create it for the first stamp,
   // with its own mode rather than the project folder's (util/fs.h).
-  if (!CreateDirectories(SplitDir(project.dir), err) ||
-      !CreateDirectories((project.dir / StampPath("x")).parent_path(), err))
+  if (!disk.MakeDirs(SplitDir(project.dir), err) ||
+      !disk.MakeDirs(StampDir(project.dir), err))
     return false;
   bool changed = false;
   fs::path plan_file = output.parent_path() / kPlanFileName;
-  if (!WriteFileIfChanged(plan_file, PlanToJson(plan), &changed, err)) return false;
-  if (!WriteFileIfChanged(output, ninja_text, &changed, err)) return false;
-  for (const std::string& name : merged) SetSplitMarker(project.dir, name, false);
-  if (!RegroupState(project.dir, plan, state, err)) return false;
+  if (!disk.WriteFileIfChanged(plan_file, PlanToJson(plan), &changed, err)) return false;
+  if (!disk.WriteFileIfChanged(output, ninja_text, &changed, err)) return false;
+  for (const std::string& name : splits.merged) SetSplitMarker(disk, project.dir, name, false);
+  if (!RegroupState(disk, project.dir, plan, state, err)) return false;
   timer->Lap("write");
   *out = Generation{plan_file,        project,    std::move(graph),
                     std::move(names),   std::move(grouping), std::move(batch_settings),

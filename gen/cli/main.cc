@@ -13,6 +13,7 @@
 #include "exec/batch_runner.h"
 #include "dbt/options.h"
 #include "exec/status.h"
+#include "util/disk.h"
 #include "worker/worker_runner.h"
 
 namespace {
@@ -125,7 +126,10 @@ int Main(int argc, char** argv) {
   if (no_worker) SetWorkerDisabled();
   CommandRunner& runner = DbtCommandRunner();
   if (*worker) return WorkerCommand(fs::absolute(options.project_dir).lexically_normal(), worker_action);
-  if (*exec) return RunBatch(runner, plan, digest, batch);
+  if (*exec) {
+    RealDisk disk;
+    return RunBatch(runner, disk, plan, digest, batch);
+  }
   Generation generation;
   int code = Generate(runner, options, &generation);
   if (code != 0) return code;

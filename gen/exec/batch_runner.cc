@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "dbt/dbt.h"
+#include "exec/split.h"
 #include "plan/layout.h"
 #include "plan/plan_json.h"
 
@@ -32,31 +33,6 @@ std::string OneLine(const std::string& text) {
     line.push_back(c);
   }
   return line.empty() ? "(no message)" : line;
-}
-
-// Whether every member of every batch split from `group` has succeeded;
-// `own` is the fresh state of batch `self`.
-bool GroupSucceeded(const Plan& plan, const std::string& group, StateCache* states,
-                    const std::string& self, const BatchState& own) {
-  for (const PlanBatch& sibling : plan.batches) {
-    if (sibling.split_from != group) continue;
-    std::string err;
-    const BatchState* state = sibling.name == self ? &own : states->Get(sibling.name, &err);
-    if (!state) return false;
-    for (const PlanMember& m : sibling.members) {
-      auto it = state->find(m.unique_id);
-      if (it == state->end() || !it->second.Succeeded()) return false;
-    }
-  }
-  return true;
-}
-
-// The last batch of a split group to succeed removes the marker: the next
-// regeneration merges the group back.
-void MergeBackWhenDone(const fs::path& project, const Plan& plan, const PlanBatch& batch,
-                       StateCache* states, const BatchState& own) {
-  if (!batch.split_from.empty() && GroupSucceeded(plan, batch.split_from, states, batch.name, own))
-    SetSplitMarker(project, batch.split_from, false);
 }
 
 // Holds back SIGINT, SIGTERM and SIGHUP while state is recorded: a second
@@ -137,21 +113,20 @@ CommandRequest DbtBuildCommand(const Plan& plan, const PlanBatch& batch, const f
   return dbt;
 }
 
-bool RunWithRetries(CommandRunner& runner, const CommandRequest& command, int retries,
+bool RunWithRetries(CommandRunner& runner, Disk& disk, const CommandRequest& command, int retries,
                     const std::vector<fs::path>& stale, const std::string& batch_name,
                     const std::function<void(int)>& wait,
                     const std::function<void(const std::string&)>& say, DbtRun* run,
                     std::string* err) {
   for (int attempt = 0;; ++attempt) {
-    std::error_code ec;
-    for (const fs::path& file : stale) fs::remove(file, ec);
+    for (const fs::path& file : stale) disk.RemoveFile(file);
     auto started = std::chrono::steady_clock::now();
     if (!runner.Run(command, &run->result, err)) return false;
     run->wall_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     run->output.clear();
     std::string ignored;
-    ReadFile(command.output, &run->output, &ignored);
+    disk.ReadFile(command.output, &run->output, &ignored);
     const CommandResult& r = run->result;
     if (r.exit_code == 0 || r.timed_out || r.interrupted_by || attempt >= retries ||
         !IsTransientFailure(run->output))
@@ -206,21 +181,14 @@ BatchState KeepMembers(const PlanBatch& batch, const BatchState& state) {
   return kept;
 }
 
-bool ShouldSplit(const Plan& plan, const PlanBatch& batch, const BatchOutcome& outcome,
-                 bool have_results, const DbtRun& run) {
-  return outcome.failed > 0 && have_results && !run.result.timed_out &&
-         !run.result.interrupted_by && !IsTransientFailure(run.output) &&
-         batch.split_from.empty() && batch.members.size() > 1 && HasDownstream(plan, batch.name);
-}
-
-int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string& digest,
+int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const std::string& digest,
              const std::string& batch_name) {
   // Ninja closes our stderr when interrupted: a failed print must not kill
   // us before (or while) the state is saved. dbt gets the default back.
   signal(SIGPIPE, SIG_IGN);
   std::string err;
   Plan plan;
-  if (!LoadPlan(plan_file, &plan, &err)) {
+  if (!LoadPlan(disk, plan_file, &plan, &err)) {
     Say(err);
     return 2;
   }
@@ -233,7 +201,7 @@ int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string
   fs::path project = (fs::absolute(plan_file).parent_path() / plan.project_dir).lexically_normal();
   fs::path stamp = project / StampPath(batch->name);
 
-  StateCache states(project);
+  StateCache states(disk, project);
   std::vector<MemberWork> decided;
   if (!DecideWork(*batch, &states, {}, &decided, &err))
     return Fail({fmt::format("batch {}: {}", batch->name, err)});
@@ -241,9 +209,9 @@ int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string
   BatchWork work = SelectWork(*batch, decided, state);
   if (work.selected.empty()) {
     // Nothing to run: keep the stamp's time so Ninja prunes what follows.
-    if (!fs::exists(stamp) && !Touch(stamp, &err))
+    if (!disk.Exists(stamp) && !disk.Touch(stamp, &err))
       return Fail({fmt::format("batch {}: {}", batch->name, err)});
-    MergeBackWhenDone(project, plan, *batch, &states, state);
+    MergeBackWhenDone(disk, project, plan, *batch, &states, state);
     return 0;
   }
 
@@ -253,11 +221,10 @@ int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string
   fs::path run_dir = project / RunDir(batch->name);
   fs::path results_file = RunResultsFile(run_dir);
   fs::path log_file = RunLogFile(run_dir);
-  std::error_code ec;
   std::string ignored;  // dbt says so when it cannot write there
-  CreateDirectories(run_dir, &ignored);  // not more open than the project (util/fs.h)
+  disk.MakeDirs(run_dir, &ignored);  // not more open than the project (util/fs.h)
   DbtRun run;
-  if (!RunWithRetries(runner, dbt, plan.dbt.retries, {results_file, log_file}, batch->name,
+  if (!RunWithRetries(runner, disk, dbt, plan.dbt.retries, {results_file, log_file}, batch->name,
                       [](int seconds) { sleep(static_cast<unsigned>(seconds)); }, Say, &run, &err))
     return Fail({fmt::format("batch {}: {}", batch->name, err)});
 
@@ -272,25 +239,25 @@ int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string
     std::vector<NodeResult> results;
     std::string results_err;
     double elapsed = 0;
-    have_results = LoadRunResults(results_file, &results, &results_err, &elapsed);
+    have_results = LoadRunResults(disk, results_file, &results, &results_err, &elapsed);
     if (have_results && elapsed > 0 && run.wall_seconds > elapsed)
-      SaveStartupSeconds(project, run.wall_seconds - elapsed);
+      SaveStartupSeconds(disk, project, run.wall_seconds - elapsed);
     // Killed before the end (timeout, signal, crash): dbt's log still tells
     // which nodes finished, and those are not run again.
-    if (!have_results) LoadFinishedFromLog(log_file, &results, &results_err);
+    if (!have_results) LoadFinishedFromLog(disk, log_file, &results, &results_err);
     // Record every selected node's outcome, also when the batch fails: what
     // succeeded is not run again.
     outcome = RecordOutcomes(work.selected, results, have_results, finished, log_file, &state);
     BatchState kept = KeepMembers(*batch, state);
-    saved = SaveBatchState(StateFile(project, batch->name), kept, &err);
+    saved = SaveBatchState(disk, StateFile(project, batch->name), kept, &err);
     if (saved && run.result.exit_code == 0 && outcome.failed == 0) {
-      if (!Touch(stamp, &err)) return Fail({fmt::format("batch {}: {}", batch->name, err)});
-      MergeBackWhenDone(project, plan, *batch, &states, kept);
+      if (!disk.Touch(stamp, &err)) return Fail({fmt::format("batch {}: {}", batch->name, err)});
+      MergeBackWhenDone(disk, project, plan, *batch, &states, kept);
       return 0;
     }
-    fs::remove(stamp, ec);
+    disk.RemoveFile(stamp);
     split = saved && ShouldSplit(plan, *batch, outcome, have_results, run);
-    if (split) SetSplitMarker(project, batch->name, true);
+    if (split) SetSplitMarker(disk, project, batch->name, true);
   }
   lines = outcome.lines;
   if (!saved) {

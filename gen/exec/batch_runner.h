@@ -19,8 +19,8 @@
 // code: 0 success, 1 the batch failed, 2 the plan is unusable. Failures are
 // reported on stderr, one line per failed node, only after the state is
 // saved; a print that fails (ninja closed the pipe on Ctrl-C) loses nothing.
-// dbt runs through `runner`.
-int RunBatch(CommandRunner& runner, const fs::path& plan_file, const std::string& digest,
+// dbt runs through `runner`; files are read and written through `disk`.
+int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const std::string& digest,
              const std::string& batch_name);
 
 // The parts of RunBatch, each on its own for tests.
@@ -58,7 +58,7 @@ struct DbtRun {
 // failures; before each retry `wait(seconds)` (1 s, 2 s, 4 s, ...) and
 // `say(line)`. Each attempt first removes `stale` (earlier results must
 // never be read as this run's). False with *err when dbt cannot start.
-bool RunWithRetries(CommandRunner& runner, const CommandRequest& command, int retries,
+bool RunWithRetries(CommandRunner& runner, Disk& disk, const CommandRequest& command, int retries,
                     const std::vector<fs::path>& stale, const std::string& batch_name,
                     const std::function<void(int)>& wait,
                     const std::function<void(const std::string&)>& say, DbtRun* run,
@@ -78,12 +78,7 @@ BatchOutcome RecordOutcomes(const std::vector<const PlanMember*>& selected,
 // Only the batch's members stay: nodes that left it are dropped.
 BatchState KeepMembers(const PlanBatch& batch, const BatchState& state);
 
-// Whether the batch should run node by node from the next regeneration on:
-// a node failed on its own account (not a timeout, a signal or a held
-// lock), the batch is not split already, has more than one member, and
-// another batch waits for it.
-bool ShouldSplit(const Plan& plan, const PlanBatch& batch, const BatchOutcome& outcome,
-                 bool have_results, const DbtRun& run);
+// The split decision, ShouldSplit, is in exec/split.h.
 
 // Prints one line to stderr and never fails: an error (EPIPE) is ignored.
 void Say(const std::string& line);

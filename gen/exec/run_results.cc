@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-bool LoadRunResults(const fs::path& path, std::vector<NodeResult>* results, std::string* err,
+bool LoadRunResults(Disk& disk, const fs::path& path, std::vector<NodeResult>* results, std::string* err,
                     double* elapsed_seconds) {
   std::string text;
-  if (!ReadFile(path, &text, err)) return false;
+  if (!disk.ReadFile(path, &text, err)) return false;
   try {
     nlohmann::json doc = nlohmann::json::parse(text);
     if (elapsed_seconds) *elapsed_seconds = doc.value("elapsed_time", 0.0);
@@ -26,9 +26,9 @@ bool LoadRunResults(const fs::path& path, std::vector<NodeResult>* results, std:
   return true;
 }
 
-bool LoadFinishedFromLog(const fs::path& log, std::vector<NodeResult>* results, std::string* err) {
+bool LoadFinishedFromLog(Disk& disk, const fs::path& log, std::vector<NodeResult>* results, std::string* err) {
   std::string text;
-  if (!ReadFile(log, &text, err)) return false;
+  if (!disk.ReadFile(log, &text, err)) return false;
   size_t start = 0;
   while (start < text.size()) {
     size_t end = text.find('\n', start);

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "util/disk.h"
 #include "util/fs.h"
 
 // One entry of dbt's run_results.json.
@@ -15,13 +16,13 @@ struct NodeResult {
 
 // `elapsed_seconds`, when given, receives dbt's elapsed_time: the run from
 // its first node on, without dbt's start-up.
-bool LoadRunResults(const fs::path& path, std::vector<NodeResult>* results, std::string* err,
+bool LoadRunResults(Disk& disk, const fs::path& path, std::vector<NodeResult>* results, std::string* err,
                     double* elapsed_seconds = nullptr);
 
 // The nodes a dbt run finished, from its JSON log (`--log-format-file json`):
 // what survives when dbt is killed before it writes run_results.json. Lines
 // that do not parse (the last one, cut by a kill) are skipped.
-bool LoadFinishedFromLog(const fs::path& log, std::vector<NodeResult>* results, std::string* err);
+bool LoadFinishedFromLog(Disk& disk, const fs::path& log, std::vector<NodeResult>* results, std::string* err);
 
 // Whether dbt counts the status as done: `dbt build` does not stop for a warning.
 bool IsSuccessStatus(const std::string& status);

@@ -13,11 +13,11 @@
 
 bool NodeState::Succeeded() const { return built_at > 0 && IsSuccessStatus(status); }
 
-bool LoadBatchState(const fs::path& file, BatchState* state, std::string* err) {
+bool LoadBatchState(Disk& disk, const fs::path& file, BatchState* state, std::string* err) {
   state->clear();
-  if (std::error_code ec; !fs::exists(file, ec)) return true;
+  if (!disk.Exists(file)) return true;
   std::string text;
-  if (!ReadFile(file, &text, err)) return false;
+  if (!disk.ReadFile(file, &text, err)) return false;
   try {
     nlohmann::json doc = nlohmann::json::parse(text);
     for (const auto& [id, n] : doc.at("nodes").items()) {
@@ -38,7 +38,7 @@ bool LoadBatchState(const fs::path& file, BatchState* state, std::string* err) {
   return true;
 }
 
-bool SaveBatchState(const fs::path& file, const BatchState& state, std::string* err) {
+bool SaveBatchState(Disk& disk, const fs::path& file, const BatchState& state, std::string* err) {
   // nlohmann::json keeps keys sorted in a map; ordered_json would look each
   // key up linearly, quadratic in the batch's size.
   nlohmann::json nodes = nlohmann::json::object();
@@ -52,38 +52,35 @@ bool SaveBatchState(const fs::path& file, const BatchState& state, std::string* 
     nodes[id] = std::move(n);
   }
   bool changed = false;
-  return WriteFileIfChanged(file, nlohmann::json{{"nodes", nodes}}.dump(1) + "\n",
+  return disk.WriteFileIfChanged(file, nlohmann::json{{"nodes", nodes}}.dump(1) + "\n",
                             &changed, err);
 }
 
 namespace {
 
 // The batches that have a state file.
-std::set<std::string> StateFiles(const fs::path& project_dir) {
+std::set<std::string> StateFiles(Disk& disk, const fs::path& project_dir) {
   std::set<std::string> files;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator(StateDir(project_dir), ec);
-       !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    if (it->path().extension() == ".json") files.insert(it->path().stem().string());
-  }
+  for (const fs::path name : disk.ListDir(StateDir(project_dir)))
+    if (name.extension() == ".json") files.insert(name.stem().string());
   return files;
 }
 
 }  // namespace
 
-bool LoadAllState(const fs::path& project_dir, BatchState* all, std::string* err) {
+bool LoadAllState(Disk& disk, const fs::path& project_dir, BatchState* all, std::string* err) {
   all->clear();
-  for (const std::string& batch : StateFiles(project_dir)) {
+  for (const std::string& batch : StateFiles(disk, project_dir)) {
     BatchState state;
-    if (!LoadBatchState(StateFile(project_dir, batch), &state, err)) return false;
+    if (!LoadBatchState(disk, StateFile(project_dir, batch), &state, err)) return false;
     all->merge(state);
   }
   return true;
 }
 
-double LoadStartupSeconds(const fs::path& project_dir) {
+double LoadStartupSeconds(Disk& disk, const fs::path& project_dir) {
   std::string text, err;
-  if (!ReadFile(StartupFile(project_dir), &text, &err)) return 0;
+  if (!disk.ReadFile(StartupFile(project_dir), &text, &err)) return 0;
   try {
     // A measurement, not a promise: anything odd (nan, inf, negative) counts as none.
     double seconds = std::stod(text);
@@ -93,34 +90,16 @@ double LoadStartupSeconds(const fs::path& project_dir) {
   }
 }
 
-void SaveStartupSeconds(const fs::path& project_dir, double seconds) {
+void SaveStartupSeconds(Disk& disk, const fs::path& project_dir, double seconds) {
   bool changed = false;
   std::string ignored;  // a lost measurement costs nothing but precision
-  WriteFileIfChanged(StartupFile(project_dir), fmt::format("{:.3f}\n", seconds), &changed,
+  disk.WriteFileIfChanged(StartupFile(project_dir), fmt::format("{:.3f}\n", seconds), &changed,
                      &ignored);
 }
 
-std::set<std::string> SplitMarkers(const fs::path& project_dir) {
-  std::set<std::string> names;
-  std::error_code ec;
-  for (auto it = fs::directory_iterator(SplitDir(project_dir), ec);
-       !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    names.insert(it->path().filename().string());
-  }
-  return names;
-}
-
-void SetSplitMarker(const fs::path& project_dir, const std::string& batch, bool split) {
-  std::error_code ec;
-  std::string ignored;
-  if (split) Touch(SplitDir(project_dir) / batch, &ignored);
-  else fs::remove(SplitDir(project_dir) / batch, ec);
-}
-
-bool RegroupState(const fs::path& project_dir, const Plan& plan, const BatchState& all,
+bool RegroupState(Disk& disk, const fs::path& project_dir, const Plan& plan, const BatchState& all,
                   std::string* err) {
-  std::set<std::string> files = StateFiles(project_dir);
-  std::error_code ec;
+  std::set<std::string> files = StateFiles(disk, project_dir);
   std::set<std::string> batches;
   for (const PlanBatch& batch : plan.batches) {
     batches.insert(batch.name);
@@ -128,14 +107,12 @@ bool RegroupState(const fs::path& project_dir, const Plan& plan, const BatchStat
     for (const PlanMember& m : batch.members)
       if (auto it = all.find(m.unique_id); it != all.end()) state.insert(*it);
     if (state.empty() && !files.count(batch.name)) continue;
-    if (!SaveBatchState(StateFile(project_dir, batch.name), state, err)) return false;
+    if (!SaveBatchState(disk, StateFile(project_dir, batch.name), state, err)) return false;
   }
   for (const std::string& gone : files)
-    if (!batches.count(gone)) fs::remove(StateFile(project_dir, gone), ec);
-  for (auto it = fs::directory_iterator(StampDir(project_dir), ec);
-       !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    if (it->path().extension() == ".stamp" && !batches.count(it->path().stem().string()))
-      fs::remove(it->path(), ec);
-  }
+    if (!batches.count(gone)) disk.RemoveFile(StateFile(project_dir, gone));
+  for (const fs::path name : disk.ListDir(StampDir(project_dir)))
+    if (name.extension() == ".stamp" && !batches.count(name.stem().string()))
+      disk.RemoveFile(StampDir(project_dir) / name);
   return true;
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "plan/layout.h"
+#include "util/disk.h"
 #include "util/fs.h"
 
 // What pa-gen remembers of each node's last run, in .pa/state/<batch>.json:
@@ -25,28 +26,22 @@ struct NodeState {
 using BatchState = std::map<std::string, NodeState>;  // by unique_id
 
 // A missing file is an empty state.
-bool LoadBatchState(const fs::path& file, BatchState* state, std::string* err);
-bool SaveBatchState(const fs::path& file, const BatchState& state, std::string* err);
+bool LoadBatchState(Disk& disk, const fs::path& file, BatchState* state, std::string* err);
+bool SaveBatchState(Disk& disk, const fs::path& file, const BatchState& state, std::string* err);
 
 // Every node's state, from all batches' files.
-bool LoadAllState(const fs::path& project_dir, BatchState* all, std::string* err);
+bool LoadAllState(Disk& disk, const fs::path& project_dir, BatchState* all, std::string* err);
 
 // The last measured start-up of one dbt process (its wall time less dbt's
 // elapsed_time), in .pa/dbt-startup; 0 when never measured. The `auto`
 // policy weighs batches with it.
-double LoadStartupSeconds(const fs::path& project_dir);
-void SaveStartupSeconds(const fs::path& project_dir, double seconds);
-
-// A batch that failed is split node by node at the next regeneration: the
-// marker .pa/split/<batch> says so. The folder is an input of build.ninja's
-// regeneration edge, so adding or removing a marker regenerates.
-std::set<std::string> SplitMarkers(const fs::path& project_dir);
-void SetSplitMarker(const fs::path& project_dir, const std::string& batch, bool split);
+double LoadStartupSeconds(Disk& disk, const fs::path& project_dir);
+void SaveStartupSeconds(Disk& disk, const fs::path& project_dir, double seconds);
 
 // After a regeneration: moves every node's state (`all`, from LoadAllState)
 // to the file of the batch that now holds it (a policy change keeps what
 // was built), drops nodes that left the project, and removes the stamps and
 // state of batches that no longer exist.
 struct Plan;
-bool RegroupState(const fs::path& project_dir, const Plan& plan, const BatchState& all,
+bool RegroupState(Disk& disk, const fs::path& project_dir, const Plan& plan, const BatchState& all,
                   std::string* err);

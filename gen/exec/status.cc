@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "exec/split.h"
 #include "exec/state.h"
 #include "exec/work.h"
 #include "plan/layout.h"
@@ -20,7 +21,7 @@ fs::path ProjectOf(const fs::path& plan_file, const Plan& plan) {
 }
 
 // The failures of `plan` since `since`, and the split batches.
-void PrintFailures(const Plan& plan, const fs::path& project, StateCache* states,
+void PrintFailures(Disk& disk, const Plan& plan, const fs::path& project, StateCache* states,
                    long long since, std::FILE* out) {
   fs::path here = fs::current_path();
   auto shown = [&](const fs::path& file) { return RelativePath(project / file, here); };
@@ -57,7 +58,7 @@ void PrintFailures(const Plan& plan, const fs::path& project, StateCache* states
   fmt::print(out, "pa-gen: {} node{} failed, {} skipped because of them:\n", failed,
              failed == 1 ? "" : "s", skipped);
   for (const std::string& line : lines) fmt::print(out, "{}\n", line);
-  std::set<std::string> split = SplitMarkers(project);
+  std::set<std::string> split = SplitMarkers(disk, project);
   if (!split.empty()) {
     fmt::print(out, "pa-gen: run node by node until all their nodes succeed: {}\n",
                fmt::join(split, ", "));
@@ -67,21 +68,23 @@ void PrintFailures(const Plan& plan, const fs::path& project, StateCache* states
 }  // namespace
 
 void PrintFailures(const fs::path& plan_file, long long since) {
+  RealDisk disk;
   std::string err;
   Plan plan;
-  if (!LoadPlan(plan_file, &plan, &err)) return;  // generation failed and said why
-  StateCache states(ProjectOf(plan_file, plan));
-  PrintFailures(plan, ProjectOf(plan_file, plan), &states, since, stderr);
+  if (!LoadPlan(disk, plan_file, &plan, &err)) return;  // generation failed and said why
+  StateCache states(disk, ProjectOf(plan_file, plan));
+  PrintFailures(disk, plan, ProjectOf(plan_file, plan), &states, since, stderr);
 }
 
 int PrintStatus(const fs::path& plan_file) {
+  RealDisk disk;
   std::string err;
   Plan plan;
-  if (!LoadPlan(plan_file, &plan, &err)) {
+  if (!LoadPlan(disk, plan_file, &plan, &err)) {
     fmt::print(stderr, "pa-gen: {}\n", err);
     return 2;
   }
-  StateCache states(ProjectOf(plan_file, plan));
+  StateCache states(disk, ProjectOf(plan_file, plan));
   std::set<std::string> rebuilding;
   size_t nodes = 0;
   std::set<std::string> batches;
@@ -101,14 +104,15 @@ int PrintStatus(const fs::path& plan_file) {
     }
   }
   fmt::print("{} of {} batches and {} nodes would run\n", batches.size(), plan.batches.size(), nodes);
-  PrintFailures(plan, ProjectOf(plan_file, plan), &states, 0, stdout);
+  PrintFailures(disk, plan, ProjectOf(plan_file, plan), &states, 0, stdout);
   return 0;
 }
 
 int Forget(const fs::path& plan_file, const std::vector<std::string>& names, bool full_refresh) {
+  RealDisk disk;
   std::string err;
   Plan plan;
-  if (!LoadPlan(plan_file, &plan, &err)) {
+  if (!LoadPlan(disk, plan_file, &plan, &err)) {
     fmt::print(stderr, "pa-gen: {}\n", err);
     return 2;
   }
@@ -119,7 +123,7 @@ int Forget(const fs::path& plan_file, const std::vector<std::string>& names, boo
   for (const PlanBatch& batch : plan.batches) {
     fs::path file = StateFile(project, batch.name);
     BatchState state;
-    if (!LoadBatchState(file, &state, &err)) {
+    if (!LoadBatchState(disk, file, &state, &err)) {
       fmt::print(stderr, "pa-gen: {}\n", err);
       return 2;
     }
@@ -138,12 +142,11 @@ int Forget(const fs::path& plan_file, const std::vector<std::string>& names, boo
       ++forgotten;
     }
     if (!touched) continue;
-    if (!SaveBatchState(file, state, &err)) {
+    if (!SaveBatchState(disk, file, state, &err)) {
       fmt::print(stderr, "pa-gen: {}\n", err);
       return 2;
     }
-    std::error_code ec;
-    fs::remove(project / StampPath(batch.name), ec);  // so Ninja runs the batch
+    disk.RemoveFile(project / StampPath(batch.name));  // so Ninja runs the batch
   }
   for (const std::string& name : wanted) {
     if (!matched.count(name)) {

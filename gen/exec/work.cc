@@ -6,7 +6,7 @@ const BatchState* StateCache::Get(const std::string& batch, std::string* err) {
   auto it = loaded_.find(batch);
   if (it != loaded_.end()) return &it->second;
   BatchState state;
-  if (!LoadBatchState(StateFile(project_dir_, batch), &state, err)) return nullptr;
+  if (!LoadBatchState(disk_, StateFile(project_dir_, batch), &state, err)) return nullptr;
   return &loaded_.emplace(batch, std::move(state)).first->second;
 }
 

@@ -11,11 +11,12 @@
 // Reads each batch's state once.
 class StateCache {
  public:
-  explicit StateCache(fs::path project_dir) : project_dir_(std::move(project_dir)) {}
+  StateCache(Disk& disk, fs::path project_dir) : disk_(disk), project_dir_(std::move(project_dir)) {}
   // Null with *err set when the file is unreadable.
   const BatchState* Get(const std::string& batch, std::string* err);
 
  private:
+  Disk& disk_;
   fs::path project_dir_;
   std::map<std::string, BatchState> loaded_;
 };

@@ -1,7 +1,6 @@
 #include "graph/graph.h"
 
 #include <algorithm>
-#include <queue>
 #include <set>
 #include <string_view>
 #include <unordered_map>
@@ -9,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "util/hash.h"
+#include "util/topo.h"
 
 const char* NodeKindName(NodeKind kind) {
   switch (kind) {
@@ -28,23 +28,11 @@ std::string Node::Selector() const {
 }
 
 std::vector<int> Graph::TopologicalOrder() const {
-  std::vector<int> pending(nodes.size());
-  std::vector<std::vector<int>> children(nodes.size());
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    pending[i] = static_cast<int>(nodes[i].deps.size());
-    for (int d : nodes[i].deps) children[d].push_back(static_cast<int>(i));
-  }
-  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
-  for (size_t i = 0; i < nodes.size(); ++i)
-    if (pending[i] == 0) ready.push(static_cast<int>(i));
+  std::vector<std::vector<int>> deps;
+  deps.reserve(nodes.size());
+  for (const Node& node : nodes) deps.push_back(node.deps);
   std::vector<int> order;
-  while (!ready.empty()) {
-    int n = ready.top();
-    ready.pop();
-    order.push_back(n);
-    for (int c : children[n])
-      if (--pending[c] == 0) ready.push(c);
-  }
+  ::TopologicalOrder(deps, &order);
   return order;  // shorter than nodes.size() when there is a cycle
 }
 

@@ -13,7 +13,7 @@
 //   .pa/state/<batch>.json     what each node of the batch did last (exec/state.h)
 //   .pa/run/<batch>/           the batch's dbt run: target/, logs/, dbt.out
 //   .pa/parse/                 pa-gen's own `dbt parse` and the shared partial parse
-//   .pa/split/<batch>          marker: run this batch node by node (plan/split.h)
+//   .pa/split/<batch>          marker: run this batch node by node (exec/split.h)
 //   .pa/dbt-startup            the last measured start-up of one dbt process
 //   .pa/graph.dot              `pa-gen graph --svg`'s input to dot
 

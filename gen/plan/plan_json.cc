@@ -56,10 +56,10 @@ std::string PlanToJson(const Plan& plan) {
   return doc.dump(1) + "\n";
 }
 
-bool LoadPlan(const fs::path& path, Plan* plan, std::string* err) {
+bool LoadPlan(Disk& disk, const fs::path& path, Plan* plan, std::string* err) {
   *plan = Plan();
   std::string text;
-  if (!ReadFile(path, &text, err)) return false;
+  if (!disk.ReadFile(path, &text, err)) return false;
   try {
     json doc = json::parse(text);
     plan->project_dir = doc.at("project_dir").get<std::string>();

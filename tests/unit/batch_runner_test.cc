@@ -10,12 +10,16 @@
 
 #include "dbt/dbt.h"
 #include "exec/run_results.h"
+#include "exec/split.h"
 #include "exec/state.h"
 #include "fake_command_runner.h"
+#include "fake_disk.h"
 #include "plan/layout.h"
 #include "plan/plan_json.h"
 
 namespace {
+
+RealDisk real_disk;  // for the tests of files on the real disk
 
 std::string RunResults(const std::vector<std::pair<std::string, std::string>>& statuses) {
   std::string items;
@@ -38,14 +42,11 @@ std::string Read(const fs::path& path) {
 }
 
 // A project folder with a plan of two batches: `staging` (a, b) and
-// `marts` (c, waiting for staging).
+// `marts` (c, waiting for staging), on an in-memory disk.
 class BatchRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("pa_gen_batch_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    runner_.disk = &disk_;
     plan_.project_dir = ".";
     plan_.dbt.dbt = "/fake/dbt";
     plan_.dbt.profiles_dir = "/fake/profiles";
@@ -60,19 +61,20 @@ class BatchRunnerTest : public ::testing::Test {
   void WritePlan() {
     std::string err;
     bool changed = false;
-    ASSERT_TRUE(WriteFileIfChanged(dir_ / kPlanFileName, PlanToJson(plan_), &changed, &err)) << err;
+    ASSERT_TRUE(disk_.WriteFileIfChanged(dir_ / kPlanFileName, PlanToJson(plan_), &changed, &err)) << err;
   }
   BatchState State(const std::string& batch) {
     BatchState state;
     std::string err;
-    EXPECT_TRUE(LoadBatchState(StateFile(dir_, batch), &state, &err)) << err;
+    EXPECT_TRUE(LoadBatchState(disk_, StateFile(dir_, batch), &state, &err)) << err;
     return state;
   }
   int Run(const std::string& batch, const std::string& digest) {
-    return RunBatch(runner_, dir_ / kPlanFileName, digest, batch);
+    return RunBatch(runner_, disk_, dir_ / kPlanFileName, digest, batch);
   }
 
-  fs::path dir_;
+  fs::path dir_ = "/proj";
+  FakeDisk disk_;
   Plan plan_;
   FakeCommandRunner runner_;
 };
@@ -83,7 +85,7 @@ TEST_F(BatchRunnerTest, SuccessWritesStateAndStamp) {
   ASSERT_EQ(runner_.requests.size(), 1u);
   EXPECT_EQ(FakeCommandRunner::Selected(runner_.requests[0]),
             (std::vector<std::string>{"p.staging.a", "p.staging.b"}));
-  EXPECT_TRUE(fs::exists(dir_ / StampPath("staging")));
+  EXPECT_TRUE(disk_.Exists(dir_ / StampPath("staging")));
   BatchState state = State("staging");
   EXPECT_TRUE(state["model.p.a"].Succeeded());
   EXPECT_EQ(state["model.p.a"].seconds, 1.5);
@@ -101,12 +103,12 @@ TEST_F(BatchRunnerTest, AStaleDigestIsExitTwoWithoutDbt) {
 TEST_F(BatchRunnerTest, AFailureKeepsWhatSucceededAndSplitsABatchOthersWaitFor) {
   runner_.script.push_back({.exit_code = 1, .run_results = RunResults({{"model.p.a", "error"}, {"model.p.b", "skipped"}})});
   EXPECT_EQ(Run("staging", "d2"), 1);
-  EXPECT_FALSE(fs::exists(dir_ / StampPath("staging")));
+  EXPECT_FALSE(disk_.Exists(dir_ / StampPath("staging")));
   BatchState state = State("staging");
   EXPECT_EQ(state["model.p.a"].status, "error");
   EXPECT_EQ(state["model.p.a"].message, "line one line two");
   EXPECT_EQ(state["model.p.b"].status, "skipped");
-  EXPECT_TRUE(fs::exists(SplitDir(dir_) / "staging"));  // marts waits for it
+  EXPECT_TRUE(disk_.Exists(SplitDir(dir_) / "staging"));  // marts waits for it
 }
 
 TEST_F(BatchRunnerTest, KilledBeforeResultsTheLogKeepsFinishedNodes) {
@@ -116,7 +118,7 @@ TEST_F(BatchRunnerTest, KilledBeforeResultsTheLogKeepsFinishedNodes) {
   BatchState state = State("staging");
   EXPECT_TRUE(state["model.p.a"].Succeeded());
   EXPECT_EQ(state["model.p.b"].status, "not run");
-  EXPECT_FALSE(fs::exists(SplitDir(dir_) / "staging"));  // a signal is no reason to split
+  EXPECT_FALSE(disk_.Exists(SplitDir(dir_) / "staging"));  // a signal is no reason to split
   // The next run selects only what did not finish.
   runner_.script.push_back({.run_results = RunResults({{"model.p.b", "success"}})});
   EXPECT_EQ(Run("staging", "d2"), 0);
@@ -146,7 +148,7 @@ TEST_F(BatchRunnerTest, AClosedOutputPipeLosesNoState) {
 TEST_F(BatchRunnerTest, DbtThatCannotStartIsAFailedBatch) {
   runner_.script.push_back({.start_fails = true});
   EXPECT_EQ(Run("staging", "d2"), 1);
-  EXPECT_FALSE(fs::exists(dir_ / StampPath("staging")));
+  EXPECT_FALSE(disk_.Exists(dir_ / StampPath("staging")));
 }
 
 TEST_F(BatchRunnerTest, TheCommand) {
@@ -182,7 +184,7 @@ TEST_F(BatchRunnerTest, RetriesATransientFailureWithBackoff) {
   std::vector<std::string> said;
   DbtRun run;
   std::string err;
-  ASSERT_TRUE(RunWithRetries(runner_, c, 2, {}, "staging", [&](int s) { waits.push_back(s); },
+  ASSERT_TRUE(RunWithRetries(runner_, disk_, c, 2, {}, "staging", [&](int s) { waits.push_back(s); },
                              [&](const std::string& l) { said.push_back(l); }, &run, &err));
   EXPECT_EQ(run.result.exit_code, 0);
   EXPECT_EQ(runner_.requests.size(), 3u);
@@ -198,7 +200,7 @@ TEST_F(BatchRunnerTest, NoRetryForRealFailuresTimeoutsOrWhenSpent) {
     runner_.script = std::move(script);
     DbtRun run;
     std::string err;
-    EXPECT_TRUE(RunWithRetries(runner_, c, retries, {}, "s", [](int) {}, [](const std::string&) {},
+    EXPECT_TRUE(RunWithRetries(runner_, disk_, c, retries, {}, "s", [](int) {}, [](const std::string&) {},
                                &run, &err));
     return runner_.requests.size();
   };
@@ -210,13 +212,15 @@ TEST_F(BatchRunnerTest, NoRetryForRealFailuresTimeoutsOrWhenSpent) {
 
 TEST_F(BatchRunnerTest, RetriesRemoveStaleResults) {
   fs::path stale = dir_ / "old_run_results.json";
-  std::ofstream(stale) << "{}";
+  bool changed = false;
+  std::string put_err;
+  ASSERT_TRUE(disk_.WriteFileIfChanged(stale, "{}", &changed, &put_err));
   runner_.script = {{.exit_code = 0}};
   DbtRun run;
   std::string err;
-  ASSERT_TRUE(RunWithRetries(runner_, DbtBuildCommand(plan_, plan_.batches[1], dir_, {}), 0, {stale},
+  ASSERT_TRUE(RunWithRetries(runner_, disk_, DbtBuildCommand(plan_, plan_.batches[1], dir_, {}), 0, {stale},
                              "s", [](int) {}, [](const std::string&) {}, &run, &err));
-  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_FALSE(disk_.Exists(stale));
 }
 
 TEST(RecordOutcomes, LinesForOwnFailuresCountsForSkipped) {
@@ -286,7 +290,7 @@ TEST(RunResults, LoadsResultsAndElapsedTime) {
   std::vector<NodeResult> results;
   std::string err;
   double elapsed = 0;
-  ASSERT_TRUE(LoadRunResults(file, &results, &err, &elapsed)) << err;
+  ASSERT_TRUE(LoadRunResults(real_disk, file, &results, &err, &elapsed)) << err;
   EXPECT_EQ(elapsed, 2.0);
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[1].unique_id, "test.p.t");
@@ -295,9 +299,9 @@ TEST(RunResults, LoadsResultsAndElapsedTime) {
   EXPECT_EQ(results[1].execution_time, 1.5);
   std::ofstream(file) << R"({"results": [{"unique_id": 3}]})";
   results.clear();
-  EXPECT_FALSE(LoadRunResults(file, &results, &err));
+  EXPECT_FALSE(LoadRunResults(real_disk, file, &results, &err));
   EXPECT_EQ(err.rfind(file.string() + ": unreadable run results", 0), 0u) << err;
-  EXPECT_FALSE(LoadRunResults(file.string() + ".missing", &results, &err));
+  EXPECT_FALSE(LoadRunResults(real_disk, file.string() + ".missing", &results, &err));
 }
 
 TEST(RunResults, TheJsonLogKeepsFinishedNodesAndSkipsCutLines) {
@@ -307,13 +311,13 @@ TEST(RunResults, TheJsonLogKeepsFinishedNodesAndSkipsCutLines) {
                       << Finished("model.p.b", "error") << R"({"info": {"name": "NodeFini)";
   std::vector<NodeResult> results;
   std::string err;
-  ASSERT_TRUE(LoadFinishedFromLog(file, &results, &err)) << err;
+  ASSERT_TRUE(LoadFinishedFromLog(real_disk, file, &results, &err)) << err;
   ASSERT_EQ(results.size(), 2u);
   EXPECT_EQ(results[0].unique_id, "model.p.a");
   EXPECT_EQ(results[0].status, "success");
   EXPECT_EQ(results[0].message, "ok");
   EXPECT_EQ(results[1].status, "error");
-  EXPECT_FALSE(LoadFinishedFromLog(file.string() + ".missing", &results, &err));
+  EXPECT_FALSE(LoadFinishedFromLog(real_disk, file.string() + ".missing", &results, &err));
 }
 
 TEST_F(BatchRunnerTest, RegroupStateMovesNodesAndDropsWhatLeft) {
@@ -321,19 +325,19 @@ TEST_F(BatchRunnerTest, RegroupStateMovesNodesAndDropsWhatLeft) {
   BatchState old_batch;
   old_batch["model.p.a"] = {"fa", 5, "success"};
   old_batch["model.p.gone"] = {"fg", 5, "success"};
-  ASSERT_TRUE(SaveBatchState(StateFile(dir_, "old"), old_batch, &err)) << err;
-  ASSERT_TRUE(Touch(dir_ / StampPath("old"), &err)) << err;
-  ASSERT_TRUE(Touch(dir_ / StampPath("staging"), &err)) << err;
+  ASSERT_TRUE(SaveBatchState(disk_, StateFile(dir_, "old"), old_batch, &err)) << err;
+  ASSERT_TRUE(disk_.Touch(dir_ / StampPath("old"), &err)) << err;
+  ASSERT_TRUE(disk_.Touch(dir_ / StampPath("staging"), &err)) << err;
   BatchState all;
-  ASSERT_TRUE(LoadAllState(dir_, &all, &err)) << err;
-  ASSERT_TRUE(RegroupState(dir_, plan_, all, &err)) << err;
-  EXPECT_FALSE(fs::exists(StateFile(dir_, "old")));
-  EXPECT_FALSE(fs::exists(dir_ / StampPath("old")));
-  EXPECT_TRUE(fs::exists(dir_ / StampPath("staging")));
+  ASSERT_TRUE(LoadAllState(disk_, dir_, &all, &err)) << err;
+  ASSERT_TRUE(RegroupState(disk_, dir_, plan_, all, &err)) << err;
+  EXPECT_FALSE(disk_.Exists(StateFile(dir_, "old")));
+  EXPECT_FALSE(disk_.Exists(dir_ / StampPath("old")));
+  EXPECT_TRUE(disk_.Exists(dir_ / StampPath("staging")));
   BatchState staging = State("staging");
   EXPECT_EQ(staging.size(), 1u);
   EXPECT_TRUE(staging["model.p.a"].Succeeded());
-  EXPECT_FALSE(fs::exists(StateFile(dir_, "marts")));  // nothing to keep, no file
+  EXPECT_FALSE(disk_.Exists(StateFile(dir_, "marts")));  // nothing to keep, no file
 }
 
 TEST(WriteFileIfChanged, WritesOnceAndKeepsTheMtime) {

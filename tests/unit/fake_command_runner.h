@@ -9,12 +9,14 @@
 #include <vector>
 
 #include "util/command_runner.h"
+#include "util/disk.h"
 
 // A CommandRunner for unit tests, in the spirit of Ninja's FakeCommandRunner:
 // it starts nothing, records every request, and plays a script. Each step
 // writes what a real dbt would have left (run_results.json under the
 // request's --target-path, JSON log lines under --log-path, console output
-// to `output`) and ends as told: exit code, timed out, interrupted.
+// to `output`) and ends as told: exit code, timed out, interrupted. Files go
+// to `disk` when set (an in-memory FakeDisk), else to the real file system.
 class FakeCommandRunner : public CommandRunner {
  public:
   struct Step {
@@ -31,6 +33,7 @@ class FakeCommandRunner : public CommandRunner {
   // Steps run in order; a request beyond the script fails to start.
   std::deque<Step> script;
   std::vector<CommandRequest> requests;
+  Disk* disk = nullptr;
 
   bool Run(const CommandRequest& request, CommandResult* result, std::string* err) override {
     requests.push_back(request);
@@ -75,7 +78,13 @@ class FakeCommandRunner : public CommandRunner {
     return out;
   }
 
-  static void Write(const std::filesystem::path& path, const std::string& text) {
+  void Write(const std::filesystem::path& path, const std::string& text) {
+    if (disk) {
+      bool changed = false;
+      std::string err;
+      disk->WriteFileIfChanged(path, text, &changed, &err);
+      return;
+    }
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
     std::ofstream(path, std::ios::binary) << text;

@@ -5,6 +5,9 @@
 #include "plan/plan_json.h"
 #include "util/topo.h"
 #include "write/plan.h"
+#include "util/disk.h"
+
+static RealDisk real_disk;  // these tests read and write real files
 
 namespace {
 
@@ -57,7 +60,7 @@ TEST(Plan, UpstreamAndSplitFromRoundTrip) {
   bool changed = false;
   ASSERT_TRUE(WriteFileIfChanged(path, PlanToJson(plan), &changed, &err)) << err;
   Plan loaded;
-  ASSERT_TRUE(LoadPlan(path, &loaded, &err)) << err;
+  ASSERT_TRUE(LoadPlan(real_disk, path, &loaded, &err)) << err;
   EXPECT_EQ(loaded.batches[1].upstream, (std::vector<std::string>{"a"}));
   EXPECT_EQ(loaded.batches[1].split_from, "b");
   EXPECT_EQ(PlanToJson(loaded), PlanToJson(plan));

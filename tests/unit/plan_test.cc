@@ -4,6 +4,9 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include "util/disk.h"
+
+static RealDisk real_disk;  // these tests read and write real files
 
 namespace {
 
@@ -63,7 +66,7 @@ TEST(Plan, RoundTripsThroughJson) {
   std::string path = WriteTemp("pa_gen_plan_roundtrip.json", PlanToJson(plan));
   Plan loaded;
   std::string err;
-  ASSERT_TRUE(LoadPlan(path, &loaded, &err)) << err;
+  ASSERT_TRUE(LoadPlan(real_disk, path, &loaded, &err)) << err;
   ExpectSamePlan(plan, loaded);
   EXPECT_EQ(PlanToJson(loaded), PlanToJson(plan));
 }
@@ -74,7 +77,7 @@ TEST(Plan, EmptySettingsRoundTrip) {
   std::string path = WriteTemp("pa_gen_plan_empty.json", PlanToJson(plan));
   Plan loaded;
   std::string err;
-  ASSERT_TRUE(LoadPlan(path, &loaded, &err)) << err;
+  ASSERT_TRUE(LoadPlan(real_disk, path, &loaded, &err)) << err;
   ExpectSamePlan(plan, loaded);
 }
 
@@ -89,7 +92,7 @@ TEST(Plan, GarbageNamesTheFile) {
   std::string path = WriteTemp("pa_gen_plan_garbage.json", "this is not json {");
   Plan loaded;
   std::string err;
-  EXPECT_FALSE(LoadPlan(path, &loaded, &err));
+  EXPECT_FALSE(LoadPlan(real_disk, path, &loaded, &err));
   EXPECT_EQ(err.rfind(path + ": not a pa-gen plan (", 0), 0u) << err;
   EXPECT_NE(err.find("run pa-gen again"), std::string::npos) << err;
   EXPECT_EQ(err.find('\n'), std::string::npos) << err;
@@ -99,7 +102,7 @@ TEST(Plan, MissingFieldNamesTheFile) {
   std::string path = WriteTemp("pa_gen_plan_partial.json", R"({"project_dir": "."})");
   Plan loaded;
   std::string err;
-  EXPECT_FALSE(LoadPlan(path, &loaded, &err));
+  EXPECT_FALSE(LoadPlan(real_disk, path, &loaded, &err));
   EXPECT_EQ(err.rfind(path + ": not a pa-gen plan (", 0), 0u) << err;
   EXPECT_NE(err.find("'dbt'"), std::string::npos) << err;
 }
@@ -108,7 +111,7 @@ TEST(Plan, MissingFileNamesTheFile) {
   std::string path = ::testing::TempDir() + "/pa_gen_no_such_dir/.pa-plan.json";
   Plan loaded;
   std::string err;
-  EXPECT_FALSE(LoadPlan(path, &loaded, &err));
+  EXPECT_FALSE(LoadPlan(real_disk, path, &loaded, &err));
   EXPECT_EQ(err, path + ": cannot read: No such file or directory");
 }
 
@@ -179,7 +182,7 @@ TEST(Plan, OutOfRangeNumbersNameTheFileAndField) {
     std::string path = WriteTemp("range.json", text);
     Plan loaded;
     std::string err;
-    EXPECT_FALSE(LoadPlan(path, &loaded, &err)) << to;
+    EXPECT_FALSE(LoadPlan(real_disk, path, &loaded, &err)) << to;
     EXPECT_EQ(err.rfind(path + ": not a pa-gen plan (", 0), 0u) << err;
     std::string field = to.substr(1, to.find('"', 1) - 1);
     EXPECT_NE(err.find("'" + field + "'"), std::string::npos) << err;

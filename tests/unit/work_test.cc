@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include "util/disk.h"
+
+static RealDisk real_disk;  // these tests read and write real files
 
 namespace {
 
@@ -24,10 +27,10 @@ class WorkTest : public ::testing::Test {
   }
   void Save(const std::string& batch, const BatchState& state) {
     std::string err;
-    ASSERT_TRUE(SaveBatchState(StateFile(dir_, batch), state, &err)) << err;
+    ASSERT_TRUE(SaveBatchState(real_disk, StateFile(dir_, batch), state, &err)) << err;
   }
   std::vector<std::string> Why(const std::set<std::string>& rebuilding = {}) {
-    StateCache states(dir_);
+    StateCache states(real_disk, dir_);
     std::vector<MemberWork> work;
     std::string err;
     EXPECT_TRUE(DecideWork(Batch(), &states, rebuilding, &work, &err)) << err;
@@ -86,7 +89,7 @@ TEST_F(WorkTest, StatusPredictsFromUpstreamThatWillRebuild) {
 TEST_F(WorkTest, UnreadableStateIsAnErrorNamingTheFile) {
   fs::create_directories(StateDir(dir_));
   std::ofstream(StateFile(dir_, "b")) << "{not json";
-  StateCache states(dir_);
+  StateCache states(real_disk, dir_);
   std::vector<MemberWork> work;
   std::string err;
   EXPECT_FALSE(DecideWork(Batch(), &states, {}, &work, &err));
@@ -108,7 +111,7 @@ TEST_F(WorkTest, OutOfRangeNumbersMakeTheStateFileCorrupt) {
     std::ofstream(StateFile(dir_, "b")) << text;
     BatchState state;
     std::string err;
-    EXPECT_FALSE(LoadBatchState(StateFile(dir_, "b"), &state, &err)) << node;
+    EXPECT_FALSE(LoadBatchState(real_disk, StateFile(dir_, "b"), &state, &err)) << node;
     EXPECT_EQ(err.rfind(StateFile(dir_, "b").string() + ": unreadable state (", 0), 0u) << err;
     std::string field = std::string(node).find("ran_at") != std::string::npos    ? "'ran_at'"
                         : std::string(node).find("seconds") != std::string::npos ? "'seconds'"
@@ -128,21 +131,21 @@ TEST_F(WorkTest, StateIsNoMoreOpenThanTheProjectFolder) {
   BatchState state;
   state["model.p.a"].built_at = 1;
   std::string err;
-  ASSERT_TRUE(SaveBatchState(StateFile(dir_, "b"), state, &err)) << err;
+  ASSERT_TRUE(SaveBatchState(real_disk, StateFile(dir_, "b"), state, &err)) << err;
   EXPECT_EQ(mode(dir_ / ".pa"), 0750);
   EXPECT_EQ(mode(StateDir(dir_)), 0750);
   EXPECT_EQ(mode(StateFile(dir_, "b")), 0640);
 
   fs::remove_all(dir_ / ".pa");
   fs::permissions(dir_, static_cast<fs::perms>(0700));
-  ASSERT_TRUE(SaveBatchState(StateFile(dir_, "b"), state, &err)) << err;
+  ASSERT_TRUE(SaveBatchState(real_disk, StateFile(dir_, "b"), state, &err)) << err;
   EXPECT_EQ(mode(StateDir(dir_)), 0700);
   EXPECT_EQ(mode(StateFile(dir_, "b")), 0600);
 
   fs::remove_all(dir_ / ".pa");
   fs::permissions(dir_, static_cast<fs::perms>(0777));
   umask(027);  // the umask still applies
-  ASSERT_TRUE(SaveBatchState(StateFile(dir_, "b"), state, &err)) << err;
+  ASSERT_TRUE(SaveBatchState(real_disk, StateFile(dir_, "b"), state, &err)) << err;
   EXPECT_EQ(mode(StateDir(dir_)), 0750);
   EXPECT_EQ(mode(StateFile(dir_, "b")), 0640);
   umask(old_umask);

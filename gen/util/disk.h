@@ -1,0 +1,49 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/fs.h"
+
+// The files pa-gen's runtime reads and writes, behind one small interface
+// in the spirit of Ninja's DiskInterface: RealDisk for pa-gen, an in-memory
+// fake (tests/unit/fake_disk.h) so that unit tests of state, stamps, split
+// markers and the plan run in milliseconds without a temporary folder.
+class Disk {
+ public:
+  virtual ~Disk() = default;
+  // On failure *err is "<path>: cannot read: <reason>".
+  virtual bool ReadFile(const fs::path& path, std::string* content, std::string* err) = 0;
+  // Atomic (a reader never sees half a file); creates the folder first;
+  // leaves a file that already holds `content` alone, mtime too
+  // (*changed false).
+  virtual bool WriteFileIfChanged(const fs::path& path, std::string_view content, bool* changed,
+                                  std::string* err) = 0;
+  // Modification time in nanoseconds since the epoch; 0 when missing.
+  virtual long long Stat(const fs::path& path) = 0;
+  // Whether a file or folder is there.
+  virtual bool Exists(const fs::path& path) = 0;
+  // Creates `dir` and its missing parents, no more open than their parent.
+  virtual bool MakeDirs(const fs::path& dir, std::string* err) = 0;
+  // Removes a file; a missing one is no error.
+  virtual void RemoveFile(const fs::path& path) = 0;
+  // The names in `dir`, sorted; none when it is missing or unreadable.
+  virtual std::vector<std::string> ListDir(const fs::path& dir) = 0;
+  // Creates or truncates `path` (and its folder) so its mtime is now.
+  virtual bool Touch(const fs::path& path, std::string* err) = 0;
+};
+
+// The real file system, through util/fs.h (its file modes included).
+class RealDisk : public Disk {
+ public:
+  bool ReadFile(const fs::path& path, std::string* content, std::string* err) override;
+  bool WriteFileIfChanged(const fs::path& path, std::string_view content, bool* changed,
+                          std::string* err) override;
+  long long Stat(const fs::path& path) override;
+  bool Exists(const fs::path& path) override;
+  bool MakeDirs(const fs::path& dir, std::string* err) override;
+  void RemoveFile(const fs::path& path) override;
+  std::vector<std::string> ListDir(const fs::path& dir) override;
+  bool Touch(const fs::path& path, std::string* err) override;
+};
