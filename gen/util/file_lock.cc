@@ -1,6 +1,7 @@
 #include "util/file_lock.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -17,13 +18,15 @@ std::string ReadHolder(int fd) {
   ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
   std::string pid;
   for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i) pid.push_back(buf[i]);
-  return pid;
+  return pid.size() <= 9 ? pid : "";  // a pid, never more than stoi reads
 }
 
 }  // namespace
 
 FileLock::~FileLock() {
-  if (fd_ >= 0) close(fd_);  // releases the lock
+  if (fd_ < 0) return;
+  (void)!ftruncate(fd_, 0);  // no pid of a finished holder left to name
+  close(fd_);                // releases the lock
 }
 
 bool FileLock::Open(const fs::path& path, std::string* err) {
@@ -73,8 +76,19 @@ bool FileLock::Acquire(const fs::path& path,
       fd_ = -1;
       return false;
     }
-    waiting(ReadHolder(fd_));
-    while (flock(fd_, LOCK_EX) != 0) {
+    // A new holder writes its pid just after it locks: give it a moment,
+    // and skip the message when the lock comes free meanwhile.
+    std::string holder;
+    bool free = false;
+    for (int i = 0; i < 20 && !free; ++i) {
+      holder = ReadHolder(fd_);
+      if (!holder.empty() && kill(std::stoi(holder), 0) == 0) break;
+      holder.clear();
+      usleep(5000);
+      free = flock(fd_, LOCK_EX | LOCK_NB) == 0;
+    }
+    if (!free) waiting(holder);
+    while (!free && flock(fd_, LOCK_EX) != 0) {
       if (errno == EINTR) continue;
       *err = fmt::format("{}: cannot lock: {}", path.string(), std::strerror(errno));
       close(fd_);
