@@ -226,7 +226,8 @@ bool EnsureWorker(const fs::path& python, const WorkerPaths& paths, const Worker
                   const CommandRequest& request, std::string* why) {
   if (Hello(paths.socket, key, why)) return true;
   std::error_code ec;
-  fs::create_directories(paths.dir, ec);
+  std::string ignored;  // a folder that cannot be made fails below, with its name
+  CreateDirectories(paths.dir, &ignored);  // not more open than the project (util/fs.h)
   // The runtime folder holds the script (and maybe the socket): ours alone.
   fs::path runtime = paths.script.parent_path();
   mkdir(runtime.c_str(), 0700);
