@@ -19,8 +19,10 @@
 #include "manifest/dbt_parse.h"
 #include "manifest/manifest.h"
 #include "manifest/project.h"
+#include "plan/layout.h"
 #include "write/ninja_file.h"
 #include "util/disk.h"
+#include "util/file_lock.h"
 #include "util/hash.h"
 #include "util/timer.h"
 #include "write/plan.h"
@@ -81,6 +83,15 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
   if (options.max_batch_size > 0) policy.max_batch_size = options.max_batch_size;
   DbtProject project;
   if (!LoadProject(options.project_dir, &project, err)) return false;
+  // One generation at a time: two would write build.ninja and the plan of
+  // different runs, and share .pa/parse.
+  FileLock lock;
+  fs::path lock_file = GenerateLockFile(project.dir);
+  if (!lock.Acquire(lock_file, [&](const std::string& holder) {
+        fmt::print(stderr, "pa-gen: waiting for {} to finish generating ({})\n",
+                   holder.empty() ? "another pa-gen" : "pa-gen pid " + holder, lock_file.string());
+      }, err))
+    return false;
   fs::path output = options.output.empty() ? project.dir / "build.ninja"
                                            : fs::absolute(options.output).lexically_normal();
   DbtSettings dbt = options.dbt;
@@ -165,8 +176,11 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
     return false;
   bool changed = false;
   fs::path plan_file = output.parent_path() / kPlanFileName;
-  if (!disk.WriteFileIfChanged(plan_file, PlanToJson(plan), &changed, err)) return false;
-  if (!disk.WriteFileIfChanged(output, ninja_text, &changed, err)) return false;
+  // The pair changes together, build.ninja last: exec checks each batch's
+  // digest against the plan and says "run pa-gen again" on a mismatch.
+  std::string plan_text = PlanToJson(plan);
+  if (!WriteFilesIfChanged({{plan_file, plan_text}, {output, ninja_text}}, &changed, err))
+    return false;
   for (const std::string& name : splits.merged) SetSplitMarker(disk, project.dir, name, false);
   if (!RegroupState(disk, project.dir, plan, state, err)) return false;
   timer->Lap("write");

@@ -13,6 +13,7 @@
 #include "exec/split.h"
 #include "plan/layout.h"
 #include "plan/plan_json.h"
+#include "util/file_lock.h"
 
 namespace {
 
@@ -200,6 +201,18 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
   }
   fs::path project = (fs::absolute(plan_file).parent_path() / plan.project_dir).lexically_normal();
   fs::path stamp = project / StampPath(batch->name);
+
+  // One run of a batch at a time (two ninjas in one folder): each would
+  // delete the other's run_results.json and log. The second decides its
+  // work after the first has saved its state, so usually finds none.
+  FileLock lock;
+  fs::path lock_file = BatchLockFile(project, batch->name);
+  if (!disk.Lock(lock_file, &lock, [&](const std::string& holder) {
+        Say(fmt::format("batch {}: waiting for {} that runs it ({})", batch->name,
+                        holder.empty() ? "another pa-gen exec" : "pa-gen exec pid " + holder,
+                        lock_file.string()));
+      }, &err))
+    return Fail({fmt::format("batch {}: {}", batch->name, err)});
 
   StateCache states(disk, project);
   std::vector<MemberWork> decided;

@@ -21,6 +21,12 @@ fs::path PartialParseFile(const fs::path& project_dir) {
 }
 fs::path StartupFile(const fs::path& project_dir) { return project_dir / kPa / "dbt-startup"; }
 fs::path GraphDotFile(const fs::path& project_dir) { return project_dir / kPa / "graph.dot"; }
+fs::path GenerateLockFile(const fs::path& project_dir) {
+  return project_dir / kPa / "locks" / "generate.lock";
+}
+fs::path BatchLockFile(const fs::path& project_dir, const std::string& batch) {
+  return project_dir / kPa / "locks" / (batch + ".lock");
+}
 
 fs::path RunTargetDir(const fs::path& run_dir) { return run_dir / "target"; }
 fs::path RunResultsFile(const fs::path& run_dir) { return RunTargetDir(run_dir) / "run_results.json"; }

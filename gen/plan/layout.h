@@ -16,6 +16,8 @@
 //   .pa/split/<batch>          marker: run this batch node by node (exec/split.h)
 //   .pa/dbt-startup            the last measured start-up of one dbt process
 //   .pa/graph.dot              `pa-gen graph --svg`'s input to dot
+//   .pa/locks/generate.lock    flock(2) held by the one pa-gen generating (util/file_lock.h)
+//   .pa/locks/<batch>.lock     flock(2) held by the one `pa-gen exec` running the batch
 
 // The plan's file name, beside build.ninja.
 inline constexpr const char* kPlanFileName = ".pa-plan.json";
@@ -31,6 +33,8 @@ fs::path ParseDir(const fs::path& project_dir);
 fs::path PartialParseFile(const fs::path& project_dir);
 fs::path StartupFile(const fs::path& project_dir);
 fs::path GraphDotFile(const fs::path& project_dir);
+fs::path GenerateLockFile(const fs::path& project_dir);
+fs::path BatchLockFile(const fs::path& project_dir, const std::string& batch);
 
 // Inside a batch's run folder (`project_dir / RunDir(batch)`).
 fs::path RunTargetDir(const fs::path& run_dir);    // target/, dbt's --target-path

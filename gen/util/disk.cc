@@ -38,3 +38,9 @@ std::vector<std::string> RealDisk::ListDir(const fs::path& dir) {
 }
 
 bool RealDisk::Touch(const fs::path& path, std::string* err) { return ::Touch(path, err); }
+
+bool RealDisk::Lock(const fs::path& path, FileLock* lock,
+                    const std::function<void(const std::string& holder)>& waiting,
+                    std::string* err) {
+  return lock->Acquire(path, waiting, err);
+}

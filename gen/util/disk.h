@@ -1,9 +1,11 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "util/file_lock.h"
 #include "util/fs.h"
 
 // The files pa-gen's runtime reads and writes, behind one small interface
@@ -32,6 +34,12 @@ class Disk {
   virtual std::vector<std::string> ListDir(const fs::path& dir) = 0;
   // Creates or truncates `path` (and its folder) so its mtime is now.
   virtual bool Touch(const fs::path& path, std::string* err) = 0;
+  // Holds an exclusive lock on `path` in *lock until it goes out of scope
+  // (util/file_lock.h); when another process holds it, calls `waiting` once
+  // with its pid first, then blocks.
+  virtual bool Lock(const fs::path& path, FileLock* lock,
+                    const std::function<void(const std::string& holder)>& waiting,
+                    std::string* err) = 0;
 };
 
 // The real file system, through util/fs.h (its file modes included).
@@ -46,4 +54,7 @@ class RealDisk : public Disk {
   void RemoveFile(const fs::path& path) override;
   std::vector<std::string> ListDir(const fs::path& dir) override;
   bool Touch(const fs::path& path, std::string* err) override;
+  bool Lock(const fs::path& path, FileLock* lock,
+            const std::function<void(const std::string& holder)>& waiting,
+            std::string* err) override;
 };

@@ -87,21 +87,17 @@ bool CreateDirectories(const fs::path& dir, std::string* err) {
   return true;
 }
 
-bool WriteFileIfChanged(const fs::path& path, std::string_view content, bool* changed,
-                        std::string* err) {
-  std::string old;
-  std::string ignored;
-  std::error_code ec;
-  if (fs::exists(path, ec) && ReadFile(path, &old, &ignored) && old == content) {
-    *changed = false;
-    return true;
-  }
+namespace {
+
+// Writes `content` to a new temporary file beside `path`; its name in *tmp.
+bool WriteTemporary(const fs::path& path, std::string_view content, fs::path* tmp,
+                    std::string* err) {
   if (path.has_parent_path() && !CreateDirectories(path.parent_path(), err)) return false;
-  fs::path tmp = path;
-  tmp += fmt::format(".tmp{}", getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, NewFileMode(path));
+  *tmp = path;
+  *tmp += fmt::format(".tmp{}", getpid());
+  int fd = open(tmp->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, NewFileMode(path));
   if (fd < 0) {
-    *err = fmt::format("{}: cannot write: {}", tmp.string(), std::strerror(errno));
+    *err = fmt::format("{}: cannot write: {}", tmp->string(), std::strerror(errno));
     return false;
   }
   size_t done = 0;
@@ -109,19 +105,59 @@ bool WriteFileIfChanged(const fs::path& path, std::string_view content, bool* ch
     ssize_t n = write(fd, content.data() + done, content.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
-      *err = fmt::format("{}: cannot write: {}", tmp.string(), std::strerror(errno));
+      *err = fmt::format("{}: cannot write: {}", tmp->string(), std::strerror(errno));
       close(fd);
-      unlink(tmp.c_str());
+      unlink(tmp->c_str());
       return false;
     }
     done += static_cast<size_t>(n);
   }
-  if (close(fd) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
-    *err = fmt::format("{}: cannot write: {}", path.string(), std::strerror(errno));
-    unlink(tmp.c_str());
+  if (close(fd) != 0) {
+    *err = fmt::format("{}: cannot write: {}", tmp->string(), std::strerror(errno));
+    unlink(tmp->c_str());
     return false;
   }
-  *changed = true;
+  return true;
+}
+
+bool HoldsExactly(const fs::path& path, std::string_view content) {
+  std::string old;
+  std::string ignored;
+  std::error_code ec;
+  return fs::exists(path, ec) && ReadFile(path, &old, &ignored) && old == content;
+}
+
+}  // namespace
+
+bool WriteFileIfChanged(const fs::path& path, std::string_view content, bool* changed,
+                        std::string* err) {
+  *changed = false;
+  return WriteFilesIfChanged({{path, content}}, changed, err);
+}
+
+bool WriteFilesIfChanged(const std::vector<FileContent>& files, bool* changed, std::string* err) {
+  std::vector<std::pair<fs::path, fs::path>> renames;  // temporary -> final
+  auto discard = [&] {
+    for (const auto& [tmp, path] : renames) unlink(tmp.c_str());
+  };
+  for (const FileContent& file : files) {
+    if (HoldsExactly(file.path, file.content)) continue;
+    fs::path tmp;
+    if (!WriteTemporary(file.path, file.content, &tmp, err)) {
+      discard();
+      return false;
+    }
+    renames.emplace_back(tmp, file.path);
+  }
+  // Every file is ready: only now does any of them change.
+  for (size_t i = 0; i < renames.size(); ++i) {
+    if (rename(renames[i].first.c_str(), renames[i].second.c_str()) != 0) {
+      *err = fmt::format("{}: cannot write: {}", renames[i].second.string(), std::strerror(errno));
+      for (size_t j = i; j < renames.size(); ++j) unlink(renames[j].first.c_str());
+      return false;
+    }
+  }
+  *changed = *changed || !renames.empty();
   return true;
 }
 

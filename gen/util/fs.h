@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -34,6 +35,17 @@ bool ReadFile(const fs::path& path, std::string* content, std::string* err);
 // exactly `content` it is left alone (its mtime too) and *changed is false.
 bool WriteFileIfChanged(const fs::path& path, std::string_view content, bool* changed,
                         std::string* err);
+
+// The files that must change together (build.ninja and its plan).
+struct FileContent {
+  fs::path path;
+  std::string_view content;
+};
+// Writes every file that changes to a temporary beside it and renames them,
+// in order, only once all are written: a failure while writing leaves every
+// file as it was. Put the file readers look at first (build.ninja) last.
+// *changed becomes true when any file changed (it is never reset).
+bool WriteFilesIfChanged(const std::vector<FileContent>& files, bool* changed, std::string* err);
 
 // `target` relative to `base`, both made absolute first; "." for the same folder.
 std::string RelativePath(const fs::path& target, const fs::path& base);

@@ -9,7 +9,13 @@
 #include <chrono>
 #include <thread>
 
+#include <set>
+#include <sstream>
+
 #include "e2e_util.h"
+#include "exec/state.h"
+#include "util/disk.h"
+#include "plan/plan_json.h"
 
 namespace {
 
@@ -72,8 +78,41 @@ class FailureTest : public ::testing::Test {
     return count;
   }
 
+  // Ctrl-C as a terminal sends it: SIGINT to ninja's whole process group
+  // (ninja, pa-gen exec, dbt), once dbt has finished fast while slow sleeps.
+  // The state then records fast as succeeded, and the next ninja runs slow only.
+  void InterruptAfterFastFinished(const std::string& env) {
+    ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
+    ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget models").code, 0);
+    fs::remove(project_ / ".pa" / "run" / "models" / "logs" / "dbt.log");  // not an earlier run's
+    // setsid: ninja leads a process group of its own, as in a terminal.
+    Result interrupted = Shell(
+        project_, env + " PA_TEST_SLEEP=120 setsid ninja > ninja.out 2>&1 & pid=$!; "
+                  "for i in $(seq 150); do grep NodeFinished .pa/run/models/logs/dbt.log 2>/dev/null "
+                  "| grep -q model.tiny.fast && break; sleep 0.2; done; "
+                  "kill -INT -$pid; wait $pid; echo \"ninja exited $?\"; cat ninja.out");
+    EXPECT_NE(interrupted.out.find("ninja: build stopped: interrupted by user."), std::string::npos)
+        << interrupted.out;
+    EXPECT_EQ(interrupted.out.find("ninja exited 0"), std::string::npos) << interrupted.out;
+    EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+    BatchState state;
+    std::string err;
+    ASSERT_TRUE(LoadBatchState(disk_, project_ / ".pa" / "state" / "models.json", &state, &err)) << err;
+    ASSERT_TRUE(state.count("model.tiny.fast")) << interrupted.out;
+    EXPECT_TRUE(state.at("model.tiny.fast").Succeeded()) << state.at("model.tiny.fast").status;
+    EXPECT_FALSE(state.count("model.tiny.slow") && state.at("model.tiny.slow").Succeeded());
+
+    Result resumed = Shell(project_, env + " ninja");
+    ASSERT_EQ(resumed.code, 0) << resumed.out;
+    std::string results = Read(project_ / ".pa" / "run" / "models" / "target" / "run_results.json");
+    EXPECT_NE(results.find("model.tiny.slow"), std::string::npos) << results;
+    EXPECT_EQ(results.find("model.tiny.fast"), std::string::npos) << results;
+    EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+  }
+
   fs::path root_;
   fs::path project_;
+  RealDisk disk_;  // for reading back state and plan
 };
 
 TEST_F(FailureTest, BatchTimeoutKillsDbtAndFailsClearly) {
@@ -177,6 +216,85 @@ TEST_F(FailureTest, KilledDbtKeepsTheNodesItFinished) {
   std::string results = Read(project_ / ".pa" / "run" / "models" / "target" / "run_results.json");
   EXPECT_NE(results.find("model.tiny.slow"), std::string::npos);
   EXPECT_EQ(results.find("model.tiny.fast"), std::string::npos) << results;
+}
+
+TEST_F(FailureTest, CtrlCToNinjaKeepsTheNodesDbtFinishedWithTheWorker) {
+  InterruptAfterFastFinished("");
+}
+
+TEST_F(FailureTest, CtrlCToNinjaKeepsTheNodesDbtFinishedWithoutTheWorker) {
+  InterruptAfterFastFinished("PA_NO_WORKER=1");
+}
+
+// Two ninjas in one folder: the second `pa-gen exec` of the batch waits for
+// the first (a lock under .pa/locks, naming its holder), then finds nothing
+// to do. Neither removes what the other wrote.
+TEST_F(FailureTest, TwoNinjasAtOnceRunEachBatchOnce) {
+  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
+  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget models").code, 0);
+  Result both = Shell(project_,
+                      "export PA_TEST_SLEEP=3; ninja > a.out 2>&1 & a=$!; ninja > b.out 2>&1 & b=$!; "
+                      "wait $a; echo \"a exited $?\"; wait $b; echo \"b exited $?\"; cat a.out b.out");
+  bool a_ok = both.out.find("a exited 0") != std::string::npos;
+  bool b_ok = both.out.find("b exited 0") != std::string::npos;
+  // Each ends 0 or fails cleanly: with pa-gen's one-line error, not a crash.
+  if (!a_ok || !b_ok) {
+    EXPECT_NE(both.out.find("pa-gen: "), std::string::npos) << both.out;
+  }
+  EXPECT_NE(both.out.find("batch models: waiting for pa-gen exec pid "), std::string::npos)
+      << both.out;
+  if (a_ok || b_ok) {
+    EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp")) << both.out;
+  } else {
+    EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp")) << both.out;
+  }
+  BatchState state;
+  std::string err;
+  ASSERT_TRUE(LoadBatchState(disk_, project_ / ".pa" / "state" / "models.json", &state, &err)) << err;
+  for (const char* id : {"model.tiny.fast", "model.tiny.slow"}) {
+    ASSERT_TRUE(state.count(id)) << id;
+    EXPECT_EQ(state.at(id).Succeeded(), a_ok || b_ok) << id << "\n" << both.out;
+  }
+  Result again = Shell(project_, "ninja");
+  EXPECT_EQ(again.code, 0) << again.out;
+  EXPECT_NE(again.out.find("ninja: no work to do."), std::string::npos) << again.out;
+}
+
+// The digests of build.ninja's batches, from its `digest = ` lines.
+std::set<std::string> NinjaDigests(const fs::path& file) {
+  std::set<std::string> digests;
+  std::istringstream lines(Read(file));
+  for (std::string line; std::getline(lines, line);) {
+    size_t at = line.find("digest = ");
+    if (at != std::string::npos) digests.insert(line.substr(at + 9));
+  }
+  return digests;
+}
+
+// Two regenerations at once, with policies that give other batches: one
+// waits for the other (.pa/locks/generate.lock), so build.ninja and the
+// plan always come from the same run.
+TEST_F(FailureTest, ConcurrentRegenerationsLeaveAMatchingPair) {
+  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
+  std::string pa_gen = "'" + kPaGen.string() + "'";
+  bool waited = false;
+  for (int round = 0; round < 20; ++round) {
+    Result both = Shell(project_, pa_gen + " --policy=folder > a.out 2>&1 & a=$!; " + pa_gen +
+                                      " --policy=per-model > b.out 2>&1 & b=$!; "
+                                      "wait $a; ca=$?; wait $b; cb=$?; cat a.out b.out; "
+                                      "test $ca = 0 && test $cb = 0");
+    ASSERT_EQ(both.code, 0) << both.out;
+    waited = waited || both.out.find("to finish generating") != std::string::npos;
+    Plan plan;
+    std::string err;
+    ASSERT_TRUE(LoadPlan(disk_, project_ / ".pa-plan.json", &plan, &err)) << err;
+    std::set<std::string> planned;
+    for (const PlanBatch& batch : plan.batches) planned.insert(batch.digest);
+    ASSERT_EQ(planned, NinjaDigests(project_ / "build.ninja")) << "round " << round << "\n" << both.out;
+  }
+  EXPECT_TRUE(waited) << "no run ever waited for the other";
+  Result build = Shell(project_, "ninja");
+  EXPECT_EQ(build.code, 0) << build.out;
 }
 
 }  // namespace

@@ -1,0 +1,122 @@
+#include "util/file_lock.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+namespace {
+
+fs::path FreshDir(const std::string& name) {
+  fs::path dir = fs::path(::testing::TempDir()) / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string Read(const fs::path& path) {
+  std::string text, err;
+  ReadFile(path, &text, &err);
+  return text;
+}
+
+TEST(FileLock, CreatesItsFolderAndRecordsThePid) {
+  fs::path file = FreshDir("pa_lock_pid") / "locks" / "a.lock";
+  FileLock lock;
+  std::string err;
+  ASSERT_TRUE(lock.Acquire(file, [](const std::string&) { FAIL() << "nobody holds it"; }, &err))
+      << err;
+  EXPECT_EQ(Read(file), std::to_string(getpid()) + "\n");
+}
+
+TEST(FileLock, HeldUntilDestroyed) {
+  fs::path file = FreshDir("pa_lock_scope") / "a.lock";
+  std::string err;
+  bool held = false;
+  {
+    FileLock first;
+    ASSERT_TRUE(first.TryAcquire(file, &held, &err)) << err;
+    ASSERT_TRUE(held);
+    FileLock second;  // another open file: flock(2) locks it out, also in this process
+    ASSERT_TRUE(second.TryAcquire(file, &held, &err)) << err;
+    EXPECT_FALSE(held);
+  }
+  FileLock third;
+  ASSERT_TRUE(third.TryAcquire(file, &held, &err)) << err;
+  EXPECT_TRUE(held);
+}
+
+// A waiter says who holds the lock, and gets it once the holder is killed.
+TEST(FileLock, WaitsForAKilledHolderAndNamesIt) {
+  fs::path file = FreshDir("pa_lock_kill") / "a.lock";
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    FileLock lock;
+    std::string err;
+    bool held = false;
+    if (!lock.TryAcquire(file, &held, &err) || !held) _exit(1);
+    (void)!write(ready[1], "x", 1);
+    for (;;) pause();
+  }
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  std::string holder;
+  FileLock lock;
+  std::string err;
+  ASSERT_TRUE(lock.Acquire(file, [&](const std::string& pid) {
+    holder = pid;
+    kill(child, SIGKILL);
+  }, &err)) << err;
+  EXPECT_EQ(holder, std::to_string(child));
+  EXPECT_EQ(Read(file), std::to_string(getpid()) + "\n");
+  int status = 0;
+  waitpid(child, &status, 0);
+  close(ready[0]);
+  close(ready[1]);
+}
+
+TEST(WriteFilesIfChanged, WritesEveryFile) {
+  fs::path dir = FreshDir("pa_pair_ok");
+  std::string err;
+  bool changed = false;
+  ASSERT_TRUE(WriteFilesIfChanged({{dir / "plan", "new plan"}, {dir / "build.ninja", "new ninja"}},
+                                  &changed, &err))
+      << err;
+  EXPECT_TRUE(changed);
+  EXPECT_EQ(Read(dir / "plan"), "new plan");
+  EXPECT_EQ(Read(dir / "build.ninja"), "new ninja");
+  changed = false;
+  ASSERT_TRUE(WriteFilesIfChanged({{dir / "plan", "new plan"}, {dir / "build.ninja", "new ninja"}},
+                                  &changed, &err));
+  EXPECT_FALSE(changed);
+}
+
+// The second file cannot be written: the first keeps its old content, and
+// no temporary file is left behind.
+TEST(WriteFilesIfChanged, AFailureHalfwayLeavesBothOldFiles) {
+  fs::path dir = FreshDir("pa_pair_fail");
+  std::string err;
+  bool changed = false;
+  ASSERT_TRUE(WriteFilesIfChanged({{dir / "plan", "old plan"}, {dir / "build.ninja", "old"}},
+                                  &changed, &err));
+  // A folder where build.ninja's temporary goes: it cannot be created, not even by root.
+  fs::path blocker = dir / "build.ninja";
+  blocker += ".tmp" + std::to_string(getpid());
+  fs::create_directory(blocker);
+  changed = false;
+  EXPECT_FALSE(WriteFilesIfChanged({{dir / "plan", "new plan"}, {dir / "build.ninja", "new"}},
+                                   &changed, &err));
+  EXPECT_NE(err.find("cannot write"), std::string::npos) << err;
+  EXPECT_FALSE(changed);
+  EXPECT_EQ(Read(dir / "plan"), "old plan");
+  EXPECT_EQ(Read(dir / "build.ninja"), "old");
+  fs::remove(blocker);
+  for (const auto& entry : fs::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
+}
+
+}  // namespace
