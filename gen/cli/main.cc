@@ -44,6 +44,10 @@ int Main(int argc, char** argv) {
     if (std::holds_alternative<int DbtSettings::*>(dbt_option.field)) {
       flag->check(AtLeast(dbt_option.flag, dbt_option.min));
       if (dbt_option.always) flag->capture_default_str();
+    } else {
+      const char* name = dbt_option.flag;
+      flag->check(CLI::Validator(
+          [name](std::string& value) { return CheckOneLine(name, value); }, "", ""));
     }
   }
   app.add_option("--manifest", options.manifest, "Use this manifest.json instead of running `dbt parse`");

@@ -35,6 +35,13 @@ std::string CheckNumber(const char* flag, int min, const std::string& value) {
   return "";
 }
 
+std::string CheckOneLine(const char* flag, const std::string& value) {
+  if (value.find_first_of("\r\n") == std::string::npos) return "";
+  return fmt::format("{} holds a line break, which build.ninja cannot carry: write it on one "
+                     "line (for --vars, YAML flow style: {{a: 1, b: 2}})",
+                     flag);
+}
+
 std::string OptionArg(const DbtOption& option, const DbtSettings& settings) {
   struct Visit {
     const DbtOption& option;

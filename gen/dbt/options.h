@@ -28,6 +28,11 @@ const std::vector<DbtOption>& DbtOptions();
 // ("--threads must be 0 or more, not -3"). For numbers given as text.
 std::string CheckNumber(const char* flag, int min, const std::string& value);
 
+// "" when a text option's value fits on one line, else why not: every value
+// goes into build.ninja's regeneration command, which cannot carry a newline
+// (--vars given as block YAML).
+std::string CheckOneLine(const char* flag, const std::string& value);
+
 // The option's value as it goes on a command line; "" when unset (empty
 // text, or a number at 0 unless `always`).
 std::string OptionArg(const DbtOption& option, const DbtSettings& settings);

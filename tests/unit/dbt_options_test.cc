@@ -16,6 +16,16 @@ TEST(DbtOptions, NumbersAreCheckedInOneLine) {
             "--retries takes a whole number, not '99999999999999999999'");
 }
 
+// Issue 13: --vars as block YAML was rejected only after a full dbt parse,
+// naming the manifest.
+TEST(DbtOptions, TextMustFitOnOneLine) {
+  EXPECT_EQ(CheckOneLine("--vars", "{a: 1, b: 2}"), "");
+  EXPECT_EQ(CheckOneLine("--vars", "a: 1\nb: 2"),
+            "--vars holds a line break, which build.ninja cannot carry: write it on one line "
+            "(for --vars, YAML flow style: {a: 1, b: 2})");
+  EXPECT_NE(CheckOneLine("--target", "dev\r"), "");
+}
+
 TEST(DbtOptions, EveryFlagIsUniqueAndHasAPlanKey) {
   std::set<std::string> flags, keys;
   for (const DbtOption& o : DbtOptions()) {
