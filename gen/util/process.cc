@@ -31,18 +31,44 @@ void PassOn(int sig) {
   if (group > 0) kill(-group, sig);
 }
 
-// Grace period between SIGTERM and SIGKILL.
+// Grace period between SIGTERM (or a passed-on signal) and SIGKILL.
 constexpr int kKillGraceMs = 5000;
 // Only where the kernel has no pidfd (before Linux 5.3): how often to look.
 constexpr int kFallbackPollMs = 20;
 
-long long NowMs() {
+}  // namespace
+
+long long MonotonicMs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-}  // namespace
+GroupStopper::GroupStopper(int group, int timeout_seconds)
+    : group_(group),
+      timeout_at_(timeout_seconds > 0 ? MonotonicMs() + timeout_seconds * 1000LL : -1) {}
+
+void GroupStopper::Step(bool interrupted, CommandResult* result) {
+  long long now = MonotonicMs();
+  if (timeout_at_ >= 0 && !result->timed_out && now >= timeout_at_) {
+    result->timed_out = true;
+    kill(-group_, SIGTERM);
+    kill_at_ = now + kKillGraceMs;
+  }
+  // dbt stops its threads gracefully on SIGINT, but a query or Python
+  // model may keep it busy: after a grace period the group is killed.
+  if (interrupted && kill_at_ == 0 && !result->timed_out) kill_at_ = now + kKillGraceMs;
+  if (kill_at_ > 0 && now >= kill_at_) {
+    kill(-group_, SIGKILL);
+    kill_at_ = -1;  // once
+  }
+}
+
+long long GroupStopper::NextDeadline(const CommandResult& result) const {
+  long long next = timeout_at_ >= 0 && !result.timed_out ? timeout_at_ : -1;
+  if (kill_at_ > 0 && (next < 0 || kill_at_ < next)) next = kill_at_;
+  return next;
+}
 
 bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::string* err) {
   *result = SubprocessResult();
@@ -125,8 +151,7 @@ bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::str
   sigemptyset(&forwarded);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&forwarded, sig);
   sigprocmask(SIG_BLOCK, &forwarded, &unblocked);
-  long long start = NowMs();
-  long long kill_at = 0;  // when SIGKILL follows; -1 once sent
+  GroupStopper stopper(pid, command.timeout_seconds);
   int status = 0;
   for (;;) {
     pid_t done = waitpid(pid, &status, WNOHANG);
@@ -135,24 +160,10 @@ bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::str
       wait_err = fmt::format("waitpid: {}", std::strerror(errno));
       break;
     }
-    long long now = NowMs();
-    if (command.timeout_seconds > 0 && !result->timed_out &&
-        now - start >= command.timeout_seconds * 1000LL) {
-      result->timed_out = true;
-      kill(-pid, SIGTERM);
-      kill_at = now + kKillGraceMs;
-    }
-    // dbt stops its threads gracefully on SIGINT, but a query or Python
-    // model may keep it busy: after a grace period the group is killed.
-    if (g_received && kill_at == 0 && !result->timed_out) kill_at = now + kKillGraceMs;
-    if (kill_at > 0 && now >= kill_at) {
-      kill(-pid, SIGKILL);
-      kill_at = -1;  // once
-    }
+    stopper.Step(g_received != 0, result);
     // Sleep until the child exits, a signal arrives, or the next deadline.
-    long long wake = -1;
-    if (command.timeout_seconds > 0 && !result->timed_out) wake = start + command.timeout_seconds * 1000LL;
-    if (kill_at > 0 && (wake < 0 || kill_at < wake)) wake = kill_at;
+    long long now = MonotonicMs();
+    long long wake = stopper.NextDeadline(*result);
     if (pidfd < 0 && (wake < 0 || wake > now + kFallbackPollMs)) wake = now + kFallbackPollMs;
     timespec timeout = {};
     if (wake >= 0) {

@@ -22,6 +22,28 @@ std::filesystem::path FindInPath(const std::string& name);
 // *err set when the command could not be started.
 bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::string* err);
 
+// The monotonic clock commands are timed with, in milliseconds.
+long long MonotonicMs();
+
+// How every runner stops a command's process group (`group` > 0): SIGTERM
+// once `timeout_seconds` (0: none) have passed since construction, and
+// SIGKILL 5 s after that timeout, or 5 s after the first signal we passed
+// on, when it is still running.
+class GroupStopper {
+ public:
+  GroupStopper(int group, int timeout_seconds);
+  // Sends whatever is due now and marks result->timed_out; `interrupted`:
+  // we passed a signal on.
+  void Step(bool interrupted, CommandResult* result);
+  // When Step next has something to do (on MonotonicMs), or -1.
+  long long NextDeadline(const CommandResult& result) const;
+
+ private:
+  int group_;
+  long long timeout_at_;  // -1: none
+  long long kill_at_ = 0;  // 0: not scheduled; -1: sent
+};
+
 class SubprocessRunner : public CommandRunner {
  public:
   bool Run(const CommandRequest& request, CommandResult* result, std::string* err) override {

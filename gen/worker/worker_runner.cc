@@ -36,16 +36,10 @@ void PassOn(int sig) {
   if (group > 0) kill(-group, sig);
 }
 
-constexpr int kKillGraceMs = 5000;
 constexpr int kPollMs = 20;
 constexpr int kStartTimeoutMs = 120000;  // importing dbt on a loaded machine
 constexpr int kReplyTimeoutMs = 30000;
 
-long long NowMs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 // Closes an fd when it goes out of scope.
 struct Fd {
@@ -87,12 +81,12 @@ bool SendAll(int fd, const std::string& data, const int* fds, int nfds) {
 // A timeout of -1 waits forever; `stop` (polled between reads) ends the
 // wait early with -2.
 int ReadMessage(int fd, std::string* buffer, nlohmann::json* message, int timeout_ms) {
-  long long deadline = timeout_ms < 0 ? -1 : NowMs() + timeout_ms;
+  long long deadline = timeout_ms < 0 ? -1 : MonotonicMs() + timeout_ms;
   for (;;) {
     bool bad = false;
     if (DecodeMessage(buffer, message, &bad)) return 1;
     if (bad) return -1;
-    int wait = deadline < 0 ? 1000 : static_cast<int>(deadline - NowMs());
+    int wait = deadline < 0 ? 1000 : static_cast<int>(deadline - MonotonicMs());
     if (deadline >= 0 && wait <= 0) return -1;
     pollfd p = {fd, POLLIN, 0};
     int r = poll(&p, 1, wait);
@@ -245,9 +239,9 @@ bool EnsureWorker(const fs::path& python, const WorkerPaths& paths, const Worker
     *why = fmt::format("{}: {}", paths.lock.string(), std::strerror(errno));
     return false;
   }
-  long long deadline = NowMs() + kStartTimeoutMs;
+  long long deadline = MonotonicMs() + kStartTimeoutMs;
   while (flock(lock.fd, LOCK_EX | LOCK_NB) != 0) {
-    if (NowMs() > deadline) {
+    if (MonotonicMs() > deadline) {
       *why = "timed out waiting for another pa-gen to start the worker";
       return false;
     }
@@ -267,9 +261,9 @@ bool EnsureWorker(const fs::path& python, const WorkerPaths& paths, const Worker
   Fd ready(SpawnWorker(python, paths, key, request, why));
   if (ready.fd < 0) return false;
   std::string said;
-  while (NowMs() < deadline) {
+  while (MonotonicMs() < deadline) {
     pollfd p = {ready.fd, POLLIN, 0};
-    int r = poll(&p, 1, static_cast<int>(deadline - NowMs()));
+    int r = poll(&p, 1, static_cast<int>(deadline - MonotonicMs()));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) break;
     char chunk[64];
@@ -438,8 +432,7 @@ WorkerRunner::Outcome WorkerRunner::TryWorker(const CommandRequest& request, con
   g_group = pid;
   if (int sig = g_received) kill(-pid, sig);  // arrived before we knew the group
 
-  long long start = NowMs();
-  long long kill_at = 0;
+  GroupStopper stopper(pid, request.timeout_seconds);  // as for a fresh process
   int status = -1;
   bool have_status = false;
   for (;;) {
@@ -450,18 +443,7 @@ WorkerRunner::Outcome WorkerRunner::TryWorker(const CommandRequest& request, con
       break;
     }
     if (r == 0 || r == 1) break;  // the worker went away, or said something else
-    long long now = NowMs();
-    if (request.timeout_seconds > 0 && !result->timed_out &&
-        now - start >= request.timeout_seconds * 1000LL) {
-      result->timed_out = true;
-      kill(-pid, SIGTERM);
-      kill_at = now + kKillGraceMs;
-    }
-    if (g_received && kill_at == 0 && !result->timed_out) kill_at = now + kKillGraceMs;
-    if (kill_at > 0 && now >= kill_at) {
-      kill(-pid, SIGKILL);
-      kill_at = -1;
-    }
+    stopper.Step(g_received != 0, result);
   }
   kill(-pid, SIGKILL);  // what the child left in its group goes too
   restore();
