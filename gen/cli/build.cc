@@ -28,6 +28,8 @@ int RunNinja(CommandRunner& runner, const fs::path& build_ninja, const std::vect
     fmt::print(stderr, "pa-gen: error: {}\n", err);
     return 2;
   }
-  if (result.exit_code != 0) PrintFailures(dir / kPlanFileName, start);
-  return result.exit_code;
+  // Also after a ninja that succeeded: `pa-gen build marts` has no check
+  // edge, and a batch goes past its nodes' failures (exit 0, no stamp).
+  int not_succeeded = PrintFailures(dir / kPlanFileName, start, result.exit_code != 0);
+  return result.exit_code != 0 ? result.exit_code : not_succeeded > 0 ? 1 : 0;
 }

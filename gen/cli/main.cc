@@ -79,6 +79,10 @@ int Main(int argc, char** argv) {
 
   exec->add_flag("--no-worker", no_worker, "Run dbt as a fresh process, not in the resident worker");
 
+  CLI::App* check = app.add_subcommand(
+      "check", "Exit 1 unless every node of the plan succeeded (build.ninja's last edge calls this)");
+  check->add_option("--plan", plan, "The plan file beside build.ninja")->required();
+
   CLI::App* worker = app.add_subcommand("worker", "Show or stop this project's resident dbt workers");
   std::string worker_action;
   worker->add_option("action", worker_action, "status or stop")
@@ -133,6 +137,10 @@ int Main(int argc, char** argv) {
   if (*exec) {
     RealDisk disk;
     return RunBatch(runner, disk, plan, digest, batch);
+  }
+  if (*check) {
+    RealDisk disk;
+    return CheckBuild(disk, plan);
   }
   Generation generation;
   int code = Generate(runner, options, &generation);

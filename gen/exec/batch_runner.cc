@@ -6,10 +6,13 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "dbt/dbt.h"
+#include "exec/gate.h"
+#include "exec/merged_results.h"
 #include "exec/split.h"
 #include "plan/layout.h"
 #include "plan/plan_json.h"
@@ -163,6 +166,7 @@ BatchOutcome RecordOutcomes(const std::vector<const PlanMember*>& selected,
     s.message = it == by_id.end() ? "" : OneLine(it->second->message);
     if (!have_results) continue;
     if (it == by_id.end()) {
+      ++outcome.not_reported;
       outcome.lines.push_back(fmt::format("FAILED {} (not run): dbt did not report it [log: {}]",
                                           m->unique_id, log_file.string()));
     } else if (s.status == "skipped") {
@@ -180,6 +184,41 @@ BatchState KeepMembers(const PlanBatch& batch, const BatchState& state) {
   for (const PlanMember& m : batch.members)
     if (auto it = state.find(m.unique_id); it != state.end()) kept.insert(*it);
   return kept;
+}
+
+std::vector<NodeResult> RecordBlocked(const std::vector<BlockedMember>& blocked,
+                                      long long finished, BatchState* state) {
+  std::vector<NodeResult> results;
+  for (const BlockedMember& b : blocked) {
+    NodeState& s = (*state)[b.member->unique_id];
+    s.status = "skipped";
+    s.message = SkippedBecause(b.cause);
+    s.ran_at = finished;
+    s.seconds = 0;
+    results.push_back({b.member->unique_id, s.status, s.message, 0});
+  }
+  return results;
+}
+
+std::vector<std::string> BlockedLines(const std::string& batch,
+                                      const std::vector<BlockedMember>& blocked) {
+  if (blocked.empty()) return {};
+  std::set<std::string> causes;
+  for (const BlockedMember& b : blocked) causes.insert(b.cause);
+  std::string named;
+  for (const std::string& cause : causes) named += (named.empty() ? "" : ", ") + cause;
+  return {fmt::format("batch {}: {} node{} skipped because upstream {} failed", batch,
+                      blocked.size(), blocked.size() == 1 ? "" : "s", named)};
+}
+
+bool IsNodeFailure(const DbtRun& run, const BatchOutcome& outcome, bool have_results,
+                   bool blocked) {
+  const CommandResult& r = run.result;
+  if (!have_results || r.timed_out || r.interrupted_by || outcome.not_reported > 0 ||
+      IsTransientFailure(run.output))
+    return false;
+  return (r.exit_code == 0 && (outcome.failed > 0 || blocked)) ||
+         (r.exit_code == 1 && outcome.failed > 0);
 }
 
 int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const std::string& digest,
@@ -220,6 +259,25 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
     return Fail({fmt::format("batch {}: {}", batch->name, err)});
   BatchState state = *states.Get(batch->name, &err);
   BatchWork work = SelectWork(*batch, decided, state);
+  // Members held back by a failure upstream are recorded as skipped; the
+  // others run.
+  std::vector<BlockedMember> blocked;
+  if (!TakeBlocked(plan, *batch, &states, &work.selected, &blocked, &err))
+    return Fail({fmt::format("batch {}: {}", batch->name, err)});
+  if (work.selected.empty() && !blocked.empty()) {
+    {
+      SignalsHeld held;
+      std::vector<NodeResult> own = RecordBlocked(blocked, NowNs(), &state);
+      if (!SaveBatchState(disk, StateFile(project, batch->name), KeepMembers(*batch, state), &err))
+        return Fail({fmt::format("batch {}: {}", batch->name, err)});
+      disk.RemoveFile(stamp);
+      std::string merge_err;
+      if (!MergeIntoBuildResults(disk, project, plan, {"", own}, &merge_err))
+        Say(fmt::format("batch {}: {}", batch->name, merge_err));
+    }
+    for (const std::string& line : BlockedLines(batch->name, blocked)) Say(line);
+    return 0;  // the build goes on; the check edge fails it at the end
+  }
   if (work.selected.empty()) {
     // Nothing to run: keep the stamp's time so Ninja prunes what follows.
     if (!disk.Exists(stamp) && !disk.Touch(stamp, &err))
@@ -245,7 +303,6 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
   BatchOutcome outcome;
   bool have_results = false;
   bool saved = false;
-  bool split = false;
   {
     SignalsHeld held;
     long long finished = NowNs();
@@ -261,18 +318,32 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
     // Record every selected node's outcome, also when the batch fails: what
     // succeeded is not run again.
     outcome = RecordOutcomes(work.selected, results, have_results, finished, log_file, &state);
+    std::vector<NodeResult> own = RecordBlocked(blocked, finished, &state);
     BatchState kept = KeepMembers(*batch, state);
     saved = SaveBatchState(disk, StateFile(project, batch->name), kept, &err);
-    if (saved && run.result.exit_code == 0 && outcome.failed == 0) {
+    // The build's run_results.json: dbt's entries, and ours for what dbt
+    // did not report (killed, or never selected because of a failure upstream).
+    BatchResults merged{"", std::move(own)};
+    if (have_results) disk.ReadFile(results_file, &merged.dbt_run_results, &results_err);
+    if (!have_results) merged.own.insert(merged.own.end(), results.begin(), results.end());
+    std::set<std::string> reported;
+    for (const NodeResult& r : results) reported.insert(r.unique_id);
+    for (const PlanMember* m : work.selected)
+      if (!reported.count(m->unique_id))
+        merged.own.push_back({m->unique_id, "skipped", "not run: dbt stopped or did not report it", 0});
+    std::string merge_err;
+    if (!MergeIntoBuildResults(disk, project, plan, merged, &merge_err))
+      lines.push_back(fmt::format("batch {}: {}", batch->name, merge_err));
+    if (saved && run.result.exit_code == 0 && outcome.failed == 0 && blocked.empty()) {
       if (!disk.Touch(stamp, &err)) return Fail({fmt::format("batch {}: {}", batch->name, err)});
       MergeBackWhenDone(disk, project, plan, *batch, &states, kept);
+      for (const std::string& line : lines) Say(line);
       return 0;
     }
+    // No stamp for work that did not succeed: the next ninja runs the batch again.
     disk.RemoveFile(stamp);
-    split = saved && ShouldSplit(plan, *batch, outcome, have_results, run);
-    if (split) SetSplitMarker(disk, project, batch->name, true);
   }
-  lines = outcome.lines;
+  lines.insert(lines.end(), outcome.lines.begin(), outcome.lines.end());
   if (!saved) {
     lines.push_back(fmt::format("batch {}: {}", batch->name, err));
     return Fail(lines);
@@ -280,8 +351,14 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
   if (outcome.skipped > 0)
     lines.push_back(fmt::format("batch {}: {} more node{} skipped by dbt because of the above",
                                 batch->name, outcome.skipped, outcome.skipped == 1 ? "" : "s"));
-  if (split)
-    lines.push_back(fmt::format("batch {}: the next ninja runs its nodes one by one", batch->name));
+  for (const std::string& line : BlockedLines(batch->name, blocked)) lines.push_back(line);
+  // dbt ran to its end and reported every node: the failures are the
+  // nodes', recorded, and the build goes on with what does not depend on
+  // them (as `dbt build` does); the check edge fails the build at the end.
+  if (IsNodeFailure(run, outcome, have_results, !blocked.empty())) {
+    for (const std::string& line : lines) Say(line);
+    return 0;
+  }
   const CommandResult& r = run.result;
   if (r.timed_out) {
     lines.push_back(fmt::format("batch {} timed out after {} s (--batch-timeout); its dbt processes "
@@ -290,7 +367,8 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
   } else if (r.interrupted_by) {
     lines.push_back(fmt::format("batch {} interrupted (signal {}); dbt was stopped", batch->name,
                                 r.interrupted_by));
-  } else if (!have_results || outcome.failed == 0) {
+  } else if (!have_results || outcome.failed == 0 || IsTransientFailure(run.output) ||
+             r.exit_code > 1) {
     // dbt stopped before or after its nodes (bad profile, parse error, hook): say why.
     lines.push_back(fmt::format("batch {} failed: dbt exited {}: {} [output: {}]", batch->name,
                                 r.exit_code, DbtErrorSummary(run.output), dbt.output.string()));

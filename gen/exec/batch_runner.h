@@ -13,10 +13,14 @@
 
 // `pa-gen exec`: runs the members of one batch that need work as one dbt
 // invocation, decides per node from that invocation's run_results.json,
-// records each node's outcome in the batch's state, and writes the stamp
-// only when every member succeeded. When no member needs work it starts no
-// dbt and leaves the stamp alone (the edge has restat). Returns the exit
-// code: 0 success, 1 the batch failed, 2 the plan is unusable. Failures are
+// records each node's outcome in the batch's state, merges the run into the
+// build's run_results.json, and writes the stamp only when every member
+// succeeded. Members whose upstream nodes failed are not run but recorded
+// as skipped (exec/gate.h). When no member needs work it starts no dbt and
+// leaves the stamp alone (the edge has restat). Returns the exit code: 0
+// success, or nodes failed or were skipped but dbt ran to its end (no
+// stamp; the build goes on, see IsNodeFailure); 1 the batch failed (dbt
+// crashed, was killed or timed out); 2 the plan is unusable. Failures are
 // reported on stderr, one line per failed node, only after the state is
 // saved; a print that fails (ninja closed the pipe on Ctrl-C) loses nothing.
 // dbt runs through `runner`; files are read and written through `disk`.
@@ -69,16 +73,31 @@ bool RunWithRetries(CommandRunner& runner, Disk& disk, const CommandRequest& com
 struct BatchOutcome {
   int failed = 0;   // did not succeed, skipped ones included
   int skipped = 0;  // skipped by dbt because of another failure
+  int not_reported = 0;  // selected, but not in dbt's run_results.json
   std::vector<std::string> lines;  // "FAILED <id> (<status>): ...", in member order
 };
 BatchOutcome RecordOutcomes(const std::vector<const PlanMember*>& selected,
                             const std::vector<NodeResult>& results, bool have_results,
                             long long finished, const fs::path& log_file, BatchState* state);
 
+// Members held back by a failure upstream (exec/gate.h), recorded in
+// *state as skipped at `finished`; returns their results for the build's
+// run_results.json.
+struct BlockedMember;
+std::vector<NodeResult> RecordBlocked(const std::vector<BlockedMember>& blocked,
+                                      long long finished, BatchState* state);
+
+// Whether a failed run is the nodes' failure, which the build goes past
+// (the batch exits 0 without its stamp): dbt ran to its end (exit 0 or 1,
+// run_results.json written, every selected member in it, no timeout,
+// signal or held lock) and a node failed or was held back. Anything else
+// fails the batch's edge, and Ninja stops what waits for it.
+bool IsNodeFailure(const DbtRun& run, const BatchOutcome& outcome, bool have_results,
+                   bool blocked);
+
 // Only the batch's members stay: nodes that left it are dropped.
 BatchState KeepMembers(const PlanBatch& batch, const BatchState& state);
 
-// The split decision, ShouldSplit, is in exec/split.h.
 
 // Prints one line to stderr and never fails: an error (EPIPE) is ignored.
 void Say(const std::string& line);

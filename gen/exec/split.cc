@@ -57,13 +57,6 @@ SplitChoice ChooseSplits(const std::set<std::string>& markers,
   return choice;
 }
 
-bool ShouldSplit(const Plan& plan, const PlanBatch& batch, const BatchOutcome& outcome,
-                 bool have_results, const DbtRun& run) {
-  return outcome.failed > 0 && have_results && !run.result.timed_out &&
-         !run.result.interrupted_by && !IsTransientFailure(run.output) &&
-         batch.split_from.empty() && batch.members.size() > 1 && HasDownstream(plan, batch.name);
-}
-
 void MergeBackWhenDone(Disk& disk, const fs::path& project, const Plan& plan,
                        const PlanBatch& batch, StateCache* states, const BatchState& own) {
   if (!batch.split_from.empty() && GroupSucceeded(plan, batch.split_from, states, batch.name, own))

@@ -9,11 +9,13 @@
 #include "plan/plan.h"
 #include "util/disk.h"
 
-// The split-batch feature, in one place. A batch that fails because of one
-// of its own nodes, and that another batch waits for, runs node by node
+// The split-batch feature, in one place. pa-gen up to issue 12 split a
+// batch that failed because of one of its own nodes into one edge per node
 // from the next regeneration on, so that its good nodes let the rest of
-// the build go on; once every node split from it has succeeded it merges
-// back into one batch. The marker .pa/split/<batch> carries that decision
+// the build go on. Since skipping is per node (exec/gate.h) that buys
+// nothing, and no batch is split any more; a marker left by an earlier
+// version still splits its batch until every node split from it has
+// succeeded, and then it merges back into one batch. The marker .pa/split/<batch> carries that decision
 // from `pa-gen exec` to the generation: the folder is an input of
 // build.ninja's regeneration edge, so adding or removing a marker
 // regenerates.
@@ -34,15 +36,6 @@ struct SplitChoice {
 SplitChoice ChooseSplits(const std::set<std::string>& markers,
                          const std::map<std::string, std::vector<std::string>>& batches,
                          const BatchState& state);
-
-// At run time, after a failed batch: whether it should run node by node
-// from the next regeneration on: a node failed on its own account (not a
-// timeout, a signal or a held lock), the batch is not split already, has
-// more than one member, and another batch waits for it.
-struct BatchOutcome;
-struct DbtRun;
-bool ShouldSplit(const Plan& plan, const PlanBatch& batch, const BatchOutcome& outcome,
-                 bool have_results, const DbtRun& run);
 
 // At run time, after a batch succeeded (or had nothing to do): the last
 // batch split from a group to succeed removes the group's marker, so the

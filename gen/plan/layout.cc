@@ -8,6 +8,7 @@ const fs::path kPa = ".pa";
 
 fs::path StampPath(const std::string& batch) { return kPa / "stamps" / (batch + ".stamp"); }
 fs::path RunDir(const std::string& batch) { return kPa / "run" / batch; }
+fs::path BuildOkPath() { return kPa / "build.ok"; }
 
 fs::path StampDir(const fs::path& project_dir) { return project_dir / kPa / "stamps"; }
 fs::path StateDir(const fs::path& project_dir) { return project_dir / kPa / "state"; }
@@ -26,6 +27,12 @@ fs::path GenerateLockFile(const fs::path& project_dir) {
 }
 fs::path BatchLockFile(const fs::path& project_dir, const std::string& batch) {
   return project_dir / kPa / "locks" / (batch + ".lock");
+}
+fs::path MergedRunResultsFile(const fs::path& project_dir) {
+  return project_dir / kPa / "run_results.json";
+}
+fs::path MergedRunResultsLockFile(const fs::path& project_dir) {
+  return project_dir / kPa / "locks" / ".run_results.lock";
 }
 
 fs::path RunTargetDir(const fs::path& run_dir) { return run_dir / "target"; }

@@ -18,12 +18,18 @@
 //   .pa/graph.dot              `pa-gen graph --svg`'s input to dot
 //   .pa/locks/generate.lock    flock(2) held by the one pa-gen generating (util/file_lock.h)
 //   .pa/locks/<batch>.lock     flock(2) held by the one `pa-gen exec` running the batch
+//   .pa/run_results.json       every node's last result, merged from the batches' runs in
+//                              dbt's schema, for `dbt retry --state .pa` (exec/merged_results.h)
+//   .pa/locks/.run_results.lock  flock(2) held while a batch merges into it (batch names
+//                              never start with '.')
+//   .pa/build.ok               written by the check edge when every node succeeded
 
 // The plan's file name, beside build.ninja.
 inline constexpr const char* kPlanFileName = ".pa-plan.json";
 
 fs::path StampPath(const std::string& batch);  // .pa/stamps/<batch>.stamp
 fs::path RunDir(const std::string& batch);     // .pa/run/<batch>
+fs::path BuildOkPath();                        // .pa/build.ok
 
 fs::path StampDir(const fs::path& project_dir);
 fs::path StateDir(const fs::path& project_dir);
@@ -35,6 +41,8 @@ fs::path StartupFile(const fs::path& project_dir);
 fs::path GraphDotFile(const fs::path& project_dir);
 fs::path GenerateLockFile(const fs::path& project_dir);
 fs::path BatchLockFile(const fs::path& project_dir, const std::string& batch);
+fs::path MergedRunResultsFile(const fs::path& project_dir);
+fs::path MergedRunResultsLockFile(const fs::path& project_dir);
 
 // Inside a batch's run folder (`project_dir / RunDir(batch)`).
 fs::path RunTargetDir(const fs::path& run_dir);    // target/, dbt's --target-path

@@ -17,6 +17,9 @@ struct PlanMember {
   std::string selector;     // dotted fqn, as dbt selects it exactly
   std::string fingerprint;  // the node's fingerprint mixed with the dbt settings
   std::vector<std::pair<std::string, std::string>> deps;  // (batch, unique_id) of parents
+  // (batch, unique_id) of tests in other batches whose failure holds this
+  // member back, as `dbt build` gates a test's parents' descendants.
+  std::vector<std::pair<std::string, std::string>> gated_by = {};
 };
 
 struct PlanBatch {

@@ -37,10 +37,16 @@ std::string PlanToJson(const Plan& plan) {
     for (const PlanMember& m : batch.members) {
       json deps = json::array();
       for (const auto& [dep_batch, dep_id] : m.deps) deps.push_back({dep_batch, dep_id});
-      members.push_back({{"id", m.unique_id},
-                         {"select", m.selector},
-                         {"fingerprint", m.fingerprint},
-                         {"deps", std::move(deps)}});
+      json member = {{"id", m.unique_id},
+                     {"select", m.selector},
+                     {"fingerprint", m.fingerprint},
+                     {"deps", std::move(deps)}};
+      if (!m.gated_by.empty()) {
+        json gates = json::array();
+        for (const auto& [test_batch, test_id] : m.gated_by) gates.push_back({test_batch, test_id});
+        member["gated_by"] = std::move(gates);
+      }
+      members.push_back(std::move(member));
     }
     batches[batch.name] = {{"digest", batch.digest}, {"members", std::move(members)}};
     if (!batch.split_from.empty()) batches[batch.name]["split_from"] = batch.split_from;
@@ -76,6 +82,9 @@ bool LoadPlan(Disk& disk, const fs::path& path, Plan* plan, std::string* err) {
                           m.at("fingerprint").get<std::string>(), {}};
         for (const auto& dep : m.at("deps"))
           member.deps.emplace_back(dep.at(0).get<std::string>(), dep.at(1).get<std::string>());
+        if (auto gates = m.find("gated_by"); gates != m.end())
+          for (const auto& gate : *gates)
+            member.gated_by.emplace_back(gate.at(0).get<std::string>(), gate.at(1).get<std::string>());
         planned.members.push_back(std::move(member));
       }
       plan->batches.push_back(std::move(planned));

@@ -96,6 +96,14 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
     file.edges.push_back(std::move(edge));
   }
 
+  NinjaEdge check;
+  check.comment = "Fails the build when a node failed or was skipped; `all` waits for it.";
+  check.rule = "check";
+  check.outputs = {paths.InProject(BuildOkPath())};
+  check.inputs = stamps;
+  std::string build_ok = check.outputs.front();
+  file.edges.push_back(std::move(check));
+
   // Phony targets: every batch by its name, every model, seed and snapshot
   // by its name. A name claimed for two different stamps, or one that is
   // already a path in this file, gets no phony target.
@@ -136,7 +144,7 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   all.comment = first ? "`all` is the default." : "";
   all.rule = "phony";
   all.outputs = {"all"};
-  all.inputs = stamps;
+  all.inputs = {build_ok};
   file.edges.push_back(std::move(all));
   file.defaults = {"all"};
   return file;

@@ -8,10 +8,65 @@
 
 #include "util/hash.h"
 
+namespace {
+
+// For each node, the tests in other batches whose failure holds it back:
+// as `dbt build` does, a test gates every node downstream of all of its
+// parents. Only the first such nodes (children of a parent) are listed:
+// a node held back is recorded as skipped, and its skip holds back its own
+// descendants through their deps.
+std::vector<std::vector<int>> Gates(const Graph& graph, const Partition& partition) {
+  size_t n = graph.nodes.size();
+  std::vector<std::vector<int>> children(n);
+  for (size_t v = 0; v < n; ++v)
+    for (int d : graph.nodes[v].deps) children[d].push_back(static_cast<int>(v));
+  std::vector<std::vector<int>> gates(n);
+  for (size_t t = 0; t < n; ++t) {
+    const Node& test = graph.nodes[t];
+    if (test.kind != NodeKind::kTest || test.deps.empty()) continue;
+    std::vector<int> gated;
+    if (test.deps.size() == 1) {
+      gated = children[test.deps[0]];
+    } else {
+      // Downstream of every parent; of those, the ones with a parent among the test's parents
+      // or among the others not gated (the frontier).
+      std::vector<int> count(n, 0);
+      for (int p : test.deps) {
+        std::vector<bool> seen(n, false);
+        std::vector<int> stack = {p};
+        while (!stack.empty()) {
+          int v = stack.back();
+          stack.pop_back();
+          for (int c : children[v])
+            if (!seen[c]) {
+              seen[c] = true;
+              ++count[c];
+              stack.push_back(c);
+            }
+        }
+      }
+      int all = static_cast<int>(test.deps.size());
+      for (size_t v = 0; v < n; ++v) {
+        if (count[v] != all) continue;
+        bool frontier = true;
+        for (int d : graph.nodes[v].deps) frontier = frontier && count[d] != all;
+        if (frontier) gated.push_back(static_cast<int>(v));
+      }
+    }
+    for (int g : gated)
+      if (!graph.nodes[g].IsTest() && partition.batch_of[g] != partition.batch_of[t])
+        gates[g].push_back(static_cast<int>(t));
+  }
+  return gates;
+}
+
+}  // namespace
+
 Plan MakePlan(const std::string& project_dir, const DbtSettings& dbt,
               const std::string& settings_digest, const Graph& graph,
               const Partition& partition, const std::vector<BatchSettings>& batch_settings) {
   Plan plan{project_dir, dbt, {}};
+  std::vector<std::vector<int>> gates = Gates(graph, partition);
   for (size_t b = 0; b < partition.batches.size(); ++b) {
     const Batch& batch = partition.batches[b];
     PlanBatch planned{batch.name, "", {}, batch.split_from, batch_settings[b].threads};
@@ -28,6 +83,9 @@ Plan MakePlan(const std::string& project_dir, const DbtSettings& dbt,
                                  graph.nodes[d].unique_id);
         digest.Add(graph.nodes[d].unique_id);
       }
+      for (int t : gates[m])
+        member.gated_by.emplace_back(partition.batches[partition.batch_of[t]].name,
+                                     graph.nodes[t].unique_id);
       planned.members.push_back(std::move(member));
     }
     planned.digest = digest.Hex();

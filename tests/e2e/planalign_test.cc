@@ -3,13 +3,19 @@
 // reference warehouse) and once with pa-gen and ninja, into the cache; CTest
 // runs them first, as fixture setups. Every PlanalignTest then starts from a
 // copy of the built example of its own: any order, several at once.
+#include <chrono>
 #include <functional>
+#include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "e2e_util.h"
+#include "exec/state.h"
+#include "util/disk.h"
 
 namespace {
 
@@ -102,6 +108,54 @@ void Replace(const fs::path& file, const std::string& from, const std::string& t
   Write(file, text.replace(at, from.size(), to));
 }
 
+// unique_id -> status in a run_results.json.
+std::map<std::string, std::string> Statuses(const fs::path& file) {
+  std::map<std::string, std::string> statuses;
+  json doc = json::parse(Read(file));
+  for (const auto& r : doc["results"]) statuses[r["unique_id"]] = r["status"];
+  return statuses;
+}
+
+Ids WithStatus(const std::map<std::string, std::string>& statuses, const std::set<std::string>& wanted) {
+  Ids ids;
+  for (const auto& [id, status] : statuses)
+    if (wanted.count(status)) ids.insert(id);
+  return ids;
+}
+
+// Nodes whose last run (by pa-gen: dbt ran them, or pa-gen skipped them)
+// began at `since` (ns since the epoch) or later, from .pa/state.
+Ids RanSince(const fs::path& project, long long since) {
+  RealDisk disk;
+  BatchState all;
+  std::string err;
+  EXPECT_TRUE(LoadAllState(disk, project, &all, &err)) << err;
+  Ids ids;
+  for (const auto& [id, s] : all)
+    if (s.ran_at >= since) ids.insert(id);
+  return ids;
+}
+
+long long Now() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The unique_ids `dbt ls` selects in `project`.
+Ids DbtLs(const fs::path& project, const std::string& args) {
+  Result ls = Shell(project, "'" + (kVenv / "dbt").string() +
+                                 "' -q ls --profiles-dir . --output json --output-keys unique_id " + args);
+  EXPECT_EQ(ls.code, 0) << ls.out;
+  Ids ids;
+  std::istringstream lines(ls.out);
+  for (std::string line; std::getline(lines, line);) {
+    json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("unique_id")) ids.insert(j["unique_id"].get<std::string>());
+  }
+  return ids;
+}
+
 // examples/planalign built by `pa-gen && ninja -j8`; its output in planalign.out.
 const CachedBuild& BuiltPlanalign() {
   static const CachedBuild built{"planalign", [](const fs::path& dir) {
@@ -187,66 +241,59 @@ TEST_F(PlanalignTest, ChangedStagingModelRebuildsOnlyWhatDependsOnIt) {
   EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
 }
 
-TEST_F(PlanalignTest, BrokenModelFailsItsBatchWhileIndependentBatchesComplete) {
+TEST_F(PlanalignTest, BrokenModelSkipsOnlyWhatDependsOnIt) {
   fs::path broken = project_ / "models" / "intermediate" / "int_employer_match.sql";
   std::string good = Read(broken);
   Write(broken, "select employee_id from {{ ref('stg_census') }} where no_such_column > 0\n");
   fs::path audit = project_ / "models" / "audit" / "audit_seed_coverage.sql";
   Write(audit, Read(audit) + "-- touched so that the audit batch has work\n");
 
-  Result build = Shell(project_, "'" + kPaGen.string() + "' build -k 0");
+  // No -k: a node's failure does not stop the batches that wait for its batch.
+  Result build = Shell(project_, "'" + kPaGen.string() + "' build");
   EXPECT_NE(build.code, 0);
   EXPECT_NE(build.out.find("FAILED model.planalign.int_employer_match (error)"), std::string::npos) << build.out;
-  // `pa-gen build` ends with one summary of the failures.
-  size_t summary = build.out.find("pa-gen: 1 node failed, ");
+  ManifestView manifest(project_ / ".pa" / "parse" / "manifest.json");
+  Ids affected = manifest.Affected({"model.planalign.int_employer_match"});
+  // Each skipped node is skipped in the build's run_results.json.
+  auto statuses = Statuses(project_ / ".pa" / "run_results.json");
+  Ids skipped = WithStatus(statuses, {"skipped"});
+  EXPECT_FALSE(skipped.empty());
+  for (const std::string& id : skipped) EXPECT_TRUE(affected.count(id)) << id;
+  EXPECT_EQ(WithStatus(statuses, {"error", "fail"}), Ids{"model.planalign.int_employer_match"});
+  // `pa-gen build` ends with one summary of the failures, counting every skipped node.
+  size_t summary = build.out.find(fmt::format("pa-gen: 1 node failed, {} skipped because of them:",
+                                              skipped.size()));
   ASSERT_NE(summary, std::string::npos) << build.out;
   EXPECT_NE(build.out.find("  FAILED model.planalign.int_employer_match (error) in batch intermediate: ",
                            summary), std::string::npos) << build.out;
   EXPECT_NE(build.out.find("[log: .pa/run/intermediate/logs/dbt.log]", summary), std::string::npos)
       << build.out;
-  EXPECT_NE(build.out.find("pa-gen: run node by node until all their nodes succeed: intermediate",
-                           summary), std::string::npos) << build.out;
   EXPECT_NE(build.out.find("no_such_column"), std::string::npos) << build.out;  // dbt's message
+  EXPECT_NE(build.out.find("skipped because upstream model.planalign.int_employer_match failed"),
+            std::string::npos) << build.out;
   EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "intermediate.stamp"));
   EXPECT_TRUE(BatchesRun(build.out).count("audit")) << build.out;
-  EXPECT_FALSE(BatchesRun(build.out).count("marts")) << build.out;
+  EXPECT_TRUE(BatchesRun(build.out).count("marts")) << build.out;  // what does not depend on it
   EXPECT_GT(fs::last_write_time(project_ / ".pa" / "stamps" / "audit.stamp"),
             fs::last_write_time(audit));
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "split" / "intermediate"));  // no split any more
+  // Still broken: every ninja says so.
+  EXPECT_NE(Shell(project_, "ninja").code, 0);
 
-  // The failed batch runs node by node from now on.
-  EXPECT_NE(build.out.find("pa-gen: batch intermediate: the next ninja runs its nodes one by one"),
-            std::string::npos) << build.out;
-  ASSERT_EQ(Shell(project_, "ninja build.ninja").code, 0);
-  std::string split = Read(project_ / "build.ninja");
-  EXPECT_EQ(split.find("build .pa/stamps/intermediate.stamp:"), std::string::npos);
-  for (const char* member : {"int_compensation_projection", "int_employer_match",
-                             "int_enrollment_projection", "int_merit_increases"}) {
-    EXPECT_NE(split.find(std::string("build .pa/stamps/intermediate.") + member + ".stamp: dbt"),
-              std::string::npos) << member;
-  }
-  EXPECT_NE(split.find("build intermediate: phony .pa/stamps/intermediate."), std::string::npos);
-
-  // After the fix: dbt runs the failed model, the nodes dbt skipped and what
-  // depends on them; the members that succeeded start no dbt.
+  // After the fix: dbt runs the failed model and the nodes skipped, one
+  // process per batch; the members that succeeded start no dbt.
   Write(broken, good);
   fs::path marker = root_ / "marker";
   Write(marker, "");
+  long long since = Now();
   Result fixed = Shell(project_, "ninja");
   ASSERT_EQ(fixed.code, 0) << fixed.out;
-  ManifestView manifest(project_ / ".pa" / "parse" / "manifest.json");
   EXPECT_EQ(ExecutedSince(project_, marker), manifest.Affected({"model.planalign.int_employer_match"}))
       << fixed.out;
-  EXPECT_TRUE(BatchesRun(fixed.out).count("intermediate.int_employer_match")) << fixed.out;
+  EXPECT_EQ(RanSince(project_, since), manifest.Affected({"model.planalign.int_employer_match"}));
+  EXPECT_TRUE(BatchesRun(fixed.out).count("intermediate")) << fixed.out;
   EXPECT_FALSE(BatchesRun(fixed.out).count("audit")) << fixed.out;
-
-  // Every member has succeeded: the next regeneration merges the batch back
-  // and nothing runs again.
-  Write(marker, "");
-  Result merged = Shell(project_, "ninja");
-  ASSERT_EQ(merged.code, 0) << merged.out;
-  EXPECT_NE(Read(project_ / "build.ninja").find("build .pa/stamps/intermediate.stamp: dbt"),
-            std::string::npos);
-  EXPECT_EQ(ExecutedSince(project_, marker), Ids{}) << merged.out;
+  EXPECT_EQ(WarehouseDigest(project_), ReferenceDigest());
   EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
 }
 
@@ -276,7 +323,7 @@ TEST_F(PlanalignTest, FailedBatchThatNothingWaitsForIsNotSplit) {
   EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
 }
 
-TEST_F(PlanalignTest, FailingDataTestBlocksDownstreamUntilTheDataIsFixed) {
+TEST_F(PlanalignTest, FailingDataTestHoldsBackDownstreamUntilTheDataIsFixed) {
   // A duplicate year fails the seed's test unique_cola_by_year_plan_year.
   fs::path seed = project_ / "seeds" / "cola_by_year.csv";
   std::string good = Read(seed);
@@ -297,8 +344,6 @@ TEST_F(PlanalignTest, FailingDataTestBlocksDownstreamUntilTheDataIsFixed) {
   Result status = Shell(project_, "'" + kPaGen.string() + "' status");
   EXPECT_NE(status.out.find("  FAILED test.planalign.unique_cola_by_year_plan_year."), std::string::npos)
       << status.out;
-  EXPECT_NE(status.out.find("run node by node until all their nodes succeed: seeds"), std::string::npos)
-      << status.out;
 
   // With the data fixed, the seed, its tests and everything downstream of
   // it run, and nothing else.
@@ -308,11 +353,118 @@ TEST_F(PlanalignTest, FailingDataTestBlocksDownstreamUntilTheDataIsFixed) {
   ASSERT_EQ(fixed.code, 0) << fixed.out;
   EXPECT_EQ(ExecutedSince(project_, marker), manifest.Affected({"seed.planalign.cola_by_year"}))
       << fixed.out;
-  EXPECT_TRUE(BatchesRun(fixed.out).count("seeds.cola_by_year")) << fixed.out;
-  Result merged = Shell(project_, "ninja");
-  ASSERT_EQ(merged.code, 0) << merged.out;
+  EXPECT_TRUE(BatchesRun(fixed.out).count("seeds")) << fixed.out;
   EXPECT_NE(Read(project_ / "build.ninja").find("build .pa/stamps/seeds.stamp: dbt"), std::string::npos);
   EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
+}
+
+// A failing build under pa-gen against a plain `dbt build` of the same
+// broken project, each from nothing: the same nodes run, fail and are
+// skipped; the build's run_results.json is one dbt's own `result:` selection
+// and `dbt retry` read as they read dbt's; after the fix pa-gen reruns
+// exactly what failed and was skipped.
+class FailureSemantics : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = TestRoot();
+    ours_ = root_ / "pa-gen";
+    theirs_ = root_ / "dbt";
+    CopyExample(ours_);
+    CopyExample(theirs_);
+  }
+  void TearDown() override { RemoveUnlessFailed(root_); }
+  // Writes `text` to `file` in both projects.
+  void Edit(const std::string& file, const std::string& text) {
+    Write(ours_ / file, text);
+    Write(theirs_ / file, text);
+  }
+  // Both builds fail; returns dbt's statuses after checking that pa-gen's
+  // merged run_results.json says the same of every node.
+  std::map<std::string, std::string> BuildBoth() {
+    Result plain = Shell(theirs_, dbt_ + " build --profiles-dir .");
+    EXPECT_NE(plain.code, 0) << plain.out;
+    auto expected = Statuses(theirs_ / "target" / "run_results.json");
+    // dbt ls would rewrite target/: keep dbt's results apart, as --state wants them.
+    fs::create_directories(theirs_ / "state");
+    fs::copy_file(theirs_ / "target" / "run_results.json", theirs_ / "state" / "run_results.json");
+    Result build = Shell(ours_, "'" + kPaGen.string() + "' build");
+    EXPECT_NE(build.code, 0) << build.out;
+    EXPECT_EQ(Statuses(ours_ / ".pa" / "run_results.json"), expected) << build.out;
+    Ids failed = WithStatus(expected, {"error", "fail"});
+    EXPECT_NE(build.out.find(fmt::format("pa-gen: {} node{} failed, {} skipped because of them:",
+                                         failed.size(), failed.size() == 1 ? "" : "s",
+                                         WithStatus(expected, {"skipped"}).size())),
+              std::string::npos) << build.out;
+    return expected;
+  }
+  fs::path root_, ours_, theirs_;
+  std::string dbt_ = "'" + (kVenv / "dbt").string() + "'";
+};
+
+TEST_F(FailureSemantics, BrokenModelRunsWhatDbtBuildRunsAndDbtRetryReadsTheResults) {
+  const std::string model = "models/intermediate/int_employer_match.sql";
+  std::string good = Read(ours_ / model);
+  Edit(model, "select employee_id from {{ ref('stg_census') }} where no_such_column > 0\n");
+  auto expected = BuildBoth();
+  Ids not_done = WithStatus(expected, {"error", "fail", "skipped"});
+  EXPECT_GT(not_done.size(), 1u);
+  EXPECT_GT(WithStatus(expected, {"success", "pass"}).size(), 30u);
+
+  // dbt's result: selector reads pa-gen's results as it reads its own.
+  EXPECT_EQ(DbtLs(ours_, "--select result:error+ --state .pa"),
+            DbtLs(theirs_, "--select result:error+ --state state"));
+
+  // dbt retry after the fix, on a copy of the pa-gen build and on dbt's:
+  // the same nodes, and both warehouses equal a clean dbt build.
+  Edit(model, good);
+  fs::path retried = root_ / "retried";
+  CopyBuiltProject(ours_, retried);
+  Result retry = Shell(retried, dbt_ + " retry --profiles-dir . --state .pa");
+  EXPECT_EQ(retry.code, 0) << retry.out;
+  Result their_retry = Shell(theirs_, dbt_ + " retry --profiles-dir . --state state");
+  EXPECT_EQ(their_retry.code, 0) << their_retry.out;
+  auto retried_ids = [](const fs::path& project) {
+    Ids ids;
+    for (const auto& [id, status] : Statuses(project / "target" / "run_results.json")) ids.insert(id);
+    return ids;
+  };
+  EXPECT_EQ(retried_ids(retried), not_done);
+  EXPECT_EQ(retried_ids(theirs_), not_done);
+  EXPECT_EQ(WarehouseDigest(retried), ReferenceDigest());
+
+  // pa-gen after the fix: exactly the failed and skipped nodes run.
+  long long since = Now();
+  Result fixed = Shell(ours_, "ninja");
+  ASSERT_EQ(fixed.code, 0) << fixed.out;
+  EXPECT_EQ(RanSince(ours_, since), not_done) << fixed.out;
+  EXPECT_EQ(WarehouseDigest(ours_), ReferenceDigest());
+  EXPECT_NE(Shell(ours_, "ninja").out.find("no work to do"), std::string::npos);
+}
+
+TEST_F(FailureSemantics, FailingDataTestSkipsWhatDbtBuildSkipsInOtherBatches) {
+  // A duplicate year fails the seed's test unique_cola_by_year_plan_year;
+  // the seed's descendants sit in the staging, intermediate and marts batches.
+  const std::string seed = "seeds/cola_by_year.csv";
+  std::string good = Read(ours_ / seed);
+  Edit(seed, good + "2025,0.030\n");
+  auto expected = BuildBoth();
+  Ids failed = WithStatus(expected, {"error", "fail"});
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed.begin()->rfind("test.planalign.unique_cola_by_year_plan_year.", 0), 0u);
+  EXPECT_TRUE(expected.count("model.planalign.stg_cola_by_year"));
+  EXPECT_EQ(expected["model.planalign.stg_cola_by_year"], "skipped");
+
+  // After the fix: the seed changed, so it reruns with its tests, and what was skipped.
+  Write(ours_ / seed, good);
+  ManifestView manifest(ours_ / ".pa" / "parse" / "manifest.json");
+  Ids rerun = WithStatus(expected, {"error", "fail", "skipped"});
+  for (const std::string& id : manifest.Affected({"seed.planalign.cola_by_year"})) rerun.insert(id);
+  long long since = Now();
+  Result fixed = Shell(ours_, "ninja");
+  ASSERT_EQ(fixed.code, 0) << fixed.out;
+  EXPECT_EQ(RanSince(ours_, since), rerun) << fixed.out;
+  EXPECT_EQ(WarehouseDigest(ours_), ReferenceDigest());
+  EXPECT_NE(Shell(ours_, "ninja").out.find("no work to do"), std::string::npos);
 }
 
 TEST_F(PlanalignTest, CorruptManifestExitsTwoAndKeepsBuildNinja) {

@@ -4,13 +4,17 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "dbt/dbt.h"
 #include "exec/run_results.h"
+#include "exec/merged_results.h"
 #include "exec/split.h"
+#include "exec/status.h"
 #include "exec/state.h"
 #include "fake_command_runner.h"
 #include "fake_disk.h"
@@ -20,6 +24,8 @@
 namespace {
 
 RealDisk real_disk;  // for the tests of files on the real disk
+
+const char* kLockHeld = "IO Error: Could not set lock on file \"x.duckdb\": Conflicting lock is held";
 
 std::string RunResults(const std::vector<std::pair<std::string, std::string>>& statuses) {
   std::string items;
@@ -100,15 +106,166 @@ TEST_F(BatchRunnerTest, AStaleDigestIsExitTwoWithoutDbt) {
   EXPECT_TRUE(runner_.requests.empty());
 }
 
-TEST_F(BatchRunnerTest, AFailureKeepsWhatSucceededAndSplitsABatchOthersWaitFor) {
+// A node fails, dbt runs to its end: the batch records it, writes no stamp,
+// and exits 0 so that Ninja goes on with the batches that wait for it
+// (they skip what depends on the failure); no batch is split any more.
+TEST_F(BatchRunnerTest, ANodeFailureIsRecordedAndTheBuildGoesOn) {
   runner_.script.push_back({.exit_code = 1, .run_results = RunResults({{"model.p.a", "error"}, {"model.p.b", "skipped"}})});
-  EXPECT_EQ(Run("staging", "d2"), 1);
+  EXPECT_EQ(Run("staging", "d2"), 0);
   EXPECT_FALSE(disk_.Exists(dir_ / StampPath("staging")));
   BatchState state = State("staging");
   EXPECT_EQ(state["model.p.a"].status, "error");
   EXPECT_EQ(state["model.p.a"].message, "line one line two");
   EXPECT_EQ(state["model.p.b"].status, "skipped");
-  EXPECT_TRUE(disk_.Exists(SplitDir(dir_) / "staging"));  // marts waits for it
+  EXPECT_FALSE(disk_.Exists(SplitDir(dir_) / "staging"));
+  // The build's run_results.json has both, as dbt wrote them.
+  std::string merged, err;
+  ASSERT_TRUE(disk_.ReadFile(MergedRunResultsFile(dir_), &merged, &err)) << err;
+  nlohmann::json doc = nlohmann::json::parse(merged);
+  ASSERT_EQ(doc["results"].size(), 2u);
+  EXPECT_EQ(doc["results"][0]["status"], "error");
+  EXPECT_EQ(doc["results"][1]["unique_id"], "model.p.b");
+}
+
+// A failure that is not the nodes': dbt exits 2, or leaves nodes unreported,
+// or a lock is held: the edge fails as before and Ninja stops what waits.
+TEST_F(BatchRunnerTest, ACrashedOrIncompleteRunFailsTheEdge) {
+  runner_.script.push_back({.exit_code = 2, .run_results = RunResults({{"model.p.a", "error"}, {"model.p.b", "skipped"}})});
+  EXPECT_EQ(Run("staging", "d2"), 1);
+  runner_.script.push_back({.exit_code = 1, .run_results = RunResults({{"model.p.a", "error"}})});
+  EXPECT_EQ(Run("staging", "d2"), 1);  // b not reported
+  runner_.script.push_back({.exit_code = 1, .output = kLockHeld,
+                            .run_results = RunResults({{"model.p.a", "error"}, {"model.p.b", "skipped"}})});
+  EXPECT_EQ(Run("staging", "d2"), 1);
+  runner_.script.push_back({.exit_code = 1, .run_results = RunResults({{"model.p.a", "success"}, {"model.p.b", "success"}})});
+  EXPECT_EQ(Run("staging", "d2"), 1);  // every node succeeded, yet dbt failed: a hook
+  EXPECT_FALSE(disk_.Exists(dir_ / StampPath("staging")));
+}
+
+// marts: c reads staging's b, d reads staging's a, e is gated by staging's
+// test t (it reads a, which t tests), r reads c.
+class SkipByNodeTest : public BatchRunnerTest {
+ protected:
+  void SetUp() override {
+    BatchRunnerTest::SetUp();
+    plan_.batches = {
+        {"marts", "d1",
+         {{"model.p.c", "p.marts.c", "fc", {{"staging", "model.p.b"}}},
+          {"model.p.d", "p.marts.d", "fd", {{"staging", "model.p.a"}}},
+          {"model.p.e", "p.marts.e", "fe", {{"staging", "model.p.a"}}, {{"staging", "test.p.t"}}}},
+         "", 0, {"staging"}},
+        {"reports", "d3", {{"model.p.r", "p.reports.r", "fr", {{"marts", "model.p.c"}}}}, "", 0, {"marts"}},
+        {"staging", "d2",
+         {{"model.p.a", "p.staging.a", "fa", {}},
+          {"model.p.b", "p.staging.b", "fb", {{"staging", "model.p.a"}}},
+          {"test.p.t", "p.staging.t", "ft", {{"staging", "model.p.a"}}}}},
+    };
+    WritePlan();
+  }
+};
+
+TEST_F(SkipByNodeTest, DownstreamBatchesRunWhatDoesNotDependOnTheFailure) {
+  runner_.script.push_back({.exit_code = 1, .run_results = RunResults(
+      {{"model.p.a", "success"}, {"model.p.b", "error"}, {"test.p.t", "pass"}})});
+  EXPECT_EQ(Run("staging", "d2"), 0);
+  runner_.script.push_back({.run_results = RunResults({{"model.p.d", "success"}, {"model.p.e", "success"}})});
+  EXPECT_EQ(Run("marts", "d1"), 0);
+  ASSERT_EQ(runner_.requests.size(), 2u);
+  EXPECT_EQ(FakeCommandRunner::Selected(runner_.requests[1]),
+            (std::vector<std::string>{"p.marts.d", "p.marts.e"}));
+  EXPECT_FALSE(disk_.Exists(dir_ / StampPath("marts")));  // c did not succeed
+  BatchState marts = State("marts");
+  EXPECT_EQ(marts["model.p.c"].status, "skipped");
+  EXPECT_EQ(marts["model.p.c"].message, "skipped because upstream model.p.b failed");
+  EXPECT_TRUE(marts["model.p.d"].Succeeded());
+
+  // reports has nothing that can run: no dbt, skipped naming the node that failed.
+  EXPECT_EQ(Run("reports", "d3"), 0);
+  EXPECT_EQ(runner_.requests.size(), 2u);
+  EXPECT_EQ(State("reports")["model.p.r"].message, "skipped because upstream model.p.b failed");
+  EXPECT_FALSE(disk_.Exists(dir_ / StampPath("reports")));
+
+  // The build's run_results.json: every node, what dbt said or skipped.
+  std::string merged, err;
+  ASSERT_TRUE(disk_.ReadFile(MergedRunResultsFile(dir_), &merged, &err)) << err;
+  nlohmann::json doc = nlohmann::json::parse(merged);
+  std::map<std::string, std::string> status;
+  for (const auto& r : doc["results"]) status[r["unique_id"]] = r["status"];
+  EXPECT_EQ(status, (std::map<std::string, std::string>{
+                        {"model.p.a", "success"}, {"model.p.b", "error"}, {"model.p.c", "skipped"},
+                        {"model.p.d", "success"}, {"model.p.e", "success"}, {"model.p.r", "skipped"},
+                        {"test.p.t", "pass"}}));
+  EXPECT_EQ(CheckBuild(disk_, dir_ / kPlanFileName), 1);
+  EXPECT_FALSE(disk_.Exists(dir_ / BuildOkPath()));
+
+  // After the fix: b, then c and r only, one dbt process per batch.
+  runner_.script.push_back({.run_results = RunResults({{"model.p.b", "success"}})});
+  EXPECT_EQ(Run("staging", "d2"), 0);
+  EXPECT_EQ(FakeCommandRunner::Selected(runner_.requests[2]), (std::vector<std::string>{"p.staging.b"}));
+  runner_.script.push_back({.run_results = RunResults({{"model.p.c", "success"}})});
+  EXPECT_EQ(Run("marts", "d1"), 0);
+  EXPECT_EQ(FakeCommandRunner::Selected(runner_.requests[3]), (std::vector<std::string>{"p.marts.c"}));
+  runner_.script.push_back({.run_results = RunResults({{"model.p.r", "success"}})});
+  EXPECT_EQ(Run("reports", "d3"), 0);
+  EXPECT_EQ(FakeCommandRunner::Selected(runner_.requests[4]), (std::vector<std::string>{"p.reports.r"}));
+  for (const char* batch : {"staging", "marts", "reports"})
+    EXPECT_TRUE(disk_.Exists(dir_ / StampPath(batch))) << batch;
+  EXPECT_EQ(CheckBuild(disk_, dir_ / kPlanFileName), 0);
+  EXPECT_TRUE(disk_.Exists(dir_ / BuildOkPath()));
+}
+
+TEST_F(SkipByNodeTest, AFailingTestHoldsBackWhatItGatesInOtherBatches) {
+  runner_.script.push_back({.exit_code = 1, .run_results = RunResults(
+      {{"model.p.a", "success"}, {"model.p.b", "skipped"}, {"test.p.t", "fail"}})});
+  EXPECT_EQ(Run("staging", "d2"), 0);
+  // d reads a too but no test gates it in the plan; e and c are held back.
+  runner_.script.push_back({.run_results = RunResults({{"model.p.d", "success"}})});
+  EXPECT_EQ(Run("marts", "d1"), 0);
+  EXPECT_EQ(FakeCommandRunner::Selected(runner_.requests[1]), (std::vector<std::string>{"p.marts.d"}));
+  BatchState marts = State("marts");
+  EXPECT_EQ(marts["model.p.e"].message, "skipped because upstream test.p.t failed");
+  // c's parent b was skipped by dbt because of t: the cause is t.
+  EXPECT_EQ(marts["model.p.c"].message, "skipped because upstream test.p.t failed");
+}
+
+TEST(MergeRunResults, KeepsEachNodesLastResultInDbtsSchema) {
+  Plan plan;
+  plan.batches = {{"b", "d", {{"model.p.a", "p.a", "fa", {}}, {"model.p.b", "p.b", "fb", {}},
+                              {"model.p.c", "p.c", "fc", {}}}}};
+  plan.dbt.threads = 4;
+  std::string first = MergeRunResults(
+      "", {R"({"metadata": {"invocation_id": "one"}, "elapsed_time": 1.0, "args": {"which": "build",
+           "select": ["p.a"], "partial_parse_file_path": "x", "target_path": "t", "vars": {}},
+           "results": [{"unique_id": "model.p.b", "status": "error"},
+                       {"unique_id": "model.p.a", "status": "success"},
+                       {"unique_id": "model.p.gone", "status": "success"}]})", {}},
+      plan);
+  nlohmann::json doc = nlohmann::json::parse(first);
+  EXPECT_EQ(doc["metadata"]["invocation_id"], "one");
+  EXPECT_EQ(doc["args"], (nlohmann::json{{"which", "build"}, {"vars", nlohmann::json::object()},
+                                         {"threads", 4},
+                                         {"invocation_command",
+                                          "pa-gen build (merged from the batches' dbt build runs)"}}));
+  ASSERT_EQ(doc["results"].size(), 2u);  // gone is not in the plan
+  EXPECT_EQ(doc["results"][0]["unique_id"], "model.p.a");  // sorted
+
+  // A later batch run replaces b's entry; pa-gen's own entry for c.
+  std::string second = MergeRunResults(
+      first, {R"({"metadata": {"invocation_id": "two"}, "elapsed_time": 2.0,
+                 "results": [{"unique_id": "model.p.b", "status": "success"}]})",
+              {{"model.p.c", "skipped", "skipped because upstream model.p.x failed", 0}}},
+      plan);
+  doc = nlohmann::json::parse(second);
+  EXPECT_EQ(doc["metadata"]["invocation_id"], "two");
+  EXPECT_EQ(doc["elapsed_time"], 3.0);
+  ASSERT_EQ(doc["results"].size(), 3u);
+  EXPECT_EQ(doc["results"][1]["status"], "success");
+  EXPECT_EQ(doc["results"][2]["status"], "skipped");
+  EXPECT_EQ(doc["results"][2]["timing"], nlohmann::json::array());
+  EXPECT_TRUE(doc["results"][2].contains("adapter_response"));
+  EXPECT_EQ(doc["args"]["which"], "build");  // kept from the first
+  // Unreadable old text: start afresh.
+  EXPECT_EQ(nlohmann::json::parse(MergeRunResults("{cut", {"", {}}, plan))["results"].size(), 0u);
 }
 
 TEST_F(BatchRunnerTest, KilledBeforeResultsTheLogKeepsFinishedNodes) {
@@ -139,7 +296,7 @@ TEST_F(BatchRunnerTest, AClosedOutputPipeLosesNoState) {
   dup2(saved_stderr, STDERR_FILENO);
   close(saved_stderr);
   signal(SIGPIPE, SIG_DFL);
-  EXPECT_EQ(code, 1);
+  EXPECT_EQ(code, 0);  // a node failed: recorded, and the build goes on
   BatchState state = State("staging");
   EXPECT_TRUE(state["model.p.a"].Succeeded());
   EXPECT_EQ(state["model.p.b"].status, "error");
@@ -174,8 +331,6 @@ TEST_F(BatchRunnerTest, TheCommand) {
   EXPECT_EQ(c.output, "/proj/.pa/run/staging/dbt.out");
   EXPECT_EQ(c.timeout_seconds, 60);
 }
-
-const char* kLockHeld = "IO Error: Could not set lock on file \"x.duckdb\": Conflicting lock is held";
 
 TEST_F(BatchRunnerTest, RetriesATransientFailureWithBackoff) {
   CommandRequest c = DbtBuildCommand(plan_, plan_.batches[1], dir_, {});
@@ -244,28 +399,6 @@ TEST(RecordOutcomes, LinesForOwnFailuresCountsForSkipped) {
   // Without run results (killed), nothing is listed: the final line says why.
   BatchState other;
   EXPECT_TRUE(RecordOutcomes({&d}, {}, false, 42, "/l", &other).lines.empty());
-}
-
-TEST_F(BatchRunnerTest, TheSplitDecision) {
-  DbtRun failed;
-  failed.result.exit_code = 1;
-  BatchOutcome outcome;
-  outcome.failed = 1;
-  const PlanBatch& staging = plan_.batches[1];
-  const PlanBatch& marts = plan_.batches[0];
-  EXPECT_TRUE(ShouldSplit(plan_, staging, outcome, true, failed));
-  EXPECT_FALSE(ShouldSplit(plan_, marts, outcome, true, failed));  // one member, nothing waits
-  EXPECT_FALSE(ShouldSplit(plan_, staging, outcome, false, failed));  // no results
-  EXPECT_FALSE(ShouldSplit(plan_, staging, BatchOutcome{}, true, failed));
-  DbtRun timed_out = failed;
-  timed_out.result.timed_out = true;
-  EXPECT_FALSE(ShouldSplit(plan_, staging, outcome, true, timed_out));
-  DbtRun locked = failed;
-  locked.output = kLockHeld;
-  EXPECT_FALSE(ShouldSplit(plan_, staging, outcome, true, locked));
-  PlanBatch already = staging;
-  already.split_from = "x";
-  EXPECT_FALSE(ShouldSplit(plan_, already, outcome, true, failed));
 }
 
 TEST(DbtOutput, TransientFailures) {
