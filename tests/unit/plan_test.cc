@@ -29,6 +29,7 @@ Plan SamplePlan() {
         {"test.proj.not_null_stg_a_id.1a2b3c", "proj.staging.not_null_stg_a_id", "f5",
          {{"staging.1", "model.proj.stg_a"}}}}},
   };
+  plan.batches[0].members[0].gated_by = {{"staging.1", "test.proj.not_null_stg_a_id.1a2b3c"}};
   return plan;
 }
 
@@ -57,6 +58,7 @@ void ExpectSamePlan(const Plan& a, const Plan& b) {
       EXPECT_EQ(x.selector, y.selector);
       EXPECT_EQ(x.fingerprint, y.fingerprint);
       EXPECT_EQ(x.deps, y.deps);
+      EXPECT_EQ(x.gated_by, y.gated_by);
     }
   }
 }
@@ -165,6 +167,34 @@ TEST(Plan, MakePlanUsesSelectorsIdsAndDepsInBatchOrder) {
   Plan other = MakePlan("..", dbt, "settings-2", graph, partition, kDefaults);
   EXPECT_NE(other.batches[0].members[0].fingerprint, plan.batches[0].members[0].fingerprint);
   EXPECT_NE(other.batches[0].digest, plan.batches[0].digest);
+}
+
+// As `dbt build` gates: a test holds back the nodes downstream of all of its
+// parents; the plan names it for the first such nodes in other batches.
+TEST(Plan, MakePlanListsTheTestsThatGateAMemberFromOtherBatches) {
+  Graph graph;
+  graph.nodes.resize(6);
+  const char* ids[] = {"model.p.a", "model.p.b", "model.p.c", "model.p.d", "test.p.rel", "test.p.t"};
+  for (int i = 0; i < 6; ++i) {
+    graph.nodes[i].unique_id = ids[i];
+    graph.nodes[i].fqn = {"p", ids[i]};
+  }
+  graph.nodes[4].kind = graph.nodes[5].kind = NodeKind::kTest;
+  graph.nodes[1].deps = {0};     // b reads a
+  graph.nodes[2].deps = {1};     // c reads b
+  graph.nodes[3].deps = {0};     // d reads a only
+  graph.nodes[4].deps = {0, 1};  // rel tests a and b: gates c, not d
+  graph.nodes[5].deps = {0};     // t tests a: gates b and d (and c through b)
+  Partition partition;
+  partition.batches = {{"marts", {1, 2, 3}, {1}}, {"staging", {0, 4, 5}, {}}};
+  partition.batch_of = {1, 0, 0, 0, 1, 1};
+  Plan plan = MakePlan(".", DbtSettings(), "s", graph, partition, kDefaults);
+  using Gates = std::vector<std::pair<std::string, std::string>>;
+  const std::vector<PlanMember>& marts = plan.batches[0].members;  // b, c, d
+  EXPECT_EQ(marts[0].gated_by, (Gates{{"staging", "test.p.t"}}));
+  EXPECT_EQ(marts[1].gated_by, (Gates{{"staging", "test.p.rel"}}));
+  EXPECT_EQ(marts[2].gated_by, (Gates{{"staging", "test.p.t"}}));
+  for (const PlanMember& m : plan.batches[1].members) EXPECT_TRUE(m.gated_by.empty());  // same batch: dbt gates
 }
 
 // Issue 13, class 8: numbers from the plan are checked for type and range
