@@ -109,6 +109,13 @@ bool MergeIntoBuildResults(Disk& disk, const fs::path& project, const Plan& plan
   fs::path file = MergedRunResultsFile(project);
   std::string existing, ignored;
   if (disk.Exists(file)) disk.ReadFile(file, &existing, &ignored);
+  std::string merged;
+  try {
+    merged = MergeRunResults(existing, batch, plan);
+  } catch (const std::exception& e) {  // nlohmann's: a message that is not UTF-8, say
+    *err = fmt::format("{}: cannot merge this batch's results: {}", file.string(), e.what());
+    return false;
+  }
   bool changed = false;
-  return disk.WriteFileIfChanged(file, MergeRunResults(existing, batch, plan), &changed, err);
+  return disk.WriteFileIfChanged(file, merged, &changed, err);
 }
