@@ -11,7 +11,8 @@
 #
 # The environment names what examples/planalign's `postgres` target reads
 # with env_var(): PA_PG_HOST (the socket folder), PA_PG_PORT, PA_PG_USER,
-# PA_PG_PASSWORD (empty: local connections are trusted), PA_PG_DATABASE.
+# PA_PG_PASSWORD (empty: local connections are trusted), PA_PG_DATABASE; and
+# PA_PG_BIN, the folder of the server's programs (psql, createdb).
 # PostgreSQL refuses to run as root: as root, the server runs as the
 # `postgres` system user (created when missing), which then owns DIR.
 # Keep DIR short: a socket path has at most 107 bytes.
@@ -39,7 +40,7 @@ as_server_user() {
 }
 
 print_env() {
-  echo "export PA_PG_HOST='$dir' PA_PG_PORT='$port' PA_PG_USER='$role' PA_PG_PASSWORD='' PA_PG_DATABASE='$database'"
+  echo "export PA_PG_HOST='$dir' PA_PG_PORT='$port' PA_PG_USER='$role' PA_PG_PASSWORD='' PA_PG_DATABASE='$database' PA_PG_BIN='$bindir'"
 }
 
 start() {
