@@ -202,6 +202,17 @@ TEST_F(PostgresTest, PlanalignBuildsWhatDbtBuildBuilds) {
   Result again = Run(project, "pa_built_db", "ninja -j4");
   EXPECT_EQ(again.code, 0) << again.out;
   EXPECT_NE(again.out.find("ninja: no work to do."), std::string::npos) << again.out;
+
+  // A touched model: its batch's edge runs, but no dbt (nothing changed).
+  Write(root_ / "marker", "");
+  Result touched = Run(project, "pa_built_db", "touch models/staging/stg_census.sql && ninja -j4");
+  EXPECT_EQ(touched.code, 0) << touched.out;
+  for (const auto& run : fs::directory_iterator(project / ".pa" / "run")) {
+    fs::path results = run.path() / "target" / "run_results.json";
+    if (fs::exists(results))
+      EXPECT_LT(fs::last_write_time(results), fs::last_write_time(root_ / "marker")) << touched.out;
+  }
+  EXPECT_EQ(PostgresDigest("pa_built_db"), expected);
 }
 
 // Batches with no dependency between them run side by side, as dbt's own
