@@ -308,4 +308,35 @@ TEST_F(PostgresTest, AFailingBatchDoesNotStopIndependentBatches) {
   EXPECT_EQ(BatchesRun(fixed.out), (std::set<std::string>{"b", "c"})) << fixed.out;
 }
 
+// kill -9 of dbt in the middle of a batch: no stamp, and the rerun builds
+// only the node that had not finished. (The killed dbt's server session
+// keeps running its query until it next talks to the client: the slow
+// model sleeps 15 s, not longer, so the rerun does not wait on its locks.)
+TEST_F(PostgresTest, KilledDbtKeepsTheNodesItFinished) {
+  fs::path project = root_ / "tiny";
+  WriteTinyProject(project, "select 1 as id\n", "select 2 as id\n");
+  fs::remove_all(project / "models" / "b");
+  Write(project / "models" / "a" / "slow.sql", "select 1 as id from pg_sleep(15)\n");
+  CreateDatabase("killed");
+  Result gen = Run(project, "killed", Quote(kPaGen.string()) + " --target postgres");
+  ASSERT_EQ(gen.code, 0) << gen.out;
+  Result killed = Run(project, "killed",
+                      "PA_NO_WORKER=1 ninja > ninja.out 2>&1 & pid=$!; "
+                      "for i in $(seq 600); do grep NodeFinished .pa/run/a/logs/dbt.log 2>/dev/null "
+                      "| grep -q model.tiny.x && break; sleep 0.2; done; "
+                      "pkill -9 -f '[b]in/dbt build --project-dir " + project.string() + "'; "
+                      "wait $pid; echo \"ninja exited $?\"; cat ninja.out");
+  EXPECT_EQ(killed.out.find("ninja exited 0"), std::string::npos) << killed.out;
+  EXPECT_FALSE(fs::exists(project / ".pa" / "stamps" / "a.stamp"));
+
+  Result resumed = Run(project, "killed", "ninja");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  std::string results = Read(project / ".pa" / "run" / "a" / "target" / "run_results.json");
+  EXPECT_NE(results.find("model.tiny.slow"), std::string::npos);
+  EXPECT_EQ(results.find("model.tiny.x"), std::string::npos) << results;
+  std::string digest = PostgresDigest("killed");
+  EXPECT_TRUE(std::regex_match(digest, std::regex("main_shared\\.slow\\|1\\|\\w+\nmain_shared\\.x\\|1\\|\\w+\n")))
+      << digest;
+}
+
 }  // namespace
