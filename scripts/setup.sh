@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # clang: the sanitizer build and libFuzzer harnesses (scripts/fuzz.sh), which `make test` runs.
-packages=(cmake ninja-build g++ clang nlohmann-json3-dev libsimdjson-dev libcli11-dev libfmt-dev libgtest-dev libyaml-cpp-dev)
+# postgresql: the server binaries scripts/pg-server.sh starts for the PostgreSQL tests (the
+# system service the package sets up is not used).
+packages=(cmake ninja-build g++ clang nlohmann-json3-dev libsimdjson-dev libcli11-dev libfmt-dev libgtest-dev libyaml-cpp-dev postgresql)
 python3 -m venv --help >/dev/null 2>&1 || packages+=(python3-venv)
 missing=()
 for p in "${packages[@]}"; do

@@ -69,6 +69,7 @@ int Explain(const Generation& g, bool json) {
                          {"timed_nodes", timed},
                          {"nodes", g.graph.nodes.size()},
                          {"jobs", g.cost.jobs},
+                         {"pools", g.cost.pools},
                          {"threads", g.cost.threads}};
     doc["critical_path"] = batch_names(e.prediction.critical_path);
     nlohmann::ordered_json batches = nlohmann::ordered_json::array();
@@ -98,10 +99,12 @@ int Explain(const Generation& g, bool json) {
     if (policy != g.grouping.policy) others.push_back(fmt::format("{} {}", policy, Seconds(seconds)));
   fmt::print("policy {}: predicted build {} (other policies: {})\n", g.grouping.policy,
              Seconds(e.prediction.seconds), Join(others, ", "));
+  std::string pools;  // the policy file's limits on a server
+  for (const auto& [name, depth] : g.cost.pools) pools += fmt::format(", at most {} in pool {}", depth, name);
   fmt::print("cost model: dbt start-up {} per batch; {} of {} nodes timed by earlier runs, the "
-             "others {} each; {} batch{} at a time; {} dbt threads where the policy sets none\n",
+             "others {} each; {} batch{} at a time{}; {} dbt threads where the policy sets none\n",
              Seconds(g.cost.startup_seconds), timed, g.graph.nodes.size(), Seconds(kUnknownNodeSeconds),
-             g.cost.jobs, g.cost.jobs == 1 ? "" : "es", g.cost.threads);
+             g.cost.jobs, g.cost.jobs == 1 ? "" : "es", pools, g.cost.threads);
   fmt::print("critical path: {}\n\n", Join(batch_names(e.prediction.critical_path), " -> "));
   for (size_t b = 0; b < partition.batches.size(); ++b) {
     const Batch& batch = partition.batches[b];

@@ -130,6 +130,8 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
   if (!LoadAllState(disk, project.dir, &state, err)) return false;
   timer->Lap("load state");
   CostModel cost = HistoryCosts(disk, graph, state, project.dir, manifest.adapter_type, options);
+  // On a server, the policy file's pools limit batches side by side as -j does.
+  if (manifest.adapter_type != "duckdb") cost.pools = policy.pools;
   std::map<std::string, double> predictions;
   Grouping grouping = policy.kind == PolicyKind::kAuto
                           ? ChooseGrouping(policy, project, graph, names, cost, dbt.threads, &predictions)

@@ -32,7 +32,8 @@ bool FindDbt(const std::string& flag, const fs::path& project_dir, fs::path* dbt
              std::string* err);
 
 // Whether dbt's console output shows a failure that may pass by itself:
-// another process holds the DuckDB file, or the server refused a connection.
+// another process holds the DuckDB file, the server refused a connection, or
+// another batch created the same schema (or hook table) at the same moment.
 // SQL errors and failing tests are never transient.
 bool IsTransientFailure(const std::string& output);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <queue>
+#include <set>
 
 namespace {
 
@@ -41,29 +42,41 @@ struct Tasks {
 };
 
 // List scheduling on `slots` workers, the ready task with the longest tail
-// first (ties by index). Returns the makespan.
-double ListSchedule(const Tasks& tasks, const std::vector<double>& tail, int slots) {
+// first (ties by index). A task with a pool (`pool_of`, -1: none) also
+// takes a place in it, of `pool_depth` places; a ready task whose pool is
+// full lets the next one go first. Returns the makespan.
+double ListSchedule(const Tasks& tasks, const std::vector<double>& tail, int slots,
+                    const std::vector<int>& pool_of = {}, std::vector<int> pool_depth = {}) {
   std::vector<int> pending;
   for (const auto& d : tasks.deps) pending.push_back(static_cast<int>(d.size()));
-  auto later_first = [&](int a, int b) { return tail[a] != tail[b] ? tail[a] < tail[b] : a > b; };
-  std::priority_queue<int, std::vector<int>, decltype(later_first)> ready(later_first);
+  auto first = [&](int a, int b) { return tail[a] != tail[b] ? tail[a] > tail[b] : a < b; };
+  std::set<int, decltype(first)> ready(first);
   for (size_t t = 0; t < pending.size(); ++t)
-    if (pending[t] == 0) ready.push(static_cast<int>(t));
+    if (pending[t] == 0) ready.insert(static_cast<int>(t));
+  auto pool = [&](int t) { return pool_of.empty() ? -1 : pool_of[t]; };
   using Finish = std::pair<double, int>;  // (time, task)
   std::priority_queue<Finish, std::vector<Finish>, std::greater<Finish>> running;
   double now = 0;
   int free_slots = std::max(1, slots);
   while (!ready.empty() || !running.empty()) {
-    for (; free_slots > 0 && !ready.empty(); --free_slots) {
-      running.emplace(now + tasks.seconds[ready.top()], ready.top());
-      ready.pop();
+    for (auto it = ready.begin(); free_slots > 0 && it != ready.end();) {
+      int t = *it;
+      if (pool(t) >= 0 && pool_depth[pool(t)] <= 0) {
+        ++it;
+        continue;
+      }
+      if (pool(t) >= 0) --pool_depth[pool(t)];
+      running.emplace(now + tasks.seconds[t], t);
+      it = ready.erase(it);
+      --free_slots;
     }
     auto [end, t] = running.top();
     running.pop();
     now = end;
     ++free_slots;
+    if (pool(t) >= 0) ++pool_depth[pool(t)];
     for (int c : tasks.children[t])
-      if (--pending[c] == 0) ready.push(c);
+      if (--pending[c] == 0) ready.insert(c);
   }
   return now;
 }
@@ -93,7 +106,18 @@ Prediction PredictBuild(const Graph& graph, const Partition& partition,
   }
   batches.Link();
   std::vector<double> tail = batches.Tails();
-  p.seconds = ListSchedule(batches, tail, cost.jobs);
+  // The pools batches name, by index; a pool the policy does not declare limits nothing.
+  std::vector<int> pool_of(partition.batches.size(), -1);
+  std::vector<int> pool_depth;
+  std::map<std::string, int> pool_index;
+  for (size_t b = 0; b < partition.batches.size(); ++b) {
+    auto declared = cost.pools.find(settings[b].pool);
+    if (declared == cost.pools.end()) continue;
+    auto [it, added] = pool_index.emplace(declared->first, static_cast<int>(pool_depth.size()));
+    if (added) pool_depth.push_back(std::max(1, declared->second));
+    pool_of[b] = it->second;
+  }
+  p.seconds = ListSchedule(batches, tail, cost.jobs, pool_of, pool_depth);
   // The critical path: the longest chain, from the root with the longest
   // tail down along the child with the longest tail.
   int at = -1;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,8 +13,9 @@
 struct CostModel {
   std::vector<double> node_seconds;  // per graph node
   double startup_seconds = 3.0;      // one dbt process before its first node
-  int jobs = 1;                      // batches Ninja runs side by side (-j and the pool)
+  int jobs = 1;                      // batches Ninja runs side by side (-j; 1 on DuckDB)
   int threads = 1;                   // dbt threads of a batch that sets none
+  std::map<std::string, int> pools;  // Ninja pools (policy file): name -> depth
 };
 
 // A guess for nodes without history: a tiny model on a local warehouse.
@@ -27,6 +29,7 @@ struct Prediction {
 
 // Simulates the build: each batch's nodes list-scheduled on its dbt threads,
 // the batches list-scheduled on `jobs` slots in dependency order, the
-// batch with the longest path to the end first.
+// batch with the longest path to the end first; a batch in a pool of
+// `cost.pools` also waits for a free place in its pool, as under Ninja.
 Prediction PredictBuild(const Graph& graph, const Partition& partition,
                         const std::vector<BatchSettings>& settings, const CostModel& cost);

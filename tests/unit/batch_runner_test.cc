@@ -405,6 +405,10 @@ TEST(DbtOutput, TransientFailures) {
   EXPECT_TRUE(IsTransientFailure(kLockHeld));
   EXPECT_TRUE(IsTransientFailure("could not connect to server: Connection refused"));
   EXPECT_TRUE(IsTransientFailure("FATAL: the database system is starting up"));
+  // What PostgreSQL says to the second of two batches creating one schema at once.
+  EXPECT_TRUE(IsTransientFailure(
+      "Database Error\n  duplicate key value violates unique constraint \"pg_namespace_nspname_index\"\n"
+      "  DETAIL:  Key (nspname)=(main_shared) already exists."));
   EXPECT_FALSE(IsTransientFailure("Database Error in model x: syntax error at or near"));
   EXPECT_FALSE(IsTransientFailure(""));
 }

@@ -38,6 +38,24 @@ TEST(PredictBuild, BatchesPayStartUpAndShareTheSlots) {
   EXPECT_DOUBLE_EQ(f.Predict(PerNode(), 2, 1).seconds, 6);
 }
 
+// A policy file's pool holds batches back as Ninja does, whatever -j allows;
+// a pool it does not declare limits nothing.
+TEST(PredictBuild, APoolLimitsBatchesSideBySide) {
+  Fixture f;
+  f.cost.jobs = 4;
+  f.cost.threads = 1;
+  std::vector<BatchSettings> settings = {{0, "warehouse"}, {0, "warehouse"}, {0, "warehouse"}};
+  EXPECT_DOUBLE_EQ(PredictBuild(f.graph, PerNode(), settings, f.cost).seconds, 6);
+  f.cost.pools = {{"warehouse", 1}};
+  EXPECT_DOUBLE_EQ(PredictBuild(f.graph, PerNode(), settings, f.cost).seconds, 9);
+  f.cost.pools = {{"warehouse", 2}};
+  EXPECT_DOUBLE_EQ(PredictBuild(f.graph, PerNode(), settings, f.cost).seconds, 6);
+  // Only b in the pool of depth 1: c still runs beside it.
+  f.cost.pools = {{"warehouse", 1}};
+  settings = {{0, ""}, {0, "warehouse"}, {0, ""}};
+  EXPECT_DOUBLE_EQ(PredictBuild(f.graph, PerNode(), settings, f.cost).seconds, 6);
+}
+
 TEST(PredictBuild, ThreadsRunABatchsIndependentNodesSideBySide) {
   Fixture f;
   Partition single;

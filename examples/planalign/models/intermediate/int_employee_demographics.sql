@@ -14,8 +14,8 @@ as_of as (
 aged as (
     select
         census.*,
-        greatest(0, date_sub('year', census.birth_date, as_of.as_of_date)) as age,
-        greatest(0, date_sub('year', census.hire_date, as_of.as_of_date)) as tenure_years
+        greatest(0, {{ whole_years_between('census.birth_date', 'as_of.as_of_date') }}) as age,
+        greatest(0, {{ whole_years_between('census.hire_date', 'as_of.as_of_date') }}) as tenure_years
     from census
     cross join as_of
 )

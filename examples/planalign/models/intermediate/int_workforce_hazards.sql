@@ -14,8 +14,8 @@ rates as (
         demographics.tenure_band_id,
         coalesce(term.termination_rate, 0) as termination_rate,
         coalesce(promo.promotion_rate, 0) as promotion_rate,
-        (hash(demographics.employee_id || '-term-{{ var("simulation_year") }}') % 10000) / 10000.0 as term_draw,
-        (hash(demographics.employee_id || '-promo-{{ var("simulation_year") }}') % 10000) / 10000.0 as promo_draw
+        ({{ stable_hash("demographics.employee_id || '-term-" ~ var("simulation_year") ~ "'") }} % 10000) / 10000.0 as term_draw,
+        ({{ stable_hash("demographics.employee_id || '-promo-" ~ var("simulation_year") ~ "'") }} % 10000) / 10000.0 as promo_draw
     from demographics
     left join {{ ref('stg_termination_hazard') }} as term
         on demographics.age_band_id = term.age_band_id

@@ -1,0 +1,342 @@
+// End to end on PostgreSQL, the server path: the real pa-gen, dbt-postgres
+// and ninja against a throwaway server that this test process starts with
+// scripts/pg-server.sh (on a Unix socket in a folder of its own) and stops
+// at the end. A watchdog removes the server should the process die first
+// (a CTest timeout). Every test builds into databases of its own.
+//
+// Without the server binaries (scripts/setup.sh installs them) every test
+// skips with a message saying so.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <regex>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "e2e_util.h"
+
+namespace {
+
+using nlohmann::json;
+
+const fs::path kServerScript = kSource / "scripts" / "pg-server.sh";
+
+std::string Quote(const std::string& s) { return "'" + s + "'"; }
+
+class PostgresServer : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    // Short: a socket path has at most 107 bytes.
+    dir_ = fs::temp_directory_path() / ("pa-pg-" + std::to_string(getpid()));
+    Result r = Shell(fs::temp_directory_path(), Quote(kServerScript) + " start " + Quote(dir_));
+    if (r.code == 3) {  // no server binaries
+      missing_ = r.out;
+      return;
+    }
+    ASSERT_EQ(r.code, 0) << r.out;
+    started_ = true;
+    // Should this process die before TearDown, the server goes with it.
+    Shell(fs::temp_directory_path(),
+          "setsid sh -c 'while kill -0 " + std::to_string(getpid()) + " 2>/dev/null; do sleep 1; done; \"" +
+              kServerScript.string() + "\" remove \"" + dir_.string() + "\"' >/dev/null 2>&1 </dev/null &");
+    std::smatch m;
+    for (const char* var : {"PA_PG_HOST", "PA_PG_PORT", "PA_PG_USER", "PA_PG_PASSWORD", "PA_PG_BIN"}) {
+      std::regex pattern(std::string(var) + "='([^']*)'");
+      ASSERT_TRUE(std::regex_search(r.out, m, pattern)) << r.out;
+      setenv(var, m[1].str().c_str(), 1);
+    }
+  }
+  void TearDown() override {
+    if (!started_) return;
+    Result r = Shell(fs::temp_directory_path(), Quote(kServerScript) + " remove " + Quote(dir_));
+    EXPECT_EQ(r.code, 0) << r.out;
+  }
+
+  static std::string missing_;  // why there is no server; "" when there is one
+
+ private:
+  fs::path dir_;
+  bool started_ = false;
+};
+std::string PostgresServer::missing_;
+
+const auto* const kServer = ::testing::AddGlobalTestEnvironment(new PostgresServer);
+
+std::string Bin(const char* program) { return Quote((fs::path(std::getenv("PA_PG_BIN")) / program).string()); }
+
+// psql on `database`, unaligned and without headers; stops at the first error.
+std::string Psql(const std::string& database) {
+  return Bin("psql") + " -X -q -v ON_ERROR_STOP=1 -At -h \"$PA_PG_HOST\" -p \"$PA_PG_PORT\" -U \"$PA_PG_USER\" -d " +
+         database;
+}
+
+void CreateDatabase(const std::string& name) {
+  Result r = Shell(fs::temp_directory_path(), Psql("postgres") + " -c 'create database " + name + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+}
+
+// Every table and view of `database` outside the system schemas: name, row
+// count and an md5 of its rows (each as text, sorted), one per line; as
+// tests/e2e/warehouse_digest.py does for DuckDB.
+std::string PostgresDigest(const std::string& database) {
+  const char* query =
+      "select format('select %L, count(*), md5(coalesce(string_agg(r::text, chr(10) order by r::text), %L)) "
+      "from %I.%I r', table_schema || '.' || table_name, '', table_schema, table_name) "
+      "from information_schema.tables "
+      "where table_schema not in ('pg_catalog', 'information_schema') "
+      "order by table_schema, table_name \\gexec";
+  Result r = Shell(fs::temp_directory_path(), "printf '%s\\n' \"" + std::string(query) + "\" | " + Psql(database));
+  EXPECT_EQ(r.code, 0) << r.out;
+  return r.out;
+}
+
+// The `dbt build <batch>` lines of a ninja run, as batch names.
+std::set<std::string> BatchesRun(const std::string& ninja_output) {
+  std::set<std::string> batches;
+  std::regex line(R"(dbt build (\S+) \()");
+  for (std::sregex_iterator it(ninja_output.begin(), ninja_output.end(), line), end; it != end; ++it)
+    batches.insert((*it)[1]);
+  return batches;
+}
+
+// From each batch's run_results.json: when its first node started executing
+// and its last one finished (ISO times sort as text).
+std::map<std::string, std::pair<std::string, std::string>> ExecutionSpans(const fs::path& project) {
+  std::map<std::string, std::pair<std::string, std::string>> spans;
+  for (const auto& run : fs::directory_iterator(project / ".pa" / "run")) {
+    fs::path results = run.path() / "target" / "run_results.json";
+    if (!fs::exists(results)) continue;
+    json doc = json::parse(Read(results));
+    for (const auto& r : doc["results"]) {
+      for (const auto& t : r["timing"]) {
+        if (t["name"] != "execute") continue;
+        auto [it, fresh] = spans.try_emplace(run.path().filename().string(), t["started_at"], t["completed_at"]);
+        it->second.first = std::min(it->second.first, t["started_at"].get<std::string>());
+        it->second.second = std::max(it->second.second, t["completed_at"].get<std::string>());
+      }
+    }
+  }
+  return spans;
+}
+
+const char kProfile[] = R"(tiny:
+  target: postgres
+  outputs:
+    postgres:
+      type: postgres
+      host: "{{ env_var('PA_PG_HOST') }}"
+      port: "{{ env_var('PA_PG_PORT', '5432') | as_number }}"
+      user: "{{ env_var('PA_PG_USER') }}"
+      password: "{{ env_var('PA_PG_PASSWORD', '') }}"
+      dbname: "{{ env_var('PA_PG_DATABASE') }}"
+      schema: main
+      threads: 2
+)";
+
+// A small project: models `x` in folder a and `y` in folder b (two batches
+// with no dependency between them), both in the schema main_shared.
+void WriteTinyProject(const fs::path& p, const std::string& x_sql, const std::string& y_sql) {
+  fs::create_directories(p / "models" / "a");
+  fs::create_directories(p / "models" / "b");
+  Write(p / "dbt_project.yml",
+        "name: tiny\nversion: \"1.0.0\"\nconfig-version: 2\nprofile: tiny\n"
+        "models:\n  tiny:\n    +schema: shared\n    +materialized: table\n");
+  Write(p / "profiles.yml", kProfile);
+  Write(p / "models" / "a" / "x.sql", x_sql);
+  Write(p / "models" / "b" / "y.sql", y_sql);
+}
+
+class PostgresTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!PostgresServer::missing_.empty())
+      GTEST_SKIP() << "no PostgreSQL server binaries (scripts/setup.sh installs the Debian package "
+                      "postgresql): "
+                   << PostgresServer::missing_;
+    root_ = TestRoot();
+  }
+  void TearDown() override {
+    if (!root_.empty()) RemoveUnlessFailed(root_);
+  }
+  // pa-gen and ninja (or any command) with dbt building into `database`.
+  Result Run(const fs::path& dir, const std::string& database, const std::string& command) {
+    return Shell(dir, "PA_PG_DATABASE=" + database + " && export PA_PG_DATABASE && " + command);
+  }
+
+  fs::path root_;
+};
+
+// planalign on PostgreSQL: `pa-gen --target postgres && ninja -j4` builds
+// what a plain `dbt build --target postgres` builds, with no Ninja pool (the
+// server takes several writers); a second ninja has nothing to do.
+TEST_F(PostgresTest, PlanalignBuildsWhatDbtBuildBuilds) {
+  fs::path reference = root_ / "reference";
+  fs::path project = root_ / "planalign";
+  CopyExample(reference);
+  CopyExample(project);
+  CreateDatabase("reference");
+  CreateDatabase("pa_built_db");
+  Result dbt = Run(reference, "reference", Quote((kVenv / "dbt").string()) + " build --profiles-dir . --target postgres");
+  ASSERT_EQ(dbt.code, 0) << dbt.out;
+
+  Result build = Run(project, "pa_built_db", Quote(kPaGen.string()) + " --target postgres && ninja -j4");
+  ASSERT_EQ(build.code, 0) << build.out;
+  EXPECT_EQ(BatchesRun(build.out),
+            (std::set<std::string>{"seeds", "staging", "intermediate", "marts", "audit"}));
+  std::string ninja_text = Read(project / "build.ninja");
+  EXPECT_EQ(ninja_text.find("pool"), std::string::npos) << "a server needs no pool";
+  // The credentials stay in the environment.
+  for (const char* file : {"build.ninja", ".pa-plan.json"}) {
+    std::string text = Read(project / file);
+    EXPECT_EQ(text.find(std::getenv("PA_PG_HOST")), std::string::npos) << file;
+    EXPECT_EQ(text.find("pa_built_db"), std::string::npos) << file;
+  }
+
+  std::string expected = PostgresDigest("reference");
+  EXPECT_EQ(std::count(expected.begin(), expected.end(), '\n'), 16 + 20) << expected;
+  EXPECT_EQ(PostgresDigest("pa_built_db"), expected);
+
+  Result again = Run(project, "pa_built_db", "ninja -j4");
+  EXPECT_EQ(again.code, 0) << again.out;
+  EXPECT_NE(again.out.find("ninja: no work to do."), std::string::npos) << again.out;
+
+  // A touched model: its batch's edge runs, but no dbt (nothing changed).
+  Write(root_ / "marker", "");
+  Result touched = Run(project, "pa_built_db", "touch models/staging/stg_census.sql && ninja -j4");
+  EXPECT_EQ(touched.code, 0) << touched.out;
+  for (const auto& run : fs::directory_iterator(project / ".pa" / "run")) {
+    fs::path results = run.path() / "target" / "run_results.json";
+    if (fs::exists(results))
+      EXPECT_LT(fs::last_write_time(results), fs::last_write_time(root_ / "marker")) << touched.out;
+  }
+  EXPECT_EQ(PostgresDigest("pa_built_db"), expected);
+}
+
+// Batches with no dependency between them run side by side, as dbt's own
+// timings show: each of the two models waits (in SQL, up to a minute) until
+// the other one's query is running, so a build that ran them one after
+// the other would show no overlap.
+TEST_F(PostgresTest, IndependentBatchesRunSideBySide) {
+  // The hook names itself in a comment and looks for the other's name,
+  // spelled in pieces so that it does not find its own text.
+  auto waits_for = [](const std::string& self, const std::string& other) {
+    return "{{ config(pre_hook=\"/* pa_here_" + self +
+           " */ do $$ declare n int; begin for i in 1..600 loop "
+           "select count(*) into n from pg_stat_activity where state = 'active' and "
+           "query like '%' || 'pa_here_' || '" + other + "' || '%' and pid <> pg_backend_pid(); "
+           "exit when n > 0; perform pg_sleep(0.1); end loop; perform pg_sleep(2); end $$\") }}\n"
+           "select 1 as id\n";
+  };
+  fs::path project = root_ / "tiny";
+  WriteTinyProject(project, waits_for("x", "y"), waits_for("y", "x"));
+  CreateDatabase("side_by_side");
+  Result build = Run(project, "side_by_side", Quote(kPaGen.string()) + " --target postgres && ninja -j2");
+  ASSERT_EQ(build.code, 0) << build.out;
+  EXPECT_EQ(BatchesRun(build.out), (std::set<std::string>{"a", "b"}));
+  auto spans = ExecutionSpans(project);
+  ASSERT_EQ(spans.size(), 2u) << build.out;
+  const auto& [a_start, a_end] = spans["a"];
+  const auto& [b_start, b_end] = spans["b"];
+  EXPECT_LT(a_start, b_end) << "a ran " << a_start << " to " << a_end << ", b " << b_start << " to " << b_end;
+  EXPECT_LT(b_start, a_end) << "a ran " << a_start << " to " << a_end << ", b " << b_start << " to " << b_end;
+}
+
+// Two batches that create the same schema at the same moment: PostgreSQL
+// fails the second `create schema if not exists` with a unique violation.
+// The race is made certain: a third session holds an uncommitted
+// `create schema main_shared` until both batches wait on it, then rolls
+// back. pa-gen takes the failure as transient and runs the batch again.
+TEST_F(PostgresTest, TwoBatchesCreatingOneSchemaAtOnceBothSucceed) {
+  fs::path project = root_ / "tiny";
+  WriteTinyProject(project, "select 1 as id\n", "select 2 as id\n");
+  CreateDatabase("one_schema");
+  Result gen = Run(project, "one_schema", Quote(kPaGen.string()) + " --target postgres");
+  ASSERT_EQ(gen.code, 0) << gen.out;
+  std::string psql = Psql("one_schema");
+  Write(root_ / "race.sh",
+        "set -u\n"
+        "(echo 'begin; create schema main_shared;'\n"
+        " for i in $(seq 1 600); do [ -f release ] && break; sleep 0.5; done\n"
+        " echo 'rollback;') | " + psql + " > holder.out 2>&1 &\n"
+        "ninja -C '" + project.string() + "' -j2 > ninja.out 2>&1 &\n"
+        "ninja=$!\n"
+        "for i in $(seq 1 600); do\n"
+        "  n=$(" + psql + " -c \"select count(*) from pg_stat_activity where wait_event_type = 'Lock'\")\n"
+        "  [ \"$n\" -ge 2 ] && break\n"
+        "  sleep 0.5\n"
+        "done\n"
+        "echo \"waiting on the lock: $n\"\n"
+        "touch release\n"
+        "wait $ninja; code=$?\n"
+        "wait\n"
+        "cat ninja.out\n"
+        "exit $code\n");
+  Result race = Run(root_, "one_schema", "bash race.sh");
+  EXPECT_EQ(race.code, 0) << race.out;
+  EXPECT_NE(race.out.find("waiting on the lock: 2"), std::string::npos) << race.out;
+  EXPECT_NE(race.out.find("pg_namespace_nspname_index"), std::string::npos) << race.out;
+  EXPECT_NE(race.out.find("retrying"), std::string::npos) << race.out;
+  std::string digest = PostgresDigest("one_schema");
+  EXPECT_TRUE(std::regex_match(digest, std::regex("main_shared\\.x\\|1\\|\\w+\nmain_shared\\.y\\|1\\|\\w+\n")))
+      << digest;
+}
+
+// With -k 0 a failing batch stops only what depends on it: b fails, c (which
+// reads b) does not run, a (independent) is built; the next ninja runs b and
+// c only once b is fixed.
+TEST_F(PostgresTest, AFailingBatchDoesNotStopIndependentBatches) {
+  fs::path project = root_ / "tiny";
+  WriteTinyProject(project, "select 1 as id\n", "select no_such_column from (select 1 as id) t\n");
+  fs::create_directories(project / "models" / "c");
+  Write(project / "models" / "c" / "z.sql", "select * from {{ ref('y') }}\n");
+  CreateDatabase("failing");
+  Result build = Run(project, "failing", Quote(kPaGen.string()) + " --target postgres && ninja -k 0 -j2");
+  EXPECT_NE(build.code, 0) << build.out;
+  EXPECT_EQ(BatchesRun(build.out), (std::set<std::string>{"a", "b"})) << build.out;
+  EXPECT_TRUE(fs::exists(project / ".pa" / "stamps" / "a.stamp")) << build.out;
+  EXPECT_FALSE(fs::exists(project / ".pa" / "stamps" / "b.stamp")) << build.out;
+  EXPECT_FALSE(fs::exists(project / ".pa" / "stamps" / "c.stamp")) << build.out;
+  std::string digest = PostgresDigest("failing");
+  EXPECT_TRUE(std::regex_match(digest, std::regex("main_shared\\.x\\|1\\|\\w+\n"))) << digest;
+
+  Write(project / "models" / "b" / "y.sql", "select 2 as id\n");
+  Result fixed = Run(project, "failing", "ninja -j2");
+  EXPECT_EQ(fixed.code, 0) << fixed.out;
+  EXPECT_EQ(BatchesRun(fixed.out), (std::set<std::string>{"b", "c"})) << fixed.out;
+}
+
+// kill -9 of dbt in the middle of a batch: no stamp, and the rerun builds
+// only the node that had not finished. (The killed dbt's server session
+// keeps running its query until it next talks to the client: the slow
+// model sleeps 15 s, not longer, so the rerun does not wait on its locks.)
+TEST_F(PostgresTest, KilledDbtKeepsTheNodesItFinished) {
+  fs::path project = root_ / "tiny";
+  WriteTinyProject(project, "select 1 as id\n", "select 2 as id\n");
+  fs::remove_all(project / "models" / "b");
+  Write(project / "models" / "a" / "slow.sql", "select 1 as id from pg_sleep(15)\n");
+  CreateDatabase("killed");
+  Result gen = Run(project, "killed", Quote(kPaGen.string()) + " --target postgres");
+  ASSERT_EQ(gen.code, 0) << gen.out;
+  Result killed = Run(project, "killed",
+                      "PA_NO_WORKER=1 ninja > ninja.out 2>&1 & pid=$!; "
+                      "for i in $(seq 600); do grep NodeFinished .pa/run/a/logs/dbt.log 2>/dev/null "
+                      "| grep -q model.tiny.x && break; sleep 0.2; done; "
+                      "pkill -9 -f '[b]in/dbt build --project-dir " + project.string() + "'; "
+                      "wait $pid; echo \"ninja exited $?\"; cat ninja.out");
+  EXPECT_EQ(killed.out.find("ninja exited 0"), std::string::npos) << killed.out;
+  EXPECT_FALSE(fs::exists(project / ".pa" / "stamps" / "a.stamp"));
+
+  Result resumed = Run(project, "killed", "ninja");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  std::string results = Read(project / ".pa" / "run" / "a" / "target" / "run_results.json");
+  EXPECT_NE(results.find("model.tiny.slow"), std::string::npos);
+  EXPECT_EQ(results.find("model.tiny.x"), std::string::npos) << results;
+  std::string digest = PostgresDigest("killed");
+  EXPECT_TRUE(std::regex_match(digest, std::regex("main_shared\\.slow\\|1\\|\\w+\nmain_shared\\.x\\|1\\|\\w+\n")))
+      << digest;
+}
+
+}  // namespace
