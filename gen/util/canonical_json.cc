@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,10 +14,17 @@ namespace {
 
 constexpr int kMaxDepth = 256;
 
+// Buffers for one level of nesting, kept from one value to the next: the
+// digests of a manifest's configs would otherwise allocate for each.
+struct Level {
+  std::string buffer;
+  std::vector<std::pair<std::string_view, uint64_t>> fields;
+};
+
 // A recursive-descent reader that digests each value as it goes.
 class CanonicalReader {
  public:
-  explicit CanonicalReader(std::string_view text) : text_(text) {}
+  CanonicalReader(std::string_view text, std::deque<Level>& levels) : text_(text), levels_(levels) {}
 
   bool Document(uint64_t* digest) {
     if (!Value(0, digest)) return false;
@@ -31,7 +39,15 @@ class CanonicalReader {
       ++at_;
   }
 
+  // HashLarge of the tag followed by the body; short ones (nearly all)
+  // without an allocation.
   static uint64_t Tagged(char tag, std::string_view body) {
+    char small[256];
+    if (body.size() < sizeof small) {
+      small[0] = tag;
+      std::memcpy(small + 1, body.data(), body.size());
+      return HashLarge(std::string_view(small, body.size() + 1));
+    }
     std::string buffer(1, tag);
     buffer.append(body);
     return HashLarge(buffer);
@@ -101,9 +117,16 @@ class CanonicalReader {
     }
   }
 
+  // A deque: a level's buffers stay where they are while deeper ones are added.
+  Level& At(int depth) {
+    while (levels_.size() <= static_cast<size_t>(depth)) levels_.emplace_back();
+    return levels_[depth];
+  }
+
   bool Array(int depth, uint64_t* digest) {
     ++at_;  // [
-    std::string items(1, 'a');
+    std::string& items = At(depth).buffer;
+    items.assign(1, 'a');
     SkipSpace();
     if (at_ < text_.size() && text_[at_] == ']') {
       ++at_;
@@ -125,7 +148,8 @@ class CanonicalReader {
 
   bool Object(int depth, uint64_t* digest) {
     ++at_;  // {
-    std::vector<std::pair<std::string_view, uint64_t>> fields;
+    std::vector<std::pair<std::string_view, uint64_t>>& fields = At(depth).fields;
+    fields.clear();
     SkipSpace();
     if (at_ < text_.size() && text_[at_] == '}') {
       ++at_;
@@ -146,7 +170,8 @@ class CanonicalReader {
       }
     }
     std::sort(fields.begin(), fields.end());
-    std::string buffer(1, 'o');
+    std::string& buffer = At(depth).buffer;
+    buffer.assign(1, 'o');
     for (const auto& [key, value] : fields) {
       Append(&buffer, Tagged('s', key));
       Append(&buffer, value);
@@ -157,6 +182,7 @@ class CanonicalReader {
 
   std::string_view text_;
   size_t at_ = 0;
+  std::deque<Level>& levels_;
 };
 
 }  // namespace
@@ -168,6 +194,7 @@ uint64_t CanonicalJsonHash(std::string_view json) {
   if (first == std::string_view::npos || (json[first] != '{' && json[first] != '['))
     return HashLarge(json);
   uint64_t digest = 0;
-  if (CanonicalReader(json).Document(&digest)) return digest;
+  thread_local std::deque<Level> levels;
+  if (CanonicalReader(json, levels).Document(&digest)) return digest;
   return HashLarge(json);
 }
