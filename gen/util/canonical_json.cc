@@ -16,9 +16,22 @@ constexpr int kMaxDepth = 256;
 
 // Buffers for one level of nesting, kept from one value to the next: the
 // digests of a manifest's configs would otherwise allocate for each.
+// The order that sorting an object's fields gave, and the digests of its
+// keys in that order, for the next object with the same keys in the same
+// order: a manifest's configs nearly all are. Kept only for keys that are
+// all different (then the values never decide the order).
+struct KeyOrder {
+  std::vector<std::string> keys;  // as written
+  std::vector<uint32_t> order;
+  std::vector<uint64_t> key_digests;
+};
+
 struct Level {
   std::string buffer;
   std::vector<std::pair<std::string_view, uint64_t>> fields;
+  std::vector<uint32_t> order;
+  std::vector<KeyOrder> known;  // the objects of this depth seen last, a few
+  size_t next_replaced = 0;
 };
 
 // A recursive-descent reader that digests each value as it goes.
@@ -169,14 +182,46 @@ class CanonicalReader {
         if (text_[at_ - 1] != ',') return false;
       }
     }
-    std::sort(fields.begin(), fields.end());
-    std::string& buffer = At(depth).buffer;
+    Level& level = At(depth);
+    std::string& buffer = level.buffer;
     buffer.assign(1, 'o');
-    for (const auto& [key, value] : fields) {
-      Append(&buffer, Tagged('s', key));
+    for (const KeyOrder& known : level.known) {
+      bool same = known.keys.size() == fields.size();
+      for (size_t i = 0; same && i < fields.size(); ++i) same = fields[i].first == known.keys[i];
+      if (!same) continue;
+      for (size_t i = 0; i < known.order.size(); ++i) {
+        Append(&buffer, known.key_digests[i]);
+        Append(&buffer, fields[known.order[i]].second);
+      }
+      *digest = HashLarge(buffer);
+      return true;
+    }
+    // Sorted by key, then value (what std::sort of the pairs gives).
+    std::vector<uint32_t>& order = level.order;
+    order.resize(fields.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return fields[a] < fields[b]; });
+    KeyOrder seen;
+    bool distinct = !fields.empty();
+    for (size_t i = 0; i < order.size(); ++i) {
+      const auto& [key, value] = fields[order[i]];
+      if (i > 0 && key == fields[order[i - 1]].first) distinct = false;
+      seen.key_digests.push_back(Tagged('s', key));
+      Append(&buffer, seen.key_digests.back());
       Append(&buffer, value);
     }
     *digest = HashLarge(buffer);
+    if (distinct) {
+      for (const auto& field : fields) seen.keys.emplace_back(field.first);
+      seen.order = order;
+      constexpr size_t kKept = 8;
+      if (level.known.size() < kKept) {
+        level.known.push_back(std::move(seen));
+      } else {
+        level.known[level.next_replaced] = std::move(seen);
+        level.next_replaced = (level.next_replaced + 1) % kKept;
+      }
+    }
     return true;
   }
 
