@@ -612,24 +612,14 @@ namespace {
 
 // Room for `size` bytes and the padding, its pages mapped at once (a 40 MB
 // manifest would otherwise take 10,000 page faults while being read).
-// MADV_POPULATE_WRITE (Linux 5.14) maps them; on an older kernel the read
-// that follows does.
 std::unique_ptr<char[], ManifestTextUnmap> AllocateText(size_t size) {
   size_t length = size + ManifestText::kPadding;
 #ifdef PA_MANIFEST_ON_HEAP
   return {new char[length], {length}};
 #else
-  // Huge pages where the kernel offers them on request: a 100 MB text is
-  // then 50 page faults instead of 25,000 (the rest of the mapping, if
-  // any, in ordinary pages).
-  void* p = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = mmap(nullptr, length, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-  madvise(p, length, MADV_HUGEPAGE);  // only advice: no error matters
-#endif
-#ifdef MADV_POPULATE_WRITE
-  madvise(p, length, MADV_POPULATE_WRITE);
-#endif
   return {static_cast<char*>(p), {length}};
 #endif
 }
