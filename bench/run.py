@@ -231,13 +231,21 @@ class Workspace:
     and is restored there (with its file times) from a snapshot."""
     case: Case
     rows_per_ms: int
+    index: int                   # the case's number in this run
     root: Path = field(init=False)
+    # Working copies live at a short path, TMP/w/<index>/<copy>: the
+    # worker's socket is in .pa/worker only when its path fits in a socket
+    # address (108 bytes); otherwise it is in /tmp/pa-gen-<uid>/, where
+    # `pa-gen worker status` may not find it from the project.
+    work: Path = field(init=False)
     meta: dict = field(init=False)
     worker: dict = field(default_factory=dict)  # see worker_figures
 
     def __post_init__(self):
         self.root = TMP / self.case.name
         (self.root / "logs").mkdir(parents=True)
+        self.work = TMP / "w" / str(self.index)
+        self.work.mkdir(parents=True)
         template = self.root / "template"
         subprocess.run([sys.executable, GEN_PROJECT, "--shape", self.case.shape,
                         "--models", str(self.case.models), "--out", template,
@@ -262,7 +270,7 @@ class Workspace:
     def fresh(self, name, source="template"):
         """A copy of `source` (the template or a snapshot) at work/<name>.
         copytree keeps file times, which Ninja's log compares against."""
-        path = self.root / "work" / name
+        path = self.work / name
         shutil.rmtree(path, ignore_errors=True)
         shutil.copytree(self.root / source, path, symlinks=True, ignore=NOT_COPIED)
         return path
@@ -270,7 +278,7 @@ class Workspace:
     def snapshot(self, name):
         path = self.root / f"snap-{name}"
         shutil.rmtree(path, ignore_errors=True)
-        shutil.copytree(self.root / "work" / name, path, symlinks=True, ignore=NOT_COPIED)
+        shutil.copytree(self.work / name, path, symlinks=True, ignore=NOT_COPIED)
 
     def replace(self, project, rel, old, new):
         """Edits one model file; the same edit in every arm."""
@@ -497,15 +505,15 @@ def measure(scenario, ws, reps, progress):
                      f"{fmt_time(sample.wall)}")
 
 
-def run_case(case, cfg, progress):
-    ws = Workspace(case, cfg.rows_per_ms)
+def run_case(case, cfg, progress, index):
+    ws = Workspace(case, cfg.rows_per_ms, index)
     build_snapshots(ws)
     scenarios = scenarios_for(ws, cfg)
     for scenario in scenarios:
         if not scenario.skipped:
             measure(scenario, ws, cfg.reps, progress)
     # The working copies' workers would otherwise idle on for minutes.
-    for project in (ws.root / "work").iterdir():
+    for project in ws.work.iterdir():
         if (project / ".pa" / "worker").is_dir():
             stop_workers(project)
     return ws, scenarios
@@ -930,7 +938,7 @@ def main():
     info = {**machine(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     shutil.rmtree(TMP, ignore_errors=True)
     cfg.rows_per_ms = calibrate_rows_per_ms()
-    cases = [run_case(case, cfg, progress) for case in cfg.cases]
+    cases = [run_case(case, cfg, progress, i) for i, case in enumerate(cfg.cases)]
     gen = run_generation(cfg, progress)
     targets = [(ws.case.name, t) for ws, scenarios in cases for t in case_targets(ws, scenarios)]
     targets += [("generation", t) for t in generation_targets(gen)]
