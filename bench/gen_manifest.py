@@ -1,24 +1,31 @@
 #!/usr/bin/env python3
 """Writes a synthetic dbt project for generation benchmarks.
 
-    python3 bench/gen_manifest.py --nodes N --out DIR [--seed S] [--write-files]
+    python3 bench/gen_manifest.py (--models M | --nodes N) --out DIR [--seed S]
+        [--compiled] [--write-files]
 
 DIR gets dbt_project.yml (project and profile `synth`), profiles.yml (DuckDB,
-synth.duckdb) and target/manifest.json: a dbt 1.12 manifest (schema v12) with
-exactly N executable nodes: seeds (2%), models in models/staging,
-models/intermediate and models/marts whose refs form a layered DAG, and one
-not_null test per model. Every node carries the fields dbt writes after
-`dbt compile` (raw_code, compiled_code, documented columns, the full config,
-checksum, refs, ...), and the file holds a few hundred macros of the dbt and
-dbt_duckdb packages, so its size is that of a real manifest of that many
-nodes: 4.4 KB per node on average (44 MB for 10,000 nodes, 216 MB for
-50,000): a model about 6 KB (some 1,000 characters each of raw and compiled
-code, 2 to 6 documented columns), a test or a seed about 2 KB, as dbt writes
-them.
+synth.duckdb) and target/manifest.json: a dbt 1.12 manifest (schema v12)
+with M models in models/staging, models/intermediate and models/marts whose
+refs form a layered DAG, two generic tests per model (not_null, then unique
+or, for about one model in seven, relationships to a parent model: two
+parents), a seed per 50 models and a source per 20 that the staging models
+select from. --nodes N instead sizes it to exactly N executable nodes
+(seeds + models + tests).
 
-The output depends only on N and --seed. The model, seed and yml files are
-not written unless --write-files is given: pa-gen does not read them when it
-is given the manifest. Generate without dbt:
+Every node carries the fields `dbt parse` writes, checked against a real
+manifest of examples/planalign (raw_code, documented columns, the full
+config, checksum, refs, sources, test_metadata, ...); with --compiled also
+what `dbt compile` adds (compiled_code, compiled_path, extra_ctes). The file
+holds some 500 macros of the dbt and dbt_duckdb packages, as a real one
+does. Sizes are those of a large real project: a model about 4.9 KB (some
+1,300 characters of SQL, 2 to 4 documented columns, a description of a few
+sentences), a test about 2 KB, so that 10,000 models and 20,000 tests make
+98 MB (--models 10000), the size issue 11's generation target is set at.
+
+The output depends only on the size and --seed. The model, seed and macro
+files are not written unless --write-files is given: pa-gen does not read
+them when it is given the manifest. Generate without dbt:
 
     pa-gen --project-dir DIR --manifest DIR/target/manifest.json --dbt /bin/true
 
@@ -39,6 +46,7 @@ SCHEMA = "main"
 DBT_VERSION = "1.12.0"
 SCHEMA_URL = "https://schemas.getdbt.com/dbt/manifest/v12.json"
 CREATED_AT = 1767225600.0  # 2026-01-01, fixed so the output is reproducible
+TESTS_PER_MODEL = 2  # not_null, then unique or relationships
 
 DOMAINS = ["crm", "erp", "billing", "web", "hr", "inventory", "support", "marketing",
            "finance", "logistics"]
@@ -48,7 +56,7 @@ NOUNS = ["orders", "customers", "invoices", "payments", "sessions", "employees",
 COLUMN_WORDS = ["id", "amount", "status", "created_at", "updated_at", "region", "channel",
                 "currency", "quantity", "price", "discount", "tax", "owner_id", "category",
                 "segment", "score", "plan", "country", "source", "is_active", "tier",
-                "balance", "margin", "priority"]
+                "balance", "margin", "priority", "cohort", "territory", "sku", "vendor_id"]
 TYPES = ["integer", "varchar", "decimal(14, 2)", "timestamp", "date", "boolean", "bigint"]
 SENTENCES = [
     "Primary key of the table, unique and never null.",
@@ -96,19 +104,32 @@ def relation(name, schema=SCHEMA):
 
 
 class Synth:
-    def __init__(self, n, seed):
-        if n < 3:
-            sys.exit("gen_manifest: --nodes must be at least 3 (a seed, a model and its test)")
+    def __init__(self, seed, nodes=None, models=None, compiled=False):
         self.rng = random.Random(seed)
-        self.n = n
-        seeds = max(1, n // 50)
-        models = (n - seeds) // 2
-        seeds = n - 2 * models  # N = seeds + models + one test per model, exactly
+        self.compiled = compiled
+        if models is not None:
+            if models < 1:
+                sys.exit("gen_manifest: --models must be at least 1")
+            seeds = max(1, models // 50)
+        else:
+            if nodes < 4:
+                sys.exit("gen_manifest: --nodes must be at least 4 (a seed, a model and its tests)")
+            models = max(1, (nodes - max(1, nodes // 150)) // (1 + TESTS_PER_MODEL))
+            seeds = nodes - (1 + TESTS_PER_MODEL) * models  # exactly N executable nodes
         self.n_seeds, self.n_models = seeds, models
+        self.n_sources = max(1, models // 20)
         self.nodes = {}  # unique_id -> node, in dbt's parse order (seeds, models, tests)
         self.macros = {}
         self.project_macros = []
         self.files = {}  # path relative to the project -> content, for --write-files
+
+    def compiled_fields(self, path, code):
+        """What `dbt compile` (or run, build) adds to a node that `dbt parse`
+        leaves out."""
+        if not self.compiled:
+            return {"compiled_path": None}
+        return {"compiled_path": path, "compiled": True, "compiled_code": code,
+                "extra_ctes_injected": True, "extra_ctes": []}
 
     # ----- macros -----
     def make_macros(self):
@@ -119,8 +140,13 @@ class Synth:
                 verb = rng.choice(["get", "make", "build", "render", "default__", "create",
                                    "drop", "alter", "check", "materialization"])
                 names.append((package, f"{verb}_{rng.choice(NOUNS)}_{i}"))
-        names.append(("dbt", "test_not_null"))
-        names.append(("dbt", "default__test_not_null"))
+        generic = {}  # the generic tests' macros and what each calls
+        for kind in ("not_null", "unique", "relationships"):
+            generic[f"test_{kind}"] = [f"macro.dbt.default__test_{kind}"]
+            generic[f"default__test_{kind}"] = []
+        generic["get_where_subquery"] = ["macro.dbt.default__get_where_subquery"]
+        generic["default__get_where_subquery"] = []
+        names += [("dbt", name) for name in generic]
         for name in ["round_money", "cents_to_dollars", "safe_divide", "surrogate_key",
                      "normalize_status", "fiscal_quarter", "clean_string", "is_recent"]:
             names.append((PROJECT, name))
@@ -134,10 +160,8 @@ class Synth:
                     p, nm = names[rng.randrange(index)]
                     if p != PROJECT:
                         deps.append(f"macro.{p}.{nm}")
-            if name == "test_not_null":
-                deps = ["macro.dbt.default__test_not_null"]
-            if name == "default__test_not_null":
-                deps = []
+            if package == "dbt" and name in generic:
+                deps = generic[name]
             deps = sorted(set(deps))
             args = [rng.choice(COLUMN_WORDS) for _ in range(rng.randint(1, 4))]
             body = "\n".join(
@@ -192,6 +216,43 @@ class Synth:
             }
             self.seed_ids.append(uid)
 
+    # ----- sources -----
+    def make_sources(self):
+        """Tables of the raw schema that staging models select from: not
+        executed, so they are only parents in the manifest."""
+        self.sources, self.source_ids = {}, []
+        for i in range(self.n_sources):
+            domain = DOMAINS[i % len(DOMAINS)]
+            source_name = f"raw_{domain}"
+            name = f"{domain}_{NOUNS[(i // len(DOMAINS)) % len(NOUNS)]}_{i}"
+            uid = f"source.{PROJECT}.{source_name}.{name}"
+            yml = f"models/staging/{domain}/_{domain}__sources.yml"
+            cols = ["id"] + self.rng.sample(COLUMN_WORDS[1:], 4)
+            freshness = {"warn_after": {"count": 12, "period": "hour"},
+                         "error_after": {"count": 24, "period": "hour"}, "filter": None}
+            self.sources[uid] = {
+                "database": DATABASE, "schema": source_name, "name": name,
+                "resource_type": "source", "package_name": PROJECT, "path": yml,
+                "original_file_path": yml, "unique_id": uid,
+                "fqn": [PROJECT, "staging", domain, source_name, name],
+                "source_name": source_name,
+                "source_description": f"Raw tables of the {domain} system, loaded hourly.",
+                "loader": "fivetran", "identifier": name,
+                "quoting": {"database": None, "schema": None, "identifier": None, "column": None},
+                "loaded_at_field": "_loaded_at", "loaded_at_query": None, "freshness": freshness,
+                "external": None,
+                "description": " ".join(self.rng.choice(SENTENCES) for _ in range(2)),
+                "columns": {c: column(c, self.rng.choice(SENTENCES)) for c in cols},
+                "meta": {}, "source_meta": {}, "tags": [],
+                "config": {"enabled": True, "event_time": None, "freshness": freshness,
+                           "loaded_at_field": "_loaded_at", "loaded_at_query": None,
+                           "meta": {}, "tags": [], "static_analysis": None},
+                "patch_path": None, "unrendered_config": {"loaded_at_field": "_loaded_at"},
+                "relation_name": relation(name, source_name), "created_at": CREATED_AT,
+                "unrendered_database": None, "unrendered_schema": None, "doc_blocks": [],
+            }
+            self.source_ids.append(uid)
+
     # ----- models -----
     def make_models(self):
         rng = self.rng
@@ -209,8 +270,10 @@ class Synth:
             if prefix is None:
                 prefix = rng.choice(["fct", "dim", "rpt"])
             name = f"{prefix}_{domain}_{noun}_{i}"
+            sources = []
             if folder == "staging":
                 parents = [rng.choice(self.seed_ids)]
+                sources = [self.source_ids[i % len(self.source_ids)]]
                 subdir = f"staging/{domain}"
             elif folder == "intermediate":
                 pool = staging + upstream[-200:]
@@ -221,22 +284,34 @@ class Synth:
                 parents = rng.sample(pool, min(len(pool), rng.randint(1, 5)))
                 subdir = "marts"
             parents = list(dict.fromkeys(parents))
-            uid = self.add_model(name, subdir, parents)
+            uid = self.add_model(name, subdir, parents, sources)
             self.model_ids.append(uid)
             (staging if folder == "staging" else upstream).append(uid)
 
-    def add_model(self, name, subdir, parents):
+    def add_model(self, name, subdir, parents, sources):
         rng = self.rng
         uid = f"model.{PROJECT}.{name}"
         path = f"models/{subdir}/{name}.sql"
         folder = subdir.split("/")[0]
-        cols = ["id"] + rng.sample(COLUMN_WORDS[1:], rng.randint(1, 5))
+        cols = ["id"] + rng.sample(COLUMN_WORDS[1:], rng.randint(1, 3))
         macros = sorted(set(rng.sample(self.project_macros, rng.randint(0, 2))))
         parent_names = [p.split(".", 2)[2] for p in parents]
         ctes_raw, ctes_compiled = [], []
-        for p in parent_names:
-            ctes_raw.append(f"{p} as (\n\n    select * from {{{{ ref('{p}') }}}}\n\n)")
-            ctes_compiled.append(f"{p} as (\n\n    select * from {relation(p)}\n\n)")
+        for s in sources:
+            src = self.sources[s]
+            ctes_raw.append(f"source_rows as (\n\n    select * from {{{{ source('{src['source_name']}', "
+                            f"'{src['name']}') }}}}\n    where _loaded_at is not null\n\n)")
+            ctes_compiled.append(f"source_rows as (\n\n    select * from {src['relation_name']}\n"
+                                 f"    where _loaded_at is not null\n\n)")
+        for k, p in enumerate(parent_names):
+            # Long CTEs with their own comments, as in hand-written models:
+            # a large project's manifest is mostly such code, twice.
+            comment = "".join(f"    -- {rng.choice(SENTENCES)}\n" for _ in range(rng.randint(0, 1)))
+            listed = ",\n        ".join(cols) if k == 0 else "*"
+            ctes_raw.append(f"{p} as (\n\n{comment}    select\n        {listed}\n"
+                            f"    from {{{{ ref('{p}') }}}}\n\n)")
+            ctes_compiled.append(f"{p} as (\n\n{comment}    select\n        {listed}\n"
+                                 f"    from {relation(p)}\n\n)")
         select_cols = []
         compiled_cols = []
         first = parent_names[0]
@@ -257,7 +332,8 @@ class Synth:
             f"\n  and {first}.updated_at >= current_date - interval {rng.randint(1, 90)} day"
             if rng.random() < 0.5 else "")
         header = (f"-- {name}: {rng.choice(SENTENCES)}\n-- Owner: {rng.choice(DOMAINS)} team. "
-                  f"{rng.choice(SENTENCES)}\n")
+                  f"{rng.choice(SENTENCES)}\n" +
+                  "".join(f"-- {rng.choice(SENTENCES)}\n" for _ in range(rng.randint(1, 3))))
         materialized = rng.choice(["view", "table", "table", "incremental"]) \
             if folder != "staging" else "view"
         config_block = f"{{{{ config(materialized='{materialized}') }}}}\n\n" \
@@ -277,8 +353,10 @@ class Synth:
         config.update({"access": "protected", "freshness": None, "on_error": None,
                        "latest_version_pointer": {"enabled": None, "alias": None}})
         unrendered = {"materialized": materialized}
-        description = (f"{name.replace('_', ' ').capitalize()}. {rng.choice(SENTENCES)} "
-                       f"{rng.choice(SENTENCES)} Built from {', '.join(parent_names)}.")
+        description = (f"{name.replace('_', ' ').capitalize()}. " +
+                       " ".join(rng.choice(SENTENCES) for _ in range(rng.randint(1, 4))) +
+                       f"\n\nBuilt from {', '.join(parent_names)}. " +
+                       " ".join(rng.choice(SENTENCES) for _ in range(rng.randint(0, 1))))
         self.nodes[uid] = {
             "database": DATABASE, "schema": SCHEMA, "name": name, "resource_type": "model",
             "package_name": PROJECT, "path": f"{subdir}/{name}.sql", "original_file_path": path,
@@ -295,12 +373,12 @@ class Synth:
             "relation_name": relation(name), "raw_code": raw, "doc_blocks": [],
             "language": "sql",
             "refs": [{"name": p, "package": None, "version": None} for p in parent_names],
-            "sources": [], "metrics": [], "functions": [],
-            "depends_on": {"macros": macros, "nodes": list(parents)},
-            "compiled_path": f"target/compiled/{PROJECT}/models/{subdir}/{name}.sql",
-            "compiled": True, "compiled_code": compiled, "extra_ctes_injected": True,
-            "extra_ctes": [], "contract": {"enforced": False, "alias_types": True,
-                                           "checksum": None},
+            "sources": [[self.sources[s]["source_name"], self.sources[s]["name"]] for s in sources],
+            "metrics": [], "functions": [],
+            "depends_on": {"macros": macros, "nodes": list(sources) + list(parents)},
+            **self.compiled_fields(f"target/compiled/{PROJECT}/models/{subdir}/{name}.sql",
+                                   compiled),
+            "contract": {"enforced": False, "alias_types": True, "checksum": None},
             "access": "protected", "constraints": [], "version": None, "latest_version": None,
             "deprecation_date": None, "primary_key": ["id"], "time_spine": None,
         }
@@ -308,51 +386,79 @@ class Synth:
 
     # ----- tests -----
     def make_tests(self):
+        """TESTS_PER_MODEL generic tests per model, as a schema yml declares
+        them: not_null on id, then unique on id, or (for about one model in
+        seven with a model parent) relationships to that parent, which
+        depends on two models."""
         for model_id in self.model_ids:
             model = self.nodes[model_id]
-            mname = model["name"]
-            folder = model["original_file_path"].split("/")[1]
-            name = f"not_null_{mname}_id"
-            suffix = hashlib.md5(name.encode()).hexdigest()[:10]
-            uid = f"test.{PROJECT}.{name}.{suffix}"
-            config = {
-                "enabled": True, "alias": None, "schema": "dbt_test__audit", "database": None,
-                "tags": [], "meta": {}, "group": None, "static_analysis": None,
-                "materialized": "test", "severity": "ERROR", "store_failures": None,
-                "store_failures_as": None, "sql_header": None, "where": None, "limit": None,
-                "fail_calc": "count(*)", "warn_if": "!= 0", "error_if": "!= 0",
-            }
-            compiled = (f"\n    \n    \n\n\n\nselect id\nfrom {relation(mname)}\n"
-                        f"where id is null\n\n\n")
-            self.nodes[uid] = {
-                "database": DATABASE, "schema": f"{SCHEMA}_dbt_test__audit", "name": name,
-                "resource_type": "test", "package_name": PROJECT, "path": f"{name}.sql",
-                "original_file_path": f"models/{folder}/_{folder}__models.yml",
-                "unique_id": uid, "fqn": [PROJECT] + model["fqn"][1:-1] + [name],
-                "alias": name, "checksum": {"name": "none", "checksum": ""}, "config": config,
-                "tags": [], "description": "", "columns": {}, "meta": {}, "group": None,
-                "docs": docs(), "patch_path": None,
-                "build_path": None, "unrendered_config": {}, "created_at": CREATED_AT,
-                "relation_name": None,
-                "raw_code": "{{ test_not_null(**_dbt_generic_test_kwargs) }}",
-                "doc_blocks": [], "language": "sql",
-                "refs": [{"name": mname, "package": None, "version": None}],
-                "sources": [], "metrics": [], "functions": [],
-                "depends_on": {"macros": ["macro.dbt.test_not_null"], "nodes": [model_id]},
-                "compiled_path": f"target/compiled/{PROJECT}/models/{folder}/"
-                                 f"_{folder}__models.yml/{name}.sql",
-                "compiled": True, "compiled_code": compiled, "extra_ctes_injected": True,
-                "extra_ctes": [],
-                "contract": {"enforced": False, "alias_types": True, "checksum": None},
-                "column_name": "id", "file_key_name": f"models.{mname}",
-                "attached_node": model_id,
-                "test_metadata": {
-                    "name": "not_null",
-                    "kwargs": {"column_name": "id",
-                               "model": f"{{{{ get_where_subquery(ref('{mname}')) }}}}"},
-                    "namespace": None,
-                },
-            }
+            parent = next((p for p in model["depends_on"]["nodes"] if p.startswith("model.")), None)
+            self.add_test(model, "not_null", "id")
+            if parent and self.rng.random() < 0.15:
+                self.add_test(model, "relationships", "id", self.nodes[parent])
+            else:
+                self.add_test(model, "unique", "id")
+
+    def add_test(self, model, kind, column_name, to=None):
+        mname = model["name"]
+        model_id = model["unique_id"]
+        folder = model["original_file_path"].split("/")[1]
+        yml = f"models/{folder}/_{folder}__models.yml"
+        name = f"{kind}_{mname}_{column_name}" + (f"__{column_name}__ref_{to['name']}_" if to else "")
+        suffix = hashlib.md5(name.encode()).hexdigest()[:10]
+        uid = f"test.{PROJECT}.{name}.{suffix}"
+        config = {
+            "enabled": True, "alias": None, "schema": "dbt_test__audit", "database": None,
+            "tags": [], "meta": {}, "group": None, "static_analysis": None,
+            "materialized": "test", "severity": "ERROR", "store_failures": None,
+            "store_failures_as": None, "sql_header": None, "where": None, "limit": None,
+            "fail_calc": "count(*)", "warn_if": "!= 0", "error_if": "!= 0",
+        }
+        kwargs = {"column_name": column_name,
+                  "model": f"{{{{ get_where_subquery(ref('{mname}')) }}}}"}
+        refs = [{"name": mname, "package": None, "version": None}]
+        nodes = [model_id]
+        macros = [f"macro.dbt.test_{kind}"]
+        if kind == "not_null":
+            compiled = (f"\n    \n    \n\n\n\nselect {column_name}\nfrom {relation(mname)}\n"
+                        f"where {column_name} is null\n\n\n")
+        elif kind == "unique":
+            compiled = (f"\n    \n    \n\nselect\n    {column_name} as unique_field,\n"
+                        f"    count(*) as n_records\n\nfrom {relation(mname)}\n"
+                        f"where {column_name} is not null\ngroup by {column_name}\n"
+                        f"having count(*) > 1\n\n\n")
+        else:  # relationships: dbt lists the referenced model first
+            kwargs = {"column_name": column_name, "to": f"ref('{to['name']}')", "field": column_name,
+                      "model": kwargs["model"]}
+            refs.insert(0, {"name": to["name"], "package": None, "version": None})
+            nodes.insert(0, to["unique_id"])
+            macros.append("macro.dbt.get_where_subquery")
+            compiled = (f"\n    \n    \n\nwith child as (\n    select {column_name} as from_field\n"
+                        f"    from {relation(mname)}\n    where {column_name} is not null\n),\n\n"
+                        f"parent as (\n    select {column_name} as to_field\n"
+                        f"    from {relation(to['name'])}\n)\n\nselect\n    from_field\n\n"
+                        f"from child\nleft join parent\n    on child.from_field = parent.to_field\n\n"
+                        f"where parent.to_field is null\n\n\n")
+        self.nodes[uid] = {
+            "database": DATABASE, "schema": f"{SCHEMA}_dbt_test__audit", "name": name,
+            "resource_type": "test", "package_name": PROJECT, "path": f"{name}.sql",
+            "original_file_path": yml,
+            "unique_id": uid, "fqn": [PROJECT] + model["fqn"][1:-1] + [name],
+            "alias": name, "checksum": {"name": "none", "checksum": ""}, "config": config,
+            "tags": [], "description": "", "columns": {}, "meta": {}, "group": None,
+            "docs": docs(), "patch_path": None,
+            "build_path": None, "unrendered_config": {}, "created_at": CREATED_AT,
+            "relation_name": None,
+            "raw_code": f"{{{{ test_{kind}(**_dbt_generic_test_kwargs) }}}}",
+            "doc_blocks": [], "language": "sql", "refs": refs,
+            "sources": [], "metrics": [], "functions": [],
+            "depends_on": {"macros": macros, "nodes": nodes},
+            **self.compiled_fields(f"target/compiled/{PROJECT}/{yml}/{name}.sql", compiled),
+            "contract": {"enforced": False, "alias_types": True, "checksum": None},
+            "column_name": column_name, "file_key_name": f"models.{mname}",
+            "attached_node": model_id,
+            "test_metadata": {"name": kind, "kwargs": kwargs, "namespace": None},
+        }
 
     # ----- output -----
     def write(self, out):
@@ -364,9 +470,11 @@ class Synth:
         with open(os.path.join(out, "profiles.yml"), "w") as f:
             f.write(f"{PROJECT}:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
                     f"      path: {PROJECT}.duckdb\n      threads: 4\n")
+        # As dbt writes them, sources included (they have no parents).
         parent_map = {uid: list(node["depends_on"].get("nodes", []))
                       for uid, node in self.nodes.items()}
-        child_map = {uid: [] for uid in self.nodes}
+        parent_map.update({uid: [] for uid in self.sources})
+        child_map = {uid: [] for uid in parent_map}
         for uid, parents in parent_map.items():
             for p in parents:
                 child_map[p].append(uid)
@@ -398,7 +506,7 @@ class Synth:
                 f.write("}" + ("" if last else ", "))
             f.write(f'{{"metadata": {json.dumps(metadata)}, ')
             write_map("nodes", self.nodes)
-            f.write('"sources": {}, ')
+            write_map("sources", self.sources)
             write_map("macros", self.macros)
             write_map("docs", {"doc.dbt.__overview__": overview})
             f.write('"exposures": {}, "metrics": {}, "groups": {}, "selectors": {}, '
@@ -419,16 +527,23 @@ class Synth:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--nodes", type=int, required=True,
-                        help="executable nodes: seeds + models + tests")
+    size = parser.add_mutually_exclusive_group(required=True)
+    size.add_argument("--models", type=int,
+                      help=f"models (and {TESTS_PER_MODEL} tests each, and a seed per 50 models)")
+    size.add_argument("--nodes", type=int,
+                      help="executable nodes in all: seeds + models + tests")
     parser.add_argument("--out", required=True, help="project folder to write")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument("--compiled", action="store_true",
+                        help="write nodes as `dbt compile` does (with compiled_code), "
+                             "not as `dbt parse` does")
     parser.add_argument("--write-files", action="store_true",
                         help="also write the model, seed and macro files (not the yml)")
     args = parser.parse_args()
-    synth = Synth(args.nodes, args.seed)
+    synth = Synth(args.seed, nodes=args.nodes, models=args.models, compiled=args.compiled)
     synth.make_macros()
     synth.make_seeds()
+    synth.make_sources()
     synth.make_models()
     synth.make_tests()
     synth.write(args.out)

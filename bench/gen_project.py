@@ -16,6 +16,16 @@ Shapes (how the models ref each other):
   diamond  folders of 10%, 40%, 40% and 10% of N: each base model fans out
            to 4 staging models, each intermediate model joins 2 neighbouring
            staging models, each mart joins 4 intermediate models
+  crosslinked  4 folders of N/4 models; model i refs model i of the folder
+           before, and every 7th also a random model of an earlier folder
+           (the shape of issue 11's measurements)
+
+--extras adds what real projects have and the plain shapes lack (issue 14):
+12 singular tests that depend on no model (over a source, or over nothing),
+3 on-run-start hooks, and a local package (`bench_pkg`, in pkg/, installed
+by `dbt deps` without a network) with a seed and two models that root
+models ref; the root project overrides the package seed's config in its own
+yml. Run `dbt deps` in the project before building it.
 
 Tables are tiny, so dbt's own overhead dominates. With --cost-ms each model
 also sums hashes over a range sized to take about MS milliseconds on one
@@ -24,8 +34,10 @@ matters. DuckDB runs each query on one thread: parallelism comes from dbt's
 --threads alone, as in a batch that pa-gen runs.
 
 DIR/bench.json tells the harness what it needs without parsing the project:
-the nodes in topological order, the model to edit as a leaf, in the middle
-and to break, and the text replacements that do it.
+the nodes in topological order, the model to edit as a leaf, the staging
+model to edit (the one whose edit rebuilds closest to 8 nodes of 6 to 10:
+itself, its descendants and their tests), the model to break, and the text
+replacements that do it.
 """
 
 import argparse
@@ -58,21 +70,28 @@ def layer_sizes(shape, n):
         fractions = [0.1, 0.4, 0.4]
         sizes = [max(1, round(n * f)) for f in fractions]
         sizes.append(n - sum(sizes))
-    else:  # chain, layered: equal folders
+    else:  # chain, layered, crosslinked: equal folders
         sizes = [n // 4 + (1 if i < n % 4 else 0) for i in range(4)]
     if min(sizes) < 1:
         sys.exit(f"gen_project: {shape} needs at least 4 models per folder split, got {n}")
     return dict(zip(FOLDERS, sizes))
 
 
-def parents_of(shape, folder, index, size, previous, rng):
+def parents_of(shape, folder, index, size, previous, earlier, rng):
     """Names of the models that model `index` of `folder` (`size` models)
     refs; `previous` holds the model names of the folder before it (None for
-    the first folder)."""
+    the first folder), `earlier` those of every folder before it."""
     if previous is None:
         return [SEED]
     if shape == "chain":
         return [previous[index]]
+    if shape == "crosslinked":
+        parents = [previous[index]]
+        if index % 7 == 0 and earlier:
+            extra = rng.choice(earlier)
+            if extra not in parents:
+                parents.append(extra)
+        return parents
     if shape == "layered":
         return rng.sample(previous, min(3, len(previous)))
     # diamond: fan out from base, cross-link in the middle, fan in to marts
@@ -102,48 +121,115 @@ def schema_yml(names):
     return "\n".join(lines) + "\n"
 
 
-def project_files(threads):
+PACKAGE = "bench_pkg"
+PARENTLESS_TESTS = 12
+# Idempotent, as hooks must be: every batch runs them again. The first also
+# creates the table that the source and its tests read.
+HOOKS = ["create table if not exists main.raw_events as select 1 as id, 'a' as what",
+         "create table if not exists main.hook_log (logged_at timestamp, what varchar)",
+         "insert into main.hook_log values (current_timestamp, 'run started')"]
+
+
+def project_files(threads, extras=False):
+    hooks = "".join(f'  - "{h}"\n' for h in HOOKS)
     project = (f"name: {PROJECT}\nversion: '1.0.0'\nconfig-version: 2\nprofile: {PROJECT}\n"
-               "model-paths: [models]\nseed-paths: [seeds]\n"
+               "model-paths: [models]\nseed-paths: [seeds]\n" +
+               (f"on-run-start:\n{hooks}" if extras else "") +
                f"models:\n  {PROJECT}:\n    +materialized: table\n")
     # dbt and pa-gen run with the project as working directory, so the
     # relative path keeps the database inside the project copy.
     profiles = (f"{PROJECT}:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
                 f"      path: {PROJECT}.duckdb\n      threads: {threads}\n"
                 "      settings:\n        threads: 1\n")
-    return {"dbt_project.yml": project, "profiles.yml": profiles,
-            f"seeds/{SEED}.csv": "id,value\n1,10\n2,20\n3,30\n"}
+    files = {"dbt_project.yml": project, "profiles.yml": profiles,
+             f"seeds/{SEED}.csv": "id,value\n1,10\n2,20\n3,30\n"}
+    if extras:
+        files.update(extra_files())
+    return files
 
 
-def generate(shape, n, cost_rows, threads, seed=1):
+def extra_files():
+    """The local package, the source and the tests that depend on no model."""
+    files = {
+        "packages.yml": f"packages:\n  - local: pkg\n",
+        "pkg/dbt_project.yml": (f"name: {PACKAGE}\nversion: '1.0.0'\nconfig-version: 2\n"
+                                "model-paths: [models]\nseed-paths: [seeds]\n"
+                                f"models:\n  {PACKAGE}:\n    +materialized: table\n"),
+        "pkg/seeds/pkg_seed.csv": "id,value\n1,1\n2,2\n3,3\n",
+        "pkg/models/pkg_base.sql": "select id, value from {{ ref('pkg_seed') }}\n",
+        "pkg/models/pkg_dim.sql": "select id, value * 2 as value from {{ ref('pkg_base') }}\n",
+        "pkg/models/_pkg.yml": schema_yml(["pkg_base", "pkg_dim"]),
+        "models/_sources.yml": ("version: 2\nsources:\n  - name: raw\n    schema: main\n"
+                                "    tables:\n      - name: raw_events\n"),
+    }
+    for i in range(PARENTLESS_TESTS):
+        body = ("select id from {{ source('raw', 'raw_events') }} where id is null"
+                if i % 2 == 0 else "select 1 as id where 1 = 0")
+        files[f"tests/assert_parentless_{i:02d}.sql"] = body + "\n"
+    return files
+
+
+def staging_to_edit(names_by_folder, parents_by_name):
+    """The staging model whose edit rebuilds closest to 8 nodes (it, its
+    descendants, one test each), preferring 6 to 10; None without staging."""
+    children = {}
+    for name, parents in parents_by_name.items():
+        for p in parents:
+            children.setdefault(p, []).append(name)
+
+    def rebuilt(name):
+        seen, todo = {name}, [name]
+        while todo:
+            for c in children.get(todo.pop(), []):
+                if c not in seen:
+                    seen.add(c)
+                    todo.append(c)
+        return 2 * len(seen)
+
+    staging = names_by_folder.get("staging", [])
+    return min(staging, key=lambda m: (not 6 <= rebuilt(m) <= 10, abs(rebuilt(m) - 8)),
+               default=None), rebuilt
+
+
+def generate(shape, n, cost_rows, threads, seed=1, extras=False):
     """Returns (files: {relative path: text}, meta: dict for bench.json)."""
     rng = random.Random(seed)
-    files = project_files(threads)
+    files = project_files(threads, extras)
     names_by_folder, parents_by_name = {}, {}
-    previous = None
+    previous, earlier = None, []
     for folder, size in layer_sizes(shape, n).items():
         names = [f"{PREFIX[folder]}_{i:05d}" for i in range(size)]
         for i, name in enumerate(names):
-            parents_by_name[name] = parents_of(shape, folder, i, size, previous, rng)
+            parents_by_name[name] = parents_of(shape, folder, i, size, previous, earlier, rng)
+            if extras and folder == "intermediate" and i == 0:
+                parents_by_name[name] = parents_by_name[name] + ["pkg_dim"]
             files[f"models/{folder}/{name}.sql"] = model_sql(parents_by_name[name], cost_rows)
         files[f"models/{folder}/_{folder}.yml"] = schema_yml(names)
         names_by_folder[folder] = names
         previous = names
+        earlier = earlier + names
     path = {name: f"models/{folder}/{name}.sql"
             for folder, names in names_by_folder.items() for name in names}
     leaf = list(names_by_folder.values())[-1][0]
-    # The model edited in the middle and the model broken are the leaf's
-    # grandparent (staging) and parent (intermediate), so they have
-    # descendants whatever the random refs of `layered` are. In `wide` every
-    # model reads the seed alone: nothing is in the middle, the leaf breaks.
+    # The model broken is the leaf's parent (intermediate), so it has a
+    # descendant. In `wide` every model reads the seed alone: nothing is in
+    # the middle, the leaf breaks.
     parent = parents_by_name[leaf][0]
-    grandparent = parents_by_name[parent][0] if parent in path else None
+    staging, rebuilt = staging_to_edit(names_by_folder, parents_by_name)
+    package = ["pkg_seed", "pkg_base", "pkg_dim"] if extras else []
+    parentless = [f"assert_parentless_{i:02d}" for i in range(PARENTLESS_TESTS)] if extras else []
     meta = {
-        "shape": shape, "models": n, "seeds": 1, "tests": n, "cost_rows": cost_rows,
-        # Folders only ref the folder before them, so folder order is a topological order.
-        "topological_order": [SEED] + [m for names in names_by_folder.values() for m in names],
+        "shape": shape, "models": n + (2 if extras else 0), "seeds": 2 if extras else 1,
+        "tests": n + (2 + PARENTLESS_TESTS if extras else 0), "cost_rows": cost_rows,
+        "extras": extras, "hooks": len(HOOKS) if extras else 0,
+        "parentless_tests": len(parentless),
+        # Folders only ref the folder before them (the package comes before
+        # them all), so folder order is a topological order.
+        "topological_order": ([SEED] + package +
+                              [m for names in names_by_folder.values() for m in names] + parentless),
         "leaf": path[leaf],
-        "middle": path.get(grandparent),
+        "staging": path.get(staging),
+        "staging_rebuilds": rebuilt(staging) if staging else 0,
         "broken": path.get(parent, path[leaf]),
         "version_text": VERSION_TEXT, "edit_text": EDIT_TEXT, "break_text": BREAK_TEXT,
     }
@@ -162,7 +248,10 @@ def write(out, files, meta):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--shape", choices=["chain", "wide", "layered", "diamond"], required=True)
+    ap.add_argument("--shape", choices=["chain", "wide", "layered", "diamond", "crosslinked"],
+                    required=True)
+    ap.add_argument("--extras", action="store_true",
+                    help="parentless tests, on-run-start hooks and a local package (issue 14)")
     ap.add_argument("--models", type=int, required=True)
     ap.add_argument("--out", required=True, help="must not exist or be empty")
     ap.add_argument("--cost-ms", type=float, default=0, help="time each model's query takes")
@@ -175,7 +264,7 @@ def main():
     if os.path.exists(args.out) and os.listdir(args.out):
         sys.exit(f"gen_project: {args.out} is not empty")
     cost_rows = round(args.cost_ms * args.rows_per_ms)
-    files, meta = generate(args.shape, args.models, cost_rows, args.threads)
+    files, meta = generate(args.shape, args.models, cost_rows, args.threads, extras=args.extras)
     write(args.out, files, meta)
 
 

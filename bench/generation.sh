@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Generation at scale: pa-gen on synthetic projects of N executable nodes
-# (bench/gen_manifest.py), from the manifest alone, without dbt. Prints per
+# Generation at scale: pa-gen on synthetic projects of N models and 2N tests
+# (bench/gen_manifest.py --models), from the manifest alone, without dbt. Prints per
 # size the manifest's size, pa-gen's median wall time and mean CPU time
 # (user + system; hyperfine), its peak resident memory (/usr/bin/time, median
-# of 3 runs) and one run's --timings. The target: 10,000 nodes in at most
-# 0.3 s and 3x the manifest. On a busy machine trust the CPU time more.
+# of 3 runs) and one run's --timings. The target: 10,000 models (a 98 MB
+# manifest) in at most 0.3 s and 3x the manifest. On a busy machine trust
+# the CPU time more.
 #
-# Usage: bench/generation.sh [SIZE...]     (default: 2000 10000 50000)
+# Usage: bench/generation.sh [MODELS...]     (default: 1000 10000 30000)
 #   PA_GEN=path   the pa-gen binary to measure (default: build/pa-gen)
-#   RUNS=n        hyperfine runs per size (default: 10, 3 from 50,000 nodes)
+#   RUNS=n        hyperfine runs per size (default: 10, 3 from 30,000 models)
 # Projects are kept in bench/results/tmp/generation/ and reused while
 # gen_manifest.py is unchanged.
 set -euo pipefail
@@ -16,23 +17,23 @@ command -v hyperfine >/dev/null || { echo "bench: needs hyperfine: apt-get insta
 root=$(cd "$(dirname "$0")/.." && pwd)
 pa_gen=$(realpath "${PA_GEN:-$root/build/pa-gen}")
 sizes=("$@")
-((${#sizes[@]})) || sizes=(2000 10000 50000)
+((${#sizes[@]})) || sizes=(1000 10000 30000)
 tmp=$root/bench/results/tmp/generation
 mkdir -p "$tmp"
 
-printf '%8s %12s %10s %10s %10s %10s\n' nodes manifest_MB median_s cpu_s peak_MB peak/file
+printf '%8s %12s %10s %10s %10s %10s\n' models manifest_MB median_s cpu_s peak_MB peak/file
 for n in "${sizes[@]}"; do
-  dir=$tmp/n$n
+  dir=$tmp/m$n
   manifest=$dir/target/manifest.json
   if [[ ! -f $manifest || $root/bench/gen_manifest.py -nt $manifest ]]; then
     rm -rf "$dir"
-    python3 "$root/bench/gen_manifest.py" --nodes "$n" --out "$dir"
+    python3 "$root/bench/gen_manifest.py" --models "$n" --out "$dir"
   fi
   rm -rf "$dir/.pa" "$dir/build.ninja" "$dir/.pa-plan.json"
   # --dbt: pa-gen writes dbt's path into the plan; with --manifest it never runs it.
   cmd=("$pa_gen" --project-dir "$dir" --manifest "$manifest" --dbt /bin/true)
   "${cmd[@]}" --timings 2>"$dir/timings.txt"  # the first run writes build.ninja
-  runs=${RUNS:-$((n >= 50000 ? 3 : 10))}
+  runs=${RUNS:-$((n >= 30000 ? 3 : 10))}
   hyperfine -N --warmup 1 --runs "$runs" --export-json "$dir/hyperfine.json" "${cmd[*]}" \
     >"$dir/hyperfine.out" 2>&1 || { cat "$dir/hyperfine.out" >&2; exit 1; }
   peaks=()

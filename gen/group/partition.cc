@@ -374,15 +374,27 @@ void PlaceTests(const Graph& graph, const std::function<Batch(int)>& own_batch,
       if (!graph.nodes[d].IsTest() && (*batch_of)[d] != (*batch_of)[v])
         next[(*batch_of)[d]].push_back((*batch_of)[v]);
   }
+  // One edge per pair of batches: a folder batch has thousands of node edges.
+  for (std::vector<int>& to : next) {
+    std::sort(to.begin(), to.end());
+    to.erase(std::unique(to.begin(), to.end()), to.end());
+  }
+  std::vector<int> seen(batches->size(), 0);  // a batch was seen when its mark is `search`
+  int search = 0;
+  std::vector<int> stack;
   auto reaches = [&](int from, int to) {
-    std::vector<int> stack = {from};
-    std::set<int> seen = {from};
+    ++search;
+    stack.assign(1, from);
+    seen[from] = search;
     while (!stack.empty()) {
       int b = stack.back();
       stack.pop_back();
       if (b == to) return true;
-      for (int s : next[b])
-        if (seen.insert(s).second) stack.push_back(s);
+      for (int s : next[b]) {
+        if (seen[s] == search) continue;
+        seen[s] = search;
+        stack.push_back(s);
+      }
     }
     return false;
   };
@@ -393,8 +405,10 @@ void PlaceTests(const Graph& graph, const std::function<Batch(int)>& own_batch,
       parentless.push_back(v);
       continue;
     }
-    std::set<int> parents;
-    for (int d : graph.nodes[v].deps) parents.insert((*batch_of)[d]);
+    std::vector<int> parents;  // their batches, sorted
+    for (int d : graph.nodes[v].deps) parents.push_back((*batch_of)[d]);
+    std::sort(parents.begin(), parents.end());
+    parents.erase(std::unique(parents.begin(), parents.end()), parents.end());
     int last = -1;  // the parent batch every other one leads to
     for (int p : parents) {
       bool after_all = true;
@@ -637,6 +651,12 @@ void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, i
 
 void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
                     const std::set<std::string>& failed, Partition* partition) {
+  // Nothing to split (a build where no batch failed): the partition stays,
+  // without placing every test anew.
+  if (std::none_of(partition->batches.begin(), partition->batches.end(), [&](const Batch& batch) {
+        return batch.members.size() >= 2 && failed.count(batch.name);
+      }))
+    return;
   std::vector<Batch> batches;
   std::map<int, std::string> group_of_test;
   for (Batch& batch : partition->batches) {

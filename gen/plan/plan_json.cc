@@ -1,6 +1,10 @@
 #include "plan/plan_json.h"
 
+#include <algorithm>
+#include <functional>
+#include <string_view>
 #include <variant>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -12,54 +16,235 @@ using nlohmann::json;
 
 namespace {
 
-json FieldJson(const std::string& value) { return value; }
-json FieldJson(const fs::path& value) { return value.string(); }
-json FieldJson(int value) { return value; }
 void ReadField(const json& j, const char*, std::string* value) { *value = j.get<std::string>(); }
 void ReadField(const json& j, const char*, fs::path* value) { *value = j.get<std::string>(); }
 // Numbers are checked for type and range (util/json_number.h): a plan anyone
 // can edit must not be a float-to-integer overflow.
 void ReadField(const json& j, const char* key, int* value) { *value = WholeNumber<int>(j, key, 0); }
 
+// The text nlohmann's dump(1) would give for the plan as a json object
+// (keys sorted byte-wise, one space of indent per level, the same string
+// escapes), written straight into one buffer: building the document first
+// cost more than everything else in a generation of 30,000 nodes.
+class PlanWriter {
+ public:
+  std::string Take() { return std::move(out_); }
+  void Reserve(size_t bytes) { out_.reserve(bytes); }
+
+  // Containers. An empty one is written as {} or [], as nlohmann does.
+  void Open(char bracket) {
+    Item();
+    out_ += bracket;
+    first_.push_back(true);
+  }
+  void Close(char bracket) {
+    bool empty = first_.back();
+    first_.pop_back();
+    if (!empty) Newline();
+    out_ += bracket;
+  }
+  void Key(std::string_view key) {
+    Item();
+    Quoted(key);
+    out_ += ": ";
+    after_key_ = true;
+  }
+  void String(std::string_view value) {
+    Item();
+    Quoted(value);
+  }
+  void Int(int value) {
+    Item();
+    out_ += std::to_string(value);
+  }
+
+ private:
+  // Before a value: a comma after its sibling, then a new line and the
+  // indent; nothing when it follows its key.
+  void Item() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (first_.empty()) return;  // the document itself
+    if (!first_.back()) out_ += ',';
+    first_.back() = false;
+    Newline();
+  }
+  void Newline() {
+    out_ += '\n';
+    out_.append(first_.size(), ' ');
+  }
+  void Quoted(std::string_view text) {
+    out_ += '"';
+    size_t plain = 0;  // start of the run of bytes that need no escape
+    bool ascii = true;
+    for (size_t i = 0; i < text.size(); ++i) {
+      unsigned char c = static_cast<unsigned char>(text[i]);
+      ascii &= c < 0x80;
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out_.append(text.data() + plain, i - plain);
+      plain = i + 1;
+      switch (c) {
+        case '"': out_ += "\\\""; break;
+        case '\\': out_ += "\\\\"; break;
+        case '\b': out_ += "\\b"; break;
+        case '\f': out_ += "\\f"; break;
+        case '\n': out_ += "\\n"; break;
+        case '\r': out_ += "\\r"; break;
+        case '\t': out_ += "\\t"; break;
+        default: out_ += fmt::format("\\u{:04x}", c);
+      }
+    }
+    out_.append(text.data() + plain, text.size() - plain);
+    out_ += '"';
+    // nlohmann refuses text that is not UTF-8 with its type_error 316,
+    // which main() reports as the one-line error it always was.
+    if (!ascii && !ValidUtf8(text)) (void)json(std::string(text)).dump();
+  }
+  static bool ValidUtf8(std::string_view text) {
+    for (size_t i = 0; i < text.size();) {
+      unsigned char c = static_cast<unsigned char>(text[i]);
+      if (c < 0x80) {
+        ++i;
+        continue;
+      }
+      int more = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+      if (more < 0) return false;
+      uint32_t code = c & (0x3F >> more);
+      for (int k = 1; k <= more; ++k) {
+        if (i + k >= text.size()) return false;
+        unsigned char next = static_cast<unsigned char>(text[i + k]);
+        if ((next & 0xC0) != 0x80) return false;
+        code = (code << 6) | (next & 0x3F);
+      }
+      // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+      static constexpr uint32_t kSmallest[] = {0, 0x80, 0x800, 0x10000};
+      if (code < kSmallest[more] || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF)
+        return false;
+      i += more + 1;
+    }
+    return true;
+  }
+
+  std::string out_;
+  std::vector<bool> first_;  // per open container: nothing written in it yet
+  bool after_key_ = false;
+};
+
+void WriteField(PlanWriter& w, const std::string& value) { w.String(value); }
+void WriteField(PlanWriter& w, const fs::path& value) { w.String(value.string()); }
+void WriteField(PlanWriter& w, int value) { w.Int(value); }
+
 }  // namespace
 
-// nlohmann::json keeps keys sorted in a map; ordered_json would look each
-// batch name up linearly, quadratic with a batch per node.
 std::string PlanToJson(const Plan& plan) {
-  json doc;
-  doc["project_dir"] = plan.project_dir;
+  // The top level's keys, in order: the options' keys, project_dir, batches
+  // and selectable.
+  std::vector<std::pair<std::string_view, std::function<void(PlanWriter&)>>> top;
+  top.emplace_back("project_dir", [&](PlanWriter& w) { w.String(plan.project_dir); });
   for (const DbtOption& option : DbtOptions()) {
-    std::visit([&](auto field) { doc[option.plan_key] = FieldJson(plan.dbt.*field); }, option.field);
+    top.emplace_back(option.plan_key, [&](PlanWriter& w) {
+      std::visit([&](auto field) { WriteField(w, plan.dbt.*field); }, option.field);
+    });
   }
-  json batches = json::object();
-  for (const PlanBatch& batch : plan.batches) {
-    json members = json::array();
-    for (const PlanMember& m : batch.members) {
-      json deps = json::array();
-      for (const auto& [dep_batch, dep_id] : m.deps) deps.push_back({dep_batch, dep_id});
-      json member = {{"id", m.unique_id},
-                     {"select", m.selector},
-                     {"fingerprint", m.fingerprint},
-                     {"deps", std::move(deps)}};
-      if (!m.gated_by.empty()) {
-        json gates = json::array();
-        for (const auto& [test_batch, test_id] : m.gated_by) gates.push_back({test_batch, test_id});
-        member["gated_by"] = std::move(gates);
+  // Batches by name; of two with one name the last counts, as it did when
+  // they were assigned to one json key.
+  std::vector<const PlanBatch*> batches;
+  for (const PlanBatch& batch : plan.batches) batches.push_back(&batch);
+  std::stable_sort(batches.begin(), batches.end(),
+                   [](const PlanBatch* a, const PlanBatch* b) { return a->name < b->name; });
+  top.emplace_back("batches", [&](PlanWriter& w) {
+    w.Open('{');
+    for (size_t i = 0; i < batches.size(); ++i) {
+      const PlanBatch& batch = *batches[i];
+      if (i + 1 < batches.size() && batches[i + 1]->name == batch.name) continue;
+      w.Key(batch.name);
+      w.Open('{');
+      w.Key("digest");
+      w.String(batch.digest);
+      w.Key("members");
+      w.Open('[');
+      for (const PlanMember& m : batch.members) {
+        w.Open('{');
+        w.Key("deps");
+        w.Open('[');
+        for (const auto& [dep_batch, dep_id] : m.deps) {
+          w.Open('[');
+          w.String(dep_batch);
+          w.String(dep_id);
+          w.Close(']');
+        }
+        w.Close(']');
+        w.Key("fingerprint");
+        w.String(m.fingerprint);
+        if (!m.gated_by.empty()) {
+          w.Key("gated_by");
+          w.Open('[');
+          for (const auto& [test_batch, test_id] : m.gated_by) {
+            w.Open('[');
+            w.String(test_batch);
+            w.String(test_id);
+            w.Close(']');
+          }
+          w.Close(']');
+        }
+        w.Key("id");
+        w.String(m.unique_id);
+        w.Key("select");
+        w.String(m.selector);
+        w.Close('}');
       }
-      members.push_back(std::move(member));
+      w.Close(']');
+      if (!batch.split_from.empty()) {
+        w.Key("split_from");
+        w.String(batch.split_from);
+      }
+      if (batch.threads > 0) {
+        w.Key("threads");
+        w.Int(batch.threads);
+      }
+      if (!batch.upstream.empty()) {
+        w.Key("upstream");
+        w.Open('[');
+        for (const std::string& name : batch.upstream) w.String(name);
+        w.Close(']');
+      }
+      w.Close('}');
     }
-    batches[batch.name] = {{"digest", batch.digest}, {"members", std::move(members)}};
-    if (!batch.split_from.empty()) batches[batch.name]["split_from"] = batch.split_from;
-    if (batch.threads > 0) batches[batch.name]["threads"] = batch.threads;
-    if (!batch.upstream.empty()) batches[batch.name]["upstream"] = batch.upstream;
-  }
-  doc["batches"] = std::move(batches);
+    w.Close('}');
+  });
   // [unique_id, fqn, flags]; flags: 1 versioned, 2 neutral.
-  json selectable = json::array();
-  for (const SelectableNode& n : plan.selectable)
-    selectable.push_back({n.unique_id, n.fqn, (n.versioned ? 1 : 0) | (n.neutral ? 2 : 0)});
-  if (!plan.selectable.empty()) doc["selectable"] = std::move(selectable);
-  return doc.dump(1) + "\n";
+  if (!plan.selectable.empty()) {
+    top.emplace_back("selectable", [&](PlanWriter& w) {
+      w.Open('[');
+      for (const SelectableNode& n : plan.selectable) {
+        w.Open('[');
+        w.String(n.unique_id);
+        w.Open('[');
+        for (const std::string& part : n.fqn) w.String(part);
+        w.Close(']');
+        w.Int((n.versioned ? 1 : 0) | (n.neutral ? 2 : 0));
+        w.Close(']');
+      }
+      w.Close(']');
+    });
+  }
+  // Sorted, the last of equal keys counting (none are equal today).
+  std::stable_sort(top.begin(), top.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  PlanWriter w;
+  size_t members = 0;
+  for (const PlanBatch& batch : plan.batches) members += batch.members.size();
+  w.Reserve(4096 + members * 400 + plan.selectable.size() * 160);
+  w.Open('{');
+  for (size_t i = 0; i < top.size(); ++i) {
+    if (i + 1 < top.size() && top[i + 1].first == top[i].first) continue;
+    w.Key(top[i].first);
+    top[i].second(w);
+  }
+  w.Close('}');
+  return w.Take() + "\n";
 }
 
 bool LoadPlan(Disk& disk, const fs::path& path, Plan* plan, std::string* err) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,10 +14,30 @@ namespace {
 
 constexpr int kMaxDepth = 256;
 
+// Buffers for one level of nesting, kept from one value to the next: the
+// digests of a manifest's configs would otherwise allocate for each.
+// The order that sorting an object's fields gave, and the digests of its
+// keys in that order, for the next object with the same keys in the same
+// order: a manifest's configs nearly all are. Kept only for keys that are
+// all different (then the values never decide the order).
+struct KeyOrder {
+  std::vector<std::string> keys;  // as written
+  std::vector<uint32_t> order;
+  std::vector<uint64_t> key_digests;
+};
+
+struct Level {
+  std::string buffer;
+  std::vector<std::pair<std::string_view, uint64_t>> fields;
+  std::vector<uint32_t> order;
+  std::vector<KeyOrder> known;  // the objects of this depth seen last, a few
+  size_t next_replaced = 0;
+};
+
 // A recursive-descent reader that digests each value as it goes.
 class CanonicalReader {
  public:
-  explicit CanonicalReader(std::string_view text) : text_(text) {}
+  CanonicalReader(std::string_view text, std::deque<Level>& levels) : text_(text), levels_(levels) {}
 
   bool Document(uint64_t* digest) {
     if (!Value(0, digest)) return false;
@@ -31,7 +52,15 @@ class CanonicalReader {
       ++at_;
   }
 
+  // HashLarge of the tag followed by the body; short ones (nearly all)
+  // without an allocation.
   static uint64_t Tagged(char tag, std::string_view body) {
+    char small[256];
+    if (body.size() < sizeof small) {
+      small[0] = tag;
+      std::memcpy(small + 1, body.data(), body.size());
+      return HashLarge(std::string_view(small, body.size() + 1));
+    }
     std::string buffer(1, tag);
     buffer.append(body);
     return HashLarge(buffer);
@@ -101,9 +130,16 @@ class CanonicalReader {
     }
   }
 
+  // A deque: a level's buffers stay where they are while deeper ones are added.
+  Level& At(int depth) {
+    while (levels_.size() <= static_cast<size_t>(depth)) levels_.emplace_back();
+    return levels_[depth];
+  }
+
   bool Array(int depth, uint64_t* digest) {
     ++at_;  // [
-    std::string items(1, 'a');
+    std::string& items = At(depth).buffer;
+    items.assign(1, 'a');
     SkipSpace();
     if (at_ < text_.size() && text_[at_] == ']') {
       ++at_;
@@ -125,7 +161,8 @@ class CanonicalReader {
 
   bool Object(int depth, uint64_t* digest) {
     ++at_;  // {
-    std::vector<std::pair<std::string_view, uint64_t>> fields;
+    std::vector<std::pair<std::string_view, uint64_t>>& fields = At(depth).fields;
+    fields.clear();
     SkipSpace();
     if (at_ < text_.size() && text_[at_] == '}') {
       ++at_;
@@ -145,18 +182,52 @@ class CanonicalReader {
         if (text_[at_ - 1] != ',') return false;
       }
     }
-    std::sort(fields.begin(), fields.end());
-    std::string buffer(1, 'o');
-    for (const auto& [key, value] : fields) {
-      Append(&buffer, Tagged('s', key));
+    Level& level = At(depth);
+    std::string& buffer = level.buffer;
+    buffer.assign(1, 'o');
+    for (const KeyOrder& known : level.known) {
+      bool same = known.keys.size() == fields.size();
+      for (size_t i = 0; same && i < fields.size(); ++i) same = fields[i].first == known.keys[i];
+      if (!same) continue;
+      for (size_t i = 0; i < known.order.size(); ++i) {
+        Append(&buffer, known.key_digests[i]);
+        Append(&buffer, fields[known.order[i]].second);
+      }
+      *digest = HashLarge(buffer);
+      return true;
+    }
+    // Sorted by key, then value (what std::sort of the pairs gives).
+    std::vector<uint32_t>& order = level.order;
+    order.resize(fields.size());
+    for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return fields[a] < fields[b]; });
+    KeyOrder seen;
+    bool distinct = !fields.empty();
+    for (size_t i = 0; i < order.size(); ++i) {
+      const auto& [key, value] = fields[order[i]];
+      if (i > 0 && key == fields[order[i - 1]].first) distinct = false;
+      seen.key_digests.push_back(Tagged('s', key));
+      Append(&buffer, seen.key_digests.back());
       Append(&buffer, value);
     }
     *digest = HashLarge(buffer);
+    if (distinct) {
+      for (const auto& field : fields) seen.keys.emplace_back(field.first);
+      seen.order = order;
+      constexpr size_t kKept = 8;
+      if (level.known.size() < kKept) {
+        level.known.push_back(std::move(seen));
+      } else {
+        level.known[level.next_replaced] = std::move(seen);
+        level.next_replaced = (level.next_replaced + 1) % kKept;
+      }
+    }
     return true;
   }
 
   std::string_view text_;
   size_t at_ = 0;
+  std::deque<Level>& levels_;
 };
 
 }  // namespace
@@ -168,6 +239,7 @@ uint64_t CanonicalJsonHash(std::string_view json) {
   if (first == std::string_view::npos || (json[first] != '{' && json[first] != '['))
     return HashLarge(json);
   uint64_t digest = 0;
-  if (CanonicalReader(json).Document(&digest)) return digest;
+  thread_local std::deque<Level> levels;
+  if (CanonicalReader(json, levels).Document(&digest)) return digest;
   return HashLarge(json);
 }

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -95,14 +95,25 @@ Plan MakePlan(const std::string& project_dir, const DbtSettings& dbt,
 }
 
 std::vector<SelectableNode> SelectableNodes(const Manifest& manifest, const Graph& graph) {
-  std::unordered_map<std::string_view, int> executable;
-  for (const Node& node : graph.nodes) executable.emplace(node.unique_id, 0);
-  std::unordered_map<std::string_view, int> tested;  // parents of a test
+  // Both lists are sorted by unique_id (the graph keeps the manifest's
+  // order), so whether a node is executable is one walk along the graph.
+  std::vector<std::string_view> executable;
+  executable.reserve(graph.nodes.size());
+  for (const Node& node : graph.nodes) executable.push_back(node.unique_id);
+  if (!std::is_sorted(executable.begin(), executable.end()))
+    std::sort(executable.begin(), executable.end());
+  auto next_executable = executable.begin();
+  std::unordered_set<std::string_view> tested;  // parents of a test
+  tested.reserve(manifest.nodes.size());
   for (const ManifestNode& node : manifest.nodes)
     if (node.resource_type == "test" || node.resource_type == "unit_test")
-      for (const std::string& parent : node.depends_on_nodes) tested.emplace(parent, 0);
+      for (const std::string& parent : node.depends_on_nodes) tested.insert(parent);
   std::vector<SelectableNode> nodes;
+  nodes.reserve(manifest.nodes.size());
   for (const ManifestNode& node : manifest.nodes) {
+    std::string_view id = node.unique_id;
+    while (next_executable != executable.end() && *next_executable < id) ++next_executable;
+    bool is_executable = next_executable != executable.end() && *next_executable == id;
     const std::vector<std::string>& fqn = node.fqn;
     if (fqn.empty()) continue;
     // A versioned model's fqn ends in its version; its unique_id too.
@@ -110,7 +121,7 @@ std::vector<SelectableNode> SelectableNodes(const Manifest& manifest, const Grap
                      fqn[fqn.size() - 2] == node.name &&
                      node.unique_id == fmt::format("model.{}.{}.{}", node.package_name, node.name,
                                                    fqn.back());
-    bool neutral = !executable.count(node.unique_id) && !tested.count(node.unique_id);
+    bool neutral = !is_executable && !tested.count(id);
     nodes.push_back({node.unique_id, fqn, versioned, neutral});
   }
   return nodes;
