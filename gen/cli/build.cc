@@ -28,6 +28,6 @@ int RunNinja(CommandRunner& runner, const fs::path& build_ninja, const std::vect
     fmt::print(stderr, "pa-gen: error: {}\n", err);
     return 2;
   }
-  if (result.exit_code != 0) PrintFailures(dir / kPlanFileName, start);
+  if (result.exit_code != 0) PrintFailures(PlanFile(build_ninja), start);
   return result.exit_code;
 }

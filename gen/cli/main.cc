@@ -134,11 +134,17 @@ int Main(int argc, char** argv) {
     RealDisk disk;
     return RunBatch(runner, disk, plan, digest, batch);
   }
+  // status, explain and graph show what these options would build and
+  // never change what the next ninja does: their writes stay in memory.
+  options.read_only = *status || *explain || *graph;
+  RealDisk real_disk;
+  OverlayDisk overlay_disk;
+  Disk& disk = options.read_only ? static_cast<Disk&>(overlay_disk) : real_disk;
   Generation generation;
-  int code = Generate(runner, options, &generation);
+  int code = Generate(runner, disk, options, &generation);
   if (code != 0) return code;
   const fs::path& plan_file = generation.plan_file;
-  if (*status) return PrintStatus(plan_file);
+  if (*status) return PrintStatus(disk, plan_file);
   if (*forget) return Forget(plan_file, names, full_refresh);
   if (*explain) return Explain(generation, json);
   if (*graph) return WriteGraph(runner, generation, graph_nodes, svg);

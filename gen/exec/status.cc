@@ -76,8 +76,7 @@ void PrintFailures(const fs::path& plan_file, long long since) {
   PrintFailures(disk, plan, ProjectOf(plan_file, plan), &states, since, stderr);
 }
 
-int PrintStatus(const fs::path& plan_file) {
-  RealDisk disk;
+int PrintStatus(Disk& disk, const fs::path& plan_file) {
   std::string err;
   Plan plan;
   if (!LoadPlan(disk, plan_file, &plan, &err)) {

@@ -12,3 +12,6 @@
 // own parse folder, never dbt's target/, which every dbt run rewrites.
 bool EnsureParsedManifest(CommandRunner& runner, const fs::path& dir, const DbtProject& project, const DbtSettings& settings,
                           const ProjectInputs& inputs, fs::path* manifest, std::string* err);
+
+// Whether the parse in `dir` was made with these settings (it may be stale).
+bool ParsedWith(const fs::path& dir, const DbtSettings& settings);

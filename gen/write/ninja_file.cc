@@ -40,7 +40,7 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   for (const std::string& arg : d.regen_args) quoted.push_back(ShellQuote(arg));
   std::string regen_args = fmt::format("{}", fmt::join(quoted, " "));
   file.vars = {{"pa_gen", ShellQuote(d.pa_gen.string())},
-               {"plan", paths.Relative(d.output.parent_path() / kPlanFileName)},
+               {"plan", paths.Relative(PlanFile(d.output))},
                {"regen_args", regen_args}};
   // DuckDB lets one process at a time write its file: batches take turns,
   // and parallelism comes from dbt's threads inside a batch.
@@ -52,7 +52,7 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   regen.comment = "Regenerate when a file that shapes the graph changes, or a folder gains or loses a file.";
   regen.rule = "regenerate";
   regen.outputs = {paths.Relative(d.output)};
-  regen.implicit_outputs = {paths.Relative(d.output.parent_path() / kPlanFileName)};
+  regen.implicit_outputs = {paths.Relative(PlanFile(d.output))};
   for (const fs::path& f : d.regen_files) regen.inputs.push_back(paths.Relative(f));
   // Folders go in as absolute paths: relative ones could name the same Ninja
   // node as a phony target (the folder `seeds` and the batch `seeds`).
