@@ -16,10 +16,12 @@
 #include "group/partition.h"
 #include "group/policy.h"
 #include "group/policy_file.h"
+#include "dbt/identity.h"
 #include "manifest/dbt_ls.h"
 #include "manifest/dbt_parse.h"
 #include "manifest/manifest.h"
 #include "manifest/project.h"
+#include "manifest/target.h"
 #include "plan/layout.h"
 #include "write/ninja_file.h"
 #include "util/disk.h"
@@ -100,6 +102,13 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   dbt.profiles_dir = ResolveProfilesDir(options.dbt.profiles_dir.string(), project);
   if (!FindDbt(options.dbt.dbt.string(), project.dir, &dbt.dbt, err)) return false;
 
+  // Where results go: the target's identity and the environment variables
+  // the profile and the project read, as keyed digests (dbt/identity.h).
+  TargetIdentity identity = ReadTargetIdentity(project, dbt.profiles_dir, dbt.target);
+  IdentityKey key;
+  if (!LoadOrCreateIdentityKey(IdentityKeyFile(project.dir), &key, err)) return false;
+  std::string environment = EnvironmentDigest(key, identity.env_vars);
+
   ProjectInputs inputs;
   fs::path manifest_file;
   fs::path parse_dir = ParseDir(project.dir);
@@ -108,8 +117,8 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
     timer->Lap("project");
     // A read-only generation under other settings (--vars, --target) parses
     // beside the parse the build uses, not over it.
-    if (options.read_only && !ParsedWith(parse_dir, dbt)) parse_dir = ReadOnlyParseDir(project.dir);
-    if (!EnsureParsedManifest(runner, parse_dir, project, dbt, inputs, &manifest_file, err)) return false;
+    if (options.read_only && !ParsedWith(parse_dir, dbt, environment)) parse_dir = ReadOnlyParseDir(project.dir);
+    if (!EnsureParsedManifest(runner, parse_dir, project, dbt, environment, inputs, &manifest_file, err)) return false;
     timer->Lap("dbt parse");
   } else {
     manifest_file = fs::absolute(options.manifest).lexically_normal();
@@ -182,13 +191,16 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
                                     .Add(project.profile)
                                     .Add(dbt.target)
                                     .Add(dbt.vars)
+                                    .Add(KeyedDigest(key, identity.text))
+                                    .Add(environment)
                                     .Hex();
   Plan plan = MakePlan(RelativePath(project.dir, output.parent_path()), dbt, settings_digest,
                        graph, partition, batch_settings);
   plan.selectable = std::move(selectable);
   BuildDescription description{&project, &graph, &partition, &plan, names, manifest.adapter_type,
                                output, SelfPath(), RegenerateArgs(options, project, dbt, output),
-                               inputs.files, inputs.dirs, &batch_settings, policy.pools};
+                               inputs.files, inputs.dirs, &batch_settings, policy.pools,
+                               identity.env_vars, IdentityKeyFile(project.dir)};
   std::string ninja_text;
   if (!WriteNinja(MakeNinjaFile(description), &ninja_text, err)) {
     *err = fmt::format("{}: {}", manifest_file.string(), *err);
@@ -206,6 +218,11 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   // The pair changes together, build.ninja last: exec checks each batch's
   // digest against the plan and says "run pa-gen again" on a mismatch.
   std::string plan_text = PlanToJson(plan);
+  // What build.ninja's environment check compares with, written first: the
+  // regeneration edge depends on it.
+  if (!identity.env_vars.empty() &&
+      !disk.WriteFileIfChanged(project.dir / EnvDigestPath(), environment + "\n", &changed, err))
+    return false;
   if (!disk.WriteFilesIfChanged({{plan_file, plan_text}, {output, ninja_text}}, &changed, err))
     return false;
   for (const std::string& name : splits.merged) SetSplitMarker(disk, project.dir, name, false);

@@ -11,6 +11,7 @@
 #include "cli/explain.h"
 #include "cli/generate.h"
 #include "exec/batch_runner.h"
+#include "dbt/identity.h"
 #include "dbt/options.h"
 #include "exec/status.h"
 #include "util/disk.h"
@@ -79,6 +80,14 @@ int Main(int argc, char** argv) {
 
   exec->add_flag("--no-worker", no_worker, "Run dbt as a fresh process, not in the resident worker");
 
+  // build.ninja's check_env edge (rules/pa.ninja), not for people: no group.
+  CLI::App* check_env = app.add_subcommand("check-env", "")->group("");
+  std::string env_key, env_out;
+  std::vector<std::string> env_names;
+  check_env->add_option("--key", env_key)->required();
+  check_env->add_option("--out", env_out)->required();
+  check_env->add_option("names", env_names);
+
   CLI::App* worker = app.add_subcommand("worker", "Show or stop this project's resident dbt workers");
   std::string worker_action;
   worker->add_option("action", worker_action, "status or stop")
@@ -86,7 +95,8 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"status", "stop"}));
 
   CLI::App* status = app.add_subcommand(
-      "status", "Regenerate, then show for every node whether the next ninja runs it, and why");
+      "status", "Show for every node whether the next ninja (under these options) runs it, and why; "
+                "read-only");
   CLI::App* forget = app.add_subcommand(
       "forget", "Regenerate, then make batches or nodes count as never built");
   std::vector<std::string> names;
@@ -95,10 +105,10 @@ int Main(int argc, char** argv) {
   forget->add_flag("--full-refresh", full_refresh, "Their next dbt run adds --full-refresh");
 
   CLI::App* explain = app.add_subcommand(
-      "explain", "Regenerate, then show each batch, why it looks that way and the predicted build time");
+      "explain", "Show each batch, why it looks that way and the predicted build time; read-only");
   bool json = false;
   explain->add_flag("--json", json, "As JSON");
-  CLI::App* graph = app.add_subcommand("graph", "Regenerate, then print the batch graph as Graphviz DOT");
+  CLI::App* graph = app.add_subcommand("graph", "Print the batch graph as Graphviz DOT; read-only");
   bool graph_nodes = false;
   bool svg = false;
   graph->add_flag("--nodes", graph_nodes, "The node graph, batches as clusters");
@@ -129,6 +139,7 @@ int Main(int argc, char** argv) {
   // anything the worker does not serve (ninja, dot) as a fresh process.
   if (no_worker) SetWorkerDisabled();
   CommandRunner& runner = DbtCommandRunner();
+  if (*check_env) return CheckEnvironment(env_key, env_out, env_names);
   if (*worker) return WorkerCommand(fs::absolute(options.project_dir).lexically_normal(), worker_action);
   if (*exec) {
     RealDisk disk;

@@ -23,6 +23,8 @@ fs::path StateFile(const fs::path& project_dir, const std::string& batch) {
 fs::path SplitDir(const fs::path& project_dir) { return project_dir / kPa / "split"; }
 fs::path ParseDir(const fs::path& project_dir) { return project_dir / kPa / "parse"; }
 fs::path ReadOnlyParseDir(const fs::path& project_dir) { return project_dir / kPa / "parse-readonly"; }
+fs::path IdentityKeyFile(const fs::path& project_dir) { return project_dir / kPa / "identity.key"; }
+fs::path EnvDigestPath() { return kPa / "env.digest"; }
 fs::path SelectDir(const fs::path& project_dir) { return project_dir / kPa / "select"; }
 fs::path PartialParseFile(const fs::path& project_dir) {
   return ParseDir(project_dir) / "partial_parse.msgpack";

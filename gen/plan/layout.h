@@ -15,6 +15,8 @@
 //   .pa/run/<batch>/           the batch's dbt run: target/, logs/, dbt.out
 //   .pa/parse/                 pa-gen's own `dbt parse` and the shared partial parse
 //   .pa/parse-readonly/        the parse of a status/explain/graph under other settings
+//   .pa/identity.key           the key of the target's keyed digests (dbt/identity.h), 0600
+//   .pa/env.digest             keyed digest of the environment variables the profile reads
 //   .pa/select/                `dbt ls` of --select/--exclude and its list (manifest/dbt_ls.h)
 //   .pa/state/.unselected.json the state of nodes --select/--exclude leave out, kept for later
 //   .pa/split/<batch>          marker: run this batch node by node (exec/split.h)
@@ -39,6 +41,8 @@ fs::path StateFile(const fs::path& project_dir, const std::string& batch);
 fs::path SplitDir(const fs::path& project_dir);
 fs::path ParseDir(const fs::path& project_dir);
 fs::path ReadOnlyParseDir(const fs::path& project_dir);
+fs::path IdentityKeyFile(const fs::path& project_dir);
+fs::path EnvDigestPath();  // .pa/env.digest, relative to the project
 fs::path SelectDir(const fs::path& project_dir);
 // The state file of nodes outside the selection: batch names never start with '.'.
 inline constexpr const char* kUnselectedStateName = ".unselected";
