@@ -30,6 +30,6 @@ int RunNinja(CommandRunner& runner, const fs::path& build_ninja, const std::vect
   }
   // Also after a ninja that succeeded: `pa-gen build marts` has no check
   // edge, and a batch goes past its nodes' failures (exit 0, no stamp).
-  int not_succeeded = PrintFailures(dir / kPlanFileName, start, result.exit_code != 0);
+  int not_succeeded = PrintFailures(PlanFile(build_ninja), start, result.exit_code != 0);
   return result.exit_code != 0 ? result.exit_code : not_succeeded > 0 ? 1 : 0;
 }

@@ -66,6 +66,8 @@ int Explain(const Generation& g, bool json) {
     doc["predicted_seconds"] = e.prediction.seconds;
     doc["alternatives"] = e.alternatives;
     doc["cost_model"] = {{"dbt_startup_seconds", g.cost.startup_seconds},
+                         {"hooks_per_batch", g.cost.hooks},
+                         {"hook_seconds", g.cost.hook_seconds},
                          {"timed_nodes", timed},
                          {"nodes", g.graph.nodes.size()},
                          {"jobs", g.cost.jobs},
@@ -101,9 +103,14 @@ int Explain(const Generation& g, bool json) {
              Seconds(e.prediction.seconds), Join(others, ", "));
   std::string pools;  // the policy file's limits on a server
   for (const auto& [name, depth] : g.cost.pools) pools += fmt::format(", at most {} in pool {}", depth, name);
-  fmt::print("cost model: dbt start-up {} per batch; {} of {} nodes timed by earlier runs, the "
+  fmt::print("cost model: dbt start-up {} per batch{}; {} of {} nodes timed by earlier runs, the "
              "others {} each; {} batch{} at a time{}; {} dbt threads where the policy sets none\n",
-             Seconds(g.cost.startup_seconds), timed, g.graph.nodes.size(), Seconds(kUnknownNodeSeconds),
+             Seconds(g.cost.startup_seconds),
+             g.cost.hooks == 0 ? ""
+                               : fmt::format(", then {} on-run-start/end hook{} of {} each",
+                                             g.cost.hooks, g.cost.hooks == 1 ? "" : "s",
+                                             Seconds(g.cost.hook_seconds)),
+             timed, g.graph.nodes.size(), Seconds(kUnknownNodeSeconds),
              g.cost.jobs, g.cost.jobs == 1 ? "" : "es", pools, g.cost.threads);
   fmt::print("critical path: {}\n\n", Join(batch_names(e.prediction.critical_path), " -> "));
   for (size_t b = 0; b < partition.batches.size(); ++b) {

@@ -16,9 +16,12 @@
 #include "group/partition.h"
 #include "group/policy.h"
 #include "group/policy_file.h"
+#include "dbt/identity.h"
+#include "manifest/dbt_ls.h"
 #include "manifest/dbt_parse.h"
 #include "manifest/manifest.h"
 #include "manifest/project.h"
+#include "manifest/target.h"
 #include "plan/layout.h"
 #include "write/ninja_file.h"
 #include "util/disk.h"
@@ -73,7 +76,8 @@ CostModel HistoryCosts(Disk& disk, const Graph& graph, const BatchState& state, 
   return cost;
 }
 
-bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* timer, Generation* out, std::string* err) {
+bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, PhaseTimer* timer,
+         Generation* out, std::string* err) {
   Policy policy;
   if (!ParsePolicy(options.policy, &policy, err)) {
     *err = "--policy: " + *err;
@@ -98,12 +102,23 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
   dbt.profiles_dir = ResolveProfilesDir(options.dbt.profiles_dir.string(), project);
   if (!FindDbt(options.dbt.dbt.string(), project.dir, &dbt.dbt, err)) return false;
 
+  // Where results go: the target's identity and the environment variables
+  // the profile and the project read, as keyed digests (dbt/identity.h).
+  TargetIdentity identity = ReadTargetIdentity(project, dbt.profiles_dir, dbt.target);
+  IdentityKey key;
+  if (!LoadOrCreateIdentityKey(IdentityKeyFile(project.dir), &key, err)) return false;
+  std::string environment = EnvironmentDigest(key, identity.env_vars);
+
   ProjectInputs inputs;
   fs::path manifest_file;
+  fs::path parse_dir = ParseDir(project.dir);
   if (options.manifest.empty()) {
     inputs = ListProjectInputs(project, dbt.profiles_dir);
     timer->Lap("project");
-    if (!EnsureParsedManifest(runner, ParseDir(project.dir), project, dbt, inputs, &manifest_file, err)) return false;
+    // A read-only generation under other settings (--vars, --target) parses
+    // beside the parse the build uses, not over it.
+    if (options.read_only && !ParsedWith(parse_dir, dbt, environment)) parse_dir = ReadOnlyParseDir(project.dir);
+    if (!EnsureParsedManifest(runner, parse_dir, project, dbt, environment, inputs, &manifest_file, err)) return false;
     timer->Lap("dbt parse");
   } else {
     manifest_file = fs::absolute(options.manifest).lexically_normal();
@@ -123,15 +138,36 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
   Graph graph;
   if (!BuildGraph(manifest, manifest_file.string(), &graph, err)) return false;
   if (!FingerprintFileContents(project.dir, &graph, err)) return false;
-  std::vector<std::string> names = UniqueNodeNames(graph);
   timer->Lap("build graph");
-  RealDisk disk;
+  // --select / --exclude: the graph holds what dbt's own `dbt ls` lists.
+  // Every node of the project stays selectable, so that a batch's selectors
+  // never reach one that was left out.
+  std::vector<SelectableNode> selectable = SelectableNodes(manifest, graph);
+  std::set<std::string> unselected;
+  if (HasSelection(dbt)) {
+    std::set<std::string> selected;
+    if (!ListSelectedNodes(runner, SelectDir(project.dir), project, dbt, manifest_file,
+                           parse_dir / "partial_parse.msgpack", &selected, err))
+      return false;
+    Graph chosen = SelectNodes(graph, selected);
+    if (chosen.nodes.empty()) {
+      *err = fmt::format("--select '{}' --exclude '{}' leave no node to build (dbt ls lists none "
+                         "that runs)", dbt.select, dbt.exclude);
+      return false;
+    }
+    for (const Node& node : graph.nodes)
+      if (!selected.count(node.unique_id)) unselected.insert(node.unique_id);
+    graph = std::move(chosen);
+    timer->Lap("dbt ls");
+  }
+  std::vector<std::string> names = UniqueNodeNames(graph);
   BatchState state;
   if (!LoadAllState(disk, project.dir, &state, err)) return false;
   timer->Lap("load state");
   CostModel cost = HistoryCosts(disk, graph, state, project.dir, manifest.adapter_type, options);
   // On a server, the policy file's pools limit batches side by side as -j does.
   if (manifest.adapter_type != "duckdb") cost.pools = policy.pools;
+  cost.hooks = HookCount(manifest);
   std::map<std::string, double> predictions;
   Grouping grouping = policy.kind == PolicyKind::kAuto
                           ? ChooseGrouping(policy, project, graph, names, cost, dbt.threads, &predictions)
@@ -157,13 +193,16 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
                                     .Add(project.profile)
                                     .Add(dbt.target)
                                     .Add(dbt.vars)
+                                    .Add(KeyedDigest(key, identity.text))
+                                    .Add(environment)
                                     .Hex();
   Plan plan = MakePlan(RelativePath(project.dir, output.parent_path()), dbt, settings_digest,
                        graph, partition, batch_settings);
-  plan.selectable = SelectableNodes(manifest, graph);
+  plan.selectable = std::move(selectable);
   BuildDescription description{&project, &graph, &partition, &plan, names, manifest.adapter_type,
                                output, SelfPath(), RegenerateArgs(options, project, dbt, output),
-                               inputs.files, inputs.dirs, &batch_settings, policy.pools};
+                               inputs.files, inputs.dirs, &batch_settings, policy.pools,
+                               identity.env_vars, IdentityKeyFile(project.dir)};
   std::string ninja_text;
   if (!WriteNinja(MakeNinjaFile(description), &ninja_text, err)) {
     *err = fmt::format("{}: {}", manifest_file.string(), *err);
@@ -177,14 +216,19 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
       !disk.MakeDirs(StampDir(project.dir), err))
     return false;
   bool changed = false;
-  fs::path plan_file = output.parent_path() / kPlanFileName;
+  fs::path plan_file = PlanFile(output);
   // The pair changes together, build.ninja last: exec checks each batch's
   // digest against the plan and says "run pa-gen again" on a mismatch.
   std::string plan_text = PlanToJson(plan);
-  if (!WriteFilesIfChanged({{plan_file, plan_text}, {output, ninja_text}}, &changed, err))
+  // What build.ninja's environment check compares with, written first: the
+  // regeneration edge depends on it.
+  if (!identity.env_vars.empty() &&
+      !disk.WriteFileIfChanged(project.dir / EnvDigestPath(), environment + "\n", &changed, err))
+    return false;
+  if (!disk.WriteFilesIfChanged({{plan_file, plan_text}, {output, ninja_text}}, &changed, err))
     return false;
   for (const std::string& name : splits.merged) SetSplitMarker(disk, project.dir, name, false);
-  if (!RegroupState(disk, project.dir, plan, state, err)) return false;
+  if (!RegroupState(disk, project.dir, plan, state, err, unselected)) return false;
   timer->Lap("write");
   *out = Generation{plan_file,        project,    std::move(graph),
                     std::move(names),   std::move(grouping), std::move(batch_settings),
@@ -195,10 +239,11 @@ bool Run(CommandRunner& runner, const GenerateOptions& options, PhaseTimer* time
 
 }  // namespace
 
-int Generate(CommandRunner& runner, const GenerateOptions& options, Generation* generation) {
+int Generate(CommandRunner& runner, Disk& disk, const GenerateOptions& options,
+             Generation* generation) {
   std::string err;
   PhaseTimer timer;
-  if (Run(runner, options, &timer, generation, &err)) {
+  if (Run(runner, disk, options, &timer, generation, &err)) {
     if (options.timings) fmt::print(stderr, "{}", timer.Report());
     return 0;
   }

@@ -12,6 +12,7 @@
 #include "group/policy.h"
 #include "group/predict.h"
 #include "util/command_runner.h"
+#include "util/disk.h"
 #include "util/fs.h"
 
 // The options of `pa-gen` itself; names follow dbt's flags.
@@ -28,6 +29,10 @@ struct GenerateOptions {
   int jobs = static_cast<int>(std::thread::hardware_concurrency()) + 2;
   int max_batch_size = 0;  // 0: the policy file's, else no limit
   bool timings = false;  // print each phase's wall time to stderr
+  // status, explain, graph: show the build these options describe without
+  // changing the next `ninja`'s (generate on an OverlayDisk, util/disk.h;
+  // parse into .pa/parse-readonly/ when the settings differ from the build's).
+  bool read_only = false;
 };
 
 // dbt threads pa-gen assumes a profile sets when --threads does not say.
@@ -50,5 +55,6 @@ struct Generation {
 // The pipeline: load manifest -> build graph -> group -> write ninja.
 // Returns the exit code and fills *generation. On failure prints one line
 // and leaves every file it would have written as it was. dbt parse runs
-// through `runner`.
-int Generate(CommandRunner& runner, const GenerateOptions& options, Generation* generation);
+// through `runner`; every file pa-gen writes itself goes through `disk`.
+int Generate(CommandRunner& runner, Disk& disk, const GenerateOptions& options,
+             Generation* generation);

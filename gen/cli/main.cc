@@ -11,6 +11,7 @@
 #include "cli/explain.h"
 #include "cli/generate.h"
 #include "exec/batch_runner.h"
+#include "dbt/identity.h"
 #include "dbt/options.h"
 #include "exec/status.h"
 #include "util/disk.h"
@@ -82,6 +83,13 @@ int Main(int argc, char** argv) {
   CLI::App* check = app.add_subcommand(
       "check", "Exit 1 unless every node of the plan succeeded (build.ninja's last edge calls this)");
   check->add_option("--plan", plan, "The plan file beside build.ninja")->required();
+  // build.ninja's check_env edge (rules/pa.ninja), not for people: no group.
+  CLI::App* check_env = app.add_subcommand("check-env", "")->group("");
+  std::string env_key, env_out;
+  std::vector<std::string> env_names;
+  check_env->add_option("--key", env_key)->required();
+  check_env->add_option("--out", env_out)->required();
+  check_env->add_option("names", env_names);
 
   CLI::App* worker = app.add_subcommand("worker", "Show or stop this project's resident dbt workers");
   std::string worker_action;
@@ -90,7 +98,8 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"status", "stop"}));
 
   CLI::App* status = app.add_subcommand(
-      "status", "Regenerate, then show for every node whether the next ninja runs it, and why");
+      "status", "Show for every node whether the next ninja (under these options) runs it, and why; "
+                "read-only");
   CLI::App* forget = app.add_subcommand(
       "forget", "Regenerate, then make batches or nodes count as never built");
   std::vector<std::string> names;
@@ -99,10 +108,10 @@ int Main(int argc, char** argv) {
   forget->add_flag("--full-refresh", full_refresh, "Their next dbt run adds --full-refresh");
 
   CLI::App* explain = app.add_subcommand(
-      "explain", "Regenerate, then show each batch, why it looks that way and the predicted build time");
+      "explain", "Show each batch, why it looks that way and the predicted build time; read-only");
   bool json = false;
   explain->add_flag("--json", json, "As JSON");
-  CLI::App* graph = app.add_subcommand("graph", "Regenerate, then print the batch graph as Graphviz DOT");
+  CLI::App* graph = app.add_subcommand("graph", "Print the batch graph as Graphviz DOT; read-only");
   bool graph_nodes = false;
   bool svg = false;
   graph->add_flag("--nodes", graph_nodes, "The node graph, batches as clusters");
@@ -133,6 +142,7 @@ int Main(int argc, char** argv) {
   // anything the worker does not serve (ninja, dot) as a fresh process.
   if (no_worker) SetWorkerDisabled();
   CommandRunner& runner = DbtCommandRunner();
+  if (*check_env) return CheckEnvironment(env_key, env_out, env_names);
   if (*worker) return WorkerCommand(fs::absolute(options.project_dir).lexically_normal(), worker_action);
   if (*exec) {
     RealDisk disk;
@@ -142,11 +152,17 @@ int Main(int argc, char** argv) {
     RealDisk disk;
     return CheckBuild(disk, plan);
   }
+  // status, explain and graph show what these options would build and
+  // never change what the next ninja does: their writes stay in memory.
+  options.read_only = *status || *explain || *graph;
+  RealDisk real_disk;
+  OverlayDisk overlay_disk;
+  Disk& disk = options.read_only ? static_cast<Disk&>(overlay_disk) : real_disk;
   Generation generation;
-  int code = Generate(runner, options, &generation);
+  int code = Generate(runner, disk, options, &generation);
   if (code != 0) return code;
   const fs::path& plan_file = generation.plan_file;
-  if (*status) return PrintStatus(plan_file);
+  if (*status) return PrintStatus(disk, plan_file);
   if (*forget) return Forget(plan_file, names, full_refresh);
   if (*explain) return Explain(generation, json);
   if (*graph) return WriteGraph(runner, generation, graph_nodes, svg);

@@ -17,6 +17,11 @@ struct DbtSettings {
   int threads = 0;        // 0: the profile's setting
   int batch_timeout = 0;  // seconds a batch's dbt may run; 0: no limit
   int retries = 2;        // extra attempts after a transient failure (a held lock)
+  // What the generated graph holds, in dbt's selection syntax (resolved by
+  // `dbt ls`, manifest/dbt_ls.h); empty: every node. Not passed to batches,
+  // which select their own members.
+  std::string select;
+  std::string exclude;
 };
 
 // The flags shared by `dbt parse` and every batch: the `shared` rows of

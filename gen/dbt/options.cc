@@ -20,6 +20,10 @@ const std::vector<DbtOption>& DbtOptions() {
       {"--retries",
        "Extra attempts after a transient failure: a held DuckDB lock, a refused connection",
        &DbtSettings::retries, "retries", false, 0, true},
+      {"--select", "Build only these nodes, in dbt's selection syntax (resolved by dbt ls)",
+       &DbtSettings::select, "select"},
+      {"--exclude", "Leave these nodes out of the build, in dbt's selection syntax",
+       &DbtSettings::exclude, "exclude"},
   };
   return options;
 }

@@ -98,9 +98,17 @@ void SaveStartupSeconds(Disk& disk, const fs::path& project_dir, double seconds)
 }
 
 bool RegroupState(Disk& disk, const fs::path& project_dir, const Plan& plan, const BatchState& all,
-                  std::string* err) {
+                  std::string* err, const std::set<std::string>& unselected) {
   std::set<std::string> files = StateFiles(disk, project_dir);
   std::set<std::string> batches;
+  BatchState outside;
+  for (const std::string& id : unselected)
+    if (auto it = all.find(id); it != all.end()) outside.insert(*it);
+  if (!outside.empty()) {
+    batches.insert(kUnselectedStateName);
+    if (!SaveBatchState(disk, StateFile(project_dir, kUnselectedStateName), outside, err))
+      return false;
+  }
   for (const PlanBatch& batch : plan.batches) {
     batches.insert(batch.name);
     BatchState state;

@@ -41,7 +41,9 @@ void SaveStartupSeconds(Disk& disk, const fs::path& project_dir, double seconds)
 // After a regeneration: moves every node's state (`all`, from LoadAllState)
 // to the file of the batch that now holds it (a policy change keeps what
 // was built), drops nodes that left the project, and removes the stamps and
-// state of batches that no longer exist.
+// state of batches that no longer exist. The state of `unselected` nodes
+// (in the project, left out by --select/--exclude) is kept in a file of its
+// own, so selecting them again does not rebuild what was built.
 struct Plan;
 bool RegroupState(Disk& disk, const fs::path& project_dir, const Plan& plan, const BatchState& all,
-                  std::string* err);
+                  std::string* err, const std::set<std::string>& unselected = {});

@@ -132,8 +132,7 @@ int CheckBuild(Disk& disk, const fs::path& plan_file) {
   return 1;
 }
 
-int PrintStatus(const fs::path& plan_file) {
-  RealDisk disk;
+int PrintStatus(Disk& disk, const fs::path& plan_file) {
   std::string err;
   Plan plan;
   if (!LoadPlan(disk, plan_file, &plan, &err)) {

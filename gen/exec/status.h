@@ -8,8 +8,10 @@
 
 // `pa-gen status`: for every node of the plan, whether the next `ninja`
 // runs it and why, in the order the batches run; then the failed nodes and
-// the split batches. Returns the exit code.
-int PrintStatus(const fs::path& plan_file);
+// the split batches. Reads through `disk` (an OverlayDisk after a read-only
+// generation). Returns the exit code.
+class Disk;
+int PrintStatus(Disk& disk, const fs::path& plan_file);
 
 // After a build: one summary of the nodes whose last run, at `since` (ns
 // since the epoch) or later, did not succeed: dbt's status and message and

@@ -231,3 +231,20 @@ bool FingerprintFileContents(const fs::path& project_dir, Graph* graph, std::str
   }
   return true;
 }
+
+Graph SelectNodes(const Graph& graph, const std::set<std::string>& ids) {
+  Graph selected;
+  std::vector<int> index(graph.nodes.size(), -1);
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    if (!ids.count(graph.nodes[i].unique_id)) continue;
+    index[i] = static_cast<int>(selected.nodes.size());
+    selected.nodes.push_back(graph.nodes[i]);
+  }
+  for (Node& node : selected.nodes) {
+    std::vector<int> deps;
+    for (int dep : node.deps)
+      if (index[dep] >= 0) deps.push_back(index[dep]);
+    node.deps = std::move(deps);  // still ascending: the order of nodes is kept
+  }
+  return selected;
+}

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,3 +50,8 @@ bool BuildGraph(const Manifest& manifest, const std::string& manifest_file, Grap
 // Mixes the content of the files dbt checksums only by path (seeds over
 // 1 MiB) into their nodes' fingerprints; `project_dir` holds them.
 bool FingerprintFileContents(const fs::path& project_dir, Graph* graph, std::string* err);
+
+// The nodes of `graph` whose unique_id is in `ids` (a dbt selection), in
+// the same order. A parent left out is a dependency no more: as with
+// `dbt build --select`, it is taken to be built already.
+Graph SelectNodes(const Graph& graph, const std::set<std::string>& ids);

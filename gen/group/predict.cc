@@ -101,7 +101,8 @@ Prediction PredictBuild(const Graph& graph, const Partition& partition,
     }
     nodes.Link();
     int threads = settings[b].threads > 0 ? settings[b].threads : cost.threads;
-    p.batch_seconds.push_back(cost.startup_seconds + ListSchedule(nodes, nodes.Tails(), threads));
+    p.batch_seconds.push_back(cost.startup_seconds + cost.hooks * cost.hook_seconds +
+                              ListSchedule(nodes, nodes.Tails(), threads));
     batches.Add(p.batch_seconds.back(), partition.batches[b].deps);
   }
   batches.Link();

@@ -16,6 +16,10 @@ struct CostModel {
   int jobs = 1;                      // batches Ninja runs side by side (-j; 1 on DuckDB)
   int threads = 1;                   // dbt threads of a batch that sets none
   std::map<std::string, int> pools;  // Ninja pools (policy file): name -> depth
+  // on-run-start and on-run-end hooks (the root project's and every
+  // package's): every dbt process runs all of them, so once per batch.
+  int hooks = 0;
+  double hook_seconds = 0.3;         // each, one after the other
 };
 
 // A guess for nodes without history: a tiny model on a local warehouse.
@@ -23,7 +27,7 @@ inline constexpr double kUnknownNodeSeconds = 0.3;
 
 struct Prediction {
   double seconds = 0;                 // the whole build, start to end
-  std::vector<double> batch_seconds;  // per batch: start-up plus its nodes on its threads
+  std::vector<double> batch_seconds;  // per batch: start-up, hooks, its nodes on its threads
   std::vector<int> critical_path;     // batch indices, upstream first
 };
 

@@ -2,13 +2,28 @@
 
 #include <fmt/format.h>
 
+namespace {
+
+std::string SettingsText(const DbtSettings& settings, const std::string& environment) {
+  std::string text;
+  for (const std::string& arg : SharedDbtArgs(settings)) text += arg + "\n";
+  return text + "environment=" + environment + "\n";
+}
+
+}  // namespace
+
+bool ParsedWith(const fs::path& dir, const DbtSettings& settings, const std::string& environment) {
+  std::string old, ignored;
+  return ReadFile(dir / "settings", &old, &ignored) && old == SettingsText(settings, environment);
+}
+
 bool EnsureParsedManifest(CommandRunner& runner, const fs::path& dir, const DbtProject& project,
-                          const DbtSettings& settings, const ProjectInputs& inputs, fs::path* manifest, std::string* err) {
+                          const DbtSettings& settings, const std::string& environment,
+                          const ProjectInputs& inputs, fs::path* manifest, std::string* err) {
   *manifest = dir / "manifest.json";
   fs::path settings_file = dir / "settings";
   std::vector<std::string> shared = SharedDbtArgs(settings);
-  std::string settings_text;
-  for (const std::string& arg : shared) settings_text += arg + "\n";
+  std::string settings_text = SettingsText(settings, environment);
 
   long long manifest_time = MtimeNs(*manifest);
   std::string old_settings;

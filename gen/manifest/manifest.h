@@ -50,6 +50,14 @@ struct Manifest {
   std::vector<ManifestMacro> macros;  // sorted by unique_id
 };
 
+// The on-run-start and on-run-end hooks (`operation` nodes) of the root
+// project and every package: each dbt invocation runs them all.
+inline int HookCount(const Manifest& manifest) {
+  int hooks = 0;
+  for (const ManifestNode& node : manifest.nodes) hooks += node.resource_type == "operation";
+  return hooks;
+}
+
 inline constexpr std::string_view kManifestSchemaV12 =
     "https://schemas.getdbt.com/dbt/manifest/v12.json";
 

@@ -6,6 +6,12 @@ const fs::path kPa = ".pa";
 
 }  // namespace
 
+fs::path PlanFile(const fs::path& build_ninja) {
+  std::string name = build_ninja.filename().string();
+  return build_ninja.parent_path() /
+         (name == "build.ninja" ? std::string(kPlanFileName) : "." + name + kPlanFileName);
+}
+
 fs::path StampPath(const std::string& batch) { return kPa / "stamps" / (batch + ".stamp"); }
 fs::path RunDir(const std::string& batch) { return kPa / "run" / batch; }
 fs::path BuildOkPath() { return kPa / "build.ok"; }
@@ -17,6 +23,10 @@ fs::path StateFile(const fs::path& project_dir, const std::string& batch) {
 }
 fs::path SplitDir(const fs::path& project_dir) { return project_dir / kPa / "split"; }
 fs::path ParseDir(const fs::path& project_dir) { return project_dir / kPa / "parse"; }
+fs::path ReadOnlyParseDir(const fs::path& project_dir) { return project_dir / kPa / "parse-readonly"; }
+fs::path IdentityKeyFile(const fs::path& project_dir) { return project_dir / kPa / "identity.key"; }
+fs::path EnvDigestPath() { return kPa / "env.digest"; }
+fs::path SelectDir(const fs::path& project_dir) { return project_dir / kPa / "select"; }
 fs::path PartialParseFile(const fs::path& project_dir) {
   return ParseDir(project_dir) / "partial_parse.msgpack";
 }

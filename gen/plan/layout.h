@@ -8,11 +8,17 @@
 // that take `project_dir` return absolute paths under it; the others are
 // relative to the project folder (build.ninja names them that way).
 //
-//   .pa-plan.json              beside build.ninja: the plan (plan/plan_json.h)
+//   .pa-plan.json              beside build.ninja: the plan (plan/plan_json.h); beside
+//                              another output, .<name>.pa-plan.json (PlanFile)
 //   .pa/stamps/<batch>.stamp   the batch's Ninja output, written when it succeeded
 //   .pa/state/<batch>.json     what each node of the batch did last (exec/state.h)
 //   .pa/run/<batch>/           the batch's dbt run: target/, logs/, dbt.out
 //   .pa/parse/                 pa-gen's own `dbt parse` and the shared partial parse
+//   .pa/parse-readonly/        the parse of a status/explain/graph under other settings
+//   .pa/identity.key           the key of the target's keyed digests (dbt/identity.h), 0600
+//   .pa/env.digest             keyed digest of the environment variables the profile reads
+//   .pa/select/                `dbt ls` of --select/--exclude and its list (manifest/dbt_ls.h)
+//   .pa/state/.unselected.json the state of nodes --select/--exclude leave out, kept for later
 //   .pa/split/<batch>          marker: run this batch node by node (exec/split.h)
 //   .pa/dbt-startup            the last measured start-up of one dbt process
 //   .pa/graph.dot              `pa-gen graph --svg`'s input to dot
@@ -26,6 +32,10 @@
 
 // The plan's file name, beside build.ninja.
 inline constexpr const char* kPlanFileName = ".pa-plan.json";
+// The plan of the build file `build_ninja`, beside it: .pa-plan.json for
+// build.ninja, .<name>.pa-plan.json for any other name, so that two
+// outputs in one folder (-o a.ninja, -o b.ninja) never share a plan.
+fs::path PlanFile(const fs::path& build_ninja);
 
 fs::path StampPath(const std::string& batch);  // .pa/stamps/<batch>.stamp
 fs::path RunDir(const std::string& batch);     // .pa/run/<batch>
@@ -36,6 +46,12 @@ fs::path StateDir(const fs::path& project_dir);
 fs::path StateFile(const fs::path& project_dir, const std::string& batch);
 fs::path SplitDir(const fs::path& project_dir);
 fs::path ParseDir(const fs::path& project_dir);
+fs::path ReadOnlyParseDir(const fs::path& project_dir);
+fs::path IdentityKeyFile(const fs::path& project_dir);
+fs::path EnvDigestPath();  // .pa/env.digest, relative to the project
+fs::path SelectDir(const fs::path& project_dir);
+// The state file of nodes outside the selection: batch names never start with '.'.
+inline constexpr const char* kUnselectedStateName = ".unselected";
 fs::path PartialParseFile(const fs::path& project_dir);
 fs::path StartupFile(const fs::path& project_dir);
 fs::path GraphDotFile(const fs::path& project_dir);

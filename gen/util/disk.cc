@@ -44,3 +44,96 @@ bool RealDisk::Lock(const fs::path& path, FileLock* lock,
                     std::string* err) {
   return lock->Acquire(path, waiting, err);
 }
+
+bool Disk::WriteFilesIfChanged(const std::vector<FileContent>& files, bool* changed,
+                               std::string* err) {
+  for (const FileContent& file : files) {
+    bool this_changed = false;
+    if (!WriteFileIfChanged(file.path, file.content, &this_changed, err)) return false;
+    *changed = *changed || this_changed;
+  }
+  return true;
+}
+
+bool RealDisk::WriteFilesIfChanged(const std::vector<FileContent>& files, bool* changed,
+                                   std::string* err) {
+  return ::WriteFilesIfChanged(files, changed, err);
+}
+
+std::string OverlayDisk::Key(const fs::path& path) {
+  return fs::absolute(path).lexically_normal().string();
+}
+
+bool OverlayDisk::ReadFile(const fs::path& path, std::string* content, std::string* err) {
+  std::string key = Key(path);
+  if (auto it = written_.find(key); it != written_.end()) {
+    *content = it->second.content;
+    return true;
+  }
+  if (removed_.count(key)) {
+    *err = path.string() + ": cannot read: No such file or directory";
+    return false;
+  }
+  return real_.ReadFile(path, content, err);
+}
+
+bool OverlayDisk::WriteFileIfChanged(const fs::path& path, std::string_view content, bool* changed,
+                                     std::string* err) {
+  std::string old;
+  std::string ignored;
+  *changed = !ReadFile(path, &old, &ignored) || old != content;
+  if (!*changed) return true;
+  std::string key = Key(path);
+  written_[key] = File{std::string(content), NowNs()};
+  removed_.erase(key);
+  (void)err;
+  return true;
+}
+
+long long OverlayDisk::Stat(const fs::path& path) {
+  std::string key = Key(path);
+  if (auto it = written_.find(key); it != written_.end()) return it->second.mtime;
+  if (removed_.count(key)) return 0;
+  return real_.Stat(path);
+}
+
+bool OverlayDisk::Exists(const fs::path& path) {
+  std::string key = Key(path);
+  if (written_.count(key) || dirs_.count(key)) return true;
+  if (removed_.count(key)) return false;
+  return real_.Exists(path);
+}
+
+bool OverlayDisk::MakeDirs(const fs::path& dir, std::string*) {
+  dirs_.insert(Key(dir));
+  return true;
+}
+
+void OverlayDisk::RemoveFile(const fs::path& path) {
+  std::string key = Key(path);
+  written_.erase(key);
+  removed_.insert(key);
+}
+
+std::vector<std::string> OverlayDisk::ListDir(const fs::path& dir) {
+  std::set<std::string> names;
+  fs::path base = Key(dir);
+  for (const std::string& name : real_.ListDir(dir))
+    if (!removed_.count((base / name).string())) names.insert(name);
+  for (const auto& [key, file] : written_)
+    if (fs::path(key).parent_path() == base) names.insert(fs::path(key).filename().string());
+  return {names.begin(), names.end()};
+}
+
+bool OverlayDisk::Touch(const fs::path& path, std::string*) {
+  std::string key = Key(path);
+  written_[key] = File{"", NowNs()};
+  removed_.erase(key);
+  return true;
+}
+
+bool OverlayDisk::Lock(const fs::path& path, FileLock* lock,
+                       const std::function<void(const std::string& holder)>& waiting,
+                       std::string* err) {
+  return real_.Lock(path, lock, waiting, err);
+}

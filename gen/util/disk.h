@@ -1,6 +1,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +24,10 @@ class Disk {
   // (*changed false).
   virtual bool WriteFileIfChanged(const fs::path& path, std::string_view content, bool* changed,
                                   std::string* err) = 0;
+  // Several files that change together (build.ninja and its plan), in
+  // order; RealDisk renames them only once all are written (util/fs.h).
+  virtual bool WriteFilesIfChanged(const std::vector<FileContent>& files, bool* changed,
+                                   std::string* err);
   // Modification time in nanoseconds since the epoch; 0 when missing.
   virtual long long Stat(const fs::path& path) = 0;
   // Whether a file or folder is there.
@@ -48,6 +54,8 @@ class RealDisk : public Disk {
   bool ReadFile(const fs::path& path, std::string* content, std::string* err) override;
   bool WriteFileIfChanged(const fs::path& path, std::string_view content, bool* changed,
                           std::string* err) override;
+  bool WriteFilesIfChanged(const std::vector<FileContent>& files, bool* changed,
+                           std::string* err) override;
   long long Stat(const fs::path& path) override;
   bool Exists(const fs::path& path) override;
   bool MakeDirs(const fs::path& dir, std::string* err) override;
@@ -57,4 +65,34 @@ class RealDisk : public Disk {
   bool Lock(const fs::path& path, FileLock* lock,
             const std::function<void(const std::string& holder)>& waiting,
             std::string* err) override;
+};
+
+// Reads the real files and keeps every write in memory: what `pa-gen
+// status`, `explain` and `graph` generate on, so that they show the build
+// their options describe and never change what the next `ninja` does.
+class OverlayDisk : public Disk {
+ public:
+  bool ReadFile(const fs::path& path, std::string* content, std::string* err) override;
+  bool WriteFileIfChanged(const fs::path& path, std::string_view content, bool* changed,
+                          std::string* err) override;
+  long long Stat(const fs::path& path) override;
+  bool Exists(const fs::path& path) override;
+  bool MakeDirs(const fs::path& dir, std::string* err) override;
+  void RemoveFile(const fs::path& path) override;
+  std::vector<std::string> ListDir(const fs::path& dir) override;
+  bool Touch(const fs::path& path, std::string* err) override;
+  bool Lock(const fs::path& path, FileLock* lock,
+            const std::function<void(const std::string& holder)>& waiting,
+            std::string* err) override;
+
+ private:
+  struct File {
+    std::string content;
+    long long mtime = 0;
+  };
+  static std::string Key(const fs::path& path);
+  RealDisk real_;
+  std::map<std::string, File> written_;  // by lexically normal absolute path
+  std::set<std::string> removed_;
+  std::set<std::string> dirs_;
 };

@@ -11,6 +11,10 @@
 
 namespace {
 
+// A phony target with no inputs that is never a file: Ninja counts it out
+// of date at every run, and so the edges that depend on it.
+const char kAlwaysTarget[] = ".pa/always";
+
 // Paths in build.ninja are relative to its folder, where Ninja runs.
 class PathMaker {
  public:
@@ -40,7 +44,7 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   for (const std::string& arg : d.regen_args) quoted.push_back(ShellQuote(arg));
   std::string regen_args = fmt::format("{}", fmt::join(quoted, " "));
   file.vars = {{"pa_gen", ShellQuote(d.pa_gen.string())},
-               {"plan", paths.Relative(d.output.parent_path() / kPlanFileName)},
+               {"plan", paths.Relative(PlanFile(d.output))},
                {"regen_args", regen_args}};
   // DuckDB lets one process at a time write its file: batches take turns,
   // and parallelism comes from dbt's threads inside a batch.
@@ -52,7 +56,7 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   regen.comment = "Regenerate when a file that shapes the graph changes, or a folder gains or loses a file.";
   regen.rule = "regenerate";
   regen.outputs = {paths.Relative(d.output)};
-  regen.implicit_outputs = {paths.Relative(d.output.parent_path() / kPlanFileName)};
+  regen.implicit_outputs = {paths.Relative(PlanFile(d.output))};
   for (const fs::path& f : d.regen_files) regen.inputs.push_back(paths.Relative(f));
   // Folders go in as absolute paths: relative ones could name the same Ninja
   // node as a phony target (the folder `seeds` and the batch `seeds`).
@@ -70,8 +74,32 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   }
   vanishable.front().comment = "Inputs that may vanish: phony, so that Ninja regenerates instead of failing.";
   regen.implicit_inputs.push_back(d.pa_gen.generic_string());
+  // The variables the profile reads are no file: an edge every ninja runs
+  // rewrites their keyed digest when it changed (restat: otherwise it is as
+  // if it never ran), and a new digest regenerates, which gives every node
+  // another fingerprint.
+  NinjaEdge check_env;
+  if (!d.env_vars.empty()) {
+    std::string digest = paths.InProject(EnvDigestPath());
+    regen.implicit_inputs.push_back(digest);
+    check_env.comment = "Every ninja: did an environment variable of the profile or project change?";
+    check_env.rule = "check_env";
+    check_env.outputs = {digest};
+    check_env.implicit_inputs = {kAlwaysTarget};
+    std::vector<std::string> names;
+    for (const std::string& name : d.env_vars) names.push_back(ShellQuote(name));
+    check_env.vars = {{"key", ShellQuote(paths.Relative(d.identity_key))},
+                      {"env_vars", fmt::format("{}", fmt::join(names, " "))}};
+  }
   file.edges.push_back(std::move(regen));
   for (NinjaEdge& edge : vanishable) file.edges.push_back(std::move(edge));
+  if (!check_env.rule.empty()) {
+    file.edges.push_back(std::move(check_env));
+    NinjaEdge always;  // no inputs, never a file: out of date at every run
+    always.rule = "phony";
+    always.outputs = {kAlwaysTarget};
+    file.edges.push_back(std::move(always));
+  }
 
   std::vector<std::string> stamps;
   for (const Batch& batch : partition.batches) stamps.push_back(paths.InProject(StampPath(batch.name)));

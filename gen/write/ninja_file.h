@@ -27,6 +27,10 @@ struct BuildDescription {
   std::vector<fs::path> regen_dirs;     // absolute; an added or removed entry regenerates
   const std::vector<BatchSettings>* batch_settings;  // per batch of the partition
   std::map<std::string, int> pools;     // the policy's Ninja pools: name -> depth
+  // The environment variables the profile and the project read: when any,
+  // an edge run by every ninja checks their digest (rule check_env).
+  std::vector<std::string> env_vars = {};
+  fs::path identity_key = {};           // absolute: .pa/identity.key
 };
 
 NinjaFile MakeNinjaFile(const BuildDescription& description);

@@ -254,4 +254,21 @@ TEST(NinjaWriter, NoPoolForOtherAdapters) {
   EXPECT_EQ(text.find("pool"), std::string::npos);
 }
 
+// Issue 14 item 3: a profile that reads environment variables gets an edge
+// every ninja runs, whose digest the regeneration depends on; one that reads
+// none has no such edge (the no-op stays "no work to do").
+TEST(NinjaWriter, EnvironmentCheckOnlyWhenTheProfileReadsVariables) {
+  Fixture f;
+  BuildDescription d = f.Describe("/p/build.ninja");
+  EXPECT_EQ(Render(d).find(": check_env"), std::string::npos);
+  d.env_vars = {"DB_PATH", "SCHEMA"};
+  d.identity_key = "/p/.pa/identity.key";
+  std::string text = Render(d);
+  EXPECT_TRUE(HasLine(text, "build .pa/env.digest: check_env | .pa/always")) << text;
+  EXPECT_TRUE(HasLine(text, "  env_vars = DB_PATH SCHEMA")) << text;
+  EXPECT_TRUE(HasLine(text, "  key = .pa/identity.key")) << text;
+  EXPECT_TRUE(HasLine(text, "build .pa/always: phony")) << text;
+  EXPECT_NE(text.find(" .pa/env.digest\n"), std::string::npos) << text;
+}
+
 }  // namespace

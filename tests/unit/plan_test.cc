@@ -10,6 +10,7 @@
 
 #include "dbt/options.h"
 #include "plan/plan_json.h"
+#include "plan/layout.h"
 #include "util/disk.h"
 
 static RealDisk real_disk;  // these tests read and write real files
@@ -223,6 +224,14 @@ TEST(Plan, OutOfRangeNumbersNameTheFileAndField) {
     std::string field = to.substr(1, to.find('"', 1) - 1);
     EXPECT_NE(err.find("'" + field + "'"), std::string::npos) << err;
   }
+}
+
+// Issue 14 item 8: two outputs in one folder each have a plan of their own.
+TEST(PlanFile, IsNamedAfterItsBuildFile) {
+  EXPECT_EQ(PlanFile("/p/build.ninja"), fs::path("/p/.pa-plan.json"));
+  EXPECT_EQ(PlanFile("/p/a.ninja"), fs::path("/p/.a.ninja.pa-plan.json"));
+  EXPECT_EQ(PlanFile("b.ninja"), fs::path(".b.ninja.pa-plan.json"));
+  EXPECT_NE(PlanFile("/p/a.ninja"), PlanFile("/p/b.ninja"));
 }
 
 }  // namespace

@@ -67,4 +67,18 @@ TEST(PredictBuild, ThreadsRunABatchsIndependentNodesSideBySide) {
   EXPECT_DOUBLE_EQ(PredictBuild(f.graph, single, settings, f.cost).seconds, 5);
 }
 
+// Issue 14 item 9: every batch's dbt runs every on-run-start/end hook.
+TEST(PredictBuild, EveryBatchRunsTheHooks) {
+  Fixture f;
+  f.cost.hooks = 3;
+  f.cost.hook_seconds = 0.5;
+  Prediction one_slot = f.Predict(PerNode(), 1, 1);
+  EXPECT_EQ(one_slot.batch_seconds, (std::vector<double>{4.5, 4.5, 4.5}));
+  EXPECT_DOUBLE_EQ(one_slot.seconds, 13.5);
+  Partition single;
+  single.batches = {{"all", {0, 1, 2}, {}}};
+  single.batch_of = {0, 0, 0};
+  EXPECT_DOUBLE_EQ(f.Predict(single, 1, 1).seconds, 6.5);  // hooks once
+}
+
 }  // namespace

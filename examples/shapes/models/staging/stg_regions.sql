@@ -1,0 +1,1 @@
+select region_id, region_name from {{ ref('regions') }}

@@ -1,0 +1,1 @@
+select sale_id, region_id, amount from {{ ref('sales') }}
