@@ -72,6 +72,9 @@ try:
 except Exception as e:  # another dbt: no preload, requests still run
     log("no preloaded manifests: %r" % (e,))
     PRELOAD_AVAILABLE = False
+# PA_WORKER_NO_PRELOAD=1: never preload (to measure, or to rule it out).
+if os.environ.get("PA_WORKER_NO_PRELOAD", "") not in ("", "0"):
+    PRELOAD_AVAILABLE = False
 IMPORT_SECONDS = time.time() - _import_started
 
 # The dbt installation this process imported: a request served after it was
@@ -173,6 +176,7 @@ PR_SET_PDEATHSIG = 1
 #   the manifest records has its value. Otherwise dbt reads the files and
 #   partially parses as usual (still correct, just slower).
 PRELOAD = None  # dict, see load_preload
+REFUSED = None  # (path, stat) of the last file that could not be preloaded
 LOG_FD = None  # the worker's log, for children's one-line markers
 CONFIG_FILES = ("dbt_project.yml", "packages.yml", "dependencies.yml", "package-lock.yml",
                 "selectors.yml", "catalogs.yml", ".dbtignore", "profiles.yml", ".env", ".user.yml")
@@ -203,13 +207,16 @@ def walk_dirs(root, out):
 
 
 def file_matches_manifest(sf, st):
-    """Whether the file on disk is what the parse read (dbt's own tests)."""
+    """Whether the file on disk is what the parse read, by dbt's own rules:
+    the checksum of its normalised contents (seeds: of the file), except a
+    schema file whose mtime is the one dbt recorded (dbt trusts that)."""
     from dbt.contracts.files import ParseFileType
 
-    if st.st_mtime != sf.path.modification_time:
-        return False
-    if sf.checksum.name != "sha256" or sf.parse_file_type == ParseFileType.Schema:
-        return True  # dbt trusts the mtime of schema files; big seeds hash their path
+    same_mtime = st.st_mtime == sf.path.modification_time
+    if sf.checksum.name != "sha256":
+        return same_mtime  # a big seed: dbt hashes its path; we ask for more
+    if sf.parse_file_type == ParseFileType.Schema and same_mtime:
+        return True
     path = sf.path.absolute_path
     if sf.parse_file_type == ParseFileType.Seed:
         return FileHash.from_path(path).checksum == sf.checksum.checksum
@@ -220,8 +227,9 @@ def file_matches_manifest(sf, st):
 
 def load_preload(path):
     """In the zygote: loads `path` (a partial_parse.msgpack) or drops the preload."""
-    global PRELOAD
+    global PRELOAD, REFUSED, ZYGOTE_RSS_KB
     started = time.time()
+    REFUSED = (os.path.realpath(path), stat_or_none(path))
     old, PRELOAD = PRELOAD, None
     del old
     gc.unfreeze()
@@ -249,8 +257,8 @@ def load_preload(path):
                 log("preload: %s changed since the parse; not preloaded" % p)
                 return
             files[p] = file_ident(before)
-            searched.add(os.path.abspath(os.path.join(sf.path.project_root, sf.path.searched_path)))
-            project_roots.add(os.path.abspath(sf.path.project_root))
+            searched.add(os.path.realpath(os.path.join(sf.path.project_root, sf.path.searched_path)))
+            project_roots.add(os.path.realpath(sf.path.project_root))
         # The folders dbt searches (each file's, and the usual names, absent
         # ones too), never the project root itself: a database file there
         # changes it on every run. The child checks that every folder the
@@ -258,7 +266,7 @@ def load_preload(path):
         dirs = {}
         configs = {}
         for root in sorted(project_roots):
-            searched.update(os.path.join(root, d) for d in RESOURCE_DIRS)
+            searched.update(os.path.realpath(os.path.join(root, d)) for d in RESOURCE_DIRS)
             for name in CONFIG_FILES:
                 configs[os.path.join(root, name)] = stat_or_none(os.path.join(root, name))
         for r in sorted(searched):
@@ -271,6 +279,8 @@ def load_preload(path):
             "env_vars": dict(manifest.env_vars), "nodes": len(manifest.nodes),
             "loaded_at": time.time(), "load_seconds": time.time() - started,
         }
+        REFUSED = None
+        ZYGOTE_RSS_KB = rss_kb()
         log("preload: loaded %s (%d nodes, %d files, %.2f s)"
             % (path, len(manifest.nodes), len(files), PRELOAD["load_seconds"]))
     except Exception as e:
@@ -307,12 +317,12 @@ def preload_unchanged(all_projects):
             return "env var %s changed" % name
     # Every folder dbt searches now was searched at load time (or is absent).
     for project in all_projects.values():
-        root = os.path.abspath(project.project_root)
+        root = os.path.realpath(project.project_root)
         searched = list(project.osi_paths)
         for info in dbt.parser.read_files.get_file_types_for_project(project).values():
             searched.extend(info["paths"])
         for s in searched:
-            d = os.path.abspath(os.path.join(root, s))
+            d = os.path.realpath(os.path.join(root, s))
             if d not in p["dirs"] and os.path.exists(d):
                 return "folder %s not known at load" % d
         for name in CONFIG_FILES:
@@ -561,8 +571,9 @@ def serve_connection(conn):
         pp = partial_parse_file(req) if PRELOAD_AVAILABLE else None
         is_parse = req["argv"][1:2] == ["parse"]
         if pp and not is_parse and (PRELOAD is None or os.path.realpath(pp) != PRELOAD["path"]
-                                    or stat_or_none(PRELOAD["path"]) != PRELOAD["ident"]):
-            notify_zygote(pp)
+                                    or stat_or_none(PRELOAD["path"]) != PRELOAD["ident"]) \
+                and REFUSED != (os.path.realpath(pp), stat_or_none(pp)):
+            notify_zygote(pp, False)
         sys.stdout.flush()
         sys.stderr.flush()
         child = os.fork()
@@ -589,14 +600,15 @@ def serve_connection(conn):
                     os.waitpid(child, 0)
                     os._exit(0)
             if pidfd in ready:
-                _, status = os.waitpid(child, 0)
+                _, status, usage = os.wait4(child, 0)
                 # A parse that succeeded wrote (or kept) the partial-parse
                 # file: the zygote loads it before it accepts the requests
                 # that follow, because we tell it before we tell the client.
                 if pp and is_parse and status == 0:
-                    notify_zygote(pp)
+                    notify_zygote(pp, True)
                 try:
-                    send_msg(conn, {"status": status})
+                    send_msg(conn, {"status": status,
+                                    "cpu_seconds": usage.ru_utime + usage.ru_stime})
                 except OSError:
                     pass
                 os._exit(0)
@@ -612,9 +624,11 @@ ZYGOTE_RSS_KB = 0
 NOTIFY_R, NOTIFY_W = os.pipe()  # handlers -> zygote: partial-parse files to load
 
 
-def notify_zygote(path):
-    # One line of JSON, shorter than PIPE_BUF, so written whole.
-    line = (json.dumps({"load": os.path.realpath(path)}) + "\n").encode()
+def notify_zygote(path, retry):
+    # One line of JSON, shorter than PIPE_BUF, so written whole. Without
+    # `retry`, a file that could not be preloaded is not tried again until
+    # it changes (a parse always retries: it may have made the files match).
+    line = (json.dumps({"load": os.path.realpath(path), "retry": retry}) + "\n").encode()
     if len(line) < 4096:
         try:
             os.write(NOTIFY_W, line)
@@ -633,14 +647,17 @@ def handle_notifications():
         if not chunk:
             break
         data += chunk
-    wanted = []
+    wanted = {}
     for line in data.decode(errors="replace").splitlines():
         try:
-            wanted.append(json.loads(line)["load"])
+            m = json.loads(line)
+            wanted[m["load"]] = wanted.get(m["load"], False) or bool(m.get("retry"))
         except Exception:
             continue
-    for path in dict.fromkeys(wanted):  # each once, in order
+    for path, retry in wanted.items():  # each once, in order
         if PRELOAD is not None and PRELOAD["path"] == path and stat_or_none(path) == PRELOAD["ident"]:
+            continue
+        if not retry and REFUSED == (path, stat_or_none(path)):
             continue
         load_preload(path)
     if thread_count() != 1:
