@@ -229,6 +229,12 @@ std::string WorkerLog(const fs::path& project) {
   return all;
 }
 
+// The preloaded manifest's sha256 prefix in `pa-gen worker status`, or "".
+std::string PreloadSha(const std::string& status) {
+  size_t p = status.find(", sha256 ");
+  return p == std::string::npos ? "" : status.substr(p + 9, 16);
+}
+
 size_t Count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
@@ -300,6 +306,12 @@ TEST_F(WorkerTest, BatchesUseThePreloadedManifestAndAnEditBeforeABatchIsCaught) 
   edit(7);
   Result regen = Shell(project, "'" + kPaGen.string() + "' --profiles-dir .");
   ASSERT_EQ(regen.code, 0) << regen.out;
+  // The zygote loads the new file before it accepts another connection, so
+  // this answer comes after the load (as a batch's would).
+  std::string before = status.out;
+  status = Shell(project, "'" + kPaGen.string() + "' worker status");
+  EXPECT_NE(status.out.find("preloaded "), std::string::npos) << status.out;
+  EXPECT_NE(PreloadSha(status.out), PreloadSha(before)) << before << status.out;
   EXPECT_EQ(Count(WorkerLog(project), "preload: loaded "), 2u) << WorkerLog(project);
   edit(8);
   Result batch = Shell(project, "b=$(grep -l rpt_headcount_by_age_band .pa/state/*.json | head -1); "
@@ -317,6 +329,7 @@ TEST_F(WorkerTest, BatchesUseThePreloadedManifestAndAnEditBeforeABatchIsCaught) 
   Result again = Shell(project, kBuild);
   EXPECT_EQ(again.code, 0) << again.out;
   EXPECT_EQ(Cell(project, "rpt_headcount_by_age_band", "pa_edit"), "8\n");
+  Shell(project, "'" + kPaGen.string() + "' worker status");
   log = WorkerLog(project);
   EXPECT_EQ(Count(log, "preload: loaded "), 3u) << log;
   EXPECT_GT(Count(log, "preload: build served from the preloaded manifest"), served) << log;
