@@ -714,7 +714,9 @@ def main():
     last_active = time.time()
     while not stopping:
         try:
-            ready, _, _ = select.select([listener, NOTIFY_R], [], [], 1.0)
+            # Handlers in flight: wake often to reap them (no zombies left
+            # after a request, whatever the load).
+            ready, _, _ = select.select([listener, NOTIFY_R], [], [], 0.1 if handlers else 1.0)
         except InterruptedError:
             ready = []
         if NOTIFY_R in ready:
