@@ -160,5 +160,5 @@ finally:
     with open(victim, "w") as f:
         f.write(original)
     for path, proc, _ in workers.values():
-        ask(path, {"v": 1, "op": "stop"})
+        recv(ask(path, {"v": 1, "op": "stop"}))
         proc.wait()

@@ -272,7 +272,10 @@ def load_preload(path):
         for r in sorted(searched):
             if r not in dirs:
                 walk_dirs(r, dirs)
-        manifest.build_flat_graph()
+        # from_msgpack has built the flat graph (Manifest.__post_deserialize__)
+        # and made the manifest's multiprocessing Lock, which starts
+        # multiprocessing's resource tracker: a process (not a thread), our
+        # child, which the dbt children then share instead of each starting one.
         PRELOAD = {
             "path": path, "ident": file_ident(after), "sha256": hashlib.sha256(data).hexdigest(),
             "manifest": manifest, "files": files, "dirs": dirs, "configs": configs,
@@ -549,8 +552,8 @@ def serve_connection(conn):
                             "preload": preload_status()})
             os._exit(0)
         if op == "stop":
+            os.kill(os.getppid(), signal.SIGTERM)  # even if the client is gone
             send_msg(conn, {"ok": True})
-            os.kill(os.getppid(), signal.SIGTERM)
             os._exit(0)
         if op != "run":
             send_msg(conn, {"error": "unknown op"})

@@ -31,11 +31,12 @@ std::string Statuses(const fs::path& project) {
   return r.out;
 }
 
-// The children of `project`'s worker: a handler per request in flight.
+// The children of `project`'s worker: a handler per request in flight (not
+// multiprocessing's resource tracker, which a preloaded manifest starts).
 int WorkerChildren(const fs::path& project) {
   Result r = Shell(project, "z=$('" + kPaGen.string() +
                                 "' worker status | sed -n 's/.*: pid \\([0-9]*\\),.*/\\1/p'); "
-                                "sleep 1; pgrep -c -P $z");
+                                "sleep 1; ps -o args= --ppid $z | grep -vc resource_tracker");
   return std::atoi(r.out.c_str());
 }
 
