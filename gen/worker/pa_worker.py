@@ -248,6 +248,7 @@ def load_preload(path):
             log("preload: %s is from dbt %s; not preloaded" % (path, manifest.metadata.dbt_version))
             return
         files = {}
+        roots_by_project = set()  # (project name, its folder) as the files record them
         searched = set()
         project_roots = set()
         for sf in manifest.files.values():
@@ -259,6 +260,7 @@ def load_preload(path):
             files[p] = file_ident(before)
             searched.add(os.path.realpath(os.path.join(sf.path.project_root, sf.path.searched_path)))
             project_roots.add(os.path.realpath(sf.path.project_root))
+            roots_by_project.add((sf.project_name, os.path.realpath(sf.path.project_root)))
         # The folders dbt searches (each file's, and the usual names, absent
         # ones too), never the project root itself: a database file there
         # changes it on every run. The child checks that every folder the
@@ -279,6 +281,7 @@ def load_preload(path):
         PRELOAD = {
             "path": path, "ident": file_ident(after), "sha256": hashlib.sha256(data).hexdigest(),
             "manifest": manifest, "files": files, "dirs": dirs, "configs": configs,
+            "roots": sorted(roots_by_project),
             "env_vars": dict(manifest.env_vars), "nodes": len(manifest.nodes),
             "loaded_at": time.time(), "load_seconds": time.time() - started,
         }
@@ -305,6 +308,13 @@ def marker(msg):
 def preload_unchanged(all_projects):
     """In the child: whether nothing dbt would read differs from the load."""
     p = PRELOAD
+    # The files are where the manifest says only if every project is still
+    # where it was: a partial parse keeps the folder of a copied or moved
+    # project in every file it did not reread (dbt compares by relative path).
+    for name, root in p["roots"]:
+        project = all_projects.get(name)
+        if project is None or os.path.realpath(project.project_root) != root:
+            return "project %s is not at %s any more" % (name, root)
     for path, ident in p["files"].items():
         if stat_or_none(path) != ident:
             return "%s changed" % path
