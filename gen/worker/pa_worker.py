@@ -35,6 +35,7 @@ STARTED = __import__("time").time()
 
 # ---- Imports, once. Nothing here may start a thread or open a database. ----
 import json
+import select
 import signal
 import socket
 import struct
@@ -54,6 +55,26 @@ if ADAPTER:
         __import__("dbt.adapters." + ADAPTER)
     except Exception as e:  # only a warm-up: the child imports what it needs
         log("cannot preload adapter %s: %s" % (ADAPTER, e))
+# What loading and serving a preloaded manifest needs (never parses).
+try:
+    import hashlib
+    import dbt.compilation
+    import dbt.flags
+    import dbt.parser.manifest
+    import dbt.parser.read_files
+    import dbt.task.runnable
+    from dbt.constants import DEFAULT_ENV_PLACEHOLDER
+    from dbt.contracts.graph.manifest import Manifest
+    from dbt_common.clients.system import load_file_contents
+    from dbt.artifacts.resources.base import FileHash
+
+    PRELOAD_AVAILABLE = True
+except Exception as e:  # another dbt: no preload, requests still run
+    log("no preloaded manifests: %r" % (e,))
+    PRELOAD_AVAILABLE = False
+# PA_WORKER_NO_PRELOAD=1: never preload (to measure, or to rule it out).
+if os.environ.get("PA_WORKER_NO_PRELOAD", "") not in ("", "0"):
+    PRELOAD_AVAILABLE = False
 IMPORT_SECONDS = time.time() - _import_started
 
 # The dbt installation this process imported: a request served after it was
@@ -134,6 +155,312 @@ _libc = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
 
 
+# ---- The preloaded manifest (issue 11 item 3). ----
+# The zygote loads the partial-parse file a parse wrote (never the compiled
+# manifest.json, never by parsing) so that children skip dbt's two costly
+# steps before any node runs: decoding that file and reading and hashing
+# every project file. Both shortcuts hand dbt exactly what it would have
+# computed itself, and only when that is certain:
+# - read_manifest_for_partial_parse gets the preloaded object only when the
+#   file it would read is the one loaded (same path, inode, size, mtime and
+#   ctime as when its bytes were hashed) and dbt's own is_partial_parsable
+#   conditions hold (dbt version, vars/profile/target hash, profile hash,
+#   env vars of dbt_project.yml, every project's hash); otherwise dbt reads
+#   the file itself, as a fresh process does.
+# - ReadFilesFromFileSystem.read_files returns the saved files unread only
+#   when nothing dbt would read has changed since the load: every file of the
+#   manifest has the stat it had when the load checked it against the
+#   manifest (dbt's mtime, and the checksum for all but schema files, as
+#   dbt's partial parse does), no folder dbt searches gained or lost an
+#   entry, the config files named below are as they were, and every env var
+#   the manifest records has its value. Otherwise dbt reads the files and
+#   partially parses as usual (still correct, just slower).
+PRELOAD = None  # dict, see load_preload
+REFUSED = None  # (path, stat) of the last file that could not be preloaded
+LOG_FD = None  # the worker's log, for children's one-line markers
+CONFIG_FILES = ("dbt_project.yml", "packages.yml", "dependencies.yml", "package-lock.yml",
+                "selectors.yml", "catalogs.yml", ".dbtignore", "profiles.yml", ".env", ".user.yml")
+RESOURCE_DIRS = ("models", "seeds", "data", "macros", "snapshots", "tests", "analyses",
+                 "analysis", "docs", "functions", "osi", "OSI")
+
+
+def file_ident(st):
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def stat_or_none(path):
+    try:
+        return file_ident(os.stat(path))
+    except OSError:
+        return None
+
+
+def walk_dirs(root, out):
+    """Records the stat of root and of every folder below it (None: absent)."""
+    out[root] = stat_or_none(root)
+    if out[root] is None:
+        return
+    for dirpath, dirnames, _files in os.walk(root, followlinks=True):
+        for d in dirnames:
+            p = os.path.join(dirpath, d)
+            out[p] = stat_or_none(p)
+
+
+def file_matches_manifest(sf, st):
+    """Whether the file on disk is what the parse read, by dbt's own rules:
+    the checksum of its normalised contents (seeds: of the file), except a
+    schema file whose mtime is the one dbt recorded (dbt trusts that)."""
+    from dbt.contracts.files import ParseFileType
+
+    same_mtime = st.st_mtime == sf.path.modification_time
+    if sf.checksum.name != "sha256":
+        return same_mtime  # a big seed: dbt hashes its path; we ask for more
+    if sf.parse_file_type == ParseFileType.Schema and same_mtime:
+        return True
+    path = sf.path.absolute_path
+    if sf.parse_file_type == ParseFileType.Seed:
+        return FileHash.from_path(path).checksum == sf.checksum.checksum
+    contents = load_file_contents(path, strip=True)
+    normalized = dbt.parser.read_files.normalize_file_contents(contents)
+    return FileHash.from_contents(normalized).checksum == sf.checksum.checksum
+
+
+def load_preload(path):
+    """In the zygote: loads `path` (a partial_parse.msgpack) or drops the preload."""
+    global PRELOAD, REFUSED, ZYGOTE_RSS_KB
+    started = time.time()
+    REFUSED = (os.path.realpath(path), stat_or_none(path))
+    old, PRELOAD = PRELOAD, None
+    del old
+    gc.unfreeze()
+    gc.collect()
+    try:
+        path = os.path.realpath(path)
+        before = os.stat(path)
+        with open(path, "rb") as f:
+            data = f.read()
+        after = os.stat(path)
+        if file_ident(before) != file_ident(after) or len(data) != after.st_size:
+            log("preload: %s changed while read; not preloaded" % path)
+            return
+        manifest = Manifest.from_msgpack(data, decoder=dbt.parser.manifest.extended_mashumuro_decoder)
+        if manifest.metadata.dbt_version != DBT_VERSION:
+            log("preload: %s is from dbt %s; not preloaded" % (path, manifest.metadata.dbt_version))
+            return
+        files = {}
+        roots_by_project = set()  # (project name, its folder) as the files record them
+        searched = set()
+        project_roots = set()
+        for sf in manifest.files.values():
+            p = sf.path.absolute_path
+            before = os.stat(p)
+            if not file_matches_manifest(sf, before) or file_ident(os.stat(p)) != file_ident(before):
+                log("preload: %s changed since the parse; not preloaded" % p)
+                return
+            files[p] = file_ident(before)
+            searched.add(os.path.realpath(os.path.join(sf.path.project_root, sf.path.searched_path)))
+            project_roots.add(os.path.realpath(sf.path.project_root))
+            roots_by_project.add((sf.project_name, os.path.realpath(sf.path.project_root)))
+        # The folders dbt searches (each file's, and the usual names, absent
+        # ones too), never the project root itself: a database file there
+        # changes it on every run. The child checks that every folder the
+        # projects' configs name is among them.
+        dirs = {}
+        configs = {}
+        for root in sorted(project_roots):
+            searched.update(os.path.realpath(os.path.join(root, d)) for d in RESOURCE_DIRS)
+            for name in CONFIG_FILES:
+                configs[os.path.join(root, name)] = stat_or_none(os.path.join(root, name))
+        for r in sorted(searched):
+            if r not in dirs:
+                walk_dirs(r, dirs)
+        # from_msgpack has built the flat graph (Manifest.__post_deserialize__)
+        # and made the manifest's multiprocessing Lock, which starts
+        # multiprocessing's resource tracker: a process (not a thread), our
+        # child, which the dbt children then share instead of each starting one.
+        PRELOAD = {
+            "path": path, "ident": file_ident(after), "sha256": hashlib.sha256(data).hexdigest(),
+            "manifest": manifest, "files": files, "dirs": dirs, "configs": configs,
+            "roots": sorted(roots_by_project),
+            "env_vars": dict(manifest.env_vars), "nodes": len(manifest.nodes),
+            "loaded_at": time.time(), "load_seconds": time.time() - started,
+        }
+        REFUSED = None
+        ZYGOTE_RSS_KB = rss_kb()
+        log("preload: loaded %s (%d nodes, %d files, %.2f s)"
+            % (path, len(manifest.nodes), len(files), PRELOAD["load_seconds"]))
+    except Exception as e:
+        PRELOAD = None
+        log("preload: cannot load %s: %r" % (path, e))
+    finally:
+        gc.collect()
+        gc.freeze()
+
+
+def marker(msg):
+    if LOG_FD is not None:
+        try:
+            os.write(LOG_FD, ("pa-worker[%d]: %s\n" % (os.getpid(), msg)).encode())
+        except OSError:
+            pass
+
+
+def preload_unchanged(all_projects):
+    """In the child: whether nothing dbt would read differs from the load."""
+    p = PRELOAD
+    # The files are where the manifest says only if every project is still
+    # where it was: a partial parse keeps the folder of a copied or moved
+    # project in every file it did not reread (dbt compares by relative path).
+    for name, root in p["roots"]:
+        project = all_projects.get(name)
+        if project is None or os.path.realpath(project.project_root) != root:
+            return "project %s is not at %s any more" % (name, root)
+    for path, ident in p["files"].items():
+        if stat_or_none(path) != ident:
+            return "%s changed" % path
+    for path, ident in p["dirs"].items():
+        if stat_or_none(path) != ident:
+            return "folder %s changed" % path
+    for path, ident in p["configs"].items():
+        if stat_or_none(path) != ident:
+            return "%s changed" % path
+    for name, value in p["env_vars"].items():
+        now = os.environ.get(name)
+        if (now is not None) if value == DEFAULT_ENV_PLACEHOLDER else (now != value):
+            return "env var %s changed" % name
+    # Every folder dbt searches now was searched at load time (or is absent).
+    for project in all_projects.values():
+        root = os.path.realpath(project.project_root)
+        searched = list(project.osi_paths)
+        for info in dbt.parser.read_files.get_file_types_for_project(project).values():
+            searched.extend(info["paths"])
+        for s in searched:
+            d = os.path.realpath(os.path.join(root, s))
+            if d not in p["dirs"] and os.path.exists(d):
+                return "folder %s not known at load" % d
+        for name in CONFIG_FILES:
+            if os.path.join(root, name) not in p["configs"]:
+                return "project %s not known at load" % root
+    return None
+
+
+def install_preload(argv):
+    """In the child, before dbt runs: the two shortcuts above, and for a
+    `build` no artifacts pa-gen never reads (manifest.json and graph.gpickle
+    in the batch's target path; run_results.json is still written by dbt)."""
+    if PRELOAD is None:
+        return
+    ML = dbt.parser.manifest.ManifestLoader
+    RF = dbt.parser.read_files.ReadFilesFromFileSystem
+    orig_read_manifest = ML.read_manifest_for_partial_parse
+    orig_read_files = RF.read_files
+    orig_safe_update = ML.safe_update_project_parser_files_partially
+    state = {"all_projects": None, "faked": False}
+
+    def read_manifest_for_partial_parse(self):
+        flags = dbt.flags.get_flags()
+        m = PRELOAD["manifest"]
+        if getattr(flags, "USE_V2_PARSER", False) or not flags.PARTIAL_PARSE:
+            return orig_read_manifest(self)
+        path = flags.PARTIAL_PARSE_FILE_PATH or os.path.join(
+            self.root_project.project_target_path, dbt.parser.manifest.PARTIAL_PARSE_FILE_NAME)
+        why = None
+        if os.path.realpath(path) != PRELOAD["path"]:
+            why = "another partial-parse file (%s)" % path
+        elif stat_or_none(PRELOAD["path"]) != PRELOAD["ident"]:
+            why = "%s changed since it was loaded" % path
+        else:
+            new, old = self.manifest.state_check, m.state_check
+            if (new.vars_hash != old.vars_hash or new.profile_hash != old.profile_hash
+                    or new.project_env_vars_hash != old.project_env_vars_hash
+                    or any(old.project_hashes.get(k) != v for k, v in new.project_hashes.items())):
+                why = "vars, profile, target or a project config differ from the parse"
+        if why:
+            marker("preload: not used for %s: %s" % (argv[1], why))
+            return orig_read_manifest(self)
+        m.metadata.generated_at = datetime_now()
+        m.metadata.invocation_id = dbt_invocation_id()
+        state["all_projects"] = self.all_projects
+        return m
+
+    def read_files(self):
+        if self.saved_files is PRELOAD["manifest"].files and state["all_projects"] is not None:
+            why = preload_unchanged(state["all_projects"])
+            if why is None:
+                self.files = self.saved_files
+                self.project_parser_files = {}
+                state["faked"] = True
+                return
+            marker("preload: files not reused for %s: %s" % (argv[1], why))
+        return orig_read_files(self)
+
+    def safe_update(self, project_parser_files):
+        if state["faked"]:
+            from dbt.parser.partial import PartialParsing
+
+            if not PartialParsing(self.saved_manifest, self.manifest.files).skip_parsing():
+                # Not expected (preload_unchanged checks what dbt checks); read for real.
+                marker("preload: dbt sees changes; files read after all")
+                state["faked"] = False
+                self.manifest.files = {}
+                reader = RF(all_projects=self.all_projects, files=self.manifest.files,
+                            saved_files=self.saved_manifest.files)
+                orig_read_files(reader)
+                self.manifest.files = reader.files
+                project_parser_files = reader.project_parser_files
+            else:
+                marker("preload: %s served from the preloaded manifest %s (sha256 %s)"
+                       % (argv[1], PRELOAD["path"], PRELOAD["sha256"][:16]))
+        return orig_safe_update(self, project_parser_files)
+
+    ML.read_manifest_for_partial_parse = read_manifest_for_partial_parse
+    RF.read_files = read_files
+    ML.safe_update_project_parser_files_partially = safe_update
+    if argv[1:2] == ["build"]:
+        dbt.task.runnable.write_manifest = lambda *a, **k: None
+        dbt.parser.manifest.write_manifest = lambda *a, **k: None
+        dbt.compilation.Compiler.write_graph_file = lambda *a, **k: None
+
+
+def datetime_now():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def dbt_invocation_id():
+    from dbt_common.invocation import get_invocation_id
+
+    return get_invocation_id()
+
+
+def partial_parse_file(req):
+    """The partial-parse file a request reads (build...) or writes (parse)."""
+    argv = req.get("argv") or []
+    flags = {}
+    i = 2
+    while i < len(argv):
+        a = argv[i]
+        if a.startswith("--") and "=" in a:
+            k, v = a.split("=", 1)
+            flags[k] = v
+        elif a.startswith("--") and i + 1 < len(argv):
+            flags[a] = argv[i + 1]
+        i += 1
+    cwd = req.get("cwd") or "."
+    if len(argv) > 1 and argv[1] == "parse":
+        target = flags.get("--target-path")
+        return os.path.join(cwd, target, "partial_parse.msgpack") if target else None
+    p = flags.get("--partial-parse-file-path")
+    return os.path.join(cwd, p) if p else None
+
+
+def preload_status():
+    if PRELOAD is None:
+        return None
+    return {k: PRELOAD[k] for k in ("path", "sha256", "nodes", "loaded_at", "load_seconds")}
+
+
 # ---- The dbt child: one per request. ----
 def run_dbt(req, fds):
     """Runs in the grandchild; never returns."""
@@ -153,6 +480,10 @@ def run_dbt(req, fds):
                 pass
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        global LOG_FD
+        os.close(NOTIFY_R)
+        os.close(NOTIFY_W)
+        LOG_FD = os.dup(2)  # the worker's log, for the preload markers
         for target, fd in zip((0, 1, 2), fds):
             os.dup2(fd, target)
         for fd in fds:
@@ -170,6 +501,8 @@ def run_dbt(req, fds):
 
         load_dotenv(find_dotenv(usecwd=True), override=False)
         try:
+            if PRELOAD_AVAILABLE and PRELOAD is not None:
+                install_preload(argv)
             ret = dbt.cli.main.cli.main(args=argv[1:], prog_name=os.path.basename(argv[0]))
             code = 0 if ret is None else ret
         except SystemExit as e:
@@ -225,11 +558,12 @@ def serve_connection(conn):
             send_msg(conn, {"ok": True, "pid": os.getppid(), "key": OPTS["key"],
                             "dbt_version": DBT_VERSION, "python": sys.executable,
                             "started": STARTED, "import_seconds": IMPORT_SECONDS,
-                            "idle_seconds": OPTS["idle"], "rss_kb": ZYGOTE_RSS_KB})
+                            "idle_seconds": OPTS["idle"], "rss_kb": ZYGOTE_RSS_KB,
+                            "preload": preload_status()})
             os._exit(0)
         if op == "stop":
+            os.kill(os.getppid(), signal.SIGTERM)  # even if the client is gone
             send_msg(conn, {"ok": True})
-            os.kill(os.getppid(), signal.SIGTERM)
             os._exit(0)
         if op != "run":
             send_msg(conn, {"error": "unknown op"})
@@ -245,6 +579,14 @@ def serve_connection(conn):
             send_msg(conn, {"error": "fds"})
             os._exit(0)
         conn.settimeout(None)
+        # A request that reads a partial-parse file the zygote has not
+        # loaded: ask it to load that file for the requests that follow.
+        pp = partial_parse_file(req) if PRELOAD_AVAILABLE else None
+        is_parse = req["argv"][1:2] == ["parse"]
+        if pp and not is_parse and (PRELOAD is None or os.path.realpath(pp) != PRELOAD["path"]
+                                    or stat_or_none(PRELOAD["path"]) != PRELOAD["ident"]) \
+                and REFUSED != (os.path.realpath(pp), stat_or_none(pp)):
+            notify_zygote(pp, False)
         sys.stdout.flush()
         sys.stderr.flush()
         child = os.fork()
@@ -255,8 +597,6 @@ def serve_connection(conn):
             os.close(fd)
         send_msg(conn, {"pid": child})
         # Wait for the child, or for the client to go away (then the child goes too).
-        import select
-
         pidfd = os.pidfd_open(child)
         while True:
             ready, _, _ = select.select([pidfd, conn], [], [])
@@ -273,9 +613,15 @@ def serve_connection(conn):
                     os.waitpid(child, 0)
                     os._exit(0)
             if pidfd in ready:
-                _, status = os.waitpid(child, 0)
+                _, status, usage = os.wait4(child, 0)
+                # A parse that succeeded wrote (or kept) the partial-parse
+                # file: the zygote loads it before it accepts the requests
+                # that follow, because we tell it before we tell the client.
+                if pp and is_parse and status == 0:
+                    notify_zygote(pp, True)
                 try:
-                    send_msg(conn, {"status": status})
+                    send_msg(conn, {"status": status,
+                                    "cpu_seconds": usage.ru_utime + usage.ru_stime})
                 except OSError:
                     pass
                 os._exit(0)
@@ -288,6 +634,48 @@ def serve_connection(conn):
 
 
 ZYGOTE_RSS_KB = 0
+NOTIFY_R, NOTIFY_W = os.pipe()  # handlers -> zygote: partial-parse files to load
+
+
+def notify_zygote(path, retry):
+    # One line of JSON, shorter than PIPE_BUF, so written whole. Without
+    # `retry`, a file that could not be preloaded is not tried again until
+    # it changes (a parse always retries: it may have made the files match).
+    line = (json.dumps({"load": os.path.realpath(path), "retry": retry}) + "\n").encode()
+    if len(line) < 4096:
+        try:
+            os.write(NOTIFY_W, line)
+        except OSError:
+            pass
+
+
+def handle_notifications():
+    """In the zygote: loads the newest file asked for (all lines pending)."""
+    data = b""
+    while True:
+        r, _, _ = select.select([NOTIFY_R], [], [], 0)
+        if not r:
+            break
+        chunk = os.read(NOTIFY_R, 65536)
+        if not chunk:
+            break
+        data += chunk
+    wanted = {}
+    for line in data.decode(errors="replace").splitlines():
+        try:
+            m = json.loads(line)
+            wanted[m["load"]] = wanted.get(m["load"], False) or bool(m.get("retry"))
+        except Exception:
+            continue
+    for path, retry in wanted.items():  # each once, in order
+        if PRELOAD is not None and PRELOAD["path"] == path and stat_or_none(path) == PRELOAD["ident"]:
+            continue
+        if not retry and REFUSED == (path, stat_or_none(path)):
+            continue
+        load_preload(path)
+    if thread_count() != 1:
+        log("refusing to serve: %d threads after loading a manifest (fork is unsafe)" % thread_count())
+        sys.exit(3)
 
 
 def rss_kb():
@@ -334,15 +722,21 @@ def main():
         os.write(fd, b"ready\n")
         os.close(fd)
     log("serving %s (dbt %s, import %.2f s, rss %d kB)" % (path, DBT_VERSION, IMPORT_SECONDS, ZYGOTE_RSS_KB))
-    import select
 
     handlers = set()
     last_active = time.time()
     while not stopping:
         try:
-            ready, _, _ = select.select([listener], [], [], 1.0)
+            # Handlers in flight: wake often to reap them (no zombies left
+            # after a request, whatever the load).
+            ready, _, _ = select.select([listener, NOTIFY_R], [], [], 0.1 if handlers else 1.0)
         except InterruptedError:
             ready = []
+        if NOTIFY_R in ready:
+            # Before accepting: a batch queued behind a parse gets its manifest.
+            handle_notifications()
+            last_active = time.time()
+            ready = [r for r in ready if r is not NOTIFY_R]
         while handlers:
             try:
                 pid, _ = os.waitpid(-1, os.WNOHANG)

@@ -176,3 +176,18 @@ int ExitCodeFromStatus(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return -1;
 }
+
+std::string StatusLine(const std::string& hash, const nlohmann::json& reply, double now,
+                       const fs::path& socket) {
+  std::string preload = "no preloaded manifest";
+  if (reply.contains("preload") && reply["preload"].is_object()) {
+    const nlohmann::json& p = reply["preload"];
+    preload = fmt::format("preloaded {} ({} nodes, sha256 {}, loaded in {:.2f} s)",
+                          p.value("path", "?"), p.value("nodes", 0),
+                          p.value("sha256", "?").substr(0, 16), p.value("load_seconds", 0.0));
+  }
+  return fmt::format("{}: pid {}, dbt {}, started {:.0f} s ago, rss {} kB, idle timeout {:.0f} s, {}, {}",
+                     hash, reply.value("pid", 0), reply.value("dbt_version", "?"),
+                     now - reply.value("started", 0.0), reply.value("rss_kb", 0),
+                     reply.value("idle_seconds", 0.0), preload, socket.string());
+}

@@ -76,5 +76,11 @@ nlohmann::json RunMessage(const CommandRequest& request, const WorkerKey& key,
 // A waitpid status as CommandResult.exit_code: the code, or 128 + signal.
 int ExitCodeFromStatus(int status);
 
+// One line of `pa-gen worker status` for the worker `hash` at `socket` from
+// its status reply, at time `now` (seconds since the epoch): pid, dbt,
+// age, memory, idle timeout, the manifest it has preloaded (or none).
+std::string StatusLine(const std::string& hash, const nlohmann::json& reply, double now,
+                       const fs::path& socket);
+
 // The compiled-in pa_worker.py.
 extern const char kWorkerSource[];

@@ -485,10 +485,7 @@ int WorkerCommand(const fs::path& project, const std::string& action) {
         fmt::print("{}: stopped\n", hash);
         continue;
       }
-      fmt::print("{}: pid {}, dbt {}, started {:.0f} s ago, rss {} kB, idle timeout {:.0f} s, {}\n",
-                 hash, reply.value("pid", 0), reply.value("dbt_version", "?"),
-                 static_cast<double>(time(nullptr)) - reply.value("started", 0.0),
-                 reply.value("rss_kb", 0), reply.value("idle_seconds", 0.0), socket.string());
+      fmt::print("{}\n", StatusLine(hash, reply, static_cast<double>(time(nullptr)), socket));
     }
   }
   if (found == 0 && action != "stop") fmt::print("no pa-gen worker running for {}\n", project.string());

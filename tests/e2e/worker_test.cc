@@ -31,11 +31,12 @@ std::string Statuses(const fs::path& project) {
   return r.out;
 }
 
-// The children of `project`'s worker: a handler per request in flight.
+// The children of `project`'s worker: a handler per request in flight (not
+// multiprocessing's resource tracker, which a preloaded manifest starts).
 int WorkerChildren(const fs::path& project) {
   Result r = Shell(project, "z=$('" + kPaGen.string() +
                                 "' worker status | sed -n 's/.*: pid \\([0-9]*\\),.*/\\1/p'); "
-                                "sleep 1; pgrep -c -P $z");
+                                "sleep 1; ps -o args= --ppid $z | grep -vc resource_tracker");
   return std::atoi(r.out.c_str());
 }
 
@@ -55,7 +56,7 @@ class WorkerTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
   void TearDown() override {
-    for (const char* p : {"with", "without", "fallback", "requests"})
+    for (const char* p : {"with", "without", "fallback", "requests", "preload"})
       if (fs::exists(root_ / p)) Shell(root_ / p, "'" + kPaGen.string() + "' worker stop");
   }
   static fs::path root_;
@@ -219,6 +220,125 @@ TEST_F(WorkerTest, ManyRequestsWithDifferentVarsAndEnvStayCorrect) {
         << i << ": " << out;
   }
   EXPECT_EQ(WorkerCount(project), 3) << "no vars, and two values of x";
+}
+
+// The worker's log: what its zygote and children said (the preload markers).
+std::string WorkerLog(const fs::path& project) {
+  std::string all;
+  for (const auto& e : fs::directory_iterator(project / ".pa" / "worker"))
+    if (e.path().extension() == ".log") all += Read(e.path());
+  return all;
+}
+
+// The preloaded manifest's sha256 prefix in `pa-gen worker status`, or "".
+std::string PreloadSha(const std::string& status) {
+  size_t p = status.find(", sha256 ");
+  return p == std::string::npos ? "" : status.substr(p + 9, 16);
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+  return n;
+}
+
+// The value of `column` in the first row of `table` of planalign.duckdb.
+std::string Cell(const fs::path& project, const std::string& table, const std::string& column) {
+  Result r = Shell(project, "'" + (kVenv / "python").string() +
+                                "' -c 'import duckdb; print(duckdb.connect(\"planalign.duckdb\", "
+                                "read_only=True).sql(\"select " + column + " from " + table +
+                                " limit 1\").fetchall()[0][0])' 2>&1");
+  return r.out;
+}
+
+// Issue 11 item 3: after pa-gen's parse the worker preloads that parse's
+// manifest and batches are served from it (the children's markers in the
+// worker log, and `worker status`); an edit between the parse and a batch
+// is caught (the child reads the files as dbt does) and the warehouse is
+// still right; the run_results.json of each batch is dbt's own, complete.
+TEST_F(WorkerTest, BatchesUseThePreloadedManifestAndAnEditBeforeABatchIsCaught) {
+  fs::path project = root_ / "preload";
+  CopyExample(project);
+  Result build = Shell(project, kBuild);
+  ASSERT_EQ(build.code, 0) << build.out;
+  EXPECT_EQ(build.out.find("warning: dbt worker"), std::string::npos) << build.out;
+  EXPECT_EQ(WarehouseDigest(project), reference_);
+  std::string log = WorkerLog(project);
+  EXPECT_NE(log.find("preload: loaded " + (project / ".pa/parse/partial_parse.msgpack").string()),
+            std::string::npos)
+      << log;
+  size_t served = Count(log, "preload: build served from the preloaded manifest");
+  EXPECT_GE(served, 2u) << log;  // every batch after the parse
+  EXPECT_EQ(Count(log, "preload: files not reused"), 0u) << log;
+  Result status = Shell(project, "'" + kPaGen.string() + "' worker status");
+  EXPECT_NE(status.out.find("preloaded " + (project / ".pa/parse/partial_parse.msgpack").string()),
+            std::string::npos)
+      << status.out;
+  // Each batch's run_results.json: dbt's schema, every result a success; a
+  // preloaded build skips manifest.json and graph.gpickle, which pa-gen never reads.
+  int batches = 0;
+  for (const auto& e : fs::directory_iterator(project / ".pa" / "run")) {
+    fs::path target = e.path() / "target";
+    if (!fs::exists(target / "run_results.json")) continue;
+    ++batches;
+    std::string results = Read(target / "run_results.json");
+    EXPECT_NE(results.find("https://schemas.getdbt.com/dbt/run-results/v6.json"), std::string::npos)
+        << target;
+    EXPECT_FALSE(fs::exists(target / "manifest.json")) << target;
+  }
+  EXPECT_GE(batches, 2);
+  std::string statuses = Statuses(project);
+  EXPECT_EQ(statuses.find(" error"), std::string::npos) << statuses;
+  EXPECT_EQ(statuses.find(" skipped"), std::string::npos) << statuses;
+  EXPECT_NE(statuses.find("model.planalign.rpt_headcount_by_age_band success"), std::string::npos)
+      << statuses;
+
+  // An edit, then pa-gen's parse (the worker loads the new manifest), then
+  // another edit of the same model before its batch runs.
+  fs::path model = project / "models" / "marts" / "rpt_headcount_by_age_band.sql";
+  std::string sql = Read(model);
+  const std::string anchor = "as simulation_year,";
+  ASSERT_NE(sql.find(anchor), std::string::npos);
+  auto edit = [&](int n) {
+    std::string s = sql;
+    s.insert(s.find(anchor) + anchor.size(), " " + std::to_string(n) + " as pa_edit,");
+    Write(model, s);
+  };
+  edit(7);
+  Result regen = Shell(project, "'" + kPaGen.string() + "' --profiles-dir .");
+  ASSERT_EQ(regen.code, 0) << regen.out;
+  // The zygote loads the new file before it accepts another connection, so
+  // this answer comes after the load (as a batch's would).
+  std::string before = status.out;
+  status = Shell(project, "'" + kPaGen.string() + "' worker status");
+  EXPECT_NE(status.out.find("preloaded "), std::string::npos) << status.out;
+  EXPECT_NE(PreloadSha(status.out), PreloadSha(before)) << before << status.out;
+  EXPECT_EQ(Count(WorkerLog(project), "preload: loaded "), 2u) << WorkerLog(project);
+  edit(8);
+  Result batch = Shell(project, "b=$(grep -l rpt_headcount_by_age_band .pa/state/*.json | head -1); "
+                                "b=$(basename $b .json); ninja -t commands .pa/stamps/$b.stamp | "
+                                "tail -1 > cmd.sh; sh cmd.sh");
+  EXPECT_EQ(batch.code, 0) << batch.out;
+  EXPECT_EQ(batch.out.find("warning: dbt worker"), std::string::npos) << batch.out;
+  log = WorkerLog(project);
+  EXPECT_NE(log.find("preload: files not reused for build: " + model.string() + " changed"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(Cell(project, "rpt_headcount_by_age_band", "pa_edit"), "8\n");
+  // pa-gen then sees the edit as usual and builds what it affects, again
+  // from a preloaded manifest.
+  Result again = Shell(project, kBuild);
+  EXPECT_EQ(again.code, 0) << again.out;
+  EXPECT_EQ(Cell(project, "rpt_headcount_by_age_band", "pa_edit"), "8\n");
+  Shell(project, "'" + kPaGen.string() + "' worker status");
+  log = WorkerLog(project);
+  EXPECT_EQ(Count(log, "preload: loaded "), 3u) << log;
+  EXPECT_GT(Count(log, "preload: build served from the preloaded manifest"), served) << log;
+  // Back to the original SQL: the warehouse equals plain dbt's again.
+  Write(model, sql);
+  Result back = Shell(project, kBuild);
+  EXPECT_EQ(back.code, 0) << back.out;
+  EXPECT_EQ(WarehouseDigest(project), reference_);
 }
 
 }  // namespace

@@ -155,6 +155,23 @@ class RecordingRunner : public CommandRunner {
   std::vector<std::vector<std::string>> runs;
 };
 
+TEST(WorkerProtocol, StatusLineNamesThePreloadedManifest) {
+  nlohmann::json reply = {{"ok", true}, {"pid", 42}, {"dbt_version", "1.12.0"}, {"started", 100.0},
+                          {"rss_kb", 120000}, {"idle_seconds", 600.0}, {"preload", nullptr}};
+  EXPECT_EQ(StatusLine("abc", reply, 130.4, "/p/.pa/worker/abc.sock"),
+            "abc: pid 42, dbt 1.12.0, started 30 s ago, rss 120000 kB, idle timeout 600 s, "
+            "no preloaded manifest, /p/.pa/worker/abc.sock");
+  reply["preload"] = {{"path", "/p/.pa/parse/partial_parse.msgpack"},
+                      {"sha256", "0123456789abcdef0123"}, {"nodes", 201}, {"load_seconds", 0.5}};
+  EXPECT_EQ(StatusLine("abc", reply, 130.4, "/p/.pa/worker/abc.sock"),
+            "abc: pid 42, dbt 1.12.0, started 30 s ago, rss 120000 kB, idle timeout 600 s, "
+            "preloaded /p/.pa/parse/partial_parse.msgpack (201 nodes, sha256 0123456789abcdef, "
+            "loaded in 0.50 s), /p/.pa/worker/abc.sock");
+  // A worker from before the preload sends no such field.
+  reply.erase("preload");
+  EXPECT_NE(StatusLine("abc", reply, 130.4, "s").find("no preloaded manifest"), std::string::npos);
+}
+
 TEST(WorkerRunner, WhatTheWorkerCannotServeRunsAsAProcess) {
   fs::path d = TempDir("fallback");
   RecordingRunner fresh;
