@@ -27,6 +27,9 @@ fs::path GenerateLockFile(const fs::path& project_dir) {
 fs::path BatchLockFile(const fs::path& project_dir, const std::string& batch) {
   return project_dir / kPa / "locks" / (batch + ".lock");
 }
+fs::path RunRootDir(const fs::path& project_dir) { return project_dir / kPa / "run"; }
+fs::path TraceFile(const fs::path& project_dir) { return project_dir / kPa / "trace.json"; }
+fs::path TraceLockFile(const fs::path& project_dir) { return project_dir / kPa / "locks" / "trace.lock"; }
 
 fs::path RunTargetDir(const fs::path& run_dir) { return run_dir / "target"; }
 fs::path RunResultsFile(const fs::path& run_dir) { return RunTargetDir(run_dir) / "run_results.json"; }

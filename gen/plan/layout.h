@@ -18,6 +18,8 @@
 //   .pa/graph.dot              `pa-gen graph --svg`'s input to dot
 //   .pa/locks/generate.lock    flock(2) held by the one pa-gen generating (util/file_lock.h)
 //   .pa/locks/<batch>.lock     flock(2) held by the one `pa-gen exec` running the batch
+//   .pa/trace.json             the build's timeline, a Chrome trace (exec/trace.h)
+//   .pa/locks/trace.lock       flock(2) held while the trace is rewritten
 
 // The plan's file name, beside build.ninja.
 inline constexpr const char* kPlanFileName = ".pa-plan.json";
@@ -35,6 +37,9 @@ fs::path StartupFile(const fs::path& project_dir);
 fs::path GraphDotFile(const fs::path& project_dir);
 fs::path GenerateLockFile(const fs::path& project_dir);
 fs::path BatchLockFile(const fs::path& project_dir, const std::string& batch);
+fs::path RunRootDir(const fs::path& project_dir);  // .pa/run: every batch's RunDir
+fs::path TraceFile(const fs::path& project_dir);
+fs::path TraceLockFile(const fs::path& project_dir);
 
 // Inside a batch's run folder (`project_dir / RunDir(batch)`).
 fs::path RunTargetDir(const fs::path& run_dir);    // target/, dbt's --target-path
