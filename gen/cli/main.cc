@@ -141,7 +141,7 @@ int Main(int argc, char** argv) {
   if (*exec) {
     RealDisk disk;
     int code = RunBatch(runner, disk, plan, digest, batch);
-    UpdateTraceAfterBatch(disk, plan);
+    if (code != 2) UpdateTraceAfterBatch(disk, plan);  // 2: no usable plan, one error line
     return code;
   }
   if (*trace) {
