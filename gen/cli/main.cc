@@ -1,5 +1,7 @@
 // pa-gen: writes a build.ninja whose edges are batched dbt invocations.
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 
@@ -14,6 +16,7 @@
 #include "dbt/identity.h"
 #include "dbt/options.h"
 #include "exec/status.h"
+#include "exec/trace.h"
 #include "util/disk.h"
 #include "worker/worker_runner.h"
 
@@ -117,6 +120,11 @@ int Main(int argc, char** argv) {
   graph->add_flag("--nodes", graph_nodes, "The node graph, batches as clusters");
   graph->add_flag("--svg", svg, "Render it with Graphviz's dot");
 
+  CLI::App* trace = app.add_subcommand(
+      "trace", "Print where the last build's timeline (a Chrome trace) is, or convert it to SVG");
+  std::string trace_svg;
+  trace->add_option("--svg", trace_svg, "Write it as SVG to this file");
+
   CLI::App* build = app.add_subcommand(
       "build", "Regenerate, run ninja with the arguments that follow (e.g. -j8 -k 0), and "
                "summarise what failed");
@@ -146,7 +154,13 @@ int Main(int argc, char** argv) {
   if (*worker) return WorkerCommand(fs::absolute(options.project_dir).lexically_normal(), worker_action);
   if (*exec) {
     RealDisk disk;
-    return RunBatch(runner, disk, plan, digest, batch);
+    int code = RunBatch(runner, disk, plan, digest, batch);
+    if (code != 2) UpdateTraceAfterBatch(disk, plan);  // 2: no usable plan, one error line
+    return code;
+  }
+  if (*trace) {
+    RealDisk disk;
+    return TraceCommand(disk, options.project_dir, trace_svg);
   }
   if (*check) {
     RealDisk disk;
@@ -169,6 +183,10 @@ int Main(int argc, char** argv) {
   if (*build) {
     fs::path ninja_file = options.output.empty() ? fs::path("build.ninja")
                                                  : fs::path(options.output).filename();
+    // Each batch's exec then writes the trace of this build only (exec/trace.h).
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    setenv(kBuildStartedEnv,
+           std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now).count()).c_str(), 1);
     return RunNinja(runner, plan_file.parent_path() / ninja_file, build->remaining());
   }
   return 0;

@@ -44,6 +44,9 @@ fs::path MergedRunResultsFile(const fs::path& project_dir) {
 fs::path MergedRunResultsLockFile(const fs::path& project_dir) {
   return project_dir / kPa / "locks" / ".run_results.lock";
 }
+fs::path RunRootDir(const fs::path& project_dir) { return project_dir / kPa / "run"; }
+fs::path TraceFile(const fs::path& project_dir) { return project_dir / kPa / "trace.json"; }
+fs::path TraceLockFile(const fs::path& project_dir) { return project_dir / kPa / "locks" / ".trace.lock"; }
 
 fs::path RunTargetDir(const fs::path& run_dir) { return run_dir / "target"; }
 fs::path RunResultsFile(const fs::path& run_dir) { return RunTargetDir(run_dir) / "run_results.json"; }

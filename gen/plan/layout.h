@@ -29,6 +29,8 @@
 //   .pa/locks/.run_results.lock  flock(2) held while a batch merges into it (batch names
 //                              never start with '.')
 //   .pa/build.ok               written by the check edge when every node succeeded
+//   .pa/trace.json             the build's timeline, a Chrome trace (exec/trace.h)
+//   .pa/locks/.trace.lock      flock(2) held while the trace is rewritten
 
 // The plan's file name, beside build.ninja.
 inline constexpr const char* kPlanFileName = ".pa-plan.json";
@@ -59,6 +61,9 @@ fs::path GenerateLockFile(const fs::path& project_dir);
 fs::path BatchLockFile(const fs::path& project_dir, const std::string& batch);
 fs::path MergedRunResultsFile(const fs::path& project_dir);
 fs::path MergedRunResultsLockFile(const fs::path& project_dir);
+fs::path RunRootDir(const fs::path& project_dir);  // .pa/run: every batch's RunDir
+fs::path TraceFile(const fs::path& project_dir);
+fs::path TraceLockFile(const fs::path& project_dir);
 
 // Inside a batch's run folder (`project_dir / RunDir(batch)`).
 fs::path RunTargetDir(const fs::path& run_dir);    // target/, dbt's --target-path
