@@ -654,7 +654,7 @@ bool ParseManifest(std::string_view json, const std::string& filename, Manifest*
                    std::string* err) {
   ManifestText text;
   text.bytes = AllocateText(json.size());
-  std::memcpy(text.bytes.get(), json.data(), json.size());
+  if (!json.empty()) std::memcpy(text.bytes.get(), json.data(), json.size());
   std::memset(text.bytes.get() + json.size(), ' ', ManifestText::kPadding);
   text.size = json.size();
   return ParseManifestText(text, filename, manifest, err);

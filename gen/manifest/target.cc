@@ -41,19 +41,24 @@ TargetIdentity ReadTargetIdentity(const DbtProject& project, const fs::path& pro
   std::string profiles, project_text, ignored;
   ReadFile(profiles_dir / "profiles.yml", &profiles, &ignored);
   ReadFile(project.dir / "dbt_project.yml", &project_text, &ignored);
-  std::vector<std::string> names = EnvVarsRead(profiles + "\n" + project_text);
-  identity.env_vars = std::move(names);
   try {
     YAML::Node profile = YAML::Load(profiles)[project.profile];
     std::string name = !target.empty() ? target : profile["target"].as<std::string>("");
     YAML::Node output = profile["outputs"][name];
     if (!output.IsMap()) throw YAML::Exception(YAML::Mark(), "no such output");
+    // dbt renders the profile's `target` and the one output it picks, not
+    // the other outputs: a variable only another target reads changes
+    // nothing here (and costs no always-run edge).
+    std::string rendered = project_text + "\n" + Scalars(output);
+    if (target.empty() && profile["target"].IsDefined()) rendered += "\n" + Scalars(profile["target"]);
+    identity.env_vars = EnvVarsRead(rendered);
     identity.text = "target=" + name + "\n";
     for (const char* field : kIdentityFields)
       if (YAML::Node value = output[field]; value.IsDefined() && !value.IsNull())
         identity.text += std::string(field) + "=" + Scalars(value) + "\n";
   } catch (const std::exception&) {
     identity.text = profiles;  // whatever changes in it counts
+    identity.env_vars = EnvVarsRead(profiles + "\n" + project_text);
   }
   return identity;
 }

@@ -58,7 +58,8 @@ class CanonicalReader {
     char small[256];
     if (body.size() < sizeof small) {
       small[0] = tag;
-      std::memcpy(small + 1, body.data(), body.size());
+      // An empty view may have no data (memcpy from null is undefined).
+      if (!body.empty()) std::memcpy(small + 1, body.data(), body.size());
       return HashLarge(std::string_view(small, body.size() + 1));
     }
     std::string buffer(1, tag);

@@ -92,6 +92,8 @@ TEST(TargetIdentity, NamesTheWarehouseAndTheVariablesRead) {
   EXPECT_EQ(dev.env_vars, (std::vector<std::string>{"DAY", "DB_PATH"}));
   TargetIdentity prod = ReadTargetIdentity(project, dir, "prod");
   EXPECT_EQ(prod.text, "target=prod\ntype=postgres\nhost=db.internal\nport=5432\ndbname=w\nschema=s\n");
+  // dbt renders only the output it uses: DB_PATH is dev's alone.
+  EXPECT_EQ(prod.env_vars, (std::vector<std::string>{"DAY"}));
 }
 
 }  // namespace
