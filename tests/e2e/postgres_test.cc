@@ -284,9 +284,10 @@ TEST_F(PostgresTest, TwoBatchesCreatingOneSchemaAtOnceBothSucceed) {
       << digest;
 }
 
-// With -k 0 a failing batch stops only what depends on it: b fails, c (which
-// reads b) does not run, a (independent) is built; the next ninja runs b and
-// c only once b is fixed.
+// A failing node stops only what depends on it, per node as in dbt build:
+// b fails, c's edge records its member (which reads b) as skipped without
+// running it, a (independent) is built; the build ends non-zero (the check
+// edge); the next ninja runs b and c only once b is fixed.
 TEST_F(PostgresTest, AFailingBatchDoesNotStopIndependentBatches) {
   fs::path project = root_ / "tiny";
   WriteTinyProject(project, "select 1 as id\n", "select no_such_column from (select 1 as id) t\n");
@@ -295,7 +296,10 @@ TEST_F(PostgresTest, AFailingBatchDoesNotStopIndependentBatches) {
   CreateDatabase("failing");
   Result build = Run(project, "failing", Quote(kPaGen.string()) + " --target postgres && ninja -k 0 -j2");
   EXPECT_NE(build.code, 0) << build.out;
-  EXPECT_EQ(BatchesRun(build.out), (std::set<std::string>{"a", "b"})) << build.out;
+  EXPECT_EQ(BatchesRun(build.out), (std::set<std::string>{"a", "b", "c"})) << build.out;
+  EXPECT_NE(build.out.find("batch c: 1 node skipped because upstream model.tiny.y failed"),
+            std::string::npos)
+      << build.out;
   EXPECT_TRUE(fs::exists(project / ".pa" / "stamps" / "a.stamp")) << build.out;
   EXPECT_FALSE(fs::exists(project / ".pa" / "stamps" / "b.stamp")) << build.out;
   EXPECT_FALSE(fs::exists(project / ".pa" / "stamps" / "c.stamp")) << build.out;
