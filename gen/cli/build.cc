@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/progress_watch.h"
 #include "exec/status.h"
 #include "util/process.h"
 #include "plan/layout.h"
@@ -24,7 +25,11 @@ int RunNinja(CommandRunner& runner, const fs::path& build_ninja, const std::vect
   long long start = NowNs();
   CommandResult result;
   std::string err;
-  if (!runner.Run(command, &result, &err)) {
+  // The live progress line, unless Ninja only shows or lists (-n, -t).
+  bool ran = WantsProgress(ninja_args) ? RunWithProgress(runner, command, PlanFile(build_ninja),
+                                                         ninja_args, &result, &err)
+                                       : runner.Run(command, &result, &err);
+  if (!ran) {
     fmt::print(stderr, "pa-gen: error: {}\n", err);
     return 2;
   }

@@ -15,6 +15,7 @@
 #include "exec/batch_runner.h"
 #include "dbt/identity.h"
 #include "dbt/options.h"
+#include "exec/progress.h"
 #include "exec/status.h"
 #include "exec/trace.h"
 #include "util/disk.h"
@@ -126,8 +127,8 @@ int Main(int argc, char** argv) {
   trace->add_option("--svg", trace_svg, "Write it as SVG to this file");
 
   CLI::App* build = app.add_subcommand(
-      "build", "Regenerate, run ninja with the arguments that follow (e.g. -j8 -k 0), and "
-               "summarise what failed");
+      "build", "Regenerate, run ninja with the arguments that follow (e.g. -j8 -k 0) showing "
+               "live progress, and summarise what failed");
   build->prefix_command();  // everything after `build` is Ninja's
   build->fallthrough(false);
   build->allow_extras();
@@ -156,6 +157,7 @@ int Main(int argc, char** argv) {
     RealDisk disk;
     int code = RunBatch(runner, disk, plan, digest, batch);
     if (code != 2) UpdateTraceAfterBatch(disk, plan);  // 2: no usable plan, one error line
+    ReportBatchDone(disk, batch, code);  // after the trace: the build may end on it
     return code;
   }
   if (*trace) {

@@ -13,6 +13,7 @@
 #include "dbt/dbt.h"
 #include "exec/gate.h"
 #include "exec/merged_results.h"
+#include "exec/progress.h"
 #include "exec/split.h"
 #include "plan/layout.h"
 #include "plan/plan_json.h"
@@ -264,6 +265,7 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
   std::vector<BlockedMember> blocked;
   if (!TakeBlocked(plan, *batch, &states, &work.selected, &blocked, &err))
     return Fail({fmt::format("batch {}: {}", batch->name, err)});
+  ReportBatchStarted(disk, *batch, work.selected, blocked.size());  // pa-gen build's live progress
   if (work.selected.empty() && !blocked.empty()) {
     {
       SignalsHeld held;

@@ -46,6 +46,9 @@ fs::path MergedRunResultsLockFile(const fs::path& project_dir) {
 }
 fs::path RunRootDir(const fs::path& project_dir) { return project_dir / kPa / "run"; }
 fs::path TraceFile(const fs::path& project_dir) { return project_dir / kPa / "trace.json"; }
+fs::path ProgressDir(const fs::path& project_dir, const std::string& build) {
+  return project_dir / kPa / "progress" / build;
+}
 fs::path TraceLockFile(const fs::path& project_dir) { return project_dir / kPa / "locks" / ".trace.lock"; }
 
 fs::path RunTargetDir(const fs::path& run_dir) { return run_dir / "target"; }

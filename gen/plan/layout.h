@@ -31,6 +31,8 @@
 //   .pa/build.ok               written by the check edge when every node succeeded
 //   .pa/trace.json             the build's timeline, a Chrome trace (exec/trace.h)
 //   .pa/locks/.trace.lock      flock(2) held while the trace is rewritten
+//   .pa/progress/<build>/      one `pa-gen build`'s live progress: <batch>.json from each
+//                              exec, ninja.out (Ninja's output); removed at the end (exec/progress.h)
 
 // The plan's file name, beside build.ninja.
 inline constexpr const char* kPlanFileName = ".pa-plan.json";
@@ -64,6 +66,7 @@ fs::path MergedRunResultsLockFile(const fs::path& project_dir);
 fs::path RunRootDir(const fs::path& project_dir);  // .pa/run: every batch's RunDir
 fs::path TraceFile(const fs::path& project_dir);
 fs::path TraceLockFile(const fs::path& project_dir);
+fs::path ProgressDir(const fs::path& project_dir, const std::string& build);
 
 // Inside a batch's run folder (`project_dir / RunDir(batch)`).
 fs::path RunTargetDir(const fs::path& run_dir);    // target/, dbt's --target-path
