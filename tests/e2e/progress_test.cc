@@ -91,7 +91,7 @@ TEST_F(ProgressTest, PipeGetsPlainLines) {
   EXPECT_EQ(out.find('\r'), std::string::npos) << out;
   EXPECT_EQ(out.find("\x1b["), std::string::npos) << out;
   // Ninja's own lines, as in any log, with the description that says what runs.
-  EXPECT_NE(out.find("] dbt build staging: those of its 2 nodes that need work\n"), std::string::npos)
+  EXPECT_NE(out.find("] dbt build staging (those of its 2 nodes that need work)\n"), std::string::npos)
       << out;
   // One line per finished batch and per failure, then the summary.
   EXPECT_TRUE(std::regex_search(out, std::regex("(^|\n)pa-gen: batch staging done: 2 nodes in [0-9]+ s \\[2/4 nodes\\]\n")))
