@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cli/generate.h"
 #include "exec/progress.h"
 #include "exec/state.h"
 #include "exec/trace.h"
@@ -109,7 +110,7 @@ class Watch {
       : dir_(std::move(dir)),
         project_(std::move(project)),
         progress_(prediction.runs, prediction.seconds, prediction.startup, prediction.threads,
-                  SteadyMs()),
+                  SteadyMs(), prediction.Overheads()),
         text_(terminal, terminal ? TerminalWidth() : 0),
         build_us_(build_us),
         terminal_(terminal),
@@ -204,6 +205,9 @@ bool RunWithProgress(CommandRunner& runner, CommandRequest command, const fs::pa
       !PredictRuns(disk, plan_file, &prediction, &ignored))
     return runner.Run(command, result, err);  // no display rather than no build
   KeepTargets(plan, ninja_args, &prediction);
+  // dbt threads the profile sets are unknown here: assume what explain assumes.
+  for (auto& [batch, threads] : prediction.threads)
+    if (threads <= 0) threads = kAssumedProfileThreads;
   fs::path project = (fs::absolute(plan_file).parent_path() / plan.project_dir).lexically_normal();
   const char* started = std::getenv(kBuildStartedEnv);
   long long build_us = started ? std::atoll(started) : NowNs() / 1000;

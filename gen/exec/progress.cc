@@ -150,9 +150,10 @@ bool ParseNodeEvent(const std::string& line, NodeEvent* event) {
 
 BuildProgress::BuildProgress(std::map<std::string, std::vector<std::string>> predicted,
                              std::map<std::string, double> seconds, double startup,
-                             std::map<std::string, int> threads, long long start_ms)
+                             std::map<std::string, int> threads, long long start_ms,
+                             std::map<std::string, double> overhead)
     : seconds_(std::move(seconds)), startup_(startup), threads_(std::move(threads)),
-      start_ms_(start_ms) {
+      start_ms_(start_ms), overhead_(std::move(overhead)) {
   for (auto& [name, run] : predicted) batches_[name].run = std::move(run);
 }
 
@@ -266,7 +267,10 @@ double BuildProgress::SecondsLeft() const {
     }
     auto threads = threads_.find(name);
     int t = threads != threads_.end() && threads->second > 0 ? threads->second : 1;
-    if (!b.started && any) left += startup_;
+    if (!b.started && any) {
+      auto overhead = overhead_.find(name);
+      left += startup_ + (overhead != overhead_.end() ? overhead->second : 0);
+    }
     left += nodes / t;
   }
   return known ? left : -1;
@@ -303,7 +307,27 @@ bool PredictRuns(Disk& disk, const fs::path& plan_file, RunPrediction* predictio
   for (const auto& [id, state] : all)
     if (state.ran_at > 0 && state.seconds > 0) prediction->seconds[id] = state.seconds;
   prediction->startup = LoadStartupSeconds(disk, project);
+  for (const auto& [name, run] : prediction->runs) {
+    std::vector<NodeResult> results;
+    double elapsed = 0;
+    std::string ignored;
+    if (!LoadRunResults(disk, RunResultsFile(project / RunDir(name)), &results, &ignored, &elapsed))
+      continue;
+    double nodes = 0;
+    for (const NodeResult& r : results) nodes += r.execution_time;
+    prediction->last_run[name] = {elapsed, nodes};
+  }
   return true;
+}
+
+std::map<std::string, double> RunPrediction::Overheads() const {
+  std::map<std::string, double> overheads;
+  for (const auto& [name, run] : last_run) {
+    auto it = threads.find(name);
+    int t = it != threads.end() && it->second > 0 ? it->second : 1;
+    overheads[name] = std::max(0.0, run.first - run.second / t);
+  }
+  return overheads;
 }
 
 void KeepTargets(const Plan& plan, const std::vector<std::string>& ninja_args, RunPrediction* prediction) {

@@ -66,9 +66,12 @@ class BuildProgress {
   // (PredictRuns); `seconds`: each node's recorded execution time (missing:
   // never timed); `startup`: one dbt process's start-up; `threads`: per
   // batch, dbt threads (the estimate divides a batch's node time by them).
+  // `overhead`: per batch, what its last dbt run cost beyond its nodes
+  // (hooks, schemas, the relation cache), added once when it starts.
   BuildProgress(std::map<std::string, std::vector<std::string>> predicted,
                 std::map<std::string, double> seconds, double startup,
-                std::map<std::string, int> threads, long long start_ms);
+                std::map<std::string, int> threads, long long start_ms,
+                std::map<std::string, double> overhead = {});
 
   // Each returns the lines to print now (failures, batches that finished).
   // When the batch is done, `state` (its .pa/state file, or null) says how
@@ -109,6 +112,7 @@ class BuildProgress {
   double startup_;
   std::map<std::string, int> threads_;
   long long start_ms_;
+  std::map<std::string, double> overhead_;
   int failed_ = 0, skipped_ = 0;
   std::set<std::string> reported_;  // failures printed
 };
@@ -118,8 +122,13 @@ class BuildProgress {
 struct RunPrediction {
   std::map<std::string, std::vector<std::string>> runs;
   std::map<std::string, double> seconds;
-  std::map<std::string, int> threads;
+  std::map<std::string, int> threads;  // 0: the profile's
   double startup = 0;
+  // Per batch, its last run's dbt elapsed_time less its nodes' time on its
+  // threads (run_results.json in .pa/run/<batch>/), when it has one; use
+  // Overheads once the threads are known.
+  std::map<std::string, std::pair<double, double>> last_run;  // (elapsed, node seconds)
+  std::map<std::string, double> Overheads() const;
 };
 bool PredictRuns(Disk& disk, const fs::path& plan_file, RunPrediction* prediction, std::string* err);
 // Only the batches Ninja builds for `ninja_args` (`pa-gen build marts -j8`):

@@ -138,6 +138,18 @@ TEST(ProgressModel, CountsEstimatesAndFailures) {
   EXPECT_EQ(SummaryText(progress, 85000), "pa-gen: 5 nodes in 1 min 24 s: 2 succeeded, 2 failed, 1 skipped");
 }
 
+TEST(ProgressModel, ABatchsLastRunAddsItsOverheadBeforeItStarts) {
+  RunPrediction prediction;
+  prediction.threads = {{"staging", 4}, {"marts", 0}};
+  prediction.last_run = {{"staging", {3.0, 8.0}}, {"marts", {1.0, 5.0}}};
+  EXPECT_EQ(prediction.Overheads(), (std::map<std::string, double>{{"marts", 0.0}, {"staging", 1.0}}));
+  BuildProgress progress({{"staging", {"model.p.s1"}}}, {{"model.p.s1", 4}}, 2, {{"staging", 4}}, 0,
+                         prediction.Overheads());
+  EXPECT_EQ(progress.SecondsLeft(), 4.0);  // 2 + 1 + 4/4
+  progress.OnBatch({"staging", {"model.p.s1"}}, 0);
+  EXPECT_EQ(progress.SecondsLeft(), 1.0);
+}
+
 TEST(ProgressModel, NoEstimateWithoutRecordedTimes) {
   BuildProgress progress({{"models", {"model.p.a"}}}, {}, 3, {}, 0);
   EXPECT_EQ(StatusText(progress, 0, 0), "[0/1 nodes]");
