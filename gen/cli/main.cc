@@ -157,7 +157,7 @@ int Main(int argc, char** argv) {
     RealDisk disk;
     int code = RunBatch(runner, disk, plan, digest, batch);
     if (code != 2) UpdateTraceAfterBatch(disk, plan);  // 2: no usable plan, one error line
-    ReportBatchDone(disk, batch, code);  // after the trace: the build may end on it
+    ReportBatchDone(disk, batch, code);  // last: state and trace are on disk (exec/progress.h)
     return code;
   }
   if (*trace) {

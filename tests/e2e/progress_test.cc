@@ -45,6 +45,7 @@ class ProgressTest : public ::testing::Test {
 TEST_F(ProgressTest, TerminalShowsOneLineRedrawnInPlace) {
   // script(1) gives pa-gen a real pseudo-terminal; its output is what a
   // terminal would receive (\r\n line ends).
+  if (Shell(project_, "command -v script").code != 0) GTEST_SKIP() << "no script(1) (util-linux)";
   Result build = Shell(project_, "TERM=xterm PA_TEST_SLEEP=4 script -qfec \"'" + kPaGen.string() +
                                      "' build\" /dev/null < /dev/null; echo \"exit $?\"");
   const std::string& out = build.out;
