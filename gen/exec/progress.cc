@@ -179,6 +179,9 @@ std::vector<std::string> BuildProgress::OnBatch(const BatchProgress& p, long lon
       if (it == state->end() || it->second.Succeeded()) continue;
       if (it->second.status == "skipped") {
         ++skipped_;
+      } else if (it->second.status == "not run") {
+        ++b.not_run;  // stopped: neither done nor failed; the summary lists it
+        ++not_run_;
       } else {
         ++failed_;
         reported_.insert(id);
@@ -188,6 +191,7 @@ std::vector<std::string> BuildProgress::OnBatch(const BatchProgress& p, long lon
     int ran = static_cast<int>(b.run.size());
     if (ran + b.blocked > 0 || p.exit_code != 0) {
       std::string what = fmt::format("{} node{}", ran, ran == 1 ? "" : "s");
+      if (b.not_run > 0) what += fmt::format(", {} not run", b.not_run);
       if (b.blocked > 0) what += fmt::format(", {} skipped because upstream failed", b.blocked);
       lines.push_back(fmt::format("pa-gen: batch {} {}: {} in {} [{}/{} nodes]", p.batch,
                                   p.exit_code == 0 ? "done" : fmt::format("failed (exit {})", p.exit_code),
@@ -232,7 +236,7 @@ bool BuildProgress::AlreadyReported(const std::string& line) const {
 int BuildProgress::Done() const {
   int n = 0;
   for (const auto& [name, b] : batches_)
-    n += b.done ? static_cast<int>(b.run.size()) + b.blocked
+    n += b.done ? static_cast<int>(b.run.size()) + b.blocked - b.not_run
                 : static_cast<int>(b.finished.size()) + b.blocked;
   return n;
 }
@@ -245,6 +249,7 @@ int BuildProgress::Total() const {
 
 int BuildProgress::Failed() const { return failed_; }
 int BuildProgress::Skipped() const { return skipped_; }
+int BuildProgress::NotRun() const { return not_run_; }
 
 double BuildProgress::NodeSeconds(const std::string& id) const {
   auto it = seconds_.find(id);
@@ -372,6 +377,7 @@ std::string StatusText(const BuildProgress& progress, long long now_ms, size_t w
                         running[i].second.first, running[i].second.second);
   if (progress.Failed() > 0) text += fmt::format(" · {} failed", progress.Failed());
   if (progress.Skipped() > 0) text += fmt::format(" · {} skipped", progress.Skipped());
+  if (progress.NotRun() > 0) text += fmt::format(" · {} not run", progress.NotRun());
   if (double left = progress.SecondsLeft(); left >= 0 && progress.Done() < progress.Total())
     text += fmt::format(" · ~{} left", Duration(left));
   return CutToColumns(text, width);
@@ -380,12 +386,13 @@ std::string StatusText(const BuildProgress& progress, long long now_ms, size_t w
 std::string SummaryText(const BuildProgress& progress, long long now_ms) {
   std::string took = Duration((now_ms - progress.start_ms()) / 1000.0);
   int done = progress.Done();
-  if (done == 0) return fmt::format("pa-gen: no node ran ({})", took);
+  if (done == 0 && progress.NotRun() == 0) return fmt::format("pa-gen: no node ran ({})", took);
   int succeeded = done - progress.Failed() - progress.Skipped();
   std::string text =
       fmt::format("pa-gen: {} node{} in {}: {} succeeded", done, done == 1 ? "" : "s", took, succeeded);
   if (progress.Failed() > 0) text += fmt::format(", {} failed", progress.Failed());
   if (progress.Skipped() > 0) text += fmt::format(", {} skipped", progress.Skipped());
+  if (progress.NotRun() > 0) text += fmt::format(", {} not run (stopped)", progress.NotRun());
   return text;
 }
 

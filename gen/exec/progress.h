@@ -89,6 +89,7 @@ class BuildProgress {
   int Total() const;     // nodes this build runs, as far as known now
   int Failed() const;    // nodes that failed on their own account
   int Skipped() const;   // nodes skipped because of a failure
+  int NotRun() const;    // nodes of batches that were stopped before running them
   // Seconds left, from recorded node times; negative when nothing that is
   // left was ever timed.
   double SecondsLeft() const;
@@ -101,6 +102,7 @@ class BuildProgress {
     std::vector<std::string> run;  // predicted, then what exec said
     bool started = false, done = false;
     int blocked = 0;
+    int not_run = 0;  // stopped before dbt ran them (state: "not run")
     std::set<std::string> finished, running;
     long long started_ms = 0;
   };
@@ -113,7 +115,7 @@ class BuildProgress {
   std::map<std::string, int> threads_;
   long long start_ms_;
   std::map<std::string, double> overhead_;
-  int failed_ = 0, skipped_ = 0;
+  int failed_ = 0, skipped_ = 0, not_run_ = 0;
   std::set<std::string> reported_;  // failures printed
 };
 

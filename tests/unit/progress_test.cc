@@ -122,20 +122,34 @@ TEST(ProgressModel, CountsEstimatesAndFailures) {
   EXPECT_EQ(StatusText(progress, 14000, 0),
             "[3/5 nodes] running: marts 0/2 · 1 failed · 1 skipped · ~8 s left");
   EXPECT_EQ(StatusText(progress, 14000, 40), "[3/5 nodes] running: marts 0/2 · 1 fail~");
-  // dbt was killed: the state says how its nodes ended.
+  // dbt was stopped (Ctrl-C): the state says how its nodes ended; one that
+  // never ran is neither done nor failed.
   BatchState state;
   state["model.p.m1"].status = "success";
   state["model.p.m1"].built_at = 1;
   state["model.p.m2"].status = "not run";
   std::vector<std::string> end =
       progress.OnBatch({"marts", {"model.p.m1", "model.p.m2"}, 1, 3, true, 1}, 20000, &state);
+  ASSERT_EQ(end.size(), 1u);
+  EXPECT_EQ(end[0],
+            "pa-gen: batch marts failed (exit 1): 2 nodes, 1 not run, 1 skipped because upstream "
+            "failed in 6 s [4/5 nodes]");
+  EXPECT_EQ(StatusText(progress, 20000, 0), "[4/5 nodes] · 1 failed · 1 skipped · 1 not run");
+  EXPECT_EQ(SummaryText(progress, 85000),
+            "pa-gen: 4 nodes in 1 min 24 s: 2 succeeded, 1 failed, 1 skipped, 1 not run (stopped)");
+}
+
+TEST(ProgressModel, AFailureTheLogDidNotShowComesFromTheState) {
+  BuildProgress progress({{"models", {"model.p.a"}}}, {}, 0, {}, 0);
+  progress.OnBatch({"models", {"model.p.a"}}, 0);
+  BatchState state;
+  state["model.p.a"].status = "error";
+  state["model.p.a"].message = "Database Error\n  boom";
+  std::vector<std::string> end = progress.OnBatch({"models", {"model.p.a"}, 0, 1, true, 0}, 2000, &state);
   ASSERT_EQ(end.size(), 2u);
-  EXPECT_EQ(end[0], "pa-gen: FAILED model.p.m2 (not run) in batch marts");
-  EXPECT_EQ(end[1],
-            "pa-gen: batch marts failed (exit 1): 2 nodes, 1 skipped because upstream failed in 6 s "
-            "[5/5 nodes]");
-  EXPECT_EQ(StatusText(progress, 20000, 0), "[5/5 nodes] · 2 failed · 1 skipped");
-  EXPECT_EQ(SummaryText(progress, 85000), "pa-gen: 5 nodes in 1 min 24 s: 2 succeeded, 2 failed, 1 skipped");
+  EXPECT_EQ(end[0], "pa-gen: FAILED model.p.a (error) in batch models: Database Error boom");
+  EXPECT_EQ(end[1], "pa-gen: batch models done: 1 node in 2 s [1/1 nodes]");
+  EXPECT_EQ(SummaryText(progress, 2000), "pa-gen: 1 node in 2 s: 0 succeeded, 1 failed");
 }
 
 TEST(ProgressModel, ABatchsLastRunAddsItsOverheadBeforeItStarts) {
