@@ -495,6 +495,8 @@ def preload_status():
 WARMED = set()  # entries tried in this process
 WARM_OK = set()  # of which built (what <socket>.warm keeps)
 WARM_RECORD = []  # in a child: what it built itself, reported at its end
+LINES_WARMED = set()  # ("lines", file, "", "") read into linecache here
+GETMODULE_WARMED = []
 
 
 def warm_file():
@@ -542,8 +544,16 @@ def record_warm_ups():
 
 def report_warm_ups(fd):
     """In the dbt child, at its end: the records, as JSON lines each under
-    PIPE_BUF (written whole), to the zygote's pipe."""
-    entries = sorted(set(WARM_RECORD))
+    PIPE_BUF (written whole), to the zygote's pipe. Also the source files
+    whose lines it read (dbt's behaviour flags call inspect.stack(), which
+    reads the source of every frame): linecache checks a file's size and
+    mtime before using its cached lines, so lines read in the zygote are
+    what the child would read."""
+    import linecache
+
+    lines = [("lines", f, "", "") for f, v in list(linecache.cache.items())
+             if len(v) == 4 and v[1] is not None and os.path.isabs(f)]
+    entries = sorted(set(WARM_RECORD) | set(lines) - LINES_WARMED)
     while entries:
         chunk = []
         while entries and len(json.dumps({"warm": chunk + [entries[0]]})) < 3500:
@@ -580,10 +590,22 @@ def warm_up(entries):
             continue
         WARMED.add(e)
         kind, module, qualname, method = e
-        cls = resolve_class(module, qualname)
-        if cls is None:
+        cls = resolve_class(module, qualname) if kind != "lines" else None
+        if cls is None and kind != "lines":
             continue
         try:
+            if kind == "lines":
+                import inspect
+                import linecache
+
+                if linecache.getlines(module):
+                    LINES_WARMED.add(e)
+                    new.append(e)
+                    WARM_OK.add(e)
+                    if not GETMODULE_WARMED:  # inspect.getmodule's map of module files
+                        inspect.getmodule(sys._getframe())
+                        GETMODULE_WARMED.append(1)
+                continue
             if kind == "schema" and hasattr(cls, "json_schema"):
                 cls.json_schema()
             elif kind == "pack" and method.startswith("__mashumaro_") and is_lazy_stub(cls.__dict__.get(method)):
