@@ -309,10 +309,12 @@ def collect_when_idle(idle_for, handlers):
     if not GC_PENDING or handlers or idle_for < GC_IDLE_SECONDS:
         return
     GC_PENDING = False
+    started = time.time()
     gc.unfreeze()
-    gc.collect()
+    n = gc.collect()
     gc.freeze()
     ZYGOTE_RSS_KB = rss_kb()
+    log("gc: %d objects collected while idle (%.2f s, rss %d kB)" % (n, time.time() - started, ZYGOTE_RSS_KB))
 
 
 def marker(msg):

@@ -411,6 +411,12 @@ TEST_F(WorkerTest, AWarmedZygoteParsesAndBuildsAsAFreshDbt) {
   EXPECT_NE(log.find("warm-up: "), std::string::npos) << log;
   EXPECT_NE(log.find(".warm ("), std::string::npos) << log;  // "warm-up: N from <file> (s)"
   EXPECT_EQ(WarehouseDigest(project), reference_);
+  // The old manifest a reload dropped is collected once the worker is idle.
+  Shell(project, "sleep 4");
+  log = WorkerLog(project);
+  EXPECT_NE(log.find("gc: "), std::string::npos) << log;
+  Result status = Shell(project, "'" + kPaGen.string() + "' worker status");
+  EXPECT_NE(status.out.find("preloaded "), std::string::npos) << status.out;
 }
 
 }  // namespace
