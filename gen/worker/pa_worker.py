@@ -227,13 +227,15 @@ def file_matches_manifest(sf, st):
 
 def load_preload(path):
     """In the zygote: loads `path` (a partial_parse.msgpack) or drops the preload."""
-    global PRELOAD, REFUSED, ZYGOTE_RSS_KB
+    global PRELOAD, REFUSED, ZYGOTE_RSS_KB, GC_PENDING
     started = time.time()
     REFUSED = (os.path.realpath(path), stat_or_none(path))
     old, PRELOAD = PRELOAD, None
     del old
-    gc.unfreeze()
-    gc.collect()
+    # The old manifest's cycles are freed later, when the worker is idle
+    # (collect_when_idle): a full collection walks every object dbt's
+    # imports made, which took most of a reload, with the next batch waiting.
+    GC_PENDING = True
     try:
         path = os.path.realpath(path)
         before = os.stat(path)
@@ -293,8 +295,26 @@ def load_preload(path):
         PRELOAD = None
         log("preload: cannot load %s: %r" % (path, e))
     finally:
-        gc.collect()
         gc.freeze()
+
+
+GC_PENDING = False  # garbage (an old manifest) may sit among frozen objects
+GC_IDLE_SECONDS = 2.0
+
+
+def collect_when_idle(idle_for, handlers):
+    """In the zygote, between requests: the full collection load_preload
+    left, once nothing is in flight and nothing came for GC_IDLE_SECONDS."""
+    global GC_PENDING, ZYGOTE_RSS_KB
+    if not GC_PENDING or handlers or idle_for < GC_IDLE_SECONDS:
+        return
+    GC_PENDING = False
+    started = time.time()
+    gc.unfreeze()
+    n = gc.collect()
+    gc.freeze()
+    ZYGOTE_RSS_KB = rss_kb()
+    log("gc: %d objects collected while idle (%.2f s, rss %d kB)" % (n, time.time() - started, ZYGOTE_RSS_KB))
 
 
 def marker(msg):
@@ -461,6 +481,181 @@ def preload_status():
     return {k: PRELOAD[k] for k in ("path", "sha256", "nodes", "loaded_at", "load_seconds")}
 
 
+# ---- Warm-up: what dbt builds lazily, per class, in every process. ----
+# dbt validates its contracts against JSON schemas that mashumaro builds on
+# first use (dbtClassMixin.json_schema, cached per class), and its classes'
+# to_dict/from_dict code is compiled on first call (lazy_compilation). A
+# fresh process, and so each forked child, pays that again: at 100 models it
+# is most of a warm `dbt parse` and a good part of a batch's set-up. Both
+# results depend on the class alone, so the zygote builds them once and
+# every later child inherits them: the child's dbt runs the same code on the
+# same values, it only finds the cache filled. Which classes: those children
+# built themselves (each child reports them when it ends), kept in
+# <socket>.warm so that a new worker starts warm. Names are looked up in
+# modules already imported (nothing is imported for them); anything that
+# does not resolve or fails is skipped, which only leaves that work to the child.
+WARMED = set()  # entries tried in this process
+WARM_OK = set()  # of which built (what <socket>.warm keeps)
+WARM_RECORD = []  # in a child: what it built itself, reported at its end
+LINES_WARMED = set()  # ("lines", file, "", "") read into linecache here
+GETMODULE_WARMED = []
+
+
+def warm_file():
+    sock = OPTS.get("socket") or ""
+    return (sock[:-len(".sock")] if sock.endswith(".sock") else sock) + ".warm" if sock else None
+
+
+def record_warm_ups():
+    """In the dbt child, before dbt runs: notes each class whose schema or
+    codec it builds itself, for the zygote to build before the next fork."""
+    try:
+        import dbt_common.dataclass_schema as ds
+        from mashumaro.core.meta.code.builder import CodeBuilder
+    except Exception:
+        return
+    orig_schema = ds.build_json_schema
+    orig_pack, orig_unpack = CodeBuilder.add_pack_method, CodeBuilder.add_unpack_method
+
+    def build_json_schema(cls, *a, **k):
+        out = orig_schema(cls, *a, **k)
+        if not a and not k:
+            WARM_RECORD.append(("schema", cls.__module__, cls.__qualname__, ""))
+        return out
+
+    def lazy(builder):  # a lazy stub's compilation: no dialect, no type args
+        return builder.dialect is None and not builder.initial_type_args \
+            and not builder.allow_postponed_evaluation
+
+    def add_pack_method(self):
+        orig_pack(self)
+        if lazy(self):
+            name = self.get_pack_method_name(format_name=self.format_name, encoder=self.encoder)
+            WARM_RECORD.append(("pack", self.cls.__module__, self.cls.__qualname__, str(name)))
+
+    def add_unpack_method(self):
+        orig_unpack(self)
+        if lazy(self):
+            name = self.get_unpack_method_name(format_name=self.format_name, decoder=self.decoder)
+            WARM_RECORD.append(("unpack", self.cls.__module__, self.cls.__qualname__, str(name)))
+
+    ds.build_json_schema = build_json_schema
+    CodeBuilder.add_pack_method = add_pack_method
+    CodeBuilder.add_unpack_method = add_unpack_method
+
+
+def report_warm_ups(fd):
+    """In the dbt child, at its end: the records, as JSON lines each under
+    PIPE_BUF (written whole), to the zygote's pipe. Also the source files
+    whose lines it read (dbt's behaviour flags call inspect.stack(), which
+    reads the source of every frame): linecache checks a file's size and
+    mtime before using its cached lines, so lines read in the zygote are
+    what the child would read."""
+    import linecache
+
+    lines = [("lines", f, "", "") for f, v in list(linecache.cache.items())
+             if len(v) == 4 and v[1] is not None and os.path.isabs(f)]
+    entries = sorted(set(WARM_RECORD) | set(lines) - LINES_WARMED)
+    while entries:
+        chunk = []
+        while entries and len(json.dumps({"warm": chunk + [entries[0]]})) < 3500:
+            chunk.append(entries.pop(0))
+        if not chunk:  # one entry too long for a line: dropped
+            entries.pop(0)
+            continue
+        try:
+            os.write(fd, (json.dumps({"warm": chunk}) + "\n").encode())
+        except OSError:
+            return
+
+
+def resolve_class(module, qualname):
+    obj = sys.modules.get(module)
+    for part in qualname.split("."):
+        if obj is None or part == "<locals>":
+            return None
+        obj = getattr(obj, part, None)
+    return obj if isinstance(obj, type) else None
+
+
+def is_lazy_stub(fn):
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    return code is not None and "CodeBuilder" in code.co_names
+
+
+def warm_up(entries):
+    """In the zygote: builds what `entries` name; returns the new ones."""
+    new = []
+    for e in entries:
+        e = tuple(e)
+        if len(e) != 4 or e in WARMED:
+            continue
+        WARMED.add(e)
+        kind, module, qualname, method = e
+        cls = resolve_class(module, qualname) if kind != "lines" else None
+        if cls is None and kind != "lines":
+            continue
+        try:
+            if kind == "lines":
+                import inspect
+                import linecache
+
+                if linecache.getlines(module):
+                    LINES_WARMED.add(e)
+                    new.append(e)
+                    WARM_OK.add(e)
+                    if not GETMODULE_WARMED:  # inspect.getmodule's map of module files
+                        inspect.getmodule(sys._getframe())
+                        GETMODULE_WARMED.append(1)
+                continue
+            if kind == "schema" and hasattr(cls, "json_schema"):
+                cls.json_schema()
+            elif kind == "pack" and method.startswith("__mashumaro_") and is_lazy_stub(cls.__dict__.get(method)):
+                try:  # the stub compiles, then packs an empty object: that fails
+                    getattr(cls, method)(object.__new__(cls))
+                except Exception:
+                    pass
+            elif kind == "unpack" and method.startswith("__mashumaro_") and is_lazy_stub(cls.__dict__.get(method)):
+                try:
+                    getattr(cls, method)({})
+                except Exception:
+                    pass
+            else:
+                continue
+        except Exception:
+            continue
+        new.append(e)
+        WARM_OK.add(e)
+    return new
+
+
+def load_warm_file():
+    path = warm_file()
+    try:
+        with open(path) as f:
+            entries = json.load(f)
+    except (OSError, ValueError, TypeError):
+        return
+    if isinstance(entries, list):
+        started = time.time()
+        n = len(warm_up(e for e in entries if isinstance(e, list)))
+        log("warm-up: %d from %s (%.2f s)" % (n, path, time.time() - started))
+
+
+def save_warm_file():
+    path = warm_file()
+    if not path:
+        return
+    try:
+        tmp = "%s.%d.tmp" % (path, os.getpid())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(sorted(list(e) for e in WARM_OK), f)
+        os.rename(tmp, path)
+    except OSError:
+        pass
+
+
 # ---- The dbt child: one per request. ----
 def run_dbt(req, fds):
     """Runs in the grandchild; never returns."""
@@ -482,7 +677,8 @@ def run_dbt(req, fds):
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
         global LOG_FD
         os.close(NOTIFY_R)
-        os.close(NOTIFY_W)
+        global REPORT_FD
+        REPORT_FD = NOTIFY_W  # for report_warm_ups
         LOG_FD = os.dup(2)  # the worker's log, for the preload markers
         for target, fd in zip((0, 1, 2), fds):
             os.dup2(fd, target)
@@ -501,6 +697,7 @@ def run_dbt(req, fds):
 
         load_dotenv(find_dotenv(usecwd=True), override=False)
         try:
+            record_warm_ups()
             if PRELOAD_AVAILABLE and PRELOAD is not None:
                 install_preload(argv)
             ret = dbt.cli.main.cli.main(args=argv[1:], prog_name=os.path.basename(argv[0]))
@@ -528,6 +725,7 @@ def run_dbt(req, fds):
         except Exception:
             pass
         atexit._run_exitfuncs()
+        report_warm_ups(REPORT_FD)
     except BaseException:
         try:
             import traceback
@@ -634,6 +832,7 @@ def serve_connection(conn):
 
 
 ZYGOTE_RSS_KB = 0
+REPORT_FD = None  # in a dbt child: the pipe to the zygote
 NOTIFY_R, NOTIFY_W = os.pipe()  # handlers -> zygote: partial-parse files to load
 
 
@@ -661,12 +860,23 @@ def handle_notifications():
             break
         data += chunk
     wanted = {}
+    warm = []
     for line in data.decode(errors="replace").splitlines():
         try:
             m = json.loads(line)
+            if "warm" in m:
+                warm.extend(e for e in m["warm"] if isinstance(e, list))
+                continue
             wanted[m["load"]] = wanted.get(m["load"], False) or bool(m.get("retry"))
         except Exception:
             continue
+    if warm:
+        started = time.time()
+        new = warm_up(warm)
+        if new:
+            gc.freeze()
+            save_warm_file()
+            log("warm-up: %d more (%.2f s)" % (len(new), time.time() - started))
     for path, retry in wanted.items():  # each once, in order
         if PRELOAD is not None and PRELOAD["path"] == path and stat_or_none(path) == PRELOAD["ident"]:
             continue
@@ -714,6 +924,10 @@ def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in the terminal that started us
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
+    load_warm_file()
+    if thread_count() != 1:
+        log("refusing to serve: %d threads after the warm-up (fork is unsafe)" % thread_count())
+        sys.exit(3)
     ZYGOTE_RSS_KB = rss_kb()
     gc.collect()
     gc.freeze()
@@ -756,6 +970,7 @@ def main():
             log("socket removed; exiting")
             return
         if not ready:
+            collect_when_idle(time.time() - last_active, handlers)
             if time.time() - last_active > OPTS["idle"]:
                 log("idle for %.0f s; exiting" % OPTS["idle"])
                 break

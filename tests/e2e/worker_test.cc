@@ -56,7 +56,7 @@ class WorkerTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
   void TearDown() override {
-    for (const char* p : {"with", "without", "fallback", "requests", "preload"})
+    for (const char* p : {"with", "without", "fallback", "requests", "preload", "warm"})
       if (fs::exists(root_ / p)) Shell(root_ / p, "'" + kPaGen.string() + "' worker stop");
   }
   static fs::path root_;
@@ -343,6 +343,80 @@ TEST_F(WorkerTest, BatchesUseThePreloadedManifestAndAnEditBeforeABatchIsCaught) 
   Result back = Shell(project, kBuild);
   EXPECT_EQ(back.code, 0) << back.out;
   EXPECT_EQ(WarehouseDigest(project), reference_);
+}
+
+// `file`'s manifest.json with what differs between two parses of the same
+// files left out (when and by which invocation), keys sorted.
+std::string ComparableManifest(const fs::path& project, const std::string& file) {
+  Result r = Shell(project, "'" + (kVenv / "python").string() +
+                                "' -c 'import json,sys\n"
+                                "def strip(x):\n"
+                                "  if isinstance(x, dict): return {k: strip(v) for k, v in x.items() if k != \"created_at\"}\n"
+                                "  if isinstance(x, list): return [strip(v) for v in x]\n"
+                                "  return x\n"
+                                "m = json.load(open(sys.argv[1]))\n"
+                                "for k in (\"generated_at\", \"invocation_id\", \"invocation_started_at\"): m[\"metadata\"].pop(k, None)\n"
+                                "print(json.dumps(strip(m), sort_keys=True))' " + file);
+  return r.out;
+}
+
+// The zygote builds what dbt makes lazily per class (JSON schemas, codecs)
+// once children have reported it, and a new worker starts with what the
+// last one learnt (<socket>.warm). A parse forked from a warmed zygote gives
+// the manifest a fresh dbt process gives from the same partial-parse file,
+// and the batches after it the warehouse of plain dbt.
+TEST_F(WorkerTest, AWarmedZygoteParsesAndBuildsAsAFreshDbt) {
+  fs::path project = root_ / "warm";
+  CopyExample(project);
+  Result build = Shell(project, kBuild);
+  ASSERT_EQ(build.code, 0) << build.out;
+  EXPECT_EQ(WarehouseDigest(project), reference_);
+  std::string log = WorkerLog(project);
+  EXPECT_NE(log.find("warm-up: "), std::string::npos) << log;
+  Result warm = Shell(project, "cat .pa/worker/*.warm");
+  EXPECT_NE(warm.out.find("[\"schema\", \"dbt.contracts.project\", \"Project\", \"\"]"), std::string::npos)
+      << warm.out;
+
+  // An edit: pa-gen's parse runs in a child of the warmed zygote; a fresh
+  // dbt parses the same edit from the same partial-parse file beside it.
+  ASSERT_EQ(Shell(project, "cp .pa/parse/partial_parse.msgpack before.msgpack").code, 0);
+  fs::path model = project / "models" / "marts" / "rpt_headcount_by_age_band.sql";
+  std::string sql = Read(model);
+  const std::string anchor = "as simulation_year,";
+  ASSERT_NE(sql.find(anchor), std::string::npos);
+  std::string edited = sql;
+  edited.insert(edited.find(anchor) + anchor.size(), " 9 as pa_edit,");
+  Write(model, edited);
+  Result regen = Shell(project, "'" + kPaGen.string() + "' --profiles-dir .");
+  ASSERT_EQ(regen.code, 0) << regen.out;
+  Result fresh = Shell(project, "DO_NOT_TRACK=1 '" + (kVenv / "dbt").string() +
+                                    "' parse --profiles-dir . --target-path fresh --log-path fresh "
+                                    "--partial-parse-file-path before.msgpack");
+  ASSERT_EQ(fresh.code, 0) << fresh.out;
+  std::string ours = ComparableManifest(project, ".pa/parse/manifest.json");
+  EXPECT_GT(ours.size(), 1000u);
+  EXPECT_NE(ours.find("9 as pa_edit"), std::string::npos);
+  EXPECT_EQ(ours, ComparableManifest(project, "fresh/manifest.json"));
+  Result again = Shell(project, kBuild);
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_EQ(again.out.find("warning: dbt worker"), std::string::npos) << again.out;
+  EXPECT_EQ(Cell(project, "rpt_headcount_by_age_band", "pa_edit"), "9\n");
+
+  // A new worker starts warm from the file, and builds the same.
+  Shell(project, "'" + kPaGen.string() + "' worker stop");
+  Write(model, sql);
+  Result back = Shell(project, kBuild);
+  ASSERT_EQ(back.code, 0) << back.out;
+  log = WorkerLog(project);
+  EXPECT_NE(log.find("warm-up: "), std::string::npos) << log;
+  EXPECT_NE(log.find(".warm ("), std::string::npos) << log;  // "warm-up: N from <file> (s)"
+  EXPECT_EQ(WarehouseDigest(project), reference_);
+  // The old manifest a reload dropped is collected once the worker is idle.
+  Shell(project, "sleep 4");
+  log = WorkerLog(project);
+  EXPECT_NE(log.find("gc: "), std::string::npos) << log;
+  Result status = Shell(project, "'" + kPaGen.string() + "' worker status");
+  EXPECT_NE(status.out.find("preloaded "), std::string::npos) << status.out;
 }
 
 }  // namespace
