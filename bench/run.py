@@ -8,7 +8,8 @@ project and database state:
 
   cold      full build: naive `dbt build --select <node>` per node in
             topological order, `dbt build --threads 4`, `pa-gen && ninja -j4`
-            with --policy folder (the default) and --policy per-model
+            with the default policy (single on DuckDB, folder on servers),
+            --policy folder, --policy auto and --policy per-model
   noop      after a complete build: `ninja` vs
             `dbt build --select state:modified+ --state <saved manifest>`
   leaf      one leaf model edited: the same pair
@@ -289,8 +290,9 @@ class Workspace:
         path.write_text(text.replace(old, new))
 
 
-def pagen_cmd(policy="folder"):
-    return [PAGEN, "--threads", THREADS, "--dbt", DBT, "--policy", policy]
+def pagen_cmd(policy=None):
+    """pa-gen with `policy`, or with no --policy: the adapter's default."""
+    return [PAGEN, "--threads", THREADS, "--dbt", DBT, *(["--policy", policy] if policy else [])]
 
 
 def dbt_cmd(*args):
@@ -334,8 +336,9 @@ def cold_pagen(ws, rep, policy, sample_size=None):
     a prefix of a topological order needs nothing outside itself) and the
     ninja part is extrapolated linearly: per-model batches all cost one dbt
     process."""
-    project = ws.fresh(f"cold-pagen-{policy}")
-    log = ws.log("cold", f"pagen_{policy}", rep)
+    name = policy or "default"
+    project = ws.fresh(f"cold-pagen-{name}")
+    log = ws.log("cold", f"pagen_{name}", rep)
     gen = timed(pagen_cmd(policy), project, log)
     order = ws.meta["topological_order"]
     run = order[:sample_size] if sample_size else []
@@ -472,7 +475,9 @@ def scenarios_for(ws, cfg):
         staging.skipped = "no staging model in this shape"
     return [
         Scenario("cold", "full cold build", [
-            Arm("pagen_folder", f"`pa-gen --threads {THREADS} && ninja -j{THREADS}` (--policy folder)",
+            Arm("pagen_default", f"`pa-gen --threads {THREADS} && ninja -j{THREADS}` (default policy)",
+                lambda ws, r: cold_pagen(ws, r, None)),
+            Arm("pagen_folder", f"`pa-gen --threads {THREADS} --policy folder && ninja -j{THREADS}`",
                 lambda ws, r: cold_pagen(ws, r, "folder")),
             Arm("pagen_auto", f"`pa-gen --threads {THREADS} --policy auto && ninja -j{THREADS}`",
                 lambda ws, r: cold_pagen(ws, r, "auto")),
@@ -599,7 +604,7 @@ def case_targets(ws, scenarios):
     models = ws.case.models
     sc = {s.key: s for s in scenarios}
     noop, noop_dbt = arm_of(scenarios, "noop", "pagen"), arm_of(scenarios, "noop", "dbt_state")
-    cold, naive = arm_of(scenarios, "cold", "pagen_folder"), arm_of(scenarios, "cold", "naive")
+    cold, naive = arm_of(scenarios, "cold", "pagen_default"), arm_of(scenarios, "cold", "naive")
     naive_note = (f"naive extrapolated from {naive.samples[0].sampled[0]} nodes"
                   if naive.samples[0].sampled else "")
     targets = [

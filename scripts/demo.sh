@@ -40,6 +40,7 @@ for name in sorted(rows, key=lambda n: -rows[n]):
     m, t = kinds(name) if name in plan else (0, 0)
     total[0] += m; total[1] += t
     print(f"{name[:40]:<40} {m:>12} {t:>6} {rows[name]:>8.1f}")
-print(f"{f'{len(rows)} batches':<40} {total[0]:>12} {total[1]:>6} {end - start:>8.1f} wall")
+count = f"{len(rows)} batch{'' if len(rows) == 1 else 'es'}"
+print(f"{count:<40} {total[0]:>12} {total[1]:>6} {end - start:>8.1f} wall")
 PY
 exit "$status"

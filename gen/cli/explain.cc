@@ -22,7 +22,7 @@ Explanation Predict(const Generation& g) {
   Explanation e;
   e.prediction = PredictBuild(g.graph, g.grouping.partition, g.settings, g.cost);
   e.alternatives = g.predictions;
-  for (const char* other : {"per-model", "single"}) {
+  for (const char* other : {"folder", "per-model", "single"}) {
     if (e.alternatives.count(other)) continue;
     Policy p = g.policy;
     std::string err;
@@ -63,6 +63,7 @@ int Explain(const Generation& g, bool json) {
   if (json) {
     nlohmann::ordered_json doc;
     doc["policy"] = g.grouping.policy;
+    if (!g.policy_reason.empty()) doc["policy_reason"] = g.policy_reason;
     doc["predicted_seconds"] = e.prediction.seconds;
     doc["alternatives"] = e.alternatives;
     doc["cost_model"] = {{"dbt_startup_seconds", g.cost.startup_seconds},
@@ -99,7 +100,8 @@ int Explain(const Generation& g, bool json) {
   std::vector<std::string> others;
   for (const auto& [policy, seconds] : e.alternatives)
     if (policy != g.grouping.policy) others.push_back(fmt::format("{} {}", policy, Seconds(seconds)));
-  fmt::print("policy {}: predicted build {} (other policies: {})\n", g.grouping.policy,
+  fmt::print("policy {}{}: predicted build {} (other policies: {})\n", g.grouping.policy,
+             g.policy_reason.empty() ? "" : " (" + g.policy_reason + ")",
              Seconds(e.prediction.seconds), Join(others, ", "));
   std::string pools;  // the policy file's limits on a server
   for (const auto& [name, depth] : g.cost.pools) pools += fmt::format(", at most {} in pool {}", depth, name);

@@ -52,7 +52,8 @@ std::vector<std::string> RegenerateArgs(const GenerateOptions& options, const Db
   add("--output", RelativePath(output, out_dir));
   AppendOptionArgs(dbt, /*shared_only=*/false, &args);
   if (!options.manifest.empty()) add("--manifest", RelativePath(options.manifest, out_dir));
-  add("--policy", options.policy);
+  // No --policy: the regeneration takes the adapter's default again.
+  if (!options.policy.empty()) add("--policy", options.policy);
   if (options.policy == "auto") add("--jobs", std::to_string(options.jobs));
   if (options.max_batch_size > 0) add("--max-batch-size", std::to_string(options.max_batch_size));
   if (!options.policy_file.empty())
@@ -79,7 +80,7 @@ CostModel HistoryCosts(Disk& disk, const Graph& graph, const BatchState& state, 
 bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, PhaseTimer* timer,
          Generation* out, std::string* err) {
   Policy policy;
-  if (!ParsePolicy(options.policy, &policy, err)) {
+  if (!options.policy.empty() && !ParsePolicy(options.policy, &policy, err)) {
     *err = "--policy: " + *err;
     return false;
   }
@@ -160,6 +161,14 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
     graph = std::move(chosen);
     timer->Lap("dbt ls");
   }
+  std::string policy_reason;
+  if (policy.name.empty()) {
+    DefaultPolicy fallback = DefaultPolicyFor(manifest.adapter_type);
+    ParsePolicy(fallback.name, &policy, err);  // a known policy
+    policy_reason = fallback.why;
+  } else if (policy.kind == PolicyKind::kAuto) {
+    policy_reason = "chosen by --policy auto: the shortest predicted build";
+  }
   std::vector<std::string> names = UniqueNodeNames(graph);
   BatchState state;
   if (!LoadAllState(disk, project.dir, &state, err)) return false;
@@ -171,7 +180,7 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   std::map<std::string, double> predictions;
   Grouping grouping = policy.kind == PolicyKind::kAuto
                           ? ChooseGrouping(policy, project, graph, names, cost, dbt.threads, &predictions)
-                          : GroupGraph(policy, options.policy, project, graph, names);
+                          : GroupGraph(policy, policy.name, project, graph, names);
   Partition& partition = grouping.partition;
   // A batch that failed runs node by node until every member has succeeded.
   std::map<std::string, std::vector<std::string>> members;
@@ -233,7 +242,7 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   *out = Generation{plan_file,        project,    std::move(graph),
                     std::move(names),   std::move(grouping), std::move(batch_settings),
                     std::move(cost),    dbt.threads, std::move(predictions),
-                    policy};
+                    policy, std::move(policy_reason)};
   return true;
 }
 

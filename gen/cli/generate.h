@@ -23,7 +23,7 @@ struct GenerateOptions {
   // resolved by the generation.
   DbtSettings dbt;
   std::string manifest;  // use this manifest instead of running `dbt parse`
-  std::string policy = "folder";
+  std::string policy;  // "": the adapter's default (DefaultPolicyFor)
   std::string policy_file;  // YAML rules on top of `policy`
   // Ninja's -j, for `auto` and `explain`: Ninja's own default.
   int jobs = static_cast<int>(std::thread::hardware_concurrency()) + 2;
@@ -50,6 +50,9 @@ struct Generation {
   int max_threads = 0;  // --threads
   std::map<std::string, double> predictions;  // `auto`: every candidate's predicted seconds
   Policy policy;
+  // Why this policy, when no option named it: the adapter's default, or
+  // auto's choice. "" when --policy or the policy file named it.
+  std::string policy_reason;
 };
 
 // The pipeline: load manifest -> build graph -> group -> write ninja.

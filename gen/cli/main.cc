@@ -58,8 +58,8 @@ int Main(int argc, char** argv) {
   app.add_option("--manifest", options.manifest, "Use this manifest.json instead of running `dbt parse`");
   app.add_option("--policy", options.policy,
                  "Grouping policy: folder, folder:N, per-model, tag, tag:A,B, meta:KEY, "
-                 "resource-type, level, component, single, auto")
-      ->capture_default_str();
+                 "resource-type, level, component, single, auto (default: single on DuckDB, "
+                 "folder on server adapters)");
   app.add_option("-j,--jobs", options.jobs,
                  "Batches Ninja runs side by side, as its -j: what `auto` and `explain` predict for")
       ->capture_default_str()

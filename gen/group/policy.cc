@@ -40,6 +40,7 @@ bool ParsePolicy(const std::string& text, Policy* policy, std::string* err) {
     return false;
   }
   policy->kind = it->second;
+  policy->name = text;
   bool takes_arg = kind == "folder" || kind == "tag" || kind == "meta";
   if ((has_arg && !takes_arg) || (kind == "meta" && arg.empty()) || (has_arg && arg.empty())) {
     *err = fmt::format("bad policy '{}' (known: {})", text, kKnownPolicies);
@@ -61,6 +62,15 @@ bool ParsePolicy(const std::string& text, Policy* policy, std::string* err) {
   if (kind == "tag" && has_arg) policy->tags = SplitCommas(arg);
   if (kind == "meta") policy->meta_key = arg;
   return true;
+}
+
+DefaultPolicy DefaultPolicyFor(const std::string& adapter_type) {
+  if (adapter_type == "duckdb")
+    return {"single", fmt::format("the default on {}: one process at a time writes the database, so "
+                                  "batches take turns and one batch pays dbt's start-up once; "
+                                  "--policy folder for a batch per folder", adapter_type)};
+  return {"folder", fmt::format("the default on {}: batches run side by side, one per folder; "
+                                "--policy auto to pick by predicted time", adapter_type)};
 }
 
 std::vector<std::string> UniqueNodeNames(const Graph& graph) {

@@ -47,6 +47,9 @@ struct GroupSettings {
 };
 
 struct Policy {
+  // As --policy or the policy file's defaults name it; "" until one does
+  // (then the adapter's default, DefaultPolicyFor).
+  std::string name;
   PolicyKind kind = PolicyKind::kFolder;
   int folder_depth = 1;           // folder:N
   std::vector<std::string> tags;  // tag:a,b; empty: a node's first tag
@@ -62,6 +65,21 @@ struct Policy {
 // `text` is a --policy value: folder, folder:N, per-model, tag, tag:a,b,
 // meta:KEY, resource-type, level, component, single, auto.
 bool ParsePolicy(const std::string& text, Policy* policy, std::string* err);
+
+// The policy a build gets when neither --policy nor the policy file names
+// one, and why, for `pa-gen explain`. A fixed rule per adapter, never a
+// prediction from recorded node times, so that the same project gives the
+// same batches whatever earlier runs measured:
+// - where one process at a time may write (DuckDB), batches take turns, so
+//   every batch adds dbt's fixed cost and buys nothing: `single`. Skipping
+//   is per node and a batch runs only its stale members, so one batch costs
+//   no more in an edit or after a failure either;
+// - on a server, batches run side by side: `folder`.
+struct DefaultPolicy {
+  std::string name;
+  std::string why;
+};
+DefaultPolicy DefaultPolicyFor(const std::string& adapter_type);
 
 // A short name per node, unique in the graph: its name, or its unique_id
 // without the resource type where two nodes share a name.

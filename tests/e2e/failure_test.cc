@@ -47,7 +47,7 @@ const CachedBuild& BuiltTiny() {
 // Fixture setup (CTest: tiny_built): the built project the tests below copy.
 TEST(FailureSetup, BuildsTheTinyProject) {
   ASSERT_TRUE(BuiltTiny().Rebuild());
-  EXPECT_TRUE(fs::exists(BuiltTiny().Dir() / ".pa" / "stamps" / "models.stamp"));
+  EXPECT_TRUE(fs::exists(BuiltTiny().Dir() / ".pa" / "stamps" / "all_nodes.stamp"));
 }
 
 // Each test has a project of its own: a fresh one, or a copy of the built one.
@@ -83,31 +83,31 @@ class FailureTest : public ::testing::Test {
   // The state then records fast as succeeded, and the next ninja runs slow only.
   void InterruptAfterFastFinished(const std::string& env) {
     ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
-    ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget models").code, 0);
-    fs::remove(project_ / ".pa" / "run" / "models" / "logs" / "dbt.log");  // not an earlier run's
+    ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget all_nodes").code, 0);
+    fs::remove(project_ / ".pa" / "run" / "all_nodes" / "logs" / "dbt.log");  // not an earlier run's
     // setsid: ninja leads a process group of its own, as in a terminal.
     Result interrupted = Shell(
         project_, env + " PA_TEST_SLEEP=120 setsid ninja > ninja.out 2>&1 & pid=$!; "
-                  "for i in $(seq 150); do grep NodeFinished .pa/run/models/logs/dbt.log 2>/dev/null "
+                  "for i in $(seq 150); do grep NodeFinished .pa/run/all_nodes/logs/dbt.log 2>/dev/null "
                   "| grep -q model.tiny.fast && break; sleep 0.2; done; "
                   "kill -INT -$pid; wait $pid; echo \"ninja exited $?\"; cat ninja.out");
     EXPECT_NE(interrupted.out.find("ninja: build stopped: interrupted by user."), std::string::npos)
         << interrupted.out;
     EXPECT_EQ(interrupted.out.find("ninja exited 0"), std::string::npos) << interrupted.out;
-    EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+    EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
     BatchState state;
     std::string err;
-    ASSERT_TRUE(LoadBatchState(disk_, project_ / ".pa" / "state" / "models.json", &state, &err)) << err;
+    ASSERT_TRUE(LoadBatchState(disk_, project_ / ".pa" / "state" / "all_nodes.json", &state, &err)) << err;
     ASSERT_TRUE(state.count("model.tiny.fast")) << interrupted.out;
     EXPECT_TRUE(state.at("model.tiny.fast").Succeeded()) << state.at("model.tiny.fast").status;
     EXPECT_FALSE(state.count("model.tiny.slow") && state.at("model.tiny.slow").Succeeded());
 
     Result resumed = Shell(project_, env + " ninja");
     ASSERT_EQ(resumed.code, 0) << resumed.out;
-    std::string results = Read(project_ / ".pa" / "run" / "models" / "target" / "run_results.json");
+    std::string results = Read(project_ / ".pa" / "run" / "all_nodes" / "target" / "run_results.json");
     EXPECT_NE(results.find("model.tiny.slow"), std::string::npos) << results;
     EXPECT_EQ(results.find("model.tiny.fast"), std::string::npos) << results;
-    EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+    EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
   }
 
   fs::path root_;
@@ -123,27 +123,27 @@ TEST_F(FailureTest, BatchTimeoutKillsDbtAndFailsClearly) {
   auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
                      std::chrono::steady_clock::now() - start).count();
   EXPECT_NE(build.code, 0);
-  EXPECT_NE(build.out.find("pa-gen: batch models timed out after 8 s (--batch-timeout)"),
+  EXPECT_NE(build.out.find("pa-gen: batch all_nodes timed out after 8 s (--batch-timeout)"),
             std::string::npos) << build.out;
   EXPECT_LT(seconds, 60) << "the 120 s model was not stopped";
-  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
   EXPECT_EQ(ProcessesInProject(), 0);
 
   // Without the slow sleep the same build succeeds.
   Result again = Shell(project_, "'" + kPaGen.string() + "' && ninja");
   EXPECT_EQ(again.code, 0) << again.out;
-  EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+  EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
 }
 
 TEST_F(FailureTest, InterruptedBuildLeavesNoStampAndNoDbtBehind) {
   ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
-  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget models").code, 0);
+  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget all_nodes").code, 0);
   // ninja in the background, interrupted once dbt is running the slow model.
-  fs::remove(project_ / ".pa" / "run" / "models" / "dbt.out");  // not an earlier run's
+  fs::remove(project_ / ".pa" / "run" / "all_nodes" / "dbt.out");  // not an earlier run's
   auto start = std::chrono::steady_clock::now();
   Result build = Shell(project_,
                        "PA_TEST_SLEEP=120 ninja > ninja.out 2>&1 & pid=$!; "
-                       "for i in $(seq 100); do grep -q 'slow' .pa/run/models/dbt.out 2>/dev/null && break; sleep 0.2; done; "
+                       "for i in $(seq 100); do grep -q 'slow' .pa/run/all_nodes/dbt.out 2>/dev/null && break; sleep 0.2; done; "
                        "sleep 1; kill -INT $pid; wait $pid; echo \"ninja exited $?\"; cat ninja.out");
   // Ninja drops the output of commands it interrupted: its own line is what shows.
   EXPECT_NE(build.out.find("ninja: build stopped: interrupted by user."), std::string::npos)
@@ -151,12 +151,12 @@ TEST_F(FailureTest, InterruptedBuildLeavesNoStampAndNoDbtBehind) {
   EXPECT_EQ(build.out.find("ninja exited 0"), std::string::npos) << build.out;
   EXPECT_LT(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start).count(),
             60) << "the 120 s model was not stopped";
-  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
   EXPECT_EQ(ProcessesInProject(), 0);
 
   Result resumed = Shell(project_, "ninja");
   EXPECT_EQ(resumed.code, 0) << resumed.out;
-  EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+  EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
 }
 
 TEST_F(FailureTest, HeldDuckDbLockIsRetriedThenReportedWithItsHolder) {
@@ -171,49 +171,49 @@ TEST_F(FailureTest, HeldDuckDbLockIsRetriedThenReportedWithItsHolder) {
   EXPECT_NE(held.out.find("retrying in 1 s (1 of 1)"), std::string::npos) << held.out;
   EXPECT_NE(held.out.find("Conflicting lock is held in"), std::string::npos) << held.out;
   EXPECT_NE(held.out.find("PID"), std::string::npos) << held.out;
-  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
 
   // Released while pa-gen waits between attempts: the build succeeds. The
   // holder lets go once dbt has reported the lock, however slow dbt starts.
   ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' --retries 3").code, 0);
   std::string hold_until_seen =
       "'" + (kVenv / "python").string() +
-      "' -c \"import duckdb, os, time; c = duckdb.connect('tiny.duckdb'); f = '.pa/run/models/dbt.out'\n"
+      "' -c \"import duckdb, os, time; c = duckdb.connect('tiny.duckdb'); f = '.pa/run/all_nodes/dbt.out'\n"
       "for _ in range(600):\n"
       "    if os.path.exists(f) and 'Could not set lock' in open(f).read(): break\n"
       "    time.sleep(0.1)\n"
       "c.close()\" ";
-  fs::remove(project_ / ".pa" / "run" / "models" / "dbt.out");
+  fs::remove(project_ / ".pa" / "run" / "all_nodes" / "dbt.out");
   Result released = Shell(project_, hold_until_seen + "& sleep 2; ninja; code=$?; wait; exit $code");
   EXPECT_EQ(released.code, 0) << released.out;
   EXPECT_NE(released.out.find("retrying in"), std::string::npos) << released.out;
-  EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+  EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
 }
 
 TEST_F(FailureTest, KilledDbtKeepsTheNodesItFinished) {
   ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
-  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget models").code, 0);
+  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget all_nodes").code, 0);
   // fast.sql and slow.py run side by side (2 threads): kill -9 dbt once
   // fast has finished, while slow sleeps. (An earlier run's log must not
   // count as this one's.)
-  fs::remove(project_ / ".pa" / "run" / "models" / "logs" / "dbt.log");
+  fs::remove(project_ / ".pa" / "run" / "all_nodes" / "logs" / "dbt.log");
   // A fresh dbt process, so that pkill finds it by its command line (a
   // worker's child keeps the worker's; e2e_worker_tests kills a worker in
   // the middle of a batch).
   Result killed = Shell(project_,
                         "PA_NO_WORKER=1 PA_TEST_SLEEP=120 ninja > ninja.out 2>&1 & pid=$!; "
-                        "for i in $(seq 150); do grep NodeFinished .pa/run/models/logs/dbt.log 2>/dev/null "
+                        "for i in $(seq 150); do grep NodeFinished .pa/run/all_nodes/logs/dbt.log 2>/dev/null "
                         "| grep -q model.tiny.fast && break; sleep 0.2; done; "
                         "pkill -9 -f '[b]in/dbt build --project-dir " + project_.string() + "'; "
                         "wait $pid; echo \"ninja exited $?\"; cat ninja.out");
   EXPECT_EQ(killed.out.find("ninja exited 0"), std::string::npos) << killed.out;
-  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp"));
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
   EXPECT_EQ(ProcessesInProject(), 0);
 
   // The rerun starts dbt for the slow model only.
   Result resumed = Shell(project_, "ninja");
   ASSERT_EQ(resumed.code, 0) << resumed.out;
-  std::string results = Read(project_ / ".pa" / "run" / "models" / "target" / "run_results.json");
+  std::string results = Read(project_ / ".pa" / "run" / "all_nodes" / "target" / "run_results.json");
   EXPECT_NE(results.find("model.tiny.slow"), std::string::npos);
   EXPECT_EQ(results.find("model.tiny.fast"), std::string::npos) << results;
 }
@@ -231,7 +231,7 @@ TEST_F(FailureTest, CtrlCToNinjaKeepsTheNodesDbtFinishedWithoutTheWorker) {
 // to do. Neither removes what the other wrote.
 TEST_F(FailureTest, TwoNinjasAtOnceRunEachBatchOnce) {
   ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
-  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget models").code, 0);
+  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget all_nodes").code, 0);
   Result both = Shell(project_,
                       "export PA_TEST_SLEEP=3; ninja > a.out 2>&1 & a=$!; ninja > b.out 2>&1 & b=$!; "
                       "wait $a; echo \"a exited $?\"; wait $b; echo \"b exited $?\"; cat a.out b.out");
@@ -241,16 +241,16 @@ TEST_F(FailureTest, TwoNinjasAtOnceRunEachBatchOnce) {
   if (!a_ok || !b_ok) {
     EXPECT_NE(both.out.find("pa-gen: "), std::string::npos) << both.out;
   }
-  EXPECT_NE(both.out.find("batch models: waiting for pa-gen exec pid "), std::string::npos)
+  EXPECT_NE(both.out.find("batch all_nodes: waiting for pa-gen exec pid "), std::string::npos)
       << both.out;
   if (a_ok || b_ok) {
-    EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp")) << both.out;
+    EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp")) << both.out;
   } else {
-    EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "models.stamp")) << both.out;
+    EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp")) << both.out;
   }
   BatchState state;
   std::string err;
-  ASSERT_TRUE(LoadBatchState(disk_, project_ / ".pa" / "state" / "models.json", &state, &err)) << err;
+  ASSERT_TRUE(LoadBatchState(disk_, project_ / ".pa" / "state" / "all_nodes.json", &state, &err)) << err;
   for (const char* id : {"model.tiny.fast", "model.tiny.slow"}) {
     ASSERT_TRUE(state.count(id)) << id;
     EXPECT_EQ(state.at(id).Succeeded(), a_ok || b_ok) << id << "\n" << both.out;

@@ -156,11 +156,13 @@ Ids DbtLs(const fs::path& project, const std::string& args) {
   return ids;
 }
 
-// examples/planalign built by `pa-gen && ninja -j8`; its output in planalign.out.
+// examples/planalign built by `pa-gen --policy folder && ninja -j8`: a batch
+// per folder, so that the tests below see batches wait for each other. Its
+// output in planalign.out.
 const CachedBuild& BuiltPlanalign() {
   static const CachedBuild built{"planalign", [](const fs::path& dir) {
     CopyExample(dir);
-    Result build = Shell(dir, "'" + kPaGen.string() + "' && ninja -j8");
+    Result build = Shell(dir, "'" + kPaGen.string() + "' --policy folder && ninja -j8");
     Write(dir.parent_path() / "planalign.out", build.out);
     EXPECT_EQ(build.code, 0) << build.out;
     return build.code == 0;
@@ -214,7 +216,7 @@ TEST_F(PlanalignTest, RegenerationWithoutChangesRewritesNothing) {
   fs::path ninja_file = project_ / "build.ninja";
   std::string before = Read(ninja_file);
   auto mtime = fs::last_write_time(ninja_file);
-  Result gen = Shell(project_, "'" + kPaGen.string() + "'");
+  Result gen = Shell(project_, "'" + kPaGen.string() + "' --policy folder");
   ASSERT_EQ(gen.code, 0) << gen.out;
   EXPECT_EQ(Read(ninja_file), before);
   EXPECT_EQ(fs::last_write_time(ninja_file), mtime);
@@ -249,7 +251,7 @@ TEST_F(PlanalignTest, BrokenModelSkipsOnlyWhatDependsOnIt) {
   Write(audit, Read(audit) + "-- touched so that the audit batch has work\n");
 
   // No -k: a node's failure does not stop the batches that wait for its batch.
-  Result build = Shell(project_, "'" + kPaGen.string() + "' build");
+  Result build = Shell(project_, "'" + kPaGen.string() + "' --policy folder build");
   EXPECT_NE(build.code, 0);
   EXPECT_NE(build.out.find("FAILED model.planalign.int_employer_match (error)"), std::string::npos) << build.out;
   ManifestView manifest(project_ / ".pa" / "parse" / "manifest.json");
@@ -330,7 +332,7 @@ TEST_F(PlanalignTest, FailingDataTestHoldsBackDownstreamUntilTheDataIsFixed) {
   Write(seed, good + "2025,0.030\n");
   fs::path marker = root_ / "marker";
   Write(marker, "");
-  Result build = Shell(project_, "'" + kPaGen.string() + "' build -k 0");
+  Result build = Shell(project_, "'" + kPaGen.string() + "' --policy folder build -k 0");
   EXPECT_NE(build.code, 0);
   EXPECT_NE(build.out.find("  FAILED test.planalign.unique_cola_by_year_plan_year."), std::string::npos)
       << build.out;
@@ -341,7 +343,7 @@ TEST_F(PlanalignTest, FailingDataTestHoldsBackDownstreamUntilTheDataIsFixed) {
   for (const std::string& id : manifest.Affected({"model.planalign.stg_cola_by_year"}))
     EXPECT_FALSE(ran.count(id)) << id << "\n" << build.out;
   EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "seeds.stamp"));
-  Result status = Shell(project_, "'" + kPaGen.string() + "' status");
+  Result status = Shell(project_, "'" + kPaGen.string() + "' --policy folder status");
   EXPECT_NE(status.out.find("  FAILED test.planalign.unique_cola_by_year_plan_year."), std::string::npos)
       << status.out;
 
@@ -349,7 +351,7 @@ TEST_F(PlanalignTest, FailingDataTestHoldsBackDownstreamUntilTheDataIsFixed) {
   // it run, and nothing else.
   Write(seed, good);
   Write(marker, "");
-  Result fixed = Shell(project_, "'" + kPaGen.string() + "' build");
+  Result fixed = Shell(project_, "'" + kPaGen.string() + "' --policy folder build");
   ASSERT_EQ(fixed.code, 0) << fixed.out;
   EXPECT_EQ(ExecutedSince(project_, marker), manifest.Affected({"seed.planalign.cola_by_year"}))
       << fixed.out;
@@ -507,7 +509,7 @@ TEST_F(PlanalignTest, InvalidPolicyFileExitsTwoAndKeepsEverything) {
 }
 
 TEST_F(PlanalignTest, ExplainAndGraphDescribeTheBatches) {
-  Result text = Shell(project_, "'" + kPaGen.string() + "' explain");
+  Result text = Shell(project_, "'" + kPaGen.string() + "' --policy folder explain");
   ASSERT_EQ(text.code, 0) << text.out;
   EXPECT_NE(text.out.find("policy folder: predicted build "), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("critical path: seeds -> staging -> intermediate -> marts"), std::string::npos)
@@ -515,7 +517,7 @@ TEST_F(PlanalignTest, ExplainAndGraphDescribeTheBatches) {
   // The nodes have run, so their times come from the state.
   EXPECT_EQ(text.out.find(" 0 of "), std::string::npos) << text.out;
 
-  Result json_out = Shell(project_, "'" + kPaGen.string() + "' explain --json");
+  Result json_out = Shell(project_, "'" + kPaGen.string() + "' --policy folder explain --json");
   ASSERT_EQ(json_out.code, 0) << json_out.out;
   json doc = json::parse(json_out.out);
   EXPECT_EQ(doc["policy"], "folder");
@@ -525,10 +527,22 @@ TEST_F(PlanalignTest, ExplainAndGraphDescribeTheBatches) {
   for (const auto& batch : doc["batches"]) names.insert(batch["name"].get<std::string>());
   EXPECT_EQ(names, (std::set<std::string>{"audit", "intermediate", "marts", "seeds", "staging"}));
 
-  Result dot = Shell(project_, "'" + kPaGen.string() + "' graph");
+  Result dot = Shell(project_, "'" + kPaGen.string() + "' --policy folder graph");
   ASSERT_EQ(dot.code, 0) << dot.out;
   EXPECT_EQ(dot.out.rfind("digraph pa_gen {", 0), 0u) << dot.out;
   EXPECT_NE(dot.out.find("\"staging\" -> \"intermediate\";"), std::string::npos) << dot.out;
+
+  // Without --policy: DuckDB's default, one batch, and explain says why.
+  Result chosen = Shell(project_, "'" + kPaGen.string() + "' explain");
+  ASSERT_EQ(chosen.code, 0) << chosen.out;
+  EXPECT_NE(chosen.out.find("policy single (the default on duckdb: one process at a time writes the "
+                            "database"), std::string::npos) << chosen.out;
+  EXPECT_NE(chosen.out.find("folder "), std::string::npos) << chosen.out;  // among the others
+  json chosen_doc = json::parse(Shell(project_, "'" + kPaGen.string() + "' explain --json").out);
+  EXPECT_EQ(chosen_doc["policy"], "single");
+  EXPECT_TRUE(chosen_doc.contains("policy_reason"));
+  ASSERT_EQ(chosen_doc["batches"].size(), 1u);
+  EXPECT_EQ(chosen_doc["batches"][0]["name"], "all_nodes");
   EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
 }
 
@@ -542,9 +556,10 @@ TEST_F(PlanalignTest, TemplatesDriveTheProjectFromOutsideItsFolder) {
   ASSERT_EQ(make.code, 0) << make.out;
   std::string text = Read(out / "build.ninja");
   EXPECT_NE(text.find(" ../planalign/models/staging/stg_census.sql"), std::string::npos);
-  EXPECT_NE(text.find("build ../planalign/.pa/stamps/marts.stamp: dbt"), std::string::npos);
+  // The default policy: on DuckDB one batch.
+  EXPECT_NE(text.find("build ../planalign/.pa/stamps/all_nodes.stamp: dbt"), std::string::npos);
   // A new build folder has no Ninja log yet, so every batch is due once.
-  EXPECT_EQ(BatchesRun(make.out).size(), 5u) << make.out;
+  EXPECT_EQ(BatchesRun(make.out), std::set<std::string>{"all_nodes"}) << make.out;
 
   // CMake: a superbuild target that runs pa-gen and ninja.
   fs::path super = root_ / "superbuild";
@@ -555,7 +570,7 @@ TEST_F(PlanalignTest, TemplatesDriveTheProjectFromOutsideItsFolder) {
             project_.string() + " PA_GEN " + kPaGen.string() + " NINJA_ARGS -n)\n");
   Result cmake = Shell(super, "cmake -S . -B b -G Ninja > /dev/null && cmake --build b");
   ASSERT_EQ(cmake.code, 0) << cmake.out;
-  EXPECT_EQ(BatchesRun(cmake.out).size(), 5u) << cmake.out;
+  EXPECT_EQ(BatchesRun(cmake.out), std::set<std::string>{"all_nodes"}) << cmake.out;
   EXPECT_TRUE(fs::exists(super / "b" / "warehouse" / "build.ninja"));
 }
 
@@ -584,7 +599,15 @@ TEST_F(PlanalignTest, IncrementalBuildsRunExactlyWhatEachEditAffects) {
                 fs::copy_options::overwrite_existing);
   std::string dbt = "'" + (kVenv / "dbt").string() + "' build --profiles-dir .";
   ASSERT_EQ(Shell(reference, dbt).code, 0);
-  ASSERT_EQ(Shell(project_, "ninja").code, 0);
+  // From the folder batches of the fixture to the default policy (on DuckDB
+  // one batch): every node is up to date, so no dbt runs; every edit below
+  // then reruns only the batch's members it made stale.
+  fs::path switched = root_ / "switched";
+  Write(switched, "");
+  Result to_default = Shell(project_, "'" + kPaGen.string() + "' && ninja");
+  ASSERT_EQ(to_default.code, 0) << to_default.out;
+  EXPECT_EQ(BatchesRun(to_default.out), std::set<std::string>{"all_nodes"}) << to_default.out;
+  EXPECT_EQ(ExecutedSince(project_, switched), Ids{}) << to_default.out;
   ASSERT_EQ(WarehouseDigest(project_), WarehouseDigest(reference));
 
   auto none = [](const ManifestView&) { return Ids{}; };
@@ -671,7 +694,9 @@ TEST_F(PlanalignTest, IncrementalBuildsRunExactlyWhatEachEditAffects) {
     EXPECT_EQ(WarehouseDigest(project_), WarehouseDigest(reference));
     EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
   }
-  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "audit.stamp"));
+  // The deleted model is forgotten.
+  EXPECT_EQ(Read(project_ / ".pa" / "state" / "all_nodes.json").find("audit_seed_coverage"),
+            std::string::npos);
   EXPECT_FALSE(fs::exists(project_ / ".pa" / "state" / "audit.json"));
 }
 

@@ -17,7 +17,7 @@
 
 namespace {
 
-const std::string kBuild = "'" + kPaGen.string() + "' --profiles-dir . --retries 6 && ninja";
+const std::string kBuild = "'" + kPaGen.string() + "' --profiles-dir . --policy folder --retries 6 && ninja";
 
 // unique_id -> status over every batch's run_results.json.
 std::string Statuses(const fs::path& project) {
@@ -95,7 +95,7 @@ TEST_F(WorkerTest, FallbackCasesEndWithTheRightWarehouse) {
   CopyExample(project);
   Result first = Shell(project, kBuild);
   ASSERT_EQ(first.code, 0) << first.out;
-  std::string forget = "'" + kPaGen.string() + "' --profiles-dir . forget >/dev/null && ";
+  std::string forget = "'" + kPaGen.string() + "' --profiles-dir . --policy folder forget >/dev/null && ";
   std::string sock;
   for (const auto& e : fs::directory_iterator(project / ".pa" / "worker"))
     if (e.path().extension() == ".sock") sock = e.path().string();
@@ -128,7 +128,7 @@ TEST_F(WorkerTest, FallbackCasesEndWithTheRightWarehouse) {
     EXPECT_EQ(WorkerCount(project), 1);
     // Another vars value is another worker, both correct.
     Result v = Shell(project, "'" + kPaGen.string() +
-                                  "' --profiles-dir . --vars '{pa_unused: 1}' --retries 6 && ninja");
+                                  "' --profiles-dir . --policy folder --vars '{pa_unused: 1}' --retries 6 && ninja");
     EXPECT_EQ(v.code, 0) << v.out;
     EXPECT_EQ(WarehouseDigest(project), reference_);
     EXPECT_EQ(WorkerCount(project), 2);
@@ -151,7 +151,7 @@ TEST_F(WorkerTest, FallbackCasesEndWithTheRightWarehouse) {
   }
   {  // Two pa-gen exec at once, no worker running: they share one.
     Shell(project, "'" + kPaGen.string() + "' worker stop");
-    Result r = Shell(project, "'" + kPaGen.string() + "' --profiles-dir . --retries 6 forget marts audit >/dev/null && "
+    Result r = Shell(project, "'" + kPaGen.string() + "' --profiles-dir . --policy folder --retries 6 forget marts audit >/dev/null && "
                               "ninja -t commands | grep ' exec ' | grep -E ' (marts|audit)$' > two.sh && "
                               "test $(wc -l < two.sh) = 2 && "
                               "(sh -c \"$(sed -n 1p two.sh)\" & sh -c \"$(sed -n 2p two.sh)\" & wait %1 && wait %2)");
@@ -309,7 +309,7 @@ TEST_F(WorkerTest, BatchesUseThePreloadedManifestAndAnEditBeforeABatchIsCaught) 
     Write(model, s);
   };
   edit(7);
-  Result regen = Shell(project, "'" + kPaGen.string() + "' --profiles-dir .");
+  Result regen = Shell(project, "'" + kPaGen.string() + "' --profiles-dir . --policy folder");
   ASSERT_EQ(regen.code, 0) << regen.out;
   // The zygote loads the new file before it accepts another connection, so
   // this answer comes after the load (as a batch's would).

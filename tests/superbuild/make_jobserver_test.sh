@@ -99,6 +99,7 @@ rm -rf "$real"
 tiny_project "$real/dbt"
 cat > "$real/Makefile" <<EOF
 PA_GEN := $pa_gen
+PA_GEN_FLAGS := --policy folder
 NINJA := $pypi_ninja
 DBT_PROJECT_DIR := $real/dbt
 include $root/templates/pa-gen.mk

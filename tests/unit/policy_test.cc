@@ -177,3 +177,24 @@ TEST(GroupKeys, FirstMatchingRuleNamesTheGroupAndTheRestFollowThePolicy) {
 }
 
 }  // namespace
+
+namespace {
+
+// The default is a fixed rule per adapter, so the same project always gets
+// the same batches: one where one process at a time writes, folders on servers.
+TEST(DefaultPolicy, OneBatchOnDuckDbFoldersOnServers) {
+  EXPECT_EQ(DefaultPolicyFor("duckdb").name, "single");
+  EXPECT_NE(DefaultPolicyFor("duckdb").why.find("one process at a time writes"), std::string::npos);
+  EXPECT_NE(DefaultPolicyFor("duckdb").why.find("--policy folder"), std::string::npos);
+  for (const char* server : {"postgres", "snowflake", "bigquery"}) {
+    EXPECT_EQ(DefaultPolicyFor(server).name, "folder") << server;
+    EXPECT_NE(DefaultPolicyFor(server).why.find(server), std::string::npos) << server;
+  }
+  // Both parse, and a parsed policy keeps the name it was given.
+  EXPECT_EQ(Parsed(DefaultPolicyFor("duckdb").name).kind, PolicyKind::kSingle);
+  EXPECT_EQ(Parsed(DefaultPolicyFor("postgres").name).kind, PolicyKind::kFolder);
+  EXPECT_EQ(Parsed("folder:2").name, "folder:2");
+  EXPECT_EQ(Policy{}.name, "");
+}
+
+}  // namespace
