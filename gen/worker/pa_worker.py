@@ -77,6 +77,129 @@ if os.environ.get("PA_WORKER_NO_PRELOAD", "") not in ("", "0"):
     PRELOAD_AVAILABLE = False
 IMPORT_SECONDS = time.time() - _import_started
 
+
+# ---- Warm-up: per-process work every dbt child would otherwise repeat. ----
+# Each item fills a cache of pure functions or imports a module that every
+# `dbt build` imports anyway, so a child computes exactly what a fresh
+# process computes, only not again. Nothing here runs dbt, opens a database
+# or starts a thread (main() checks `Threads: 1` after it).
+# - Modules that `dbt build` imports after the CLI starts (the tasks and
+#   runners, the adapter's local environment, agate's helpers, ...).
+# - The JSON schemas dbt validates the project, profile, selectors, package
+#   files and test results against: `dbtClassMixin.json_schema` is an
+#   lru_cache of mashumaro's schema builder, which also compiles the
+#   serialisers it uses on the way.
+# - `inspect.getmodule`'s file-to-module caches: BehaviorFlag calls
+#   `inspect.stack()` for every adapter behavior flag, which otherwise maps
+#   the file of every loaded module with realpath().
+WARM_MODULES = ("dbt.task.build", "dbt.parser.sql", "dbt.runners", "dbt.adapters.__about__",
+                "dbt_common.clients.agate_helper", "babel.dates", "daff", "_strptime",
+                "multiprocessing.dummy", "resource")
+WARM_SCHEMAS = (("dbt.contracts.project", "ProjectFlags"), ("dbt.contracts.project", "ProfileConfig"),
+                ("dbt.contracts.project", "Project"), ("dbt.contracts.project", "PackageConfig"),
+                ("dbt.contracts.project", "Configuration"), ("dbt.contracts.selection", "SelectorFile"),
+                ("dbt.task.test", "TestResultData"))
+
+
+# - mashumaro's serialisers: dbt's dataclasses compile their to_dict/from_dict
+#   lazily, on first use, in every process. Compiled here with the arguments
+#   mashumaro's own lazy stub passes: to_dict of every node, resource, result
+#   and adapter contract class (the batch logs and writes them), from_dict of
+#   the config classes every invocation reads.
+WARM_PACK_MODULES = ("dbt.contracts.graph.nodes", "dbt.artifacts.resources.", "dbt.artifacts.schemas.results",
+                     "dbt.artifacts.schemas.run.", "dbt.adapters.contracts.", "dbt_common.helper_types",
+                     "dbt.contracts.project", "dbt.contracts.selection")
+WARM_UNPACK = (("dbt.contracts.project", "ProjectFlags"), ("dbt.contracts.project", "Project"),
+               ("dbt.contracts.project", "PackageConfig"), ("dbt.contracts.selection", "SelectorFile"),
+               ("dbt.task.test", "TestResultData"), ("dbt.adapters.contracts.relation", "Path"),
+               ("dbt.adapters.contracts.relation", "Policy"))
+
+
+def lazily_compiled(cls, name):
+    f = cls.__dict__.get(name)
+    code = getattr(getattr(f, "__func__", f), "__code__", None)
+    return code is not None and "CodeBuilder" in code.co_names
+
+
+def compile_serialisers(unpack_classes):
+    from mashumaro.core.meta.code.builder import CodeBuilder
+    from mashumaro.mixins.dict import DataClassDictMixin
+
+    classes, todo = [], [DataClassDictMixin]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in classes:
+                classes.append(sub)
+                todo.append(sub)
+    for cls in classes:
+        try:
+            if cls.__module__.startswith(WARM_PACK_MODULES) and lazily_compiled(cls, "__mashumaro_to_dict__"):
+                CodeBuilder(cls, allow_postponed_evaluation=False, format_name="dict", encoder=None,
+                            encoder_kwargs={}, default_dialect=None).add_pack_method()
+        except Exception:
+            pass  # stays lazy
+    for cls in unpack_classes:
+        try:
+            if lazily_compiled(cls, "__mashumaro_from_dict__"):
+                CodeBuilder(cls, allow_postponed_evaluation=False, format_name="dict", decoder=None,
+                            default_dialect=None).add_unpack_method()
+            if lazily_compiled(cls, "__mashumaro_to_dict__"):
+                CodeBuilder(cls, allow_postponed_evaluation=False, format_name="dict", encoder=None,
+                            encoder_kwargs={}, default_dialect=None).add_pack_method()
+        except Exception:
+            pass
+
+
+def warm_up():
+    import importlib
+    import inspect
+
+    names = list(WARM_MODULES)
+    if ADAPTER:
+        names += ["dbt.adapters.%s.__version__" % ADAPTER, "dbt.adapters.%s.environments.local" % ADAPTER]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass  # another dbt or adapter: the child imports what it needs
+    classes = []
+    for module, name in WARM_SCHEMAS:
+        try:
+            classes.append(getattr(importlib.import_module(module), name))
+        except Exception:
+            pass
+    if ADAPTER:
+        try:
+            classes.append(sys.modules["dbt.adapters." + ADAPTER].Plugin.credentials)
+        except Exception:
+            pass
+    for cls in classes:
+        try:
+            cls.json_schema()
+        except Exception as e:
+            log("warm-up: no schema for %s: %r" % (cls.__name__, e))
+    unpack = []
+    for module, name in WARM_UNPACK:
+        try:
+            unpack.append(getattr(importlib.import_module(module), name))
+        except Exception:
+            pass
+    if ADAPTER:
+        try:
+            plugin = sys.modules["dbt.adapters." + ADAPTER].Plugin
+            unpack += [plugin.credentials, plugin.adapter.Relation]
+        except Exception:
+            pass
+    compile_serialisers(unpack)
+    inspect.getmodule(sys._getframe())
+
+
+WARMUP_SECONDS = 0.0
+if os.environ.get("PA_WORKER_NO_WARMUP", "") in ("", "0"):
+    _warm_started = time.time()
+    warm_up()
+    WARMUP_SECONDS = time.time() - _warm_started
+
 # The dbt installation this process imported: a request served after it was
 # replaced on disk would run old code, so every request checks it.
 INSTALL_FILES = [dbt.version.__file__, sys.executable]
@@ -461,10 +584,53 @@ def preload_status():
     return {k: PRELOAD[k] for k in ("path", "sha256", "nodes", "loaded_at", "load_seconds")}
 
 
+# ---- Profiling a request (PA_WORKER_PROFILE=<dir> in the worker's environment). ----
+# Each dbt child then writes <dir>/<command>-<pid>.prof (cProfile of the main
+# thread's CPU time, from before the preload shortcuts are installed to after
+# the atexit handlers) and a .json beside it with the child's wall and CPU
+# seconds over the same span (`python -m pstats` reads the .prof).
+PROFILE_DIR = os.environ.get("PA_WORKER_PROFILE") or None
+
+
+def start_profile():
+    if not PROFILE_DIR:
+        return None
+    import cProfile
+
+    # The main thread's CPU time (the machine may be shared; dbt's node
+    # threads are not profiled, and waiting on them costs nothing here).
+    profiler = cProfile.Profile(time.thread_time)
+    profiler.pa_started = (time.time(), time.process_time())
+    profiler.enable()
+    return profiler
+
+
+def stop_profile(profiler, argv):
+    if profiler is None:
+        return
+    profiler.disable()
+    try:
+        wall0, cpu0 = profiler.pa_started
+        base = os.path.join(PROFILE_DIR, "%s-%d" % (argv[1] if len(argv) > 1 else "dbt", os.getpid()))
+        os.makedirs(PROFILE_DIR, exist_ok=True)
+        profiler.dump_stats(base + ".prof")
+        with open(base + ".json", "w") as f:
+            json.dump({"argv": argv, "wall_seconds": time.time() - wall0,
+                       "cpu_seconds": time.process_time() - cpu0, "forked_at": FORKED_AT,
+                       "profiled_at": wall0}, f)
+    except Exception as e:
+        marker("profile: cannot write: %r" % (e,))
+
+
+FORKED_AT = None
+
+
 # ---- The dbt child: one per request. ----
 def run_dbt(req, fds):
     """Runs in the grandchild; never returns."""
     code = 2
+    global FORKED_AT
+    FORKED_AT = time.time()
     try:
         os.setpgid(0, 0)
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -500,6 +666,7 @@ def run_dbt(req, fds):
         from dotenv import find_dotenv, load_dotenv
 
         load_dotenv(find_dotenv(usecwd=True), override=False)
+        profiler = start_profile()
         try:
             if PRELOAD_AVAILABLE and PRELOAD is not None:
                 install_preload(argv)
@@ -528,6 +695,7 @@ def run_dbt(req, fds):
         except Exception:
             pass
         atexit._run_exitfuncs()
+        stop_profile(profiler, argv)
     except BaseException:
         try:
             import traceback
@@ -721,7 +889,8 @@ def main():
         fd = int(OPTS["ready_fd"])
         os.write(fd, b"ready\n")
         os.close(fd)
-    log("serving %s (dbt %s, import %.2f s, rss %d kB)" % (path, DBT_VERSION, IMPORT_SECONDS, ZYGOTE_RSS_KB))
+    log("serving %s (dbt %s, import %.2f s, warm-up %.2f s, rss %d kB)"
+        % (path, DBT_VERSION, IMPORT_SECONDS, WARMUP_SECONDS, ZYGOTE_RSS_KB))
 
     handlers = set()
     last_active = time.time()
