@@ -77,6 +77,131 @@ if os.environ.get("PA_WORKER_NO_PRELOAD", "") not in ("", "0"):
     PRELOAD_AVAILABLE = False
 IMPORT_SECONDS = time.time() - _import_started
 
+
+# ---- Warm-up: per-process work every dbt child would otherwise repeat. ----
+# Each item fills a cache of pure functions or imports a module that every
+# `dbt build` imports anyway, so a child computes exactly what a fresh
+# process computes, only not again. Nothing here runs dbt, opens a database
+# or starts a thread (main() checks `Threads: 1` after it).
+# - Modules that `dbt build` imports after the CLI starts (the tasks and
+#   runners, the adapter's local environment, agate's helpers, ...).
+# - The JSON schemas dbt validates the project, profile, selectors, package
+#   files and test results against: `dbtClassMixin.json_schema` is an
+#   lru_cache of mashumaro's schema builder, which also compiles the
+#   serialisers it uses on the way.
+# - `inspect.getmodule`'s file-to-module caches: BehaviorFlag calls
+#   `inspect.stack()` for every adapter behavior flag, which otherwise maps
+#   the file of every loaded module with realpath().
+WARM_MODULES = ("dbt.task.build", "dbt.parser.sql", "dbt.runners", "dbt.adapters.__about__",
+                "dbt_common.clients.agate_helper", "babel.dates", "daff", "_strptime",
+                "multiprocessing.dummy", "resource")
+WARM_SCHEMAS = (("dbt.contracts.project", "ProjectFlags"), ("dbt.contracts.project", "ProfileConfig"),
+                ("dbt.contracts.project", "Project"), ("dbt.contracts.project", "PackageConfig"),
+                ("dbt.contracts.project", "Configuration"), ("dbt.contracts.selection", "SelectorFile"),
+                ("dbt.task.test", "TestResultData"))
+
+
+# - mashumaro's serialisers: dbt's dataclasses compile their to_dict/from_dict
+#   lazily, on first use, in every process. Compiled here with the arguments
+#   mashumaro's own lazy stub passes: to_dict of every node, resource, result
+#   and adapter contract class (the batch logs and writes them), from_dict of
+#   the config classes every invocation reads.
+WARM_PACK_MODULES = ("dbt.contracts.graph.nodes", "dbt.artifacts.resources.", "dbt.artifacts.schemas.results",
+                     "dbt.artifacts.schemas.run.", "dbt.adapters.contracts.", "dbt_common.helper_types",
+                     "dbt.contracts.project", "dbt.contracts.selection")
+WARM_UNPACK = (("dbt.contracts.project", "ProjectFlags"), ("dbt.contracts.project", "Project"),
+               ("dbt.contracts.project", "PackageConfig"), ("dbt.contracts.selection", "SelectorFile"),
+               ("dbt.task.test", "TestResultData"), ("dbt.adapters.contracts.relation", "Path"),
+               ("dbt.adapters.contracts.relation", "Policy"))
+
+
+def lazily_compiled(cls, name):
+    f = cls.__dict__.get(name)
+    code = getattr(getattr(f, "__func__", f), "__code__", None)
+    return code is not None and "CodeBuilder" in code.co_names
+
+
+def compile_serialisers(unpack_classes):
+    from mashumaro.core.meta.code.builder import CodeBuilder
+    from mashumaro.mixins.dict import DataClassDictMixin
+
+    classes, todo = [], [DataClassDictMixin]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in classes:
+                classes.append(sub)
+                todo.append(sub)
+    for cls in classes:
+        try:
+            if cls.__module__.startswith(WARM_PACK_MODULES) and lazily_compiled(cls, "__mashumaro_to_dict__"):
+                CodeBuilder(cls, allow_postponed_evaluation=False, format_name="dict", encoder=None,
+                            encoder_kwargs={}, default_dialect=None).add_pack_method()
+        except Exception:
+            pass  # stays lazy
+    for cls in unpack_classes:
+        try:
+            if lazily_compiled(cls, "__mashumaro_from_dict__"):
+                CodeBuilder(cls, allow_postponed_evaluation=False, format_name="dict", decoder=None,
+                            default_dialect=None).add_unpack_method()
+            if lazily_compiled(cls, "__mashumaro_to_dict__"):
+                CodeBuilder(cls, allow_postponed_evaluation=False, format_name="dict", encoder=None,
+                            encoder_kwargs={}, default_dialect=None).add_pack_method()
+        except Exception:
+            pass
+
+
+def warm_up_known():
+    import importlib
+    import inspect
+
+    names = list(WARM_MODULES)
+    if ADAPTER:
+        names += ["dbt.adapters.%s.__version__" % ADAPTER, "dbt.adapters.%s.environments.local" % ADAPTER]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass  # another dbt or adapter: the child imports what it needs
+    classes = []
+    for module, name in WARM_SCHEMAS:
+        try:
+            classes.append(getattr(importlib.import_module(module), name))
+        except Exception:
+            pass
+    if ADAPTER:
+        try:
+            classes.append(sys.modules["dbt.adapters." + ADAPTER].Plugin.credentials)
+        except Exception:
+            pass
+    for cls in classes:
+        try:
+            cls.json_schema()
+        except Exception as e:
+            log("warm-up: no schema for %s: %r" % (cls.__name__, e))
+    unpack = []
+    for module, name in WARM_UNPACK:
+        try:
+            unpack.append(getattr(importlib.import_module(module), name))
+        except Exception:
+            pass
+    if ADAPTER:
+        try:
+            plugin = sys.modules["dbt.adapters." + ADAPTER].Plugin
+            unpack += [plugin.credentials, plugin.adapter.Relation]
+        except Exception:
+            pass
+    compile_serialisers(unpack)
+    inspect.getmodule(sys._getframe())
+
+
+WARMUP_SECONDS = 0.0
+# PA_WORKER_NO_WARMUP=1: neither the known warm-up nor the learned one below.
+WARMUP_ENABLED = os.environ.get("PA_WORKER_NO_WARMUP", "") in ("", "0")
+if WARMUP_ENABLED:
+    _warm_started = time.time()
+    warm_up_known()
+    WARMUP_SECONDS = time.time() - _warm_started
+
 # The dbt installation this process imported: a request served after it was
 # replaced on disk would run old code, so every request checks it.
 INSTALL_FILES = [dbt.version.__file__, sys.executable]
@@ -442,6 +567,37 @@ def install_preload(argv):
         dbt.compilation.Compiler.write_graph_file = lambda *a, **k: None
 
 
+# PA_WORKER_DBT_GRAPH_SUMMARY=1: dbt's own get_graph_summary (to compare).
+CHEAP_GRAPH_SUMMARY = os.environ.get("PA_WORKER_DBT_GRAPH_SUMMARY", "") in ("", "0")
+
+
+def install_cheap_graph_summary():
+    """In the child: the same graph_summary.json, without serialising every
+    node twice. dbt's Linker.get_graph_summary calls to_dict() on each node
+    of the graph only to read its resource_type (once for the linked graph,
+    again with test edges for `build`): O(nodes) full serialisations per
+    invocation, whatever it selects. This reads the field itself; the
+    summary is equal (the resource type serialises as its value)."""
+    linker = getattr(dbt.compilation, "Linker", None)
+    if linker is None or not hasattr(linker, "get_graph_summary"):
+        return
+
+    def get_graph_summary(self, manifest):
+        graph_nodes = dict()
+        index_dict = dict()
+        for node_index, node_name in enumerate(self.graph):
+            index_dict[node_name] = node_index
+            kind = manifest.expect(node_name).resource_type
+            graph_nodes[node_index] = {"name": node_name, "type": getattr(kind, "value", kind)}
+        for node_index, node in graph_nodes.items():
+            successors = [index_dict[n] for n in self.graph.successors(node["name"])]
+            if successors:
+                node["succ"] = successors
+        return graph_nodes
+
+    linker.get_graph_summary = get_graph_summary
+
+
 def datetime_now():
     from datetime import datetime, timezone
 
@@ -578,14 +734,11 @@ def resolve_class(module, qualname):
     return obj if isinstance(obj, type) else None
 
 
-def is_lazy_stub(fn):
-    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
-    return code is not None and "CodeBuilder" in code.co_names
-
-
-def warm_up(entries):
+def warm_up_learned(entries):
     """In the zygote: builds what `entries` name; returns the new ones."""
     new = []
+    if not WARMUP_ENABLED:
+        return new
     for e in entries:
         e = tuple(e)
         if len(e) != 4 or e in WARMED:
@@ -610,12 +763,12 @@ def warm_up(entries):
                 continue
             if kind == "schema" and hasattr(cls, "json_schema"):
                 cls.json_schema()
-            elif kind == "pack" and method.startswith("__mashumaro_") and is_lazy_stub(cls.__dict__.get(method)):
+            elif kind == "pack" and method.startswith("__mashumaro_") and lazily_compiled(cls, method):
                 try:  # the stub compiles, then packs an empty object: that fails
                     getattr(cls, method)(object.__new__(cls))
                 except Exception:
                     pass
-            elif kind == "unpack" and method.startswith("__mashumaro_") and is_lazy_stub(cls.__dict__.get(method)):
+            elif kind == "unpack" and method.startswith("__mashumaro_") and lazily_compiled(cls, method):
                 try:
                     getattr(cls, method)({})
                 except Exception:
@@ -638,7 +791,7 @@ def load_warm_file():
         return
     if isinstance(entries, list):
         started = time.time()
-        n = len(warm_up(e for e in entries if isinstance(e, list)))
+        n = len(warm_up_learned(e for e in entries if isinstance(e, list)))
         log("warm-up: %d from %s (%.2f s)" % (n, path, time.time() - started))
 
 
@@ -656,10 +809,53 @@ def save_warm_file():
         pass
 
 
+# ---- Profiling a request (PA_WORKER_PROFILE=<dir> in the worker's environment). ----
+# Each dbt child then writes <dir>/<command>-<pid>.prof (cProfile of the main
+# thread's CPU time, from before the preload shortcuts are installed to after
+# the atexit handlers) and a .json beside it with the child's wall and CPU
+# seconds over the same span (`python -m pstats` reads the .prof).
+PROFILE_DIR = os.environ.get("PA_WORKER_PROFILE") or None
+
+
+def start_profile():
+    if not PROFILE_DIR:
+        return None
+    import cProfile
+
+    # The main thread's CPU time (the machine may be shared; dbt's node
+    # threads are not profiled, and waiting on them costs nothing here).
+    profiler = cProfile.Profile(time.thread_time)
+    profiler.pa_started = (time.time(), time.process_time())
+    profiler.enable()
+    return profiler
+
+
+def stop_profile(profiler, argv):
+    if profiler is None:
+        return
+    profiler.disable()
+    try:
+        wall0, cpu0 = profiler.pa_started
+        base = os.path.join(PROFILE_DIR, "%s-%d" % (argv[1] if len(argv) > 1 else "dbt", os.getpid()))
+        os.makedirs(PROFILE_DIR, exist_ok=True)
+        profiler.dump_stats(base + ".prof")
+        with open(base + ".json", "w") as f:
+            json.dump({"argv": argv, "wall_seconds": time.time() - wall0,
+                       "cpu_seconds": time.process_time() - cpu0, "forked_at": FORKED_AT,
+                       "profiled_at": wall0}, f)
+    except Exception as e:
+        marker("profile: cannot write: %r" % (e,))
+
+
+FORKED_AT = None
+
+
 # ---- The dbt child: one per request. ----
 def run_dbt(req, fds):
     """Runs in the grandchild; never returns."""
     code = 2
+    global FORKED_AT
+    FORKED_AT = time.time()
     try:
         os.setpgid(0, 0)
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -696,10 +892,13 @@ def run_dbt(req, fds):
         from dotenv import find_dotenv, load_dotenv
 
         load_dotenv(find_dotenv(usecwd=True), override=False)
+        profiler = start_profile()
         try:
             record_warm_ups()
             if PRELOAD_AVAILABLE and PRELOAD is not None:
                 install_preload(argv)
+            if PRELOAD_AVAILABLE and CHEAP_GRAPH_SUMMARY:
+                install_cheap_graph_summary()
             ret = dbt.cli.main.cli.main(args=argv[1:], prog_name=os.path.basename(argv[0]))
             code = 0 if ret is None else ret
         except SystemExit as e:
@@ -725,6 +924,7 @@ def run_dbt(req, fds):
         except Exception:
             pass
         atexit._run_exitfuncs()
+        stop_profile(profiler, argv)
         report_warm_ups(REPORT_FD)
     except BaseException:
         try:
@@ -872,7 +1072,7 @@ def handle_notifications():
             continue
     if warm:
         started = time.time()
-        new = warm_up(warm)
+        new = warm_up_learned(warm)
         if new:
             gc.freeze()
             save_warm_file()
@@ -935,7 +1135,8 @@ def main():
         fd = int(OPTS["ready_fd"])
         os.write(fd, b"ready\n")
         os.close(fd)
-    log("serving %s (dbt %s, import %.2f s, rss %d kB)" % (path, DBT_VERSION, IMPORT_SECONDS, ZYGOTE_RSS_KB))
+    log("serving %s (dbt %s, import %.2f s, warm-up %.2f s, rss %d kB)"
+        % (path, DBT_VERSION, IMPORT_SECONDS, WARMUP_SECONDS, ZYGOTE_RSS_KB))
 
     handlers = set()
     last_active = time.time()

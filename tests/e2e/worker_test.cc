@@ -33,6 +33,22 @@ std::string Statuses(const fs::path& project) {
 
 // The children of `project`'s worker: a handler per request in flight (not
 // multiprocessing's resource tracker, which a preloaded manifest starts).
+// Every batch's target/graph_summary.json as "<batch> <node> <type> <successors>"
+// lines, by name (the worker computes it without serialising each node).
+std::string GraphSummaries(const fs::path& project) {
+  Result r = Shell(project,
+                   "'" + (kVenv / "python").string() +
+                       "' -c 'import json,glob\n"
+                       "rows=[]\n"
+                       "for f in sorted(glob.glob(\".pa/run/*/target/graph_summary.json\")):\n"
+                       "  d=json.load(open(f))\n"
+                       "  for k in (\"linked\",\"with_test_edges\"):\n"
+                       "    g=d[k]\n"
+                       "    for n in g.values(): rows.append(\" \".join([f.split(\"/\")[2],k,n[\"name\"],n[\"type\"]]+sorted(g[str(i)][\"name\"] for i in n.get(\"succ\",[]))))\n"
+                       "print(\"\\n\".join(sorted(rows)))'");
+  return r.out;
+}
+
 int WorkerChildren(const fs::path& project) {
   Result r = Shell(project, "z=$('" + kPaGen.string() +
                                 "' worker status | sed -n 's/.*: pid \\([0-9]*\\),.*/\\1/p'); "
@@ -82,6 +98,10 @@ TEST_F(WorkerTest, BuildThroughTheWorkerEqualsFreshProcesses) {
   std::string statuses = Statuses(with);
   EXPECT_NE(statuses, "");
   EXPECT_EQ(statuses, Statuses(without));
+  // The worker's child writes dbt's graph summary of every batch, equal.
+  std::string summaries = GraphSummaries(with);
+  EXPECT_NE(summaries.find(" with_test_edges model.planalign."), std::string::npos) << summaries;
+  EXPECT_EQ(summaries, GraphSummaries(without));
   // No DuckDB WAL left behind by a child that skipped atexit.
   EXPECT_FALSE(fs::exists(with / "planalign.duckdb.wal"));
   // Only the zygote remains: no handler or dbt child outlived its request.
