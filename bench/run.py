@@ -920,7 +920,9 @@ def pg_copy_database(ws, name, project, empty):
     created again (a cold start, as a fresh DuckDB file)."""
     database = f"bench_{ws.index}_{re.sub(r'[^a-z0-9]', '_', name.lower())}"
     profile = project / "profiles.yml"
-    profile.write_text(re.sub(r'dbname: .*', f'dbname: "{database}"', profile.read_text()))
+    text = re.sub(r'dbname: .*', f'dbname: "{database}"', profile.read_text())
+    if text != profile.read_text():  # a snapshot's copy keeps its file time: no regeneration
+        profile.write_text(text)
     if empty:
         pg_psql(f"drop database if exists {database} with (force)")
         pg_psql(f"create database {database}")
