@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Writes a synthetic dbt project for DuckDB, for the benchmarks in bench/run.py.
+"""Writes a synthetic dbt project for DuckDB (or PostgreSQL), for the benchmarks in bench/run.py.
 
     python3 bench/gen_project.py --shape chain --models 100 --out DIR
-        [--cost-ms MS [--rows-per-ms R]] [--threads N]
+        [--cost-ms MS [--rows-per-ms R]] [--threads N] [--adapter postgres]
 
 Every project has one tiny seed (`seed_source`, 3 rows), N table models in
 folders, one not_null test per model, and a profile that writes DIR/bench.duckdb.
@@ -32,6 +32,16 @@ also sums hashes over a range sized to take about MS milliseconds on one
 DuckDB thread (R rows per ms, measured by bench/run.py), so that scheduling
 matters. DuckDB runs each query on one thread: parallelism comes from dbt's
 --threads alone, as in a batch that pa-gen runs.
+
+--adapter postgres writes a profile for a PostgreSQL server instead, every
+setting from the environment that scripts/pg-server.sh prints (PA_PG_HOST,
+PA_PG_PORT, PA_PG_USER, PA_PG_PASSWORD, PA_PG_DATABASE; bench/run.py writes
+each working copy's own database name in its place). There a model's work
+is `pg_sleep` of MS milliseconds: in a real deployment the server's work
+is done on the server's own cores, and here the server shares the
+machine's two cores with every dbt process, so CPU work would measure the
+box rather than how the dbt processes are scheduled. (--extras is
+DuckDB-only: its hooks write DuckDB's `main` schema.)
 
 DIR/bench.json tells the harness what it needs without parsing the project:
 the nodes in topological order, the model to edit as a leaf, the staging
@@ -102,12 +112,15 @@ def parents_of(shape, folder, index, size, previous, earlier, rng):
     return previous[index::size]
 
 
-def model_sql(parents, cost_rows):
-    """A table model that joins its parents on id."""
+def model_sql(parents, cost_rows, sleep_ms=0):
+    """A table model that joins its parents on id; with sleep_ms (PostgreSQL)
+    its work is a pg_sleep instead of DuckDB's sum over cost_rows rows."""
     first = f"{{{{ ref('{parents[0]}') }}}} p0"
     joins = "".join(f"\njoin {{{{ ref('{p}') }}}} p{i} using (id)" for i, p in enumerate(parents[1:], 1))
     value = " + ".join(f"p{i}.value" for i in range(len(parents)))
     work = f",\n    (select sum(hash(i)) from range({cost_rows}) t(i)) as work" if cost_rows else ""
+    if sleep_ms:
+        work = f",\n    (select 0 from pg_sleep({sleep_ms / 1000:g})) as work"
     return (f"select\n    p0.id,\n    {VERSION_TEXT},\n    {value} + 1 as value{work}\n"
             f"from {first}{joins}\n")
 
@@ -130,7 +143,22 @@ HOOKS = ["create table if not exists main.raw_events as select 1 as id, 'a' as w
          "insert into main.hook_log values (current_timestamp, 'run started')"]
 
 
-def project_files(threads, extras=False):
+POSTGRES_PROFILE = """{project}:
+  target: dev
+  outputs:
+    dev:
+      type: postgres
+      host: "{{{{ env_var('PA_PG_HOST') }}}}"
+      port: "{{{{ env_var('PA_PG_PORT', '5432') | as_number }}}}"
+      user: "{{{{ env_var('PA_PG_USER') }}}}"
+      password: "{{{{ env_var('PA_PG_PASSWORD', '') }}}}"
+      dbname: "{{{{ env_var('PA_PG_DATABASE') }}}}"
+      schema: main
+      threads: {threads}
+"""
+
+
+def project_files(threads, extras=False, adapter="duckdb"):
     hooks = "".join(f'  - "{h}"\n' for h in HOOKS)
     project = (f"name: {PROJECT}\nversion: '1.0.0'\nconfig-version: 2\nprofile: {PROJECT}\n"
                "model-paths: [models]\nseed-paths: [seeds]\n" +
@@ -141,6 +169,8 @@ def project_files(threads, extras=False):
     profiles = (f"{PROJECT}:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
                 f"      path: {PROJECT}.duckdb\n      threads: {threads}\n"
                 "      settings:\n        threads: 1\n")
+    if adapter == "postgres":
+        profiles = POSTGRES_PROFILE.format(project=PROJECT, threads=threads)
     files = {"dbt_project.yml": project, "profiles.yml": profiles,
              f"seeds/{SEED}.csv": "id,value\n1,10\n2,20\n3,30\n"}
     if extras:
@@ -191,10 +221,10 @@ def staging_to_edit(names_by_folder, parents_by_name):
                default=None), rebuilt
 
 
-def generate(shape, n, cost_rows, threads, seed=1, extras=False):
+def generate(shape, n, cost_rows, threads, seed=1, extras=False, adapter="duckdb", sleep_ms=0):
     """Returns (files: {relative path: text}, meta: dict for bench.json)."""
     rng = random.Random(seed)
-    files = project_files(threads, extras)
+    files = project_files(threads, extras, adapter)
     names_by_folder, parents_by_name = {}, {}
     previous, earlier = None, []
     for folder, size in layer_sizes(shape, n).items():
@@ -203,7 +233,7 @@ def generate(shape, n, cost_rows, threads, seed=1, extras=False):
             parents_by_name[name] = parents_of(shape, folder, i, size, previous, earlier, rng)
             if extras and folder == "intermediate" and i == 0:
                 parents_by_name[name] = parents_by_name[name] + ["pkg_dim"]
-            files[f"models/{folder}/{name}.sql"] = model_sql(parents_by_name[name], cost_rows)
+            files[f"models/{folder}/{name}.sql"] = model_sql(parents_by_name[name], cost_rows, sleep_ms)
         files[f"models/{folder}/_{folder}.yml"] = schema_yml(names)
         names_by_folder[folder] = names
         previous = names
@@ -221,7 +251,7 @@ def generate(shape, n, cost_rows, threads, seed=1, extras=False):
     meta = {
         "shape": shape, "models": n + (2 if extras else 0), "seeds": 2 if extras else 1,
         "tests": n + (2 + PARENTLESS_TESTS if extras else 0), "cost_rows": cost_rows,
-        "extras": extras, "hooks": len(HOOKS) if extras else 0,
+        "extras": extras, "adapter": adapter, "hooks": len(HOOKS) if extras else 0,
         "parentless_tests": len(parentless),
         # Folders only ref the folder before them (the package comes before
         # them all), so folder order is a topological order.
@@ -258,13 +288,20 @@ def main():
     ap.add_argument("--rows-per-ms", type=int, default=DEFAULT_ROWS_PER_MS,
                     help="rows of the cost query one DuckDB thread sums per ms")
     ap.add_argument("--threads", type=int, default=4, help="the profile's dbt threads")
+    ap.add_argument("--adapter", choices=["duckdb", "postgres"], default="duckdb",
+                    help="postgres: a profile for scripts/pg-server.sh's server, pg_sleep as the work")
     args = ap.parse_args()
     if args.models < 4 and args.shape != "wide":
         sys.exit(f"gen_project: --shape {args.shape} needs --models >= 4")
     if os.path.exists(args.out) and os.listdir(args.out):
         sys.exit(f"gen_project: {args.out} is not empty")
-    cost_rows = round(args.cost_ms * args.rows_per_ms)
-    files, meta = generate(args.shape, args.models, cost_rows, args.threads, extras=args.extras)
+    if args.adapter == "postgres" and args.extras:
+        sys.exit("gen_project: --extras is DuckDB-only")
+    postgres = args.adapter == "postgres"
+    cost_rows = 0 if postgres else round(args.cost_ms * args.rows_per_ms)
+    files, meta = generate(args.shape, args.models, cost_rows, args.threads, extras=args.extras,
+                           adapter=args.adapter, sleep_ms=args.cost_ms if postgres else 0)
+    meta["cost_ms"] = args.cost_ms
     write(args.out, files, meta)
 
 

@@ -51,6 +51,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -85,6 +86,7 @@ class Sample:
     results: int | None = None  # dbt node results (models, seeds, tests) it produced
     sampled: tuple | None = None  # (nodes run, nodes in the project) when extrapolated
     batches: dict | None = None   # batch -> (wall s, nodes' busy s): see batch_costs
+    predicted: dict | None = None  # PostgreSQL cold arms: pa-gen explain's figures, see pg_cold_pagen
 
 
 def timed(cmd, cwd, log, ok=(0,)):
@@ -212,11 +214,12 @@ class Case:
     models: int
     cost_ms: int = 0
     extras: bool = False  # parentless tests, hooks, a local package (issue 14)
+    postgres: bool = False  # on the run's throwaway PostgreSQL server (issue 15)
 
     @property
     def name(self):
         return (f"{self.shape}-{self.models}" + (f"-cost{self.cost_ms}ms" if self.cost_ms else "") +
-                ("-extras" if self.extras else ""))
+                ("-extras" if self.extras else "") + ("-postgres" if self.postgres else ""))
 
 
 # The resident worker's socket cannot be copied (and its temporary names
@@ -251,7 +254,8 @@ class Workspace:
         subprocess.run([sys.executable, GEN_PROJECT, "--shape", self.case.shape,
                         "--models", str(self.case.models), "--out", template,
                         "--cost-ms", str(self.case.cost_ms), "--rows-per-ms", str(self.rows_per_ms),
-                        "--threads", str(THREADS), *(["--extras"] if self.case.extras else [])],
+                        "--threads", str(THREADS), *(["--extras"] if self.case.extras else []),
+                        *(["--adapter", "postgres"] if self.case.postgres else [])],
                        check=True)
         self.meta = json.loads((template / "bench.json").read_text())
         if self.case.extras:
@@ -274,6 +278,8 @@ class Workspace:
         path = self.work / name
         shutil.rmtree(path, ignore_errors=True)
         shutil.copytree(self.root / source, path, symlinks=True, ignore=NOT_COPIED)
+        if self.case.postgres:
+            pg_copy_database(self, name, path, empty=source == "template")
         return path
 
     def snapshot(self, name):
@@ -517,7 +523,7 @@ def measure(scenario, ws, reps, progress):
 def run_case(case, cfg, progress, index):
     ws = Workspace(case, cfg.rows_per_ms, index)
     build_snapshots(ws)
-    scenarios = scenarios_for(ws, cfg)
+    scenarios = pg_scenarios(ws, cfg) if case.postgres else scenarios_for(ws, cfg)
     for scenario in scenarios:
         if not scenario.skipped:
             measure(scenario, ws, cfg.reps, progress)
@@ -601,6 +607,8 @@ def case_targets(ws, scenarios):
     leaf edit 3x and staging edit 2x faster than state:modified+, cold
     build no slower than dbt build, a batch's fixed cost at most 0.3 s at
     100 models and 1 s at 2,000; no-op in milliseconds)."""
+    if ws.case.postgres:
+        return pg_targets(ws, scenarios)
     models = ws.case.models
     sc = {s.key: s for s in scenarios}
     noop, noop_dbt = arm_of(scenarios, "noop", "pagen"), arm_of(scenarios, "noop", "dbt_state")
@@ -769,6 +777,7 @@ def markdown(cfg, info, cases, gen, targets, total_wall):
             out += ["", f"Resident dbt worker: start-up (import of dbt) "
                     f"{fmt_time(ws.worker['startup_s']) if 'startup_s' in ws.worker else '?'}, "
                     f"resident memory {ws.worker.get('rss_mb', '?')} MB."]
+        out += pg_markdown(ws, scenarios)
         rows = batch_table(ws, scenarios)
         if rows:
             out += ["", "Batches (fixed cost = wall time in .ninja_log minus the nodes' execution in "
@@ -799,6 +808,7 @@ def flat_json(cfg, info, cases, gen, targets, total_wall):
     for ws, scenarios in cases:
         for k, v in ws.worker.items():
             d[f"{ws.case.name}.worker.{k}"] = v
+        d.update(pg_json(ws, scenarios))
         for s in scenarios:
             prefix = f"{ws.case.name}.{s.key}"
             if s.skipped:
@@ -843,6 +853,198 @@ def flat_json(cfg, info, cases, gen, targets, total_wall):
     return d
 
 
+# ---------------------------------------------------------------- PostgreSQL
+#
+# A case with `postgres` (name ending in -postgres) runs against one
+# throwaway server for the whole run, started with scripts/pg-server.sh (a
+# Unix socket in a folder of its own, no TCP, never a system service) and
+# stopped at the end, whatever ends the run. Each working copy builds into a
+# database of its own, named after the copy, written into its profiles.yml;
+# a copy of the template starts from an empty one, a copy of a snapshot
+# finds the warehouse that snapshot's build left.
+#
+# The cold scenario puts `pa-gen --threads 4 && ninja -j4` (the default
+# policy) beside `dbt build --threads 4` and, once each, a sweep: -j2, and
+# each folder's batch cut in 2 and in 4 (--max-batch-size), at -j4 and -j2,
+# and `--policy auto`. Each pa-gen arm also records `pa-gen explain --json`'s
+# predicted build: before the build (no history: the cost model's guesses)
+# and after it (with the node times and start-up that build measured),
+# against the ninja part it measured. Leaf edit and recovery are DuckDB's.
+
+PG_SERVER = ROOT / "scripts" / "pg-server.sh"
+PG_JOBS = (4, 2)
+
+
+@dataclass
+class PgServer:
+    dir: Path
+    env: dict   # PA_PG_* of the server
+
+
+def pg_start(cfg, progress):
+    if not any(c.postgres for c in cfg.cases):
+        return None
+    # /tmp rather than TMP: short enough for a socket path, and reachable by
+    # the `postgres` user the server runs as when the harness runs as root.
+    server_dir = Path("/tmp") / f"pa-bench-pg-{os.getpid()}"
+    r = subprocess.run(["bash", PG_SERVER, "start", server_dir], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise BenchError(f"scripts/pg-server.sh start {server_dir} exited {r.returncode}: "
+                         f"{r.stderr.strip()}" + (" (scripts/setup.sh installs postgresql)"
+                                                  if r.returncode == 3 else ""))
+    env = dict(re.findall(r"(PA_PG_\w+)='([^']*)'", r.stdout))
+    ENV.update(env)
+    # Should this process die without its finally (kill -9), the server goes too.
+    subprocess.Popen(["setsid", "sh", "-c", f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; "
+                      f"bash '{PG_SERVER}' remove '{server_dir}'"],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # SIGTERM (a CI timeout) ends the run through main's finally.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    progress(f"PostgreSQL server in {server_dir}")
+    return PgServer(server_dir, env)
+
+
+def pg_stop(server):
+    """Stops and removes the server; its log is kept in TMP."""
+    if server is None:
+        return
+    log = server.dir / "server.log"
+    if log.exists():
+        TMP.mkdir(parents=True, exist_ok=True)
+        shutil.copy(log, TMP / "pg-server.log")
+    subprocess.run(["bash", PG_SERVER, "remove", server.dir], stdout=subprocess.DEVNULL)
+
+
+def pg_psql(sql, database="postgres"):
+    cmd = [Path(ENV["PA_PG_BIN"]) / "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-h", ENV["PA_PG_HOST"],
+           "-p", ENV["PA_PG_PORT"], "-U", ENV["PA_PG_USER"], "-d", database, "-c", sql]
+    r = subprocess.run(cmd, env=ENV, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise BenchError(f"psql {sql!r}: {r.stderr.strip()}")
+    return r.stdout
+
+
+def pg_copy_database(ws, name, project, empty):
+    """Points the copy's profile at its own database; empty: dropped and
+    created again (a cold start, as a fresh DuckDB file)."""
+    database = f"bench_{ws.index}_{re.sub(r'[^a-z0-9]', '_', name.lower())}"
+    profile = project / "profiles.yml"
+    text = re.sub(r'dbname: .*', f'dbname: "{database}"', profile.read_text())
+    if text != profile.read_text():  # a snapshot's copy keeps its file time: no regeneration
+        profile.write_text(text)
+    if empty:
+        pg_psql(f"drop database if exists {database} with (force)")
+        pg_psql(f"create database {database}")
+
+
+def pg_explain(cmd, project, log):
+    """pa-gen explain --json for the build `cmd` generates: (predicted s,
+    batches). explain is read-only, so it changes nothing the build does."""
+    cmd = [str(c) for c in cmd]
+    r = subprocess.run([*cmd, "explain", "--json"], cwd=project, env=ENV, capture_output=True, text=True)
+    with open(log, "a") as out:
+        out.write(f"\n$ {' '.join(map(str, cmd))} explain --json\n{r.stderr}")
+    if r.returncode != 0:
+        raise BenchError(f"pa-gen explain exited {r.returncode} in {project}; see {log}")
+    doc = json.loads(r.stdout)
+    return doc["predicted_seconds"], len(doc["batches"])
+
+
+def pg_cold_pagen(ws, rep, key, jobs, extra=(), policy="folder"):
+    """pa-gen --jobs J (what auto and explain predict for) then ninja -jJ,
+    from an empty database; explain before and after, untimed."""
+    project = ws.fresh(f"cold-{key}")
+    log = ws.log("cold", key, rep)
+    cmd = [*pagen_cmd(policy), "--jobs", jobs, *extra]
+    gen = timed(cmd, project, log)
+    predicted, batches = pg_explain(cmd, project, log)
+    build = run_ninja(["ninja", "-j", jobs], project, log)
+    with_history, _ = pg_explain(cmd, project, log)
+    return Sample(gen.wall + build.wall, max(gen.rss_kb, build.rss_kb), build.results, batches=build.batches,
+                  predicted={"predicted_s": predicted, "predicted_after_s": with_history,
+                             "ninja_s": build.wall, "batches": batches, "jobs": jobs})
+
+
+def pg_scenarios(ws, cfg):
+    folder = -(-ws.case.models // 4)  # models in a layer's folder (layered, chain, crosslinked)
+    arm = lambda key, label, jobs, extra=(), reps=None, policy="folder": Arm(
+        key, label, lambda ws, r: pg_cold_pagen(ws, r, key, jobs, extra, policy), reps)
+    sweep = []
+    for jobs in PG_JOBS:
+        if jobs != THREADS:
+            sweep.append(arm(f"pagen_folder_j{jobs}", f"`pa-gen --threads {THREADS} && ninja -j{jobs}`", jobs,
+                             reps=1))
+        for parts in (2, 4):
+            size = max(1, -(-folder // parts))
+            sweep.append(arm(f"pagen_split{parts}_j{jobs}",
+                             f"`pa-gen --threads {THREADS} --max-batch-size {size} && ninja -j{jobs}` "
+                             f"(each folder in {parts})", jobs, ("--max-batch-size", size), 1))
+    sweep.append(arm("pagen_auto", f"`pa-gen --threads {THREADS} --policy auto && ninja -j{THREADS}`",
+                     THREADS, (), 1, "auto"))
+    cold = Scenario("postgres.cold", "full cold build on PostgreSQL", [
+        arm("pagen_folder", f"`pa-gen --threads {THREADS} && ninja -j{THREADS}` (--policy folder)", THREADS),
+        Arm("dbt_build", f"`dbt build --threads {THREADS}`", cold_dbt_build), *sweep], versus="dbt_build")
+    others = {s.key: s for s in scenarios_for(ws, cfg)}
+    for key in ("leaf", "recovery"):
+        others[key].key = f"postgres.{key}"
+        others[key].title += " (PostgreSQL)"
+    return [cold, others["leaf"], others["recovery"]]
+
+
+def pg_targets(ws, scenarios):
+    """Issue 15: cold build at most 0.7x dbt build's time on a server;
+    leaf edit as on DuckDB (3x faster than state:modified+)."""
+    sc = {s.key: s for s in scenarios}
+    cold, leaf = sc["postgres.cold"].ratio, 1 / sc["postgres.leaf"].ratio
+    recovery = sc["postgres.recovery"].ratio
+    return [
+        Target("postgres_cold_vs_dbt_build", "PostgreSQL cold build (default policy, -j4) ≤ 0.7x "
+               "`dbt build --threads 4`", cold, f"{cold:.2f}x the time of dbt build", cold <= 0.7),
+        Target("postgres_leaf_vs_state", "PostgreSQL leaf edit ≥ 3x faster than state:modified+", leaf,
+               f"{leaf:.2f}x (dbt time / pa-gen time)", leaf >= 3),
+        Target("postgres_recovery_vs_retry", "PostgreSQL recovery no slower than `dbt retry`", recovery,
+               f"{recovery:.2f}x the time of dbt retry", recovery <= 1),
+    ]
+
+
+def pg_predictions(scenarios):
+    """(arm, [Sample.predicted]) of the PostgreSQL cold scenario's pa-gen arms."""
+    cold = next((s for s in scenarios if s.key == "postgres.cold"), None)
+    if cold is None:
+        return []
+    return [(arm, [x.predicted for x in arm.samples]) for arm in cold.arms
+            if arm.samples and arm.samples[0].predicted]
+
+
+def pg_markdown(ws, scenarios):
+    rows = pg_predictions(scenarios)
+    if not rows:
+        return []
+    med = lambda ps, k: statistics.median(p[k] for p in ps)
+    out = ["", f"PostgreSQL (a throwaway server on this machine; each model's work is a "
+           f"{ws.case.cost_ms} ms pg_sleep). Predicted (`pa-gen explain --json`) and measured ninja time "
+           "of each pa-gen arm; \"after\" is explain run after the build, with the node times and dbt "
+           "start-up it measured:", "",
+           "| arm | batches | -j | predicted before | predicted after | ninja measured | total measured |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
+    for arm, ps in rows:
+        out.append(f"| {arm.key} | {ps[0]['batches']} | {ps[0]['jobs']} | {fmt_time(med(ps, 'predicted_s'))} | "
+                   f"{fmt_time(med(ps, 'predicted_after_s'))} | {fmt_time(med(ps, 'ninja_s'))} | "
+                   f"{fmt_time(arm.median)} |")
+    return out
+
+
+def pg_json(ws, scenarios):
+    d = {}
+    for arm, ps in pg_predictions(scenarios):
+        p = f"{ws.case.name}.postgres.cold.{arm.key}"
+        for k in ("predicted_s", "predicted_after_s", "ninja_s"):
+            d[f"{p}.{k}"] = round(statistics.median(x[k] for x in ps), 3)
+        d[f"{p}.batches"] = ps[0]["batches"]
+        d[f"{p}.jobs"] = ps[0]["jobs"]
+    return d
+
+
 # ---------------------------------------------------------------- main
 
 @dataclass
@@ -869,10 +1071,13 @@ FULL = dict(reps=3, sample=50,
             cases=[Case("chain", 100), Case("chain", 500), Case("chain", 2_000), Case("wide", 500),
                    Case("layered", 500), Case("diamond", 500), Case("chain", 100, cost_ms=200),
                    # issue 11's project with per-model work, and issue 14's shapes
-                   Case("crosslinked", 500, cost_ms=50), Case("crosslinked", 120, extras=True)],
+                   Case("crosslinked", 500, cost_ms=50), Case("crosslinked", 120, extras=True),
+                   # issue 15: the server path, where ninja runs batches side by side
+                   Case("layered", 500, cost_ms=50, postgres=True)],
             gen_sizes=[1_000, 10_000, 30_000], ls_models=2_000)
 # Checks the harness end to end in minutes; its figures mean nothing.
-SMOKE = dict(reps=1, sample=3, cases=[Case("chain", 8), Case("crosslinked", 8, extras=True)],
+SMOKE = dict(reps=1, sample=3, cases=[Case("chain", 8), Case("crosslinked", 8, extras=True),
+                                     Case("layered", 8, cost_ms=10, postgres=True)],
              gen_sizes=[200], ls_models=8)
 
 
@@ -931,12 +1136,12 @@ def parse_args():
 
 
 def parse_case(text):
-    """shape-models[-costNms][-extras]"""
+    """shape-models[-costNms][-extras][-postgres]"""
     shape, models, *rest = text.split("-")
-    extras = "extras" in rest
-    cost = [r for r in rest if r != "extras"]
+    extras, postgres = "extras" in rest, "postgres" in rest
+    cost = [r for r in rest if r not in ("extras", "postgres")]
     return Case(shape, int(models), int(cost[0].removeprefix("cost").removesuffix("ms")) if cost else 0,
-                extras)
+                extras, postgres)
 
 
 def main():
@@ -947,7 +1152,11 @@ def main():
     info = {**machine(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     shutil.rmtree(TMP, ignore_errors=True)
     cfg.rows_per_ms = calibrate_rows_per_ms()
-    cases = [run_case(case, cfg, progress, i) for i, case in enumerate(cfg.cases)]
+    server = pg_start(cfg, progress)  # None unless a case runs on PostgreSQL
+    try:
+        cases = [run_case(case, cfg, progress, i) for i, case in enumerate(cfg.cases)]
+    finally:
+        pg_stop(server)
     gen = run_generation(cfg, progress)
     targets = [(ws.case.name, t) for ws, scenarios in cases for t in case_targets(ws, scenarios)]
     targets += [("generation", t) for t in generation_targets(gen)]

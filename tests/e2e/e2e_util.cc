@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 
 Result Shell(const fs::path& dir, const std::string& command) {
   static int count = 0;
@@ -189,4 +190,30 @@ const CachedBuild& DbtBuildReference() {
 std::string ReferenceDigest() {
   if (!DbtBuildReference().Cached()) return "";
   return Read(kCache / "reference.digest");
+}
+
+std::set<std::string> BatchesRun(const std::string& ninja_output) {
+  std::set<std::string> batches;
+  std::regex line(R"(dbt build (\S+) \()");
+  for (std::sregex_iterator it(ninja_output.begin(), ninja_output.end(), line), end; it != end; ++it)
+    batches.insert((*it)[1]);
+  return batches;
+}
+
+int DbtProcessesIn(const fs::path& project) {
+  int count = 0;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline, err;
+    if (!ReadFile(entry.path() / "cmdline", &cmdline, &err)) continue;
+    if (cmdline.find(project.string()) != std::string::npos && cmdline.find("dbt") != std::string::npos)
+      ++count;
+  }
+  return count;
+}
+
+std::string WaitUntilNodeFinished(const std::string& log, const std::string& unique_id, int seconds) {
+  return "for i in $(seq " + std::to_string(seconds * 5) + "); do grep NodeFinished " + log +
+         " 2>/dev/null | grep -q " + unique_id + " && break; sleep 0.2; done; ";
 }

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <set>
 #include <string>
 
 #include "util/fs.h"
@@ -76,3 +77,15 @@ struct CachedBuild {
 // dbt fails).
 const CachedBuild& DbtBuildReference();
 std::string ReferenceDigest();
+
+// The batches of a ninja run's `dbt build <batch> (...)` lines.
+std::set<std::string> BatchesRun(const std::string& ninja_output);
+
+// How many processes have a command line that mentions `project` and dbt:
+// dbt processes left behind in it.
+int DbtProcessesIn(const fs::path& project);
+
+// A shell loop that waits (at most `seconds`) until dbt's JSON log `log`
+// records NodeFinished for the node `unique_id`; the command after it then
+// runs while the rest of the batch is still at work.
+std::string WaitUntilNodeFinished(const std::string& log, const std::string& unique_id, int seconds = 30);

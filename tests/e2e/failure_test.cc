@@ -64,19 +64,7 @@ class FailureTest : public ::testing::Test {
   }
 
   // Processes whose command line mentions the project: dbt left behind.
-  int ProcessesInProject() const {
-    int count = 0;
-    for (const auto& entry : fs::directory_iterator("/proc")) {
-      std::string name = entry.path().filename().string();
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::string cmdline, err;
-      if (!ReadFile(entry.path() / "cmdline", &cmdline, &err)) continue;
-      if (cmdline.find(project_.string()) != std::string::npos &&
-          cmdline.find("dbt") != std::string::npos)
-        ++count;
-    }
-    return count;
-  }
+  int ProcessesInProject() const { return DbtProcessesIn(project_); }
 
   // Ctrl-C as a terminal sends it: SIGINT to ninja's whole process group
   // (ninja, pa-gen exec, dbt), once dbt has finished fast while slow sleeps.
@@ -87,10 +75,9 @@ class FailureTest : public ::testing::Test {
     fs::remove(project_ / ".pa" / "run" / "all_nodes" / "logs" / "dbt.log");  // not an earlier run's
     // setsid: ninja leads a process group of its own, as in a terminal.
     Result interrupted = Shell(
-        project_, env + " PA_TEST_SLEEP=120 setsid ninja > ninja.out 2>&1 & pid=$!; "
-                  "for i in $(seq 150); do grep NodeFinished .pa/run/all_nodes/logs/dbt.log 2>/dev/null "
-                  "| grep -q model.tiny.fast && break; sleep 0.2; done; "
-                  "kill -INT -$pid; wait $pid; echo \"ninja exited $?\"; cat ninja.out");
+        project_, env + " PA_TEST_SLEEP=120 setsid ninja > ninja.out 2>&1 & pid=$!; " +
+                      WaitUntilNodeFinished(".pa/run/all_nodes/logs/dbt.log", "model.tiny.fast") +
+                      "kill -INT -$pid; wait $pid; echo \"ninja exited $?\"; cat ninja.out");
     EXPECT_NE(interrupted.out.find("ninja: build stopped: interrupted by user."), std::string::npos)
         << interrupted.out;
     EXPECT_EQ(interrupted.out.find("ninja exited 0"), std::string::npos) << interrupted.out;
@@ -201,9 +188,8 @@ TEST_F(FailureTest, KilledDbtKeepsTheNodesItFinished) {
   // worker's child keeps the worker's; e2e_worker_tests kills a worker in
   // the middle of a batch).
   Result killed = Shell(project_,
-                        "PA_NO_WORKER=1 PA_TEST_SLEEP=120 ninja > ninja.out 2>&1 & pid=$!; "
-                        "for i in $(seq 150); do grep NodeFinished .pa/run/all_nodes/logs/dbt.log 2>/dev/null "
-                        "| grep -q model.tiny.fast && break; sleep 0.2; done; "
+                        "PA_NO_WORKER=1 PA_TEST_SLEEP=120 ninja > ninja.out 2>&1 & pid=$!; " +
+                            WaitUntilNodeFinished(".pa/run/all_nodes/logs/dbt.log", "model.tiny.fast") +
                         "pkill -9 -f '[b]in/dbt build --project-dir " + project_.string() + "'; "
                         "wait $pid; echo \"ninja exited $?\"; cat ninja.out");
   EXPECT_EQ(killed.out.find("ninja exited 0"), std::string::npos) << killed.out;

@@ -14,99 +14,14 @@
 #include <nlohmann/json.hpp>
 
 #include "e2e_util.h"
+#include "planalign_edits.h"
 #include "exec/state.h"
 #include "util/disk.h"
 
 namespace {
 
 // The `dbt build <batch>` lines of a ninja run, as batch names.
-std::set<std::string> BatchesRun(const std::string& ninja_output) {
-  std::set<std::string> batches;
-  std::regex line(R"(dbt build (\S+) \()");
-  for (std::sregex_iterator it(ninja_output.begin(), ninja_output.end(), line), end; it != end; ++it)
-    batches.insert((*it)[1]);
-  return batches;
-}
-
 using nlohmann::json;
-using Ids = std::set<std::string>;
-
-// The graph as the test reads it from dbt's manifest, independently of pa-gen.
-struct ManifestView {
-  json doc;
-  explicit ManifestView(const fs::path& file) : doc(json::parse(Read(file))) {}
-
-  bool Executable(const std::string& id) const {
-    if (doc["unit_tests"].contains(id)) return true;
-    if (!doc["nodes"].contains(id)) return false;
-    const json& n = doc["nodes"][id];
-    std::string type = n["resource_type"];
-    if (type == "model") return n["config"]["materialized"] != "ephemeral";
-    return type == "seed" || type == "snapshot" || type == "test";
-  }
-  Ids AllExecutable() const {
-    Ids ids;
-    for (const auto* map : {&doc["nodes"], &doc["unit_tests"]})
-      for (const auto& [id, n] : map->items())
-        if (Executable(id)) ids.insert(id);
-    return ids;
-  }
-  // Everything that runs when `changed` is rebuilt: the nodes, their
-  // descendants (through ephemeral models), and the unit tests of every
-  // model among them (dbt runs a model's unit tests with it).
-  Ids Affected(const Ids& changed) const {
-    Ids seen = changed;
-    std::vector<std::string> todo(changed.begin(), changed.end());
-    while (!todo.empty()) {
-      std::string id = todo.back();
-      todo.pop_back();
-      if (!doc["child_map"].contains(id)) continue;
-      for (const auto& child : doc["child_map"][id])
-        if (seen.insert(child.get<std::string>()).second) todo.push_back(child);
-    }
-    for (const auto& [id, t] : doc["unit_tests"].items())
-      if (seen.count(t["depends_on"]["nodes"][0].get<std::string>())) seen.insert(id);
-    Ids out;
-    for (const std::string& id : seen)
-      if (Executable(id)) out.insert(id);
-    return out;
-  }
-  // Nodes that call `macro`, directly or through other macros.
-  Ids UsersOfMacro(const std::string& macro) const {
-    std::function<bool(const std::string&, int)> uses = [&](const std::string& m, int depth) {
-      if (m == macro) return true;
-      if (depth > 20 || !doc["macros"].contains(m)) return false;
-      for (const auto& next : doc["macros"][m]["depends_on"]["macros"])
-        if (uses(next, depth + 1)) return true;
-      return false;
-    };
-    Ids ids;
-    for (const auto& [id, n] : doc["nodes"].items())
-      for (const auto& m : n["depends_on"]["macros"])
-        if (uses(m, 0)) ids.insert(id);
-    return ids;
-  }
-};
-
-// Nodes dbt executed since `marker` was written, from every batch's run results.
-Ids ExecutedSince(const fs::path& project, const fs::path& marker) {
-  Ids ids;
-  for (const auto& run : fs::directory_iterator(project / ".pa" / "run")) {
-    fs::path results = run.path() / "target" / "run_results.json";
-    if (!fs::exists(results) || fs::last_write_time(results) < fs::last_write_time(marker)) continue;
-    json doc = json::parse(Read(results));  // a named object: the loop must not outlive it
-    for (const auto& r : doc["results"])
-      if (r["status"] != "skipped") ids.insert(r["unique_id"].get<std::string>());
-  }
-  return ids;
-}
-
-void Replace(const fs::path& file, const std::string& from, const std::string& to) {
-  std::string text = Read(file);
-  size_t at = text.find(from);
-  ASSERT_NE(at, std::string::npos) << from << " not in " << file;
-  Write(file, text.replace(at, from.size(), to));
-}
 
 // unique_id -> status in a run_results.json.
 std::map<std::string, std::string> Statuses(const fs::path& file) {
@@ -574,31 +489,15 @@ TEST_F(PlanalignTest, TemplatesDriveTheProjectFromOutsideItsFolder) {
   EXPECT_TRUE(fs::exists(super / "b" / "warehouse" / "build.ninja"));
 }
 
-// Differential test of incremental builds: a scripted sequence of edits, and
-// after each one `ninja` must (1) leave the warehouse equal to a full
-// `dbt build` of the same project state and (2) make dbt execute exactly the
-// nodes the edit can affect, computed here from the manifest.
-struct Edit {
-  std::string name;
-  std::function<void(const fs::path& project)> apply;    // on both copies
-  std::function<Ids(const ManifestView& m)> changed;      // nodes whose definition changed
-  std::string vars = "";                                  // --vars from this step on
-};
-
+// Differential test of incremental builds (planalign_edits.h): after each
+// of a scripted sequence of edits, `ninja` leaves the warehouse equal to a
+// full `dbt build` of the same project state and makes dbt execute exactly
+// the nodes the edit can affect. The same sequence runs on PostgreSQL in
+// postgres_test.cc.
 TEST_F(PlanalignTest, IncrementalBuildsRunExactlyWhatEachEditAffects) {
   fs::path reference = root_ / "reference";
   ASSERT_TRUE(DbtBuildReference().Cached());
   CopyBuiltProject(DbtBuildReference().Dir(), reference);
-  // Both copies start from the same sources (when the tests shared one copy,
-  // the earlier tests had edited ours).
-  for (const char* dir : {"models", "seeds", "macros", "tests"}) {
-    fs::remove_all(reference / dir);
-    fs::copy(project_ / dir, reference / dir, fs::copy_options::recursive);
-  }
-  fs::copy_file(project_ / "dbt_project.yml", reference / "dbt_project.yml",
-                fs::copy_options::overwrite_existing);
-  std::string dbt = "'" + (kVenv / "dbt").string() + "' build --profiles-dir .";
-  ASSERT_EQ(Shell(reference, dbt).code, 0);
   // From the folder batches of the fixture to the default policy (on DuckDB
   // one batch): every node is up to date, so no dbt runs; every edit below
   // then reruns only the batch's members it made stale.
@@ -608,96 +507,15 @@ TEST_F(PlanalignTest, IncrementalBuildsRunExactlyWhatEachEditAffects) {
   ASSERT_EQ(to_default.code, 0) << to_default.out;
   EXPECT_EQ(BatchesRun(to_default.out), std::set<std::string>{"all_nodes"}) << to_default.out;
   EXPECT_EQ(ExecutedSince(project_, switched), Ids{}) << to_default.out;
-  ASSERT_EQ(WarehouseDigest(project_), WarehouseDigest(reference));
 
-  auto none = [](const ManifestView&) { return Ids{}; };
-  auto node = [](std::string id) { return [id](const ManifestView&) { return Ids{id}; }; };
-  std::string plan_design;
-  std::vector<Edit> edits = {
-      {"body edit", [&](const fs::path& p) {
-         fs::path f = p / "models/staging/stg_plan_design.sql";
-         plan_design = Read(f);
-         Replace(f, "    vesting_years,", "    vesting_years,\n    vesting_years * 12 as vesting_months,");
-       }, node("model.planalign.stg_plan_design")},
-      {"comment-only edit", [](const fs::path& p) {
-         fs::path f = p / "models/intermediate/int_employer_match.sql";
-         Write(f, Read(f) + "-- reviewed\n");
-       }, node("model.planalign.int_employer_match")},
-      {"touch only", [](const fs::path& p) {
-         fs::path f = p / "models/staging/stg_census.sql";
-         fs::last_write_time(f, fs::file_time_type::clock::now());
-       }, none},
-      {"revert an edit", [&](const fs::path& p) {
-         Write(p / "models/staging/stg_plan_design.sql", plan_design);
-       }, node("model.planalign.stg_plan_design")},
-      {"yml description change", [](const fs::path& p) {
-         Replace(p / "models/staging/_staging.yml", "One row per employee in the starting census.",
-                 "One row per employee in the census the simulation starts from.");
-       }, none},
-      {"yml test change", [](const fs::path& p) {
-         Replace(p / "models/staging/_staging.yml",
-                 "  - name: stg_departments\n    columns:\n",
-                 "  - name: stg_departments\n    columns:\n      - name: department_name\n"
-                 "        data_tests:\n          - not_null\n");
-       }, none},
-      {"config change in dbt_project.yml", [](const fs::path& p) {
-         Replace(p / "dbt_project.yml", "    audit:\n      +materialized: table",
-                 "    audit:\n      +materialized: view");
-       }, node("model.planalign.audit_seed_coverage")},
-      {"macro body change", [](const fs::path& p) {
-         Replace(p / "macros/money.sql", "decimal(14, 2)", "decimal(16, 2)");
-       }, [](const ManifestView& m) { return m.UsersOfMacro("macro.planalign.round_money"); }},
-      {"seed CSV change", [](const fs::path& p) {
-         Replace(p / "seeds/job_levels.csv", "1,Associate,40000.00", "1,Associate,41000.00");
-       }, node("seed.planalign.job_levels")},
-      {"var change", [](const fs::path&) {},
-       [](const ManifestView& m) { return m.AllExecutable(); }, "{simulation_year: 2026}"},
-      {"add a model with a new ref", [](const fs::path& p) {
-         Write(p / "models/marts/mart_level_summary.sql",
-               "select level_id, count(*) as employees from {{ ref('stg_census') }} group by 1\n");
-       }, none},
-      {"rename a model", [](const fs::path& p) {
-         fs::rename(p / "models/marts/mart_level_summary.sql", p / "models/marts/mart_levels.sql");
-       }, none},
-      {"delete a leaf model", [](const fs::path& p) {
-         fs::remove(p / "models/audit/audit_seed_coverage.sql");
-         fs::remove(p / "models/audit/_audit.yml");
-       }, none},
-  };
-
-  std::string vars;
-  Ids before = ManifestView(project_ / ".pa" / "parse" / "manifest.json").AllExecutable();
-  for (const Edit& edit : edits) {
-    SCOPED_TRACE(edit.name);
-    edit.apply(project_);
-    edit.apply(reference);
-    fs::path marker = root_ / "marker";
-    Write(marker, "");
-    std::string gen;
-    if (!edit.vars.empty()) {
-      vars = edit.vars;
-      gen = "'" + kPaGen.string() + "' --vars '" + vars + "' && ";
-    }
-    Result build = Shell(project_, gen + "ninja");
-    ASSERT_EQ(build.code, 0) << build.out;
-
-    ManifestView manifest(project_ / ".pa" / "parse" / "manifest.json");
-    Ids now = manifest.AllExecutable();
-    Ids expected = manifest.Affected(edit.changed(manifest));
-    for (const std::string& id : now)
-      if (!before.count(id)) expected.insert(id);  // new nodes were never built
-    before = now;
-    EXPECT_EQ(ExecutedSince(project_, marker), expected) << build.out;
-
-    Result ref = Shell(reference, dbt + (vars.empty() ? "" : " --vars '" + vars + "'"));
-    ASSERT_EQ(ref.code, 0) << ref.out;
-    EXPECT_EQ(WarehouseDigest(project_), WarehouseDigest(reference));
-    EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
-  }
-  // The deleted model is forgotten.
-  EXPECT_EQ(Read(project_ / ".pa" / "state" / "all_nodes.json").find("audit_seed_coverage"),
-            std::string::npos);
-  EXPECT_FALSE(fs::exists(project_ / ".pa" / "state" / "audit.json"));
+  EditTarget target;
+  target.project = project_;
+  target.reference = reference;
+  target.marker = root_ / "marker";
+  target.dbt_build = "'" + (kVenv / "dbt").string() + "' build --profiles-dir .";
+  target.ours = [&] { return WarehouseDigest(project_); };
+  target.theirs = [&] { return WarehouseDigest(reference); };
+  RunEditSequence(target);
 }
 
 }  // namespace

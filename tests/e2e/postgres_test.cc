@@ -9,14 +9,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "e2e_util.h"
+#include "planalign_edits.h"
+#include "exec/state.h"
+#include "util/disk.h"
 
 namespace {
 
@@ -91,15 +97,6 @@ std::string PostgresDigest(const std::string& database) {
   Result r = Shell(fs::temp_directory_path(), "printf '%s\\n' \"" + std::string(query) + "\" | " + Psql(database));
   EXPECT_EQ(r.code, 0) << r.out;
   return r.out;
-}
-
-// The `dbt build <batch>` lines of a ninja run, as batch names.
-std::set<std::string> BatchesRun(const std::string& ninja_output) {
-  std::set<std::string> batches;
-  std::regex line(R"(dbt build (\S+) \()");
-  for (std::sregex_iterator it(ninja_output.begin(), ninja_output.end(), line), end; it != end; ++it)
-    batches.insert((*it)[1]);
-  return batches;
 }
 
 // From each batch's run_results.json: when its first node started executing
@@ -312,35 +309,177 @@ TEST_F(PostgresTest, AFailingBatchDoesNotStopIndependentBatches) {
   EXPECT_EQ(BatchesRun(fixed.out), (std::set<std::string>{"b", "c"})) << fixed.out;
 }
 
-// kill -9 of dbt in the middle of a batch: no stamp, and the rerun builds
-// only the node that had not finished. (The killed dbt's server session
-// keeps running its query until it next talks to the client: the slow
-// model sleeps 15 s, not longer, so the rerun does not wait on its locks.)
-TEST_F(PostgresTest, KilledDbtKeepsTheNodesItFinished) {
-  fs::path project = root_ / "tiny";
-  WriteTinyProject(project, "select 1 as id\n", "select 2 as id\n");
-  fs::remove_all(project / "models" / "b");
-  Write(project / "models" / "a" / "slow.sql", "select 1 as id from pg_sleep(15)\n");
-  CreateDatabase("killed");
-  Result gen = Run(project, "killed", Quote(kPaGen.string()) + " --target postgres");
-  ASSERT_EQ(gen.code, 0) << gen.out;
-  Result killed = Run(project, "killed",
-                      "PA_NO_WORKER=1 ninja > ninja.out 2>&1 & pid=$!; "
-                      "for i in $(seq 600); do grep NodeFinished .pa/run/a/logs/dbt.log 2>/dev/null "
-                      "| grep -q model.tiny.x && break; sleep 0.2; done; "
-                      "pkill -9 -f '[b]in/dbt build --project-dir " + project.string() + "'; "
-                      "wait $pid; echo \"ninja exited $?\"; cat ninja.out");
-  EXPECT_EQ(killed.out.find("ninja exited 0"), std::string::npos) << killed.out;
-  EXPECT_FALSE(fs::exists(project / ".pa" / "stamps" / "a.stamp"));
+// planalign_edits.h's sequence of edits on the postgres target: after each
+// one, ninja runs exactly what the edit affects and the warehouse equals a
+// full `dbt build --target postgres` of the same sources in another database.
+TEST_F(PostgresTest, IncrementalBuildsRunExactlyWhatEachEditAffects) {
+  fs::path project = root_ / "planalign";
+  fs::path reference = root_ / "reference";
+  CopyExample(project);
+  CopyExample(reference);
+  CreateDatabase("edits_ours");
+  CreateDatabase("edits_reference");
+  // Every command of the sequence runs in this process's environment.
+  setenv("PA_PG_DATABASE", "edits_ours", 1);
+  ASSERT_EQ(Run(project, "edits_ours", Quote(kPaGen.string()) + " --target postgres").code, 0);
+  EditTarget target;
+  target.project = project;
+  target.reference = reference;
+  target.marker = root_ / "marker";
+  target.pa_gen_args = "--target postgres";
+  target.dbt_build = "PA_PG_DATABASE=edits_reference " + Quote((kVenv / "dbt").string()) +
+                     " build --profiles-dir . --target postgres";
+  // Only the relations the project still defines: when a model is deleted,
+  // neither dbt nor pa-gen drops its relation, but on PostgreSQL the
+  // reference's full build drops it anyway when it is a view over a table
+  // that build replaces (dbt-postgres drops the replaced table with
+  // `cascade`), while the incremental build replaces nothing under it.
+  auto defined = [project](const std::string& digest) {
+    json manifest = json::parse(Read(project / ".pa" / "parse" / "manifest.json"));
+    std::set<std::string> relations;
+    for (const auto& [id, n] : manifest["nodes"].items())
+      if (n["resource_type"] == "model" || n["resource_type"] == "seed")
+        relations.insert(n["schema"].get<std::string>() + "." + n["alias"].get<std::string>() + "|");
+    std::string kept;
+    std::istringstream lines(digest);
+    for (std::string line; std::getline(lines, line);)
+      if (relations.count(line.substr(0, line.find('|') + 1))) kept += line + "\n";
+    return kept;
+  };
+  target.ours = [defined] { return defined(PostgresDigest("edits_ours")); };
+  target.theirs = [defined] { return defined(PostgresDigest("edits_reference")); };
+  RunEditSequence(target);
+  unsetenv("PA_PG_DATABASE");
+}
 
-  Result resumed = Run(project, "killed", "ninja");
-  ASSERT_EQ(resumed.code, 0) << resumed.out;
-  std::string results = Read(project / ".pa" / "run" / "a" / "target" / "run_results.json");
-  EXPECT_NE(results.find("model.tiny.slow"), std::string::npos);
-  EXPECT_EQ(results.find("model.tiny.x"), std::string::npos) << results;
-  std::string digest = PostgresDigest("killed");
-  EXPECT_TRUE(std::regex_match(digest, std::regex("main_shared\\.slow\\|1\\|\\w+\nmain_shared\\.x\\|1\\|\\w+\n")))
-      << digest;
+// The fault tests' project: batch a holds x (fast) and slow, side by side
+// on dbt's 2 threads; slow sleeps for the database's setting pa_test.sleep
+// (seconds, 0 when unset), read when its query starts. So a rerun can be
+// made quick without changing a file or an env var that dbt or pa-gen would
+// see. A killed dbt's server session keeps running its query until it next
+// talks to the client (dbt cancels its queries only on Ctrl-C), and a rerun
+// waits on that session's locks: the sleeps are short enough not to hold
+// it up long.
+class PostgresFaultTest : public PostgresTest {
+ protected:
+  void SetUp() override {
+    PostgresTest::SetUp();
+    if (IsSkipped()) return;
+    project_ = root_ / "tiny";
+    WriteTinyProject(project_, "select 1 as id\n", "");
+    fs::remove_all(project_ / "models" / "b");
+    Write(project_ / "models" / "a" / "slow.sql",
+          "select 1 as id from pg_sleep(coalesce(nullif(current_setting('pa_test.sleep', true), ''), '0')::float8)\n");
+    database_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (char& c : database_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    CreateDatabase(database_);
+  }
+  void SetSleep(int seconds) {
+    Result r = Shell(root_, Psql("postgres") + " -c \"alter database " + database_ + " set pa_test.sleep = '" +
+                                std::to_string(seconds) + "'\"");
+    ASSERT_EQ(r.code, 0) << r.out;
+  }
+  Result Run(const std::string& command) { return PostgresTest::Run(project_, database_, command); }
+  // Server sessions on the test's database still running a query.
+  int ActiveQueries() {
+    Result r = Shell(root_, Psql("postgres") + " -c \"select count(*) from pg_stat_activity where datname = '" +
+                                database_ + "' and state = 'active'\"");
+    EXPECT_EQ(r.code, 0) << r.out;
+    return std::atoi(r.out.c_str());
+  }
+  // `command` (which starts ninja in the background as $pid) once dbt has
+  // finished x while slow sleeps, then `signal`; prints "ninja exited N" and
+  // ninja's output.
+  Result SignalOnceXFinished(const std::string& command, const std::string& signal) {
+    fs::remove(project_ / ".pa" / "run" / "a" / "logs" / "dbt.log");  // not an earlier run's
+    return Run(command + " > ninja.out 2>&1 & pid=$!; " +
+               WaitUntilNodeFinished(".pa/run/a/logs/dbt.log", "model.tiny.x", 120) + signal +
+               "; wait $pid; echo \"ninja exited $?\"; cat ninja.out");
+  }
+  // What the batch's state records of x and slow.
+  void ExpectXSucceededAndSlowNot(const std::string& out) {
+    BatchState state;
+    std::string err;
+    ASSERT_TRUE(LoadBatchState(disk_, project_ / ".pa" / "state" / "a.json", &state, &err)) << err << out;
+    ASSERT_TRUE(state.count("model.tiny.x")) << out;
+    EXPECT_TRUE(state.at("model.tiny.x").Succeeded()) << state.at("model.tiny.x").status;
+    EXPECT_FALSE(state.count("model.tiny.slow") && state.at("model.tiny.slow").Succeeded()) << out;
+  }
+  // The next ninja (slow no longer sleeping) runs dbt for slow only and
+  // completes the warehouse.
+  void ExpectTheRerunBuildsSlowOnly(const std::string& command = "ninja") {
+    ASSERT_NO_FATAL_FAILURE(SetSleep(0));
+    Result resumed = Run(command);
+    ASSERT_EQ(resumed.code, 0) << resumed.out;
+    EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "a.stamp"));
+    std::string results = Read(project_ / ".pa" / "run" / "a" / "target" / "run_results.json");
+    EXPECT_NE(results.find("model.tiny.slow"), std::string::npos);
+    EXPECT_EQ(results.find("model.tiny.x"), std::string::npos) << results;
+    std::string digest = PostgresDigest(database_);
+    EXPECT_TRUE(std::regex_match(digest, std::regex("main_shared\\.slow\\|1\\|\\w+\nmain_shared\\.x\\|1\\|\\w+\n")))
+        << digest;
+    Result again = Run("ninja");
+    EXPECT_NE(again.out.find("ninja: no work to do."), std::string::npos) << again.out;
+  }
+
+  fs::path project_;
+  std::string database_;
+  RealDisk disk_;
+};
+
+// kill -9 of dbt in the middle of a batch: no stamp, and the rerun builds
+// only the node that had not finished.
+TEST_F(PostgresFaultTest, KilledDbtKeepsTheNodesItFinished) {
+  ASSERT_NO_FATAL_FAILURE(SetSleep(20));
+  ASSERT_EQ(Run(Quote(kPaGen.string()) + " --target postgres").code, 0);
+  // A fresh dbt process, so that pkill finds it by its command line.
+  Result killed = SignalOnceXFinished("PA_NO_WORKER=1 ninja",
+                                      "pkill -9 -f '[b]in/dbt build --project-dir " + project_.string() + "'");
+  EXPECT_EQ(killed.out.find("ninja exited 0"), std::string::npos) << killed.out;
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "a.stamp"));
+  EXPECT_EQ(DbtProcessesIn(project_), 0);
+  ExpectXSucceededAndSlowNot(killed.out);
+  ExpectTheRerunBuildsSlowOnly();
+}
+
+// Ctrl-C as a terminal sends it: SIGINT to ninja's process group (ninja,
+// pa-gen exec, dbt or the worker's child), once x has finished while slow
+// sleeps. dbt cancels its running query on the server.
+TEST_F(PostgresFaultTest, CtrlCToNinjaKeepsTheNodesDbtFinished) {
+  ASSERT_NO_FATAL_FAILURE(SetSleep(120));
+  ASSERT_EQ(Run(Quote(kPaGen.string()) + " --target postgres").code, 0);
+  auto start = std::chrono::steady_clock::now();
+  // setsid: ninja leads a process group of its own, as in a terminal.
+  Result interrupted = SignalOnceXFinished("setsid ninja", "kill -INT -$pid");
+  EXPECT_LT(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start).count(),
+            90) << "the 120 s model was not stopped";
+  EXPECT_NE(interrupted.out.find("ninja: build stopped: interrupted by user."), std::string::npos)
+      << interrupted.out;
+  EXPECT_EQ(interrupted.out.find("ninja exited 0"), std::string::npos) << interrupted.out;
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "a.stamp"));
+  EXPECT_EQ(DbtProcessesIn(project_), 0);
+  EXPECT_EQ(ActiveQueries(), 0) << "dbt left its query running on the server";
+  ExpectXSucceededAndSlowNot(interrupted.out);
+  ExpectTheRerunBuildsSlowOnly();
+}
+
+// --batch-timeout: the batch's dbt is stopped, the batch fails with one
+// clear line, x stays built; the build without the timeout completes it.
+// The timeout leaves a fresh dbt on a busy machine time to start and finish
+// x; the build must end well before slow's 75 s would.
+TEST_F(PostgresFaultTest, BatchTimeoutStopsDbtAndKeepsTheNodesItFinished) {
+  ASSERT_NO_FATAL_FAILURE(SetSleep(75));
+  auto start = std::chrono::steady_clock::now();
+  Result build = Run(Quote(kPaGen.string()) + " --target postgres --batch-timeout 35 && ninja");
+  EXPECT_LT(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start).count(),
+            70) << build.out;
+  EXPECT_NE(build.code, 0) << build.out;
+  EXPECT_NE(build.out.find("pa-gen: batch a timed out after 35 s (--batch-timeout)"), std::string::npos)
+      << build.out;
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "a.stamp"));
+  EXPECT_EQ(DbtProcessesIn(project_), 0);
+  ExpectXSucceededAndSlowNot(build.out);
+  ExpectTheRerunBuildsSlowOnly(Quote(kPaGen.string()) + " --target postgres && ninja");
 }
 
 }  // namespace
