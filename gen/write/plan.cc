@@ -21,6 +21,13 @@ std::vector<std::vector<int>> Gates(const Graph& graph, const Partition& partiti
   for (size_t v = 0; v < n; ++v)
     for (int d : graph.nodes[v].deps) children[d].push_back(static_cast<int>(v));
   std::vector<std::vector<int>> gates(n);
+  // Gated nodes are in another batch than their test: none in one batch.
+  if (partition.batches.size() <= 1) return gates;
+  // Reused by every test with several parents, reset through `touched`
+  // (a fresh pair per test made this quadratic in the project's size).
+  std::vector<int> count(n, 0);
+  std::vector<int> seen_by(n, -1);  // the parent index that last reached a node
+  std::vector<int> touched;
   for (size_t t = 0; t < n; ++t) {
     const Node& test = graph.nodes[t];
     if (test.kind != NodeKind::kTest || test.deps.empty()) continue;
@@ -30,28 +37,30 @@ std::vector<std::vector<int>> Gates(const Graph& graph, const Partition& partiti
     } else {
       // Downstream of every parent; of those, the ones with a parent among the test's parents
       // or among the others not gated (the frontier).
-      std::vector<int> count(n, 0);
-      for (int p : test.deps) {
-        std::vector<bool> seen(n, false);
-        std::vector<int> stack = {p};
+      for (size_t i = 0; i < test.deps.size(); ++i) {
+        std::vector<int> stack = {test.deps[i]};
         while (!stack.empty()) {
           int v = stack.back();
           stack.pop_back();
           for (int c : children[v])
-            if (!seen[c]) {
-              seen[c] = true;
+            if (seen_by[c] != static_cast<int>(i)) {
+              if (seen_by[c] == -1) touched.push_back(c);
+              seen_by[c] = static_cast<int>(i);
               ++count[c];
               stack.push_back(c);
             }
         }
       }
       int all = static_cast<int>(test.deps.size());
-      for (size_t v = 0; v < n; ++v) {
+      std::sort(touched.begin(), touched.end());  // node order, as the full scan had
+      for (int v : touched) {
         if (count[v] != all) continue;
         bool frontier = true;
         for (int d : graph.nodes[v].deps) frontier = frontier && count[d] != all;
-        if (frontier) gated.push_back(static_cast<int>(v));
+        if (frontier) gated.push_back(v);
       }
+      for (int v : touched) count[v] = 0, seen_by[v] = -1;
+      touched.clear();
     }
     for (int g : gated)
       if (!graph.nodes[g].IsTest() && partition.batch_of[g] != partition.batch_of[t])
