@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 
 Result Shell(const fs::path& dir, const std::string& command) {
   static int count = 0;
@@ -189,4 +190,12 @@ const CachedBuild& DbtBuildReference() {
 std::string ReferenceDigest() {
   if (!DbtBuildReference().Cached()) return "";
   return Read(kCache / "reference.digest");
+}
+
+std::set<std::string> BatchesRun(const std::string& ninja_output) {
+  std::set<std::string> batches;
+  std::regex line(R"(dbt build (\S+) \()");
+  for (std::sregex_iterator it(ninja_output.begin(), ninja_output.end(), line), end; it != end; ++it)
+    batches.insert((*it)[1]);
+  return batches;
 }

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <set>
 #include <string>
 
 #include "util/fs.h"
@@ -31,6 +32,9 @@ struct Result {
 Result Shell(const fs::path& dir, const std::string& command);
 
 std::string Read(const fs::path& path);
+
+// The `dbt build <batch>` lines of a ninja run, as batch names.
+std::set<std::string> BatchesRun(const std::string& ninja_output);
 void Write(const fs::path& path, const std::string& text);
 
 // A new folder for one test's files, named after the running test (and

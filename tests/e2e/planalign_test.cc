@@ -19,15 +19,6 @@
 
 namespace {
 
-// The `dbt build <batch>` lines of a ninja run, as batch names.
-std::set<std::string> BatchesRun(const std::string& ninja_output) {
-  std::set<std::string> batches;
-  std::regex line(R"(dbt build (\S+) \()");
-  for (std::sregex_iterator it(ninja_output.begin(), ninja_output.end(), line), end; it != end; ++it)
-    batches.insert((*it)[1]);
-  return batches;
-}
-
 using nlohmann::json;
 using Ids = std::set<std::string>;
 
@@ -465,6 +456,37 @@ TEST_F(FailureSemantics, FailingDataTestSkipsWhatDbtBuildSkipsInOtherBatches) {
   EXPECT_EQ(RanSince(ours_, since), rerun) << fixed.out;
   EXPECT_EQ(WarehouseDigest(ours_), ReferenceDigest());
   EXPECT_NE(Shell(ours_, "ninja").out.find("no work to do"), std::string::npos);
+}
+
+// config.on_error: continue (dbt 1.12): int_employer_match fails, and
+// without its tests (which would fail on the missing relation and gate its
+// children) it holds nothing back: `dbt build` runs its children in the
+// marts batch, which fail in turn and skip what is downstream of them.
+TEST_F(FailureSemantics, FailedModelWithOnErrorContinueRunsItsChildrenInOtherBatches) {
+  const std::string model = "models/intermediate/int_employer_match.sql";
+  const std::string yml = "models/intermediate/_intermediate.yml";
+  std::string good = Read(ours_ / model), tests = Read(ours_ / yml);
+  size_t from = tests.find("  - name: int_employer_match\n");
+  size_t to = tests.find("  - name: int_enrollment_projection\n");
+  ASSERT_LT(from, to);
+  Edit(yml, tests.substr(0, from) + tests.substr(to));
+  Edit(model, "{{ config(on_error='continue') }}\n"
+              "select employee_id from {{ ref('stg_census') }} where no_such_column > 0\n");
+  auto expected = BuildBoth();
+  EXPECT_EQ(expected["model.planalign.int_employer_match"], "error");
+  EXPECT_EQ(expected["model.planalign.fct_plan_contributions"], "error");  // ran after all
+  EXPECT_EQ(expected["model.planalign.fct_workforce_snapshot"], "error");
+  EXPECT_EQ(expected["model.planalign.fct_compensation_summary"], "skipped");
+  EXPECT_GT(WithStatus(expected, {"success", "pass"}).size(), 30u);
+
+  // After the fix: exactly what failed and was skipped.
+  Write(ours_ / model, good);
+  Ids not_done = WithStatus(expected, {"error", "fail", "skipped"});
+  long long since = Now();
+  Result fixed = Shell(ours_, "ninja");
+  ASSERT_EQ(fixed.code, 0) << fixed.out;
+  EXPECT_EQ(RanSince(ours_, since), not_done) << fixed.out;
+  EXPECT_EQ(WarehouseDigest(ours_), ReferenceDigest());
 }
 
 TEST_F(PlanalignTest, CorruptManifestExitsTwoAndKeepsBuildNinja) {

@@ -93,15 +93,6 @@ std::string PostgresDigest(const std::string& database) {
   return r.out;
 }
 
-// The `dbt build <batch>` lines of a ninja run, as batch names.
-std::set<std::string> BatchesRun(const std::string& ninja_output) {
-  std::set<std::string> batches;
-  std::regex line(R"(dbt build (\S+) \()");
-  for (std::sregex_iterator it(ninja_output.begin(), ninja_output.end(), line), end; it != end; ++it)
-    batches.insert((*it)[1]);
-  return batches;
-}
-
 // From each batch's run_results.json: when its first node started executing
 // and its last one finished (ISO times sort as text).
 std::map<std::string, std::pair<std::string, std::string>> ExecutionSpans(const fs::path& project) {
