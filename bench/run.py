@@ -16,6 +16,9 @@ project and database state:
   staging   one staging model edited, it and its descendants rebuild (6 to
             10 nodes where the shape has such a model): same pair
   recovery  a model fails in a full build and is fixed: `ninja` vs `dbt retry`
+  failing   that failing full build itself, from nothing: `pa-gen && ninja
+            -k 0` vs `dbt build --threads 4` (the nodes each runs are checked
+            to be the same, from their run_results)
 
 Each scenario's `ratio` is pa-gen's time divided by the other arm's
 (`dbt build --threads 4` for cold). For every pa-gen arm that runs batches,
@@ -87,6 +90,7 @@ class Sample:
     sampled: tuple | None = None  # (nodes run, nodes in the project) when extrapolated
     batches: dict | None = None   # batch -> (wall s, nodes' busy s): see batch_costs
     predicted: dict | None = None  # PostgreSQL cold arms: pa-gen explain's figures, see pg_cold_pagen
+    statuses: dict | None = None  # unique_id -> status in run_results (failing scenario)
 
 
 def timed(cmd, cwd, log, ok=(0,)):
@@ -436,6 +440,60 @@ def recovery_dbt(ws, rep):
     return run_counted(dbt_cmd("retry"), project, log)
 
 
+def run_statuses(path):
+    return {r["unique_id"]: r["status"] for r in json.loads(path.read_text())["results"]}
+
+
+def failing_pagen(ws, rep):
+    """The failing build of the recovery scenario, timed on its own: from
+    the template with the model broken, `pa-gen` (its dbt parse included,
+    as in the cold build) then `ninja -k 0`, which ends non-zero. Statuses
+    from pa-gen's merged run_results.json (.pa/run_results.json)."""
+    project = ws.fresh("failing-pagen")
+    log = ws.log("failing", "pagen", rep)
+    ws.replace(project, ws.meta["broken"], ws.meta["version_text"], ws.meta["break_text"])
+    gen = timed(pagen_cmd(), project, log)
+    build = run_ninja(["ninja", "-j", THREADS, "-k", "0"], project, log, ok=(1,))
+    return Sample(gen.wall + build.wall, max(gen.rss_kb, build.rss_kb), build.results,
+                  batches=build.batches, statuses=run_statuses(project / ".pa" / "run_results.json"))
+
+
+def failing_dbt(ws, rep):
+    project = ws.fresh("failing-dbt")
+    log = ws.log("failing", "dbt_build", rep)
+    ws.replace(project, ws.meta["broken"], ws.meta["version_text"], ws.meta["break_text"])
+    sample = run_counted(dbt_cmd("build", "--threads", THREADS), project, log, ok=(1,))
+    sample.statuses = run_statuses(project / "target" / "run_results.json")
+    return sample
+
+
+def failing_scenario():
+    return Scenario("failing", "the failing full build (a model broken), from nothing", [
+        Arm("pagen", f"`pa-gen --threads {THREADS} && ninja -j{THREADS} -k 0`", failing_pagen),
+        Arm("dbt_build", f"`dbt build --threads {THREADS}`", failing_dbt)])
+
+
+def failing_targets(sc):
+    """The failing build no slower than dbt build, and running what it runs:
+    every repetition's statuses, node for node, equal dbt's."""
+    s = sc.get("failing")
+    if s is None or s.skipped:
+        return []
+    ours, theirs = s.arms[0].samples, s.arms[1].samples
+    same = all(a.statuses == b.statuses for a in ours for b in theirs)
+    ran = lambda st: sum(1 for v in st.values() if v != "skipped")
+    skipped = lambda st: sum(1 for v in st.values() if v == "skipped")
+    st = theirs[0].statuses
+    return [
+        Target("failing_vs_dbt_build", "failing build no slower than `dbt build --threads 4`",
+               s.ratio, f"{s.ratio:.2f}x the time of dbt build", s.ratio <= 1.0),
+        Target("failing_same_nodes", "failing build runs, fails and skips the nodes `dbt build` does",
+               1.0 if same else 0.0,
+               f"{'same' if same else 'different'}: dbt ran {ran(st)}, skipped {skipped(st)}; "
+               f"pa-gen ran {ran(ours[0].statuses)}, skipped {skipped(ours[0].statuses)}", same),
+    ]
+
+
 # ---------------------------------------------------------------- scenarios
 
 @dataclass
@@ -503,6 +561,7 @@ def scenarios_for(ws, cfg):
         Scenario("recovery", "a model failed in a full build, then fixed", [
             Arm("pagen", "`ninja` (the failed build ran `ninja -k 0`)", recovery_pagen),
             Arm("dbt_retry", "`dbt retry`", recovery_dbt)]),
+        failing_scenario(),
     ]
 
 
@@ -633,6 +692,7 @@ def case_targets(ws, scenarios):
         targets.append(Target("staging_vs_state", "staging edit ≥ 2x faster than state:modified+",
                               1 / sc["staging"].ratio, f"{1 / sc['staging'].ratio:.2f}x (dbt time / pa-gen time)",
                               1 / sc["staging"].ratio >= 2))
+    targets += failing_targets(sc)
     fixed = [f for _, _, f in batch_rows(cold)]
     if fixed and models in (100, 2000):
         limit = 0.3 if models == 100 else 1.0

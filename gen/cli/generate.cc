@@ -4,10 +4,12 @@
 
 #include <map>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "cli/conventions.h"
 #include "dbt/options.h"
 #include "exec/split.h"
 #include "exec/state.h"
@@ -88,6 +90,8 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   if (options.max_batch_size > 0) policy.max_batch_size = options.max_batch_size;
   DbtProject project;
   if (!LoadProject(options.project_dir, &project, err)) return false;
+  // The project's .env, as the dbt processes that run in its folder read it.
+  DotenvUse dotenv = LoadProjectDotenv(project.dir);
   // One generation at a time: two would write build.ninja and the plan of
   // different runs, and share .pa/parse.
   FileLock lock;
@@ -105,7 +109,10 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
 
   // Where results go: the target's identity and the environment variables
   // the profile and the project read, as keyed digests (dbt/identity.h).
-  TargetIdentity identity = ReadTargetIdentity(project, dbt.profiles_dir, dbt.target);
+  // $DBT_TARGET and the variables .env sets count as the environment too.
+  TargetIdentity identity = ReadTargetIdentity(project, dbt.profiles_dir, EffectiveTarget(dbt));
+  AddNames(&identity.env_vars, dotenv.names);
+  if (dbt.target.empty() && std::getenv("DBT_TARGET")) AddNames(&identity.env_vars, {"DBT_TARGET"});
   IdentityKey key;
   if (!LoadOrCreateIdentityKey(IdentityKeyFile(project.dir), &key, err)) return false;
   std::string environment = EnvironmentDigest(key, identity.env_vars);
@@ -115,6 +122,7 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   fs::path parse_dir = ParseDir(project.dir);
   if (options.manifest.empty()) {
     inputs = ListProjectInputs(project, dbt.profiles_dir);
+    inputs.files.insert(inputs.files.end(), dotenv.files.begin(), dotenv.files.end());
     timer->Lap("project");
     // A read-only generation under other settings (--vars, --target) parses
     // beside the parse the build uses, not over it.
@@ -125,6 +133,7 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
     manifest_file = fs::absolute(options.manifest).lexically_normal();
     // The graph comes from the given manifest alone: regenerate when it changes.
     inputs = {{manifest_file, project.dir / "dbt_project.yml"}, {}};
+    inputs.files.insert(inputs.files.end(), dotenv.files.begin(), dotenv.files.end());
     timer->Lap("project");
   }
 

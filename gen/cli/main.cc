@@ -10,9 +10,11 @@
 #include <fmt/format.h>
 
 #include "cli/build.h"
+#include "cli/conventions.h"
 #include "cli/explain.h"
 #include "cli/generate.h"
 #include "exec/batch_runner.h"
+#include "dbt/dotenv.h"
 #include "dbt/identity.h"
 #include "dbt/options.h"
 #include "exec/progress.h"
@@ -34,6 +36,11 @@ CLI::Validator AtLeast(const char* flag, int min) {
 namespace {
 
 int Main(int argc, char** argv) {
+  // dbt's .env, from the current folder, under the environment (dbt/dotenv.h).
+  {
+    std::error_code ec;
+    LoadDotenv(fs::current_path(ec));
+  }
   CLI::App app{
       "pa-gen: turns a dbt project into a build.ninja of batched dbt invocations.\n"
       "Run it in a dbt project, then `ninja`."};
@@ -150,6 +157,15 @@ int Main(int argc, char** argv) {
   // resident worker unless --no-worker or PA_NO_WORKER says otherwise, and
   // anything the worker does not serve (ninja, dot) as a fresh process.
   if (no_worker) SetWorkerDisabled();
+  // dbt's conventions: $DBT_PROJECT_DIR when --project-dir is not given;
+  // `pa-gen build --select ... -j8` as `dbt build --select ...`.
+  if (app.get_option("--project-dir")->count() == 0)
+    if (const char* dir = std::getenv("DBT_PROJECT_DIR"); dir && *dir) options.project_dir = dir;
+  std::vector<std::string> ninja_args = build->remaining();
+  if (std::string err; *build && !TakeBuildSelection(&ninja_args, &options.dbt, &err)) {
+    fmt::print(stderr, "pa-gen: error: {}\n", err);
+    return 2;
+  }
   CommandRunner& runner = DbtCommandRunner();
   if (*check_env) return CheckEnvironment(env_key, env_out, env_names);
   if (*worker) return WorkerCommand(fs::absolute(options.project_dir).lexically_normal(), worker_action);
@@ -189,7 +205,7 @@ int Main(int argc, char** argv) {
     auto now = std::chrono::system_clock::now().time_since_epoch();
     setenv(kBuildStartedEnv,
            std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now).count()).c_str(), 1);
-    return RunNinja(runner, plan_file.parent_path() / ninja_file, build->remaining());
+    return RunNinja(runner, plan_file.parent_path() / ninja_file, ninja_args);
   }
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "exec/gate.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -17,10 +18,30 @@ const NodeState* StateOf(StateCache* states, const std::string& batch, const std
   return it == state->end() ? nullptr : &it->second;
 }
 
+// The member `id` of batch `batch`, or null. Members are sorted by unique_id.
+const PlanMember* MemberOf(const Plan& plan, const std::string& batch, const std::string& id) {
+  const PlanBatch* b = plan.Find(batch);
+  if (!b) return nullptr;
+  auto it = std::lower_bound(b->members.begin(), b->members.end(), id,
+                             [](const PlanMember& m, const std::string& key) { return m.unique_id < key; });
+  if (it != b->members.end() && it->unique_id == id) return &*it;
+  for (const PlanMember& m : b->members)  // a plan not sorted after all
+    if (m.unique_id == id) return &m;
+  return nullptr;
+}
+
 // Whether a node's last run leaves its dependents unable to run: it failed
 // or was skipped. A node never run, or forgotten, does not hold anything
-// back here: its batch runs before, and decides.
-bool Holds(const NodeState* s) { return s && !s->status.empty() && !s->Succeeded(); }
+// back here: its batch runs before, and decides. As in `dbt build`, a model
+// with on_error: continue whose run ended in error (or partial success)
+// holds nothing back by itself; its tests still gate its descendants.
+// Skipped, it does: whatever skipped it is upstream of them too.
+bool Holds(const Plan& plan, const std::string& batch, const std::string& id, const NodeState* s) {
+  if (!s || s->status.empty() || s->Succeeded()) return false;
+  if (s->status != "error" && s->status != "partial success") return true;
+  const PlanMember* m = MemberOf(plan, batch, id);
+  return !(m && m->on_error_continue);
+}
 
 // The node that failed first on the way up from `id` (skipped nodes lead
 // to their own failed parent); `id` itself when none is found.
@@ -37,7 +58,7 @@ class CauseFinder {
       if (!seen.insert(node).second) continue;
       std::string err;
       const NodeState* s = StateOf(states_, b, node, &err);
-      if (!Holds(s)) {
+      if (!Holds(plan_, b, node, s)) {
         // An ancestor that succeeded: dbt may have skipped its descendants
         // because one of its tests failed.
         if (node != id)
@@ -45,7 +66,7 @@ class CauseFinder {
         continue;
       }
       if (s->status != "skipped") return node;
-      const PlanMember* m = Member(b, node);
+      const PlanMember* m = MemberOf(plan_, b, node);
       if (!m) continue;
       for (const auto* list : {&m->deps, &m->gated_by})
         for (const auto& dep : *list) todo.push_back(dep);
@@ -54,13 +75,6 @@ class CauseFinder {
   }
 
  private:
-  const PlanMember* Member(const std::string& batch, const std::string& id) {
-    const PlanBatch* b = plan_.Find(batch);
-    if (!b) return nullptr;
-    for (const PlanMember& m : b->members)
-      if (m.unique_id == id) return &m;
-    return nullptr;
-  }
   // The data tests of `id` in its own batch.
   std::vector<std::string> TestsOf(const std::string& batch, const std::string& id) {
     std::vector<std::string> tests;
@@ -96,7 +110,7 @@ bool TakeBlocked(const Plan& plan, const PlanBatch& batch, StateCache* states,
         err->clear();
         const NodeState* s = StateOf(states, dep_batch, dep_id, err);
         if (!err->empty()) return false;
-        if (!Holds(s) || cause.count(m->unique_id)) continue;
+        if (!Holds(plan, dep_batch, dep_id, s) || cause.count(m->unique_id)) continue;
         cause[m->unique_id] = s->status == "skipped" ? finder.Find(dep_batch, dep_id) : dep_id;
       }
     }

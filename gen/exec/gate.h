@@ -12,6 +12,7 @@
 // skipped, naming the failed node, and the batch runs its other members.
 // Within one dbt invocation dbt itself skips; this covers what crosses
 // batches, and members of this batch downstream of a member skipped here.
+// A failed model with on_error: continue holds nothing back (dbt 1.12).
 struct BlockedMember {
   const PlanMember* member;
   std::string cause;  // unique_id of the node that failed

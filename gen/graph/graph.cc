@@ -85,6 +85,7 @@ class GraphBuilder {
       node.fqn = m.fqn;
       node.file = m.original_file_path;
       node.materialized = m.materialized;
+      node.on_error_continue = kind == NodeKind::kModel && m.on_error == "continue";
       node.tags = m.tags;
       node.meta = m.meta;
       node.checksum_is_path = m.checksum_is_path && m.package_name == manifest_.project_name;

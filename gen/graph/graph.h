@@ -20,6 +20,9 @@ struct Node {
   std::vector<std::string> fqn;
   std::string file;                 // original_file_path (relative to its package)
   std::string materialized;
+  // A model with config.on_error: continue: when it fails, `dbt build`
+  // still runs its descendants (dbt 1.12; only models).
+  bool on_error_continue = false;
   std::vector<std::string> tags;                              // see ManifestNode
   std::vector<std::pair<std::string, std::string>> meta;      // see ManifestNode
   std::vector<std::string> inputs;  // project files that define it, relative to the project, sorted

@@ -245,6 +245,8 @@ void ReadConfig(od::value& value, FieldReader& node_reader, ManifestNode* node,
     od::value v = field.value();
     if (key == "materialized") {
       node->materialized = r.String(v, Rank(kConfig, 1), "materialized", false);
+    } else if (key == "on_error") {
+      node->on_error = r.String(v, Rank(kConfig, 5), "on_error", false);
     } else if (key == "enabled") {
       if (r.Is(v, od::json_type::boolean, Rank(kConfig, 2), "enabled", false))
         node->enabled = v.get_bool();

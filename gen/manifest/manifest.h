@@ -18,6 +18,7 @@ struct ManifestNode {
   std::string patch_path;          // yml file relative to the package root; empty if none
   std::string patch_package;       // the package that holds patch_path; empty: the node's own
   std::string materialized;
+  std::string on_error;  // config.on_error: "continue", "skip_children" or empty (dbt 1.12)
   bool enabled = true;
   std::vector<std::string> tags;  // config.tags, in dbt's order
   // config.meta's top-level entries: strings as they are, other values as

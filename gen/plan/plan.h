@@ -20,6 +20,9 @@ struct PlanMember {
   // (batch, unique_id) of tests in other batches whose failure holds this
   // member back, as `dbt build` gates a test's parents' descendants.
   std::vector<std::pair<std::string, std::string>> gated_by = {};
+  // A model with config.on_error: continue: its failure holds nothing back
+  // (`dbt build` runs its descendants; its tests still gate them).
+  bool on_error_continue = false;
 };
 
 struct PlanBatch {

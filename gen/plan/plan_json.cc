@@ -191,6 +191,10 @@ std::string PlanToJson(const Plan& plan) {
         }
         w.Key("id");
         w.String(m.unique_id);
+        if (m.on_error_continue) {
+          w.Key("on_error");
+          w.String("continue");
+        }
         w.Key("select");
         w.String(m.selector);
         w.Close('}');
@@ -270,6 +274,7 @@ bool LoadPlan(Disk& disk, const fs::path& path, Plan* plan, std::string* err) {
         if (auto gates = m.find("gated_by"); gates != m.end())
           for (const auto& gate : *gates)
             member.gated_by.emplace_back(gate.at(0).get<std::string>(), gate.at(1).get<std::string>());
+        member.on_error_continue = m.value("on_error", "") == "continue";
         planned.members.push_back(std::move(member));
       }
       plan->batches.push_back(std::move(planned));

@@ -95,6 +95,7 @@ Plan MakePlan(const std::string& project_dir, const DbtSettings& dbt,
       for (int t : gates[m])
         member.gated_by.emplace_back(partition.batches[partition.batch_of[t]].name,
                                      graph.nodes[t].unique_id);
+      member.on_error_continue = node.on_error_continue;
       planned.members.push_back(std::move(member));
     }
     planned.digest = digest.Hex();

@@ -32,6 +32,7 @@ struct Result {
 Result Shell(const fs::path& dir, const std::string& command);
 
 std::string Read(const fs::path& path);
+
 void Write(const fs::path& path, const std::string& text);
 
 // A new folder for one test's files, named after the running test (and

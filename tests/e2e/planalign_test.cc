@@ -20,7 +20,6 @@
 
 namespace {
 
-// The `dbt build <batch>` lines of a ninja run, as batch names.
 using nlohmann::json;
 
 // unique_id -> status in a run_results.json.
@@ -296,17 +295,20 @@ class FailureSemantics : public ::testing::Test {
     Write(theirs_ / file, text);
   }
   // Both builds fail; returns dbt's statuses after checking that pa-gen's
-  // merged run_results.json says the same of every node.
-  std::map<std::string, std::string> BuildBoth() {
+  // merged run_results.json says the same of every node. `pa_gen_args`
+  // e.g. "--policy folder", where a test is about batches (on DuckDB the
+  // default is one batch).
+  std::map<std::string, std::string> BuildBoth(const std::string& pa_gen_args = "") {
     Result plain = Shell(theirs_, dbt_ + " build --profiles-dir .");
     EXPECT_NE(plain.code, 0) << plain.out;
     auto expected = Statuses(theirs_ / "target" / "run_results.json");
     // dbt ls would rewrite target/: keep dbt's results apart, as --state wants them.
     fs::create_directories(theirs_ / "state");
     fs::copy_file(theirs_ / "target" / "run_results.json", theirs_ / "state" / "run_results.json");
-    Result build = Shell(ours_, "'" + kPaGen.string() + "' build");
+    Result build = Shell(ours_, "'" + kPaGen.string() + "' " + pa_gen_args + " build");
     EXPECT_NE(build.code, 0) << build.out;
     EXPECT_EQ(Statuses(ours_ / ".pa" / "run_results.json"), expected) << build.out;
+    if (!pa_gen_args.empty()) EXPECT_GT(BatchesRun(build.out).size(), 1u) << build.out;
     Ids failed = WithStatus(expected, {"error", "fail"});
     EXPECT_NE(build.out.find(fmt::format("pa-gen: {} node{} failed, {} skipped because of them:",
                                          failed.size(), failed.size() == 1 ? "" : "s",
@@ -364,7 +366,7 @@ TEST_F(FailureSemantics, FailingDataTestSkipsWhatDbtBuildSkipsInOtherBatches) {
   const std::string seed = "seeds/cola_by_year.csv";
   std::string good = Read(ours_ / seed);
   Edit(seed, good + "2025,0.030\n");
-  auto expected = BuildBoth();
+  auto expected = BuildBoth("--policy folder");
   Ids failed = WithStatus(expected, {"error", "fail"});
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed.begin()->rfind("test.planalign.unique_cola_by_year_plan_year.", 0), 0u);
@@ -382,6 +384,37 @@ TEST_F(FailureSemantics, FailingDataTestSkipsWhatDbtBuildSkipsInOtherBatches) {
   EXPECT_EQ(RanSince(ours_, since), rerun) << fixed.out;
   EXPECT_EQ(WarehouseDigest(ours_), ReferenceDigest());
   EXPECT_NE(Shell(ours_, "ninja").out.find("no work to do"), std::string::npos);
+}
+
+// config.on_error: continue (dbt 1.12): int_employer_match fails, and
+// without its tests (which would fail on the missing relation and gate its
+// children) it holds nothing back: `dbt build` runs its children in the
+// marts batch, which fail in turn and skip what is downstream of them.
+TEST_F(FailureSemantics, FailedModelWithOnErrorContinueRunsItsChildrenInOtherBatches) {
+  const std::string model = "models/intermediate/int_employer_match.sql";
+  const std::string yml = "models/intermediate/_intermediate.yml";
+  std::string good = Read(ours_ / model), tests = Read(ours_ / yml);
+  size_t from = tests.find("  - name: int_employer_match\n");
+  size_t to = tests.find("  - name: int_enrollment_projection\n");
+  ASSERT_LT(from, to);
+  Edit(yml, tests.substr(0, from) + tests.substr(to));
+  Edit(model, "{{ config(on_error='continue') }}\n"
+              "select employee_id from {{ ref('stg_census') }} where no_such_column > 0\n");
+  auto expected = BuildBoth("--policy folder");
+  EXPECT_EQ(expected["model.planalign.int_employer_match"], "error");
+  EXPECT_EQ(expected["model.planalign.fct_plan_contributions"], "error");  // ran after all
+  EXPECT_EQ(expected["model.planalign.fct_workforce_snapshot"], "error");
+  EXPECT_EQ(expected["model.planalign.fct_compensation_summary"], "skipped");
+  EXPECT_GT(WithStatus(expected, {"success", "pass"}).size(), 30u);
+
+  // After the fix: exactly what failed and was skipped.
+  Write(ours_ / model, good);
+  Ids not_done = WithStatus(expected, {"error", "fail", "skipped"});
+  long long since = Now();
+  Result fixed = Shell(ours_, "ninja");
+  ASSERT_EQ(fixed.code, 0) << fixed.out;
+  EXPECT_EQ(RanSince(ours_, since), not_done) << fixed.out;
+  EXPECT_EQ(WarehouseDigest(ours_), ReferenceDigest());
 }
 
 TEST_F(PlanalignTest, CorruptManifestExitsTwoAndKeepsBuildNinja) {

@@ -228,6 +228,53 @@ TEST_F(SkipByNodeTest, AFailingTestHoldsBackWhatItGatesInOtherBatches) {
   EXPECT_EQ(marts["model.p.c"].message, "skipped because upstream test.p.t failed");
 }
 
+// config.on_error: continue, as `dbt build` 1.12 honours it: the failed
+// model holds nothing back in other batches; its tests still gate.
+TEST_F(SkipByNodeTest, AFailedModelWithOnErrorContinueHoldsNothingBack) {
+  plan_.batches[2].members[0].on_error_continue = true;  // a
+  plan_.batches[2].members[1].on_error_continue = true;  // b
+  WritePlan();
+  runner_.script.push_back({.exit_code = 1, .run_results = RunResults(
+      {{"model.p.a", "success"}, {"model.p.b", "error"}, {"test.p.t", "pass"}})});
+  EXPECT_EQ(Run("staging", "d2"), 0);
+  runner_.script.push_back({.exit_code = 1, .run_results = RunResults(
+      {{"model.p.c", "error"}, {"model.p.d", "success"}, {"model.p.e", "success"}})});
+  EXPECT_EQ(Run("marts", "d1"), 0);
+  EXPECT_EQ(FakeCommandRunner::Selected(runner_.requests[1]),
+            (std::vector<std::string>{"p.marts.c", "p.marts.d", "p.marts.e"}));
+  // c has no on_error: its own failure holds r back, naming c.
+  EXPECT_EQ(Run("reports", "d3"), 0);
+  EXPECT_EQ(runner_.requests.size(), 2u);
+  EXPECT_EQ(State("reports")["model.p.r"].message, "skipped because upstream model.p.c failed");
+  EXPECT_EQ(CheckBuild(disk_, dir_ / kPlanFileName), 1);  // the build still fails
+}
+
+TEST_F(SkipByNodeTest, OnErrorContinueLeavesTheGateOfItsTestsAndItsOwnSkip) {
+  plan_.batches[2].members[0].on_error_continue = true;  // a
+  plan_.batches[2].members[1].on_error_continue = true;  // b
+  WritePlan();
+  // a failed, dbt ran b anyway, and a's test t failed on what a left.
+  runner_.script.push_back({.exit_code = 1, .run_results = RunResults(
+      {{"model.p.a", "error"}, {"model.p.b", "success"}, {"test.p.t", "error"}})});
+  EXPECT_EQ(Run("staging", "d2"), 0);
+  runner_.script.push_back({.run_results = RunResults({{"model.p.c", "success"}, {"model.p.d", "success"}})});
+  EXPECT_EQ(Run("marts", "d1"), 0);
+  EXPECT_EQ(FakeCommandRunner::Selected(runner_.requests[1]),
+            (std::vector<std::string>{"p.marts.c", "p.marts.d"}));
+  EXPECT_EQ(State("marts")["model.p.e"].message, "skipped because upstream test.p.t failed");
+}
+
+TEST_F(SkipByNodeTest, ASkippedModelWithOnErrorContinueHoldsItsDescendantsBack) {
+  plan_.batches[2].members[1].on_error_continue = true;  // b, skipped because a failed
+  WritePlan();
+  runner_.script.push_back({.exit_code = 1, .run_results = RunResults(
+      {{"model.p.a", "error"}, {"model.p.b", "skipped"}, {"test.p.t", "skipped"}})});
+  EXPECT_EQ(Run("staging", "d2"), 0);
+  EXPECT_EQ(Run("marts", "d1"), 0);
+  EXPECT_EQ(runner_.requests.size(), 1u);  // nothing in marts can run
+  EXPECT_EQ(State("marts")["model.p.c"].message, "skipped because upstream model.p.a failed");
+}
+
 TEST(MergeRunResults, KeepsEachNodesLastResultInDbtsSchema) {
   Plan plan;
   plan.batches = {{"b", "d", {{"model.p.a", "p.a", "fa", {}}, {"model.p.b", "p.b", "fb", {}},

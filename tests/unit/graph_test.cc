@@ -136,6 +136,23 @@ TEST(BuildGraph, NodeFieldsComeFromTheManifest) {
   EXPECT_FALSE(n.IsTest());
 }
 
+// dbt 1.12 honours config.on_error: continue on models only.
+TEST(BuildGraph, OnErrorContinueCountsForModelsOnly) {
+  Manifest m;
+  m.project_name = "proj";
+  ManifestNode a = MakeNode("model.proj.a", "models/a.sql");
+  ManifestNode b = MakeNode("model.proj.b", "models/b.sql");
+  ManifestNode s = MakeNode("seed.proj.s", "seeds/s.csv");
+  a.on_error = s.on_error = "continue";
+  b.on_error = "skip_children";
+  m.nodes = {a, b, s};
+  Graph g = Build(m);
+  ASSERT_EQ(g.nodes.size(), 3u);
+  EXPECT_TRUE(g.nodes[0].on_error_continue);
+  EXPECT_FALSE(g.nodes[1].on_error_continue);
+  EXPECT_FALSE(g.nodes[2].on_error_continue);
+}
+
 TEST(BuildGraph, OtherPackagesContributeNoInputs) {
   Manifest m;
   m.project_name = "proj";

@@ -50,7 +50,7 @@ constexpr std::string_view kValidManifest = R"json({
       "patch_path": "proj://models/staging/_staging.yml",
       "fqn": ["proj", "staging", "stg_a"],
       "depends_on": {"macros": ["macro.proj.money"], "nodes": ["seed.proj.raw_a"]},
-      "config": {"enabled": false, "materialized": "view", "tags": ["nightly", "finance"],
+      "config": {"enabled": false, "materialized": "view", "on_error": "continue", "tags": ["nightly", "finance"],
                  "meta": {"pa_group": "fin", "owner": {"team": "x"}, "size": 3}}
     }
   },
@@ -120,6 +120,7 @@ TEST(ParseManifest, ValidV12LoadsExpectedFields) {
   EXPECT_EQ(model.patch_path, "models/staging/_staging.yml");
   EXPECT_EQ(model.patch_package, "proj");
   EXPECT_EQ(model.materialized, "view");
+  EXPECT_EQ(model.on_error, "continue");
   EXPECT_FALSE(model.enabled);
   EXPECT_EQ(model.tags, (std::vector<std::string>{"nightly", "finance"}));
   using Meta = std::vector<std::pair<std::string, std::string>>;

@@ -37,6 +37,7 @@ Plan SamplePlan() {
          {{"staging.1", "model.proj.stg_a"}}}}},
   };
   plan.batches[0].members[0].gated_by = {{"staging.1", "test.proj.not_null_stg_a_id.1a2b3c"}};
+  plan.batches[2].members[0].on_error_continue = true;
   return plan;
 }
 
@@ -66,6 +67,7 @@ void ExpectSamePlan(const Plan& a, const Plan& b) {
       EXPECT_EQ(x.fingerprint, y.fingerprint);
       EXPECT_EQ(x.deps, y.deps);
       EXPECT_EQ(x.gated_by, y.gated_by);
+      EXPECT_EQ(x.on_error_continue, y.on_error_continue);
     }
   }
 }
@@ -204,6 +206,27 @@ TEST(Plan, MakePlanListsTheTestsThatGateAMemberFromOtherBatches) {
   for (const PlanMember& m : plan.batches[1].members) EXPECT_TRUE(m.gated_by.empty());  // same batch: dbt gates
 }
 
+// config.on_error: continue goes into the plan for the models that have it.
+TEST(Plan, MakePlanKeepsOnErrorContinue) {
+  Graph graph;
+  graph.nodes.resize(2);
+  graph.nodes[0].unique_id = "model.p.a";
+  graph.nodes[0].fqn = {"p", "a"};
+  graph.nodes[0].on_error_continue = true;
+  graph.nodes[1].unique_id = "model.p.b";
+  graph.nodes[1].fqn = {"p", "b"};
+  graph.nodes[1].deps = {0};
+  Partition partition;
+  partition.batches = {{"one", {0, 1}, {}}};
+  partition.batch_of = {0, 0};
+  Plan plan = MakePlan(".", DbtSettings(), "s", graph, partition, kDefaults);
+  EXPECT_TRUE(plan.batches[0].members[0].on_error_continue);
+  EXPECT_FALSE(plan.batches[0].members[1].on_error_continue);
+  std::string json = PlanToJson(plan);
+  EXPECT_EQ(json.find("\"on_error\": \"continue\""), json.rfind("\"on_error\": \"continue\""));
+  EXPECT_NE(json.find("\"on_error\": \"continue\""), std::string::npos) << json;
+}
+
 // Issue 13, class 8: numbers from the plan are checked for type and range
 // (get<int>() of 1e20 is undefined behaviour; of 1e12 it wraps).
 TEST(Plan, OutOfRangeNumbersNameTheFileAndField) {
@@ -275,6 +298,7 @@ TEST(Plan, JsonIsNlohmannsDumpOfThePlan) {
         for (const auto& [test_batch, test_id] : m.gated_by) gates.push_back({test_batch, test_id});
         member["gated_by"] = std::move(gates);
       }
+      if (m.on_error_continue) member["on_error"] = "continue";
       members.push_back(std::move(member));
     }
     batches[batch.name] = {{"digest", batch.digest}, {"members", std::move(members)}};
