@@ -31,6 +31,8 @@ size_t Count(const std::string& text, const std::string& part) {
   return n;
 }
 
+// The project's two folders, staging and marts, are two batches (--policy
+// folder; the DuckDB default is one batch): the line shows them in turn.
 class ProgressTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -47,7 +49,7 @@ TEST_F(ProgressTest, TerminalShowsOneLineRedrawnInPlace) {
   // terminal would receive (\r\n line ends).
   if (Shell(project_, "command -v script").code != 0) GTEST_SKIP() << "no script(1) (util-linux)";
   Result build = Shell(project_, "TERM=xterm PA_TEST_SLEEP=4 script -qfec \"'" + kPaGen.string() +
-                                     "' build\" /dev/null < /dev/null; echo \"exit $?\"");
+                                     "' --policy folder build\" /dev/null < /dev/null; echo \"exit $?\"");
   const std::string& out = build.out;
   // The status line, redrawn in place: erase, then counts of this build's 4 nodes.
   EXPECT_NE(out.find("\r\x1b[K[0/4 nodes]"), std::string::npos) << out;
@@ -79,7 +81,7 @@ TEST_F(ProgressTest, TerminalShowsOneLineRedrawnInPlace) {
   // Fixed: the next build runs the failed node only.
   Write(project_ / "models" / "marts" / "mart_bad.sql", "select id from {{ ref('stg_a') }}\n");
   Result fixed = Shell(project_, "TERM=xterm script -qfec \"'" + kPaGen.string() +
-                                     "' build\" /dev/null < /dev/null; echo \"exit $?\"");
+                                     "' --policy folder build\" /dev/null < /dev/null; echo \"exit $?\"");
   EXPECT_NE(fixed.out.find("\r\x1b[K[0/1 nodes]"), std::string::npos) << fixed.out;
   EXPECT_NE(fixed.out.find("\npa-gen: 1 node in "), std::string::npos) << fixed.out;
   EXPECT_NE(fixed.out.find(": 1 succeeded\r\n"), std::string::npos) << fixed.out;
@@ -87,7 +89,7 @@ TEST_F(ProgressTest, TerminalShowsOneLineRedrawnInPlace) {
 }
 
 TEST_F(ProgressTest, PipeGetsPlainLines) {
-  Result build = Shell(project_, "'" + kPaGen.string() + "' build -j1 | cat; echo \"exit $?\"");
+  Result build = Shell(project_, "'" + kPaGen.string() + "' --policy folder build -j1 | cat; echo \"exit $?\"");
   const std::string& out = build.out;
   EXPECT_EQ(out.find('\r'), std::string::npos) << out;
   EXPECT_EQ(out.find("\x1b["), std::string::npos) << out;
