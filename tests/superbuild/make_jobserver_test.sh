@@ -27,7 +27,9 @@ fail() { echo "FAIL: $*"; exit 1; }
 passed=0
 ok() { echo "ok: $*"; passed=$((passed + 1)); }
 
-make_version=$(make --version | head -1)
+# sed reads all of make's output: with `head -1` and pipefail, make could
+# die of SIGPIPE (exit 141) after head closed the pipe, failing the test.
+make_version=$(make --version | sed -n 1p)
 echo "make: $make_version"
 
 # PyPI's ninja, in a venv of its own (downloaded once, kept in WORK_DIR).
