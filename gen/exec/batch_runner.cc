@@ -17,28 +17,17 @@
 #include "exec/split.h"
 #include "plan/layout.h"
 #include "plan/plan_json.h"
+#include "util/escape.h"
 #include "util/file_lock.h"
 
 namespace {
 
-constexpr const char* kEmptySelectionIsError = R"({"error":["NoNodesForSelectionCriteria"]})";
-
-// dbt's messages span lines ("Runtime Error in model x", then the database's
-// error): one line each, for a terminal and for grep.
-std::string OneLine(const std::string& text) {
-  std::string line;
-  bool space = false;
-  for (char c : text) {
-    if (c == '\n' || c == '\r' || c == ' ' || c == '\t') {
-      space = !line.empty();
-      continue;
-    }
-    if (space) line.push_back(' ');
-    space = false;
-    line.push_back(c);
-  }
+std::string MessageLine(const std::string& message) {
+  std::string line = OneLine(message);
   return line.empty() ? "(no message)" : line;
 }
+
+constexpr const char* kEmptySelectionIsError = R"({"error":["NoNodesForSelectionCriteria"]})";
 
 // Holds back SIGINT, SIGTERM and SIGHUP while state is recorded: a second
 // Ctrl-C arrives after the save, not in the middle of it.
@@ -164,7 +153,7 @@ BatchOutcome RecordOutcomes(const std::vector<const PlanMember*>& selected,
     }
     ++outcome.failed;
     s.status = it == by_id.end() ? "not run" : it->second->status;
-    s.message = it == by_id.end() ? "" : OneLine(it->second->message);
+    s.message = it == by_id.end() ? "" : MessageLine(it->second->message);
     if (!have_results) continue;
     if (it == by_id.end()) {
       ++outcome.not_reported;

@@ -12,6 +12,7 @@
 #include "exec/work.h"
 #include "plan/layout.h"
 #include "plan/plan_json.h"
+#include "util/escape.h"
 
 namespace {
 
@@ -24,22 +25,6 @@ void WriteProgress(Disk& disk, const fs::path& file, const BatchProgress& progre
   bool changed = false;
   std::string ignored;  // progress is an extra: the batch goes on
   disk.WriteFileIfChanged(file, BatchProgressJson(progress), &changed, &ignored);
-}
-
-// dbt's messages span lines: one line each.
-std::string OneLine(const std::string& text) {
-  std::string line;
-  bool space = false;
-  for (char c : text) {
-    if (c == '\n' || c == '\r' || c == ' ' || c == '\t') {
-      space = !line.empty();
-      continue;
-    }
-    if (space) line.push_back(' ');
-    space = false;
-    line.push_back(c);
-  }
-  return line;
 }
 
 std::string FailureLine(const std::string& id, const std::string& status, const std::string& message,

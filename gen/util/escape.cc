@@ -44,3 +44,18 @@ std::string ShellQuote(std::string_view word) {
   out += "'";
   return out;
 }
+
+std::string OneLine(const std::string& text) {
+  std::string line;
+  bool space = false;
+  for (char c : text) {
+    if (c == '\n' || c == '\r' || c == ' ' || c == '\t') {
+      space = !line.empty();
+      continue;
+    }
+    if (space) line.push_back(' ');
+    space = false;
+    line.push_back(c);
+  }
+  return line;
+}

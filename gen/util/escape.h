@@ -16,3 +16,8 @@ bool NinjaEscape(std::string_view in, NinjaContext context, std::string* out,
 
 // Quotes a word for /bin/sh (Ninja pastes variables into commands as is).
 std::string ShellQuote(std::string_view word);
+
+// dbt's messages span lines ("Runtime Error in model x", then the database's
+// error): the text on one line, each run of whitespace one space, for a
+// terminal and for grep.
+std::string OneLine(const std::string& text);

@@ -24,22 +24,7 @@ void WriteProject(const fs::path& p) {
   Write(p / "models" / "other.sql", "select 1 as id\n");
 }
 
-long long Now() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
-Ids RanSince(const fs::path& project, long long since) {
-  RealDisk disk;
-  BatchState all;
-  std::string err;
-  EXPECT_TRUE(LoadAllState(disk, project, &all, &err)) << err;
-  Ids ids;
-  for (const auto& [id, s] : all)
-    if (s.ran_at >= since) ids.insert(id);
-  return ids;
-}
 
 // The value of `shown` in the project's DuckDB file `db`.
 std::string Shown(const fs::path& project, const std::string& db) {

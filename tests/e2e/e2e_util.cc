@@ -1,8 +1,12 @@
 #include "e2e_util.h"
 
+#include "exec/state.h"
+#include "util/disk.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -216,4 +220,21 @@ int DbtProcessesIn(const fs::path& project) {
 std::string WaitUntilNodeFinished(const std::string& log, const std::string& unique_id, int seconds) {
   return "for i in $(seq " + std::to_string(seconds * 5) + "); do grep NodeFinished " + log +
          " 2>/dev/null | grep -q " + unique_id + " && break; sleep 0.2; done; ";
+}
+
+long long Now() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::set<std::string> RanSince(const fs::path& project, long long since) {
+  RealDisk disk;
+  BatchState all;
+  std::string err;
+  EXPECT_TRUE(LoadAllState(disk, project, &all, &err)) << err;
+  std::set<std::string> ids;
+  for (const auto& [id, s] : all)
+    if (s.ran_at >= since) ids.insert(id);
+  return ids;
 }

@@ -90,3 +90,10 @@ int DbtProcessesIn(const fs::path& project);
 // records NodeFinished for the node `unique_id`; the command after it then
 // runs while the rest of the batch is still at work.
 std::string WaitUntilNodeFinished(const std::string& log, const std::string& unique_id, int seconds = 30);
+
+// Now, in ns since the epoch (what .pa/state's ran_at counts).
+long long Now();
+
+// Nodes whose last run (by pa-gen: dbt ran them, or pa-gen skipped them)
+// began at `since` (ns since the epoch) or later, from .pa/state.
+std::set<std::string> RanSince(const fs::path& project, long long since);

@@ -37,24 +37,7 @@ Ids WithStatus(const std::map<std::string, std::string>& statuses, const std::se
   return ids;
 }
 
-// Nodes whose last run (by pa-gen: dbt ran them, or pa-gen skipped them)
-// began at `since` (ns since the epoch) or later, from .pa/state.
-Ids RanSince(const fs::path& project, long long since) {
-  RealDisk disk;
-  BatchState all;
-  std::string err;
-  EXPECT_TRUE(LoadAllState(disk, project, &all, &err)) << err;
-  Ids ids;
-  for (const auto& [id, s] : all)
-    if (s.ran_at >= since) ids.insert(id);
-  return ids;
-}
 
-long long Now() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // The unique_ids `dbt ls` selects in `project`.
 Ids DbtLs(const fs::path& project, const std::string& args) {
