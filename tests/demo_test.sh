@@ -12,9 +12,9 @@ export PA_DBT=$root/.venv/bin/dbt  # the copy is outside the repo: no .venv abov
 
 first=$("$root/scripts/demo.sh" 2>&1) || { echo "$first"; echo "FAIL: first demo run failed"; exit 1; }
 echo "$first" | tail -3
-echo "$first" | grep -q "models+seeds" || { echo "FAIL: no summary table"; exit 1; }
+grep -q "models+seeds" <<<"$first" || { echo "FAIL: no summary table"; exit 1; }
 # The default policy on DuckDB: one batch.
-echo "$first" | grep -Eq "^1 batch +36 +56 " || { echo "FAIL: summary is not 1 batch, 36 models+seeds, 56 tests"; exit 1; }
+grep -Eq "^1 batch +36 +56 " <<<"$first" || { echo "FAIL: summary is not 1 batch, 36 models+seeds, 56 tests"; exit 1; }
 second=$("$root/scripts/demo.sh" 2>&1) || { echo "$second"; echo "FAIL: second demo run failed"; exit 1; }
 [[ $(echo "$second" | tail -1) == "ninja: no work to do." ]] || { echo "$second"; echo "FAIL: second run did work"; exit 1; }
 echo "demo: 2 passed, 0 failed"

@@ -127,6 +127,6 @@ most=$(most_at_once "$real/jobs.log")
 [[ $most -le 2 ]] || fail "make -j2 with pa-gen ran $most jobs at once"
 ok "make -j2: pa-gen's $batches dbt batches beside two Make targets, at most $most job(s) at once"
 again=$(PA_DBT=$root/.venv/bin/dbt make -C "$real" dbt 2>&1) || fail "second make dbt: $again"
-echo "$again" | grep -q "ninja: no work to do." || { echo "$again"; fail "a second make dbt did work"; }
+grep -q "ninja: no work to do." <<<"$again" || { echo "$again"; fail "a second make dbt did work"; }
 ok "a second make dbt: ninja has no work to do"
 echo "make_jobserver: $passed passed, 0 failed"
