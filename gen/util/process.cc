@@ -52,7 +52,10 @@ void GroupStopper::Step(bool interrupted, CommandResult* result) {
   long long now = MonotonicMs();
   if (timeout_at_ >= 0 && !result->timed_out && now >= timeout_at_) {
     result->timed_out = true;
-    kill(-group_, SIGTERM);
+    // SIGINT, as Ctrl-C: dbt then cancels its queries on the server and
+    // writes run_results.json; after SIGTERM a PostgreSQL query went on
+    // running (and holding its locks) after dbt was gone.
+    kill(-group_, SIGINT);
     kill_at_ = now + kKillGraceMs;
   }
   // dbt stops its threads gracefully on SIGINT, but a query or Python

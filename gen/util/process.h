@@ -16,7 +16,7 @@ std::filesystem::path FindInPath(const std::string& name);
 
 // Runs the command in a process group of its own and waits for it. A
 // SIGINT, SIGTERM or SIGHUP we receive is passed to the whole group, and
-// after a timeout the group gets SIGTERM; either way SIGKILL follows when
+// after a timeout the group gets SIGINT; either way SIGKILL follows when
 // it has not exited 5 s later. The group never outlives
 // us: if we die, the kernel sends the child SIGKILL. Returns false with
 // *err set when the command could not be started.
@@ -25,7 +25,7 @@ bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::str
 // The monotonic clock commands are timed with, in milliseconds.
 long long MonotonicMs();
 
-// How every runner stops a command's process group (`group` > 0): SIGTERM
+// How every runner stops a command's process group (`group` > 0): SIGINT
 // once `timeout_seconds` (0: none) have passed since construction, and
 // SIGKILL 5 s after that timeout, or 5 s after the first signal we passed
 // on, when it is still running.
