@@ -574,6 +574,31 @@ def install_preload(argv):
         dbt.compilation.Compiler.write_graph_file = lambda *a, **k: None
 
 
+def install_early_load(req):
+    """In a `parse` child: once dbt has written the partial-parse file pa-gen
+    asked for, the zygote is told to load it at once, while dbt goes on to
+    write manifest.json and exits; the handler tells it again after the exit
+    (then nothing is loaded twice: same path, same stat). The zygote loads
+    and checks the file as always, so a file written by a parse that fails
+    later is only what a fresh dbt would read from disk."""
+    pp = partial_parse_file(req)
+    ML = getattr(dbt.parser.manifest, "ManifestLoader", None)
+    if not pp or ML is None or not hasattr(ML, "write_manifest_for_partial_parse"):
+        return
+    orig = ML.write_manifest_for_partial_parse
+    wanted = os.path.realpath(pp)
+
+    def write_manifest_for_partial_parse(self):
+        orig(self)
+        written = os.path.join(self.root_project.project_target_path, dbt.parser.manifest.PARTIAL_PARSE_FILE_NAME)
+        if os.path.realpath(written) == wanted and REPORT_FD is not None:
+            notify_zygote(wanted, True, REPORT_FD)
+
+    ML.write_manifest_for_partial_parse = write_manifest_for_partial_parse
+
+
+# PA_WORKER_NO_EARLY_LOAD=1: load a parse's file only after the parse exits.
+EARLY_LOAD = os.environ.get("PA_WORKER_NO_EARLY_LOAD", "") in ("", "0")
 # PA_WORKER_DBT_GRAPH_SUMMARY=1: dbt's own get_graph_summary (to compare).
 CHEAP_GRAPH_SUMMARY = os.environ.get("PA_WORKER_DBT_GRAPH_SUMMARY", "") in ("", "0")
 
@@ -1073,6 +1098,8 @@ def run_dbt(req, fds):
                 install_preload(argv)
             if PRELOAD_AVAILABLE and CHEAP_GRAPH_SUMMARY:
                 install_cheap_graph_summary()
+            if PRELOAD_AVAILABLE and EARLY_LOAD and argv[1:2] == ["parse"]:
+                install_early_load(req)
             ret = dbt.cli.main.cli.main(args=argv[1:], prog_name=os.path.basename(argv[0]))
             code = 0 if ret is None else ret
         except SystemExit as e:
@@ -1214,14 +1241,14 @@ REPORT_FD = None  # in a dbt child: the pipe to the zygote
 NOTIFY_R, NOTIFY_W = os.pipe()  # handlers -> zygote: partial-parse files to load
 
 
-def notify_zygote(path, retry):
+def notify_zygote(path, retry, fd=None):
     # One line of JSON, shorter than PIPE_BUF, so written whole. Without
     # `retry`, a file that could not be preloaded is not tried again until
     # it changes (a parse always retries: it may have made the files match).
     line = (json.dumps({"load": os.path.realpath(path), "retry": retry}) + "\n").encode()
     if len(line) < 4096:
         try:
-            os.write(NOTIFY_W, line)
+            os.write(NOTIFY_W if fd is None else fd, line)
         except OSError:
             pass
 
