@@ -732,7 +732,7 @@ def record_warm_ups():
     CodeBuilder.add_unpack_method = add_unpack_method
 
 
-def report_warm_ups(fd):
+def report_warm_ups(fd, command=""):
     """In the dbt child, at its end: the records, as JSON lines each under
     PIPE_BUF (written whole), to the zygote's pipe. Also the source files
     whose lines it read (dbt's behaviour flags call inspect.stack(), which
@@ -746,13 +746,13 @@ def report_warm_ups(fd):
     entries = sorted(set(WARM_RECORD) | set(lines) - LINES_WARMED)
     while entries:
         chunk = []
-        while entries and len(json.dumps({"warm": chunk + [entries[0]]})) < 3500:
+        while entries and len(json.dumps({"warm": chunk + [entries[0]], "cmd": command})) < 3500:
             chunk.append(entries.pop(0))
         if not chunk:  # one entry too long for a line: dropped
             entries.pop(0)
             continue
         try:
-            os.write(fd, (json.dumps({"warm": chunk}) + "\n").encode())
+            os.write(fd, (json.dumps({"warm": chunk, "cmd": command}) + "\n").encode())
         except OSError:
             return
 
@@ -826,8 +826,13 @@ def read_warm_entries(path):
         return []
     if not isinstance(entries, list):
         return []
-    return [tuple(e) for e in entries
-            if isinstance(e, list) and len(e) == 4 and all(isinstance(x, str) for x in e)]
+    out = []
+    for e in entries:
+        if isinstance(e, list) and len(e) in (4, 5) and all(isinstance(x, str) for x in e):
+            out.append(tuple(e[:4]))
+            if len(e) == 5:
+                WARM_USES.setdefault(out[-1], set()).update(e[4].split())
+    return out
 
 
 def write_warm_entries(path, entries):
@@ -837,7 +842,7 @@ def write_warm_entries(path, entries):
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
-            json.dump(sorted(list(e) for e in entries), f)
+            json.dump(sorted(list(e) + [" ".join(sorted(WARM_USES.get(e, ())))] for e in entries), f)
         os.rename(tmp, path)
     except OSError:
         try:
@@ -911,6 +916,12 @@ def shareable(e):
 # from children's reports, each once.
 WARM_QUEUE = []
 WARM_QUEUED = set()
+# Which commands' children built an entry themselves ("build", "parse"):
+# while a request is in flight only what a build needs (or what no report
+# named: a file of an older worker) is built, since a parse forked before
+# builds its own, and building it twice would only take CPU from the
+# requests running; the rest once the zygote is idle.
+WARM_USES = {}
 WARM_PROGRESS = {"built": 0, "seconds": 0.0, "cpu": 0.0, "unfrozen": False}
 
 
@@ -937,12 +948,15 @@ def load_warm_file():
 
 
 def save_warm_file():
+    # What was built, and what is still queued (deferred until idle, maybe
+    # never reached before the worker stopped): a name a child built itself.
+    known = WARM_OK | WARM_QUEUED
     path = warm_file()
     if path:
-        write_warm_entries(path, WARM_OK)
+        write_warm_entries(path, known)
     shared = shared_warm_file()
     if shared:
-        mine = set(e for e in WARM_OK if shareable(e))
+        mine = set(e for e in known if shareable(e))
         old = set(read_warm_entries(shared))
         if not mine <= old:
             try:
@@ -952,11 +966,16 @@ def save_warm_file():
             write_warm_entries(shared, old | mine)
 
 
-def warm_pending():
-    return KNOWN_STEPS is not None or bool(WARM_QUEUE)
+def wanted_now(e, busy):
+    uses = WARM_USES.get(e)
+    return not busy or not uses or "build" in uses
 
 
-def warm_some(budget=0.02):
+def warm_pending(busy=False):
+    return KNOWN_STEPS is not None or any(wanted_now(e, busy) for e in WARM_QUEUE)
+
+
+def warm_some(busy=False, budget=0.02):
     """In the zygote, when no connection or notice is waiting: builds queued
     warm-up steps for about `budget` seconds, then returns so that a request
     waits at most one step. Each step leaves the process consistent; the GC
@@ -977,9 +996,10 @@ def warm_some(budget=0.02):
             except Exception:
                 KNOWN_STEPS = None
             continue
-        if not WARM_QUEUE:
+        i = next((i for i, e in enumerate(WARM_QUEUE) if wanted_now(e, busy)), None)
+        if i is None:
             break
-        e = WARM_QUEUE.pop(0)
+        e = WARM_QUEUE.pop(i)
         WARM_QUEUED.discard(e)
         built += len(warm_up_learned([e]))
     WARM_PROGRESS["seconds"] += time.time() - started
@@ -989,7 +1009,7 @@ def warm_some(budget=0.02):
     if thread_count() != 1:
         log("refusing to serve: %d threads after the warm-up (fork is unsafe)" % thread_count())
         sys.exit(3)
-    if not warm_pending():
+    if not warm_pending(busy):
         if WARM_PROGRESS["built"]:
             save_warm_file()
             log("warm-up: %d more (%.2f s, %.2f CPU-s)"
@@ -1126,7 +1146,7 @@ def run_dbt(req, fds):
             pass
         atexit._run_exitfuncs()
         stop_profile(profiler, argv)
-        report_warm_ups(REPORT_FD)
+        report_warm_ups(REPORT_FD, argv[1] if len(argv) > 1 else "")
     except BaseException:
         try:
             import traceback
@@ -1270,13 +1290,17 @@ def handle_notifications():
         try:
             m = json.loads(line)
             if "warm" in m:
-                warm.extend(e for e in m["warm"] if isinstance(e, list))
+                command = m.get("cmd") if isinstance(m.get("cmd"), str) else ""
+                for e in m["warm"]:
+                    if isinstance(e, list) and len(e) == 4 and all(isinstance(x, str) for x in e):
+                        warm.append(e)
+                        WARM_USES.setdefault(tuple(e), set()).add(command)
                 continue
             wanted[m["load"]] = wanted.get(m["load"], False) or bool(m.get("retry"))
         except Exception:
             continue
-    if warm and WARMUP_ENABLED:
-        queue_warm_ups(warm)  # built after the loads below, while idle
+    if warm and WARMUP_ENABLED and queue_warm_ups(warm):
+        save_warm_file()  # learnt now, built after the loads below while idle
     for path, retry in wanted.items():  # each once, in order
         if PRELOAD is not None and PRELOAD["path"] == path and stat_or_none(path) == PRELOAD["ident"]:
             continue
@@ -1344,7 +1368,7 @@ def main():
             # Handlers in flight: wake often to reap them (no zombies left
             # after a request, whatever the load). Warm-up pending: only
             # look, and build some of it if nothing is waiting.
-            timeout = 0 if warm_pending() else 0.1 if handlers else 1.0
+            timeout = 0 if warm_pending(bool(handlers)) else 0.1 if handlers else 1.0
             ready, _, _ = select.select([listener, NOTIFY_R], [], [], timeout)
         except InterruptedError:
             ready = []
@@ -1372,8 +1396,8 @@ def main():
             log("socket removed; exiting")
             return
         if not ready:
-            if warm_pending():
-                warm_some()
+            if warm_pending(bool(handlers)):
+                warm_some(bool(handlers))
                 continue
             collect_when_idle(time.time() - last_active, handlers)
             if time.time() - last_active > OPTS["idle"]:
@@ -1398,7 +1422,7 @@ def main():
             serve_connection(conn)
         handlers.add(pid)
         conn.close()
-    if WARM_PROGRESS["built"]:  # stopped while warming up: keep what was built
+    if WARM_PROGRESS["built"] or WARM_QUEUE:  # stopped while warming up: keep what was learnt
         save_warm_file()
     try:
         if os.stat(path).st_ino == mine:

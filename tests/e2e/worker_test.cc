@@ -398,7 +398,9 @@ TEST_F(WorkerTest, AWarmedZygoteParsesAndBuildsAsAFreshDbt) {
   Result warm = Shell(project, "cat .pa/worker/*.warm");
   // A schema the parse builds (the zygote's known warm-up covers the
   // project's and profile's contracts, so the children never report those).
-  EXPECT_NE(warm.out.find("[\"schema\", \"dbt.contracts.graph.nodes\", \"ModelNode\", \"\"]"), std::string::npos)
+  // (Each entry then names the commands whose children built it.)
+  EXPECT_NE(warm.out.find("[\"schema\", \"dbt.contracts.graph.nodes\", \"ModelNode\", \"\", \"parse"),
+            std::string::npos)
       << warm.out;
 
   // An edit: pa-gen's parse runs in a child of the warmed zygote; a fresh
