@@ -122,6 +122,7 @@ def lazily_compiled(cls, name):
 
 
 def compile_serialisers(unpack_classes):
+    """Yields after each class (a step of the warm-up, see warm_some)."""
     from mashumaro.core.meta.code.builder import CodeBuilder
     from mashumaro.mixins.dict import DataClassDictMixin
 
@@ -136,6 +137,7 @@ def compile_serialisers(unpack_classes):
             if cls.__module__.startswith(WARM_PACK_MODULES) and lazily_compiled(cls, "__mashumaro_to_dict__"):
                 CodeBuilder(cls, allow_postponed_evaluation=False, format_name="dict", encoder=None,
                             encoder_kwargs={}, default_dialect=None).add_pack_method()
+                yield
         except Exception:
             pass  # stays lazy
     for cls in unpack_classes:
@@ -148,9 +150,13 @@ def compile_serialisers(unpack_classes):
                             encoder_kwargs={}, default_dialect=None).add_pack_method()
         except Exception:
             pass
+        yield
 
 
 def warm_up_known():
+    """The known warm-up, as a generator: each step (an import, a schema, a
+    class's codec) leaves the process consistent, so the zygote may fork
+    between any two (see warm_some)."""
     import importlib
     import inspect
 
@@ -162,6 +168,7 @@ def warm_up_known():
             importlib.import_module(name)
         except Exception:
             pass  # another dbt or adapter: the child imports what it needs
+        yield
     classes = []
     for module, name in WARM_SCHEMAS:
         try:
@@ -178,6 +185,7 @@ def warm_up_known():
             cls.json_schema()
         except Exception as e:
             log("warm-up: no schema for %s: %r" % (cls.__name__, e))
+        yield
     unpack = []
     for module, name in WARM_UNPACK:
         try:
@@ -190,17 +198,16 @@ def warm_up_known():
             unpack += [plugin.credentials, plugin.adapter.Relation]
         except Exception:
             pass
-    compile_serialisers(unpack)
+    yield from compile_serialisers(unpack)
     inspect.getmodule(sys._getframe())
 
 
-WARMUP_SECONDS = 0.0
 # PA_WORKER_NO_WARMUP=1: neither the known warm-up nor the learned one below.
 WARMUP_ENABLED = os.environ.get("PA_WORKER_NO_WARMUP", "") in ("", "0")
-if WARMUP_ENABLED:
-    _warm_started = time.time()
-    warm_up_known()
-    WARMUP_SECONDS = time.time() - _warm_started
+# The known warm-up is not done before the worker says it is ready: it runs
+# while the zygote has nothing else to do (warm_some), which on a cold build
+# is while the first parse runs in its child.
+KNOWN_STEPS = warm_up_known() if WARMUP_ENABLED else None
 
 # The dbt installation this process imported: a request served after it was
 # replaced on disk would run old code, so every request checks it.
@@ -353,7 +360,7 @@ def file_matches_manifest(sf, st):
 def load_preload(path):
     """In the zygote: loads `path` (a partial_parse.msgpack) or drops the preload."""
     global PRELOAD, REFUSED, ZYGOTE_RSS_KB, GC_PENDING
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
     REFUSED = (os.path.realpath(path), stat_or_none(path))
     old, PRELOAD = PRELOAD, None
     del old
@@ -414,8 +421,8 @@ def load_preload(path):
         }
         REFUSED = None
         ZYGOTE_RSS_KB = rss_kb()
-        log("preload: loaded %s (%d nodes, %d files, %.2f s)"
-            % (path, len(manifest.nodes), len(files), PRELOAD["load_seconds"]))
+        log("preload: loaded %s (%d nodes, %d files, %.2f s, %.2f CPU-s)"
+            % (path, len(manifest.nodes), len(files), PRELOAD["load_seconds"], time.process_time() - cpu_started))
     except Exception as e:
         PRELOAD = None
         log("preload: cannot load %s: %r" % (path, e))
@@ -567,6 +574,31 @@ def install_preload(argv):
         dbt.compilation.Compiler.write_graph_file = lambda *a, **k: None
 
 
+def install_early_load(req):
+    """In a `parse` child: once dbt has written the partial-parse file pa-gen
+    asked for, the zygote is told to load it at once, while dbt goes on to
+    write manifest.json and exits; the handler tells it again after the exit
+    (then nothing is loaded twice: same path, same stat). The zygote loads
+    and checks the file as always, so a file written by a parse that fails
+    later is only what a fresh dbt would read from disk."""
+    pp = partial_parse_file(req)
+    ML = getattr(dbt.parser.manifest, "ManifestLoader", None)
+    if not pp or ML is None or not hasattr(ML, "write_manifest_for_partial_parse"):
+        return
+    orig = ML.write_manifest_for_partial_parse
+    wanted = os.path.realpath(pp)
+
+    def write_manifest_for_partial_parse(self):
+        orig(self)
+        written = os.path.join(self.root_project.project_target_path, dbt.parser.manifest.PARTIAL_PARSE_FILE_NAME)
+        if os.path.realpath(written) == wanted and REPORT_FD is not None:
+            notify_zygote(wanted, True, REPORT_FD)
+
+    ML.write_manifest_for_partial_parse = write_manifest_for_partial_parse
+
+
+# PA_WORKER_NO_EARLY_LOAD=1: load a parse's file only after the parse exits.
+EARLY_LOAD = os.environ.get("PA_WORKER_NO_EARLY_LOAD", "") in ("", "0")
 # PA_WORKER_DBT_GRAPH_SUMMARY=1: dbt's own get_graph_summary (to compare).
 CHEAP_GRAPH_SUMMARY = os.environ.get("PA_WORKER_DBT_GRAPH_SUMMARY", "") in ("", "0")
 
@@ -700,7 +732,7 @@ def record_warm_ups():
     CodeBuilder.add_unpack_method = add_unpack_method
 
 
-def report_warm_ups(fd):
+def report_warm_ups(fd, command=""):
     """In the dbt child, at its end: the records, as JSON lines each under
     PIPE_BUF (written whole), to the zygote's pipe. Also the source files
     whose lines it read (dbt's behaviour flags call inspect.stack(), which
@@ -714,13 +746,13 @@ def report_warm_ups(fd):
     entries = sorted(set(WARM_RECORD) | set(lines) - LINES_WARMED)
     while entries:
         chunk = []
-        while entries and len(json.dumps({"warm": chunk + [entries[0]]})) < 3500:
+        while entries and len(json.dumps({"warm": chunk + [entries[0]], "cmd": command})) < 3500:
             chunk.append(entries.pop(0))
         if not chunk:  # one entry too long for a line: dropped
             entries.pop(0)
             continue
         try:
-            os.write(fd, (json.dumps({"warm": chunk}) + "\n").encode())
+            os.write(fd, (json.dumps({"warm": chunk, "cmd": command}) + "\n").encode())
         except OSError:
             return
 
@@ -782,31 +814,218 @@ def warm_up_learned(entries):
     return new
 
 
-def load_warm_file():
-    path = warm_file()
+def read_warm_entries(path):
+    """The entries of a warm file, or [] if it is missing, too big, corrupt
+    or not what we write: only lists of four strings are kept."""
     try:
+        if os.stat(path).st_size > WARM_FILE_MAX_BYTES:
+            return []
         with open(path) as f:
             entries = json.load(f)
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, UnicodeDecodeError):
+        return []
+    if not isinstance(entries, list):
+        return []
+    out = []
+    for e in entries:
+        if isinstance(e, list) and len(e) in (4, 5) and all(isinstance(x, str) for x in e):
+            out.append(tuple(e[:4]))
+            if len(e) == 5:
+                WARM_USES.setdefault(out[-1], set()).update(e[4].split())
+    return out
+
+
+def write_warm_entries(path, entries):
+    """Whole or not at all: a temporary file renamed over `path`, so a
+    reader (another worker) never sees a half-written one."""
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(sorted(list(e) + [" ".join(sorted(WARM_USES.get(e, ())))] for e in entries), f)
+        os.rename(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+# The warm file shared by every project whose worker runs this dbt, adapter
+# and interpreter ($XDG_CACHE_HOME/pa-gen, else ~/.cache/pa-gen): a fresh
+# project's worker then knows what a batch builds before its first batch
+# ran, and builds it while the first parse runs. Its name is a hash of the
+# installation's identity (dbt version, adapter, Python, and the stat of
+# dbt/version.py, the adapter module and the interpreter), so another
+# installation never reads it. It holds only names of dbt's (and its
+# libraries') classes and Python source files inside the installation,
+# never anything of a project (see shareable). A stale, corrupt or foreign
+# entry only fails to resolve and is skipped; two workers that write it at
+# once each rename a whole file over it, and at worst one's new entries
+# are lost (learnt again later).
+WARM_FILE_MAX_BYTES = 4 << 20
+SHARED_WARM_ENABLED = os.environ.get("PA_WORKER_NO_SHARED_WARM", "") in ("", "0")
+
+
+def shared_warm_file():
+    if not SHARED_WARM_ENABLED:
+        return None
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # unset or relative: the XDG default
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".cache")
+    import hashlib as _hashlib
+
+    ident = json.dumps([PROTOCOL, DBT_VERSION, ADAPTER, sys.version, INSTALL])
+    return os.path.join(base, "pa-gen", "warm-%s.json" % _hashlib.sha256(ident.encode()).hexdigest()[:16])
+
+
+def install_roots():
+    import site
+    import sysconfig
+
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sysconfig.get_paths().get("stdlib", "")}
+    try:
+        roots.update(site.getsitepackages())
+    except Exception:
+        pass
+    return tuple(os.path.realpath(r).rstrip(os.sep) + os.sep for r in roots if r)
+
+
+INSTALL_ROOTS = None
+
+
+def shareable(e):
+    """Whether an entry names only the installation: a class of a module
+    loaded from it, or a Python source file inside it."""
+    global INSTALL_ROOTS
+    if INSTALL_ROOTS is None:
+        INSTALL_ROOTS = install_roots()
+    kind, module, _qualname, _method = e
+    if kind == "lines":
+        f = module if module.endswith(".py") else None
+    else:
+        f = getattr(sys.modules.get(module), "__file__", None)
+    return bool(f) and os.path.realpath(f).startswith(INSTALL_ROOTS)
+
+
+# What the zygote is to build when it has nothing else to do (warm_some):
+# the known warm-up's steps first, then entries from the warm files and
+# from children's reports, each once.
+WARM_QUEUE = []
+WARM_QUEUED = set()
+# Which commands' children built an entry themselves ("build", "parse"):
+# while a request is in flight only what a build needs (or what no report
+# named: a file of an older worker) is built, since a parse forked before
+# builds its own, and building it twice would only take CPU from the
+# requests running; the rest once the zygote is idle.
+WARM_USES = {}
+WARM_PROGRESS = {"built": 0, "seconds": 0.0, "cpu": 0.0, "unfrozen": False}
+
+
+def queue_warm_ups(entries):
+    n = 0
+    for e in entries:
+        e = tuple(e)
+        if len(e) == 4 and all(isinstance(x, str) for x in e) and e not in WARMED and e not in WARM_QUEUED:
+            WARM_QUEUE.append(e)
+            WARM_QUEUED.add(e)
+            n += 1
+    return n
+
+
+def load_warm_file():
+    """At start: queues what the project's and the shared warm files name."""
+    if not WARMUP_ENABLED:
         return
-    if isinstance(entries, list):
-        started = time.time()
-        n = len(warm_up_learned(e for e in entries if isinstance(e, list)))
-        log("warm-up: %d from %s (%.2f s)" % (n, path, time.time() - started))
+    for path in (warm_file(), shared_warm_file()):
+        if path:
+            started = time.time()
+            n = queue_warm_ups(read_warm_entries(path))
+            log("warm-up: %d from %s (%.2f s to read; built while idle)" % (n, path, time.time() - started))
 
 
 def save_warm_file():
+    # What was built, and what is still queued (deferred until idle, maybe
+    # never reached before the worker stopped): a name a child built itself.
+    known = WARM_OK | WARM_QUEUED
     path = warm_file()
-    if not path:
-        return
-    try:
-        tmp = "%s.%d.tmp" % (path, os.getpid())
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(sorted(list(e) for e in WARM_OK), f)
-        os.rename(tmp, path)
-    except OSError:
-        pass
+    if path:
+        write_warm_entries(path, known)
+    shared = shared_warm_file()
+    if shared:
+        mine = set(e for e in known if shareable(e))
+        old = set(read_warm_entries(shared))
+        if not mine <= old:
+            try:
+                os.makedirs(os.path.dirname(shared), mode=0o700, exist_ok=True)
+            except OSError:
+                return
+            write_warm_entries(shared, old | mine)
+
+
+def wanted_now(e, busy):
+    uses = WARM_USES.get(e)
+    return not busy or not uses or "build" in uses
+
+
+def warm_pending(busy=False):
+    return KNOWN_STEPS is not None or any(wanted_now(e, busy) for e in WARM_QUEUE)
+
+
+def warm_some(busy=False, budget=0.02):
+    """In the zygote, when no connection or notice is waiting: builds queued
+    warm-up steps for about `budget` seconds, then returns so that a request
+    waits at most one step. Each step leaves the process consistent; the GC
+    is frozen again before the next fork (freeze_for_fork). Once the queue
+    is empty, the warm files are updated."""
+    global KNOWN_STEPS
+    started, cpu_started = time.time(), time.process_time()
+    built = 0
+    while time.time() - started < budget:
+        if KNOWN_STEPS is not None:
+            try:
+                next(KNOWN_STEPS)
+            except StopIteration:
+                KNOWN_STEPS = None
+                log("warm-up: known list built (%.2f s, %.2f CPU-s)"
+                    % (WARM_PROGRESS["seconds"] + time.time() - started,
+                       WARM_PROGRESS["cpu"] + time.process_time() - cpu_started))
+            except Exception:
+                KNOWN_STEPS = None
+            continue
+        i = next((i for i, e in enumerate(WARM_QUEUE) if wanted_now(e, busy)), None)
+        if i is None:
+            break
+        e = WARM_QUEUE.pop(i)
+        WARM_QUEUED.discard(e)
+        built += len(warm_up_learned([e]))
+    WARM_PROGRESS["seconds"] += time.time() - started
+    WARM_PROGRESS["cpu"] += time.process_time() - cpu_started
+    WARM_PROGRESS["built"] += built
+    WARM_PROGRESS["unfrozen"] = True
+    if thread_count() != 1:
+        log("refusing to serve: %d threads after the warm-up (fork is unsafe)" % thread_count())
+        sys.exit(3)
+    if not warm_pending(busy):
+        if WARM_PROGRESS["built"]:
+            save_warm_file()
+            log("warm-up: %d more (%.2f s, %.2f CPU-s)"
+                % (WARM_PROGRESS["built"], WARM_PROGRESS["seconds"], WARM_PROGRESS["cpu"]))
+        WARM_PROGRESS["built"], WARM_PROGRESS["seconds"], WARM_PROGRESS["cpu"] = 0, 0.0, 0.0
+        freeze_for_fork()
+        global ZYGOTE_RSS_KB
+        ZYGOTE_RSS_KB = rss_kb()
+
+
+def freeze_for_fork():
+    """Before a fork: objects the warm-up made since the last freeze join the
+    frozen generation, so the children's collector leaves their pages shared."""
+    if WARM_PROGRESS["unfrozen"]:
+        gc.freeze()
+        WARM_PROGRESS["unfrozen"] = False
 
 
 # ---- Profiling a request (PA_WORKER_PROFILE=<dir> in the worker's environment). ----
@@ -899,6 +1118,8 @@ def run_dbt(req, fds):
                 install_preload(argv)
             if PRELOAD_AVAILABLE and CHEAP_GRAPH_SUMMARY:
                 install_cheap_graph_summary()
+            if PRELOAD_AVAILABLE and EARLY_LOAD and argv[1:2] == ["parse"]:
+                install_early_load(req)
             ret = dbt.cli.main.cli.main(args=argv[1:], prog_name=os.path.basename(argv[0]))
             code = 0 if ret is None else ret
         except SystemExit as e:
@@ -925,7 +1146,7 @@ def run_dbt(req, fds):
             pass
         atexit._run_exitfuncs()
         stop_profile(profiler, argv)
-        report_warm_ups(REPORT_FD)
+        report_warm_ups(REPORT_FD, argv[1] if len(argv) > 1 else "")
     except BaseException:
         try:
             import traceback
@@ -987,6 +1208,7 @@ def serve_connection(conn):
             notify_zygote(pp, False)
         sys.stdout.flush()
         sys.stderr.flush()
+        forked = time.time()
         child = os.fork()
         if child == 0:
             conn.close()
@@ -1017,6 +1239,9 @@ def serve_connection(conn):
                 # that follow, because we tell it before we tell the client.
                 if pp and is_parse and status == 0:
                     notify_zygote(pp, True)
+                log("%s: status %d after %.2f s, %.2f CPU-s" % (
+                    req["argv"][1] if len(req["argv"]) > 1 else "dbt", status, time.time() - forked,
+                    usage.ru_utime + usage.ru_stime))
                 try:
                     send_msg(conn, {"status": status,
                                     "cpu_seconds": usage.ru_utime + usage.ru_stime})
@@ -1036,14 +1261,14 @@ REPORT_FD = None  # in a dbt child: the pipe to the zygote
 NOTIFY_R, NOTIFY_W = os.pipe()  # handlers -> zygote: partial-parse files to load
 
 
-def notify_zygote(path, retry):
+def notify_zygote(path, retry, fd=None):
     # One line of JSON, shorter than PIPE_BUF, so written whole. Without
     # `retry`, a file that could not be preloaded is not tried again until
     # it changes (a parse always retries: it may have made the files match).
     line = (json.dumps({"load": os.path.realpath(path), "retry": retry}) + "\n").encode()
     if len(line) < 4096:
         try:
-            os.write(NOTIFY_W, line)
+            os.write(NOTIFY_W if fd is None else fd, line)
         except OSError:
             pass
 
@@ -1065,18 +1290,17 @@ def handle_notifications():
         try:
             m = json.loads(line)
             if "warm" in m:
-                warm.extend(e for e in m["warm"] if isinstance(e, list))
+                command = m.get("cmd") if isinstance(m.get("cmd"), str) else ""
+                for e in m["warm"]:
+                    if isinstance(e, list) and len(e) == 4 and all(isinstance(x, str) for x in e):
+                        warm.append(e)
+                        WARM_USES.setdefault(tuple(e), set()).add(command)
                 continue
             wanted[m["load"]] = wanted.get(m["load"], False) or bool(m.get("retry"))
         except Exception:
             continue
-    if warm:
-        started = time.time()
-        new = warm_up_learned(warm)
-        if new:
-            gc.freeze()
-            save_warm_file()
-            log("warm-up: %d more (%.2f s)" % (len(new), time.time() - started))
+    if warm and WARMUP_ENABLED and queue_warm_ups(warm):
+        save_warm_file()  # learnt now, built after the loads below while idle
     for path, retry in wanted.items():  # each once, in order
         if PRELOAD is not None and PRELOAD["path"] == path and stat_or_none(path) == PRELOAD["ident"]:
             continue
@@ -1135,16 +1359,17 @@ def main():
         fd = int(OPTS["ready_fd"])
         os.write(fd, b"ready\n")
         os.close(fd)
-    log("serving %s (dbt %s, import %.2f s, warm-up %.2f s, rss %d kB)"
-        % (path, DBT_VERSION, IMPORT_SECONDS, WARMUP_SECONDS, ZYGOTE_RSS_KB))
+    log("serving %s (dbt %s, import %.2f s, rss %d kB)" % (path, DBT_VERSION, IMPORT_SECONDS, ZYGOTE_RSS_KB))
 
     handlers = set()
     last_active = time.time()
     while not stopping:
         try:
             # Handlers in flight: wake often to reap them (no zombies left
-            # after a request, whatever the load).
-            ready, _, _ = select.select([listener, NOTIFY_R], [], [], 0.1 if handlers else 1.0)
+            # after a request, whatever the load). Warm-up pending: only
+            # look, and build some of it if nothing is waiting.
+            timeout = 0 if warm_pending(bool(handlers)) else 0.1 if handlers else 1.0
+            ready, _, _ = select.select([listener, NOTIFY_R], [], [], timeout)
         except InterruptedError:
             ready = []
         if NOTIFY_R in ready:
@@ -1171,6 +1396,9 @@ def main():
             log("socket removed; exiting")
             return
         if not ready:
+            if warm_pending(bool(handlers)):
+                warm_some(bool(handlers))
+                continue
             collect_when_idle(time.time() - last_active, handlers)
             if time.time() - last_active > OPTS["idle"]:
                 log("idle for %.0f s; exiting" % OPTS["idle"])
@@ -1186,6 +1414,7 @@ def main():
             continue
         sys.stdout.flush()
         sys.stderr.flush()
+        freeze_for_fork()
         pid = os.fork()
         if pid == 0:
             listener.close()
@@ -1193,6 +1422,8 @@ def main():
             serve_connection(conn)
         handlers.add(pid)
         conn.close()
+    if WARM_PROGRESS["built"] or WARM_QUEUE:  # stopped while warming up: keep what was learnt
+        save_warm_file()
     try:
         if os.stat(path).st_ino == mine:
             os.unlink(path)

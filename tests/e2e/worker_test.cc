@@ -68,11 +68,13 @@ class WorkerTest : public ::testing::Test {
   static void SetUpTestSuite() {
     root_ = TestRoot("worker");
     setenv("PA_WORKER_IDLE_SECONDS", "300", 1);
+    // The warm file shared across projects goes here, not in the user's cache.
+    setenv("XDG_CACHE_HOME", (root_ / "cache").c_str(), 1);
     reference_ = ReferenceDigest();  // the e2e_reference fixture
   }
   static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
   void TearDown() override {
-    for (const char* p : {"with", "without", "fallback", "requests", "preload", "warm"})
+    for (const char* p : {"with", "without", "fallback", "requests", "preload", "warm", "shared1", "shared2"})
       if (fs::exists(root_ / p)) Shell(root_ / p, "'" + kPaGen.string() + "' worker stop");
   }
   static fs::path root_;
@@ -396,7 +398,9 @@ TEST_F(WorkerTest, AWarmedZygoteParsesAndBuildsAsAFreshDbt) {
   Result warm = Shell(project, "cat .pa/worker/*.warm");
   // A schema the parse builds (the zygote's known warm-up covers the
   // project's and profile's contracts, so the children never report those).
-  EXPECT_NE(warm.out.find("[\"schema\", \"dbt.contracts.graph.nodes\", \"ModelNode\", \"\"]"), std::string::npos)
+  // (Each entry then names the commands whose children built it.)
+  EXPECT_NE(warm.out.find("[\"schema\", \"dbt.contracts.graph.nodes\", \"ModelNode\", \"\", \"parse"),
+            std::string::npos)
       << warm.out;
 
   // An edit: pa-gen's parse runs in a child of the warmed zygote; a fresh
@@ -439,6 +443,52 @@ TEST_F(WorkerTest, AWarmedZygoteParsesAndBuildsAsAFreshDbt) {
   EXPECT_NE(log.find("gc: "), std::string::npos) << log;
   Result status = Shell(project, "'" + kPaGen.string() + "' worker status");
   EXPECT_NE(status.out.find("preloaded "), std::string::npos) << status.out;
+}
+
+// What children built is also kept in one warm file per dbt installation
+// under $XDG_CACHE_HOME/pa-gen, so a project that never ran starts warm. The
+// file names only dbt's classes and files (nothing of a project), and one
+// that is corrupt is ignored and replaced whole.
+TEST_F(WorkerTest, AFreshProjectStartsWarmFromTheSharedFile) {
+  fs::path cache = root_ / "cache" / "pa-gen";
+  fs::path first = root_ / "shared1";
+  CopyExample(first);
+  Result a = Shell(first, kBuild);
+  ASSERT_EQ(a.code, 0) << a.out;
+  Shell(first, "'" + kPaGen.string() + "' worker stop");
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(cache)) files.push_back(e.path());
+  ASSERT_EQ(files.size(), 1u);
+  std::string shared = Read(files[0]);
+  EXPECT_NE(shared.find("\"dbt.contracts.graph.nodes\""), std::string::npos) << shared;
+  EXPECT_EQ(shared.find(first.string()), std::string::npos) << "no project path in the shared file";
+  EXPECT_EQ(shared.find("planalign"), std::string::npos) << shared;
+
+  // A second project's worker queues the entries before its first request.
+  fs::path second = root_ / "shared2";
+  CopyExample(second);
+  Result b = Shell(second, kBuild);
+  ASSERT_EQ(b.code, 0) << b.out;
+  EXPECT_EQ(WarehouseDigest(second), reference_);
+  std::string log = WorkerLog(second);
+  std::regex queued("warm-up: ([0-9]+) from " + files[0].string());
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log, m, queued)) << log;
+  EXPECT_GT(std::stoi(m[1]), 10) << log;
+  Shell(second, "'" + kPaGen.string() + "' worker stop");
+
+  // Corrupt: ignored (the build is right), then written whole again.
+  Write(files[0], "[[\"schema\", \"dbt.contracts");
+  Shell(second, "rm -rf .pa/worker");
+  Result c = Shell(second, "'" + kPaGen.string() + "' --profiles-dir . --policy folder forget >/dev/null && " + kBuild);
+  ASSERT_EQ(c.code, 0) << c.out;
+  EXPECT_EQ(WarehouseDigest(second), reference_);
+  log = WorkerLog(second);
+  EXPECT_NE(log.find("warm-up: 0 from " + files[0].string()), std::string::npos) << log;
+  Shell(second, "'" + kPaGen.string() + "' worker stop; sleep 2");
+  Result valid = Shell(second, "'" + (kVenv / "python").string() + "' -c 'import json,sys; json.load(open(sys.argv[1]))' '" +
+                                   files[0].string() + "'");
+  EXPECT_EQ(valid.code, 0) << valid.out << Read(files[0]);
 }
 
 }  // namespace
