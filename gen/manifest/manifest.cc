@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <tuple>
 
@@ -385,7 +386,7 @@ ManifestMacro ReadMacro(od::object object, FieldReader& r) {
 // Reads every entry of one top-level map (nodes, unit_tests, macros).
 template <typename T, typename Read>
 void ReadEntries(od::value& map, Check map_check, bool required, Check entry_check,
-                 const char* what, Read read, Problems* problems, std::vector<T>* out) {
+                 const char* what, Read read, Problems* problems, std::deque<T>* out) {
   const char* name = map_check == kNodesMap    ? "nodes"
                      : map_check == kMacrosMap ? "macros"
                                                : "unit_tests";
@@ -461,18 +462,19 @@ std::string SyntaxError(std::string_view text) {
   return checker.message;
 }
 
-// Sorts entries by unique_id, moving each once (they are large).
+// Moves the entries into *sorted by unique_id, each once (they are large):
+// read into a deque, they were never moved while their number grew.
 template <typename T>
-void SortById(std::vector<T>* entries) {
-  std::vector<uint32_t> order(entries->size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return (*entries)[a].unique_id < (*entries)[b].unique_id;
-  });
-  std::vector<T> sorted;
-  sorted.reserve(entries->size());
-  for (uint32_t i : order) sorted.push_back(std::move((*entries)[i]));
-  *entries = std::move(sorted);
+void SortById(std::deque<T>* entries, std::vector<T>* sorted) {
+  std::vector<T*> order;
+  order.reserve(entries->size());
+  for (T& entry : *entries) order.push_back(&entry);
+  std::sort(order.begin(), order.end(),
+            [](const T* a, const T* b) { return a->unique_id < b->unique_id; });
+  sorted->clear();
+  sorted->reserve(order.size());
+  for (T* entry : order) sorted->push_back(std::move(*entry));
+  entries->clear();
 }
 
 // What is wrong with a path from the manifest that becomes an input of
@@ -525,6 +527,8 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
            std::string* err) {
   *manifest = Manifest();
   Problems problems;
+  std::deque<ManifestNode> nodes;  // `nodes` and `unit_tests`, as read
+  std::deque<ManifestMacro> macros;
   std::string error;  // set when the result is decided before every check ran
   od::parser parser;
   try {
@@ -548,14 +552,14 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
         } else if (key == "nodes") {
           has_nodes = true;
           ReadEntries(value, kNodesMap, true, kNodeEntries, "node", ReadNode, &problems,
-                      &manifest->nodes);
+                      &nodes);
         } else if (key == "unit_tests") {
           ReadEntries(value, kUnitTestsMap, false, kUnitTestEntries, "node", ReadNode, &problems,
-                      &manifest->nodes);
+                      &nodes);
         } else if (key == "macros") {
           has_macros = true;
           ReadEntries(value, kMacrosMap, true, kMacroEntries, "macro", ReadMacro, &problems,
-                      &manifest->macros);
+                      &macros);
         }
       }
       if (error.empty()) {
@@ -585,8 +589,8 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
     *err = fmt::format("{}: {}", filename, error.empty() ? problems.message() : error);
     return false;
   }
-  SortById(&manifest->nodes);
-  SortById(&manifest->macros);
+  SortById(&nodes, &manifest->nodes);
+  SortById(&macros, &manifest->macros);
   if (std::string problem = CrossCheck(*manifest); !problem.empty()) {
     // Long names are cut: the line stays readable.
     if (problem.size() > 400) problem = problem.substr(0, 300) + "...";
