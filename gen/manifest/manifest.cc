@@ -22,9 +22,12 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <map>
+#include <thread>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -273,11 +276,62 @@ void ReadConfig(od::value& value, FieldReader& node_reader, ManifestNode* node,
   node->meta.assign(meta.begin(), meta.end());
 }
 
-ManifestNode ReadNode(od::object object, FieldReader& r) {
-  ManifestNode node;
-  std::array<std::string_view, kNodeFieldCount> raw{};  // for the digest
-  std::array<bool, kNodeFieldCount> seen{};
+// What a node's definition digests: views of the manifest's text, digested
+// once every node is read (DigestDefinitions).
+struct DefinitionText {
+  std::array<std::string_view, kNodeFieldCount> raw{};
   bool persist_docs = false;
+};
+
+std::string DefinitionDigest(const DefinitionText& text) {
+  Hasher h;
+  auto add = [&](NodeField field) {
+    // By meaning, not spelling: dbt writes some config maps with their keys
+    // in a different order from one parse to the next.
+    std::string_view raw = text.raw[field];
+    uint64_t digest = CanonicalJsonHash(raw);
+    h.Add(kNodeFieldNames[field])
+        .Add(raw.empty() ? "" : std::string_view(reinterpret_cast<char*>(&digest), 8));
+  };
+  for (NodeField field : kDefinitionFields) add(field);
+  if (text.persist_docs) {
+    add(kDescription);
+    add(kColumns);
+  }
+  return h.Hex();
+}
+
+// Sets every node's definition, on two threads when there are many: the
+// digests (the configs' canonical JSON above all) are a third of reading a
+// large manifest, and each node's is its own.
+void DigestDefinitions(std::deque<ManifestNode>* nodes, const std::deque<DefinitionText>& texts) {
+  constexpr size_t kBlock = 256;
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t start; (start = next.fetch_add(kBlock)) < nodes->size();)
+      for (size_t i = start; i < std::min(start + kBlock, nodes->size()); ++i)
+        (*nodes)[i].definition = DefinitionDigest(texts[i]);
+  };
+  if (nodes->size() < 8 * kBlock) return work();
+  std::exception_ptr failure;  // the helper's (memory running out), rethrown here
+  std::jthread helper([&] {
+    try {
+      work();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  work();
+  helper.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+// The node's fields; what its definition digests goes into *definition.
+ManifestNode ReadNode(od::object object, FieldReader& r, DefinitionText* definition) {
+  ManifestNode node;
+  std::array<std::string_view, kNodeFieldCount>& raw = definition->raw;
+  std::array<bool, kNodeFieldCount> seen{};
+  bool& persist_docs = definition->persist_docs;
   for (od::field field : object) {
     int id = Lookup(kNodeFieldNames, KeyOf(field));
     if (id < 0) continue;
@@ -331,20 +385,6 @@ ManifestNode ReadNode(od::object object, FieldReader& r) {
                              kFqn}) {
     if (!seen[required]) r.Lacks(Rank(required), kNodeFieldNames[required].data());
   }
-  Hasher h;
-  auto add = [&](NodeField field) {
-    // By meaning, not spelling: dbt writes some config maps with their keys
-    // in a different order from one parse to the next.
-    uint64_t digest = CanonicalJsonHash(raw[field]);
-    h.Add(kNodeFieldNames[field])
-        .Add(raw[field].empty() ? "" : std::string_view(reinterpret_cast<char*>(&digest), 8));
-  };
-  for (NodeField field : kDefinitionFields) add(field);
-  if (persist_docs) {
-    add(kDescription);
-    add(kColumns);
-  }
-  node.definition = h.Hex();
   return node;
 }
 
@@ -528,6 +568,10 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
   *manifest = Manifest();
   Problems problems;
   std::deque<ManifestNode> nodes;  // `nodes` and `unit_tests`, as read
+  std::deque<DefinitionText> definitions;  // one per node
+  auto read_node = [&](od::object object, FieldReader& r) {
+    return ReadNode(object, r, &definitions.emplace_back());
+  };
   std::deque<ManifestMacro> macros;
   std::string error;  // set when the result is decided before every check ran
   od::parser parser;
@@ -551,10 +595,10 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
           }
         } else if (key == "nodes") {
           has_nodes = true;
-          ReadEntries(value, kNodesMap, true, kNodeEntries, "node", ReadNode, &problems,
+          ReadEntries(value, kNodesMap, true, kNodeEntries, "node", read_node, &problems,
                       &nodes);
         } else if (key == "unit_tests") {
-          ReadEntries(value, kUnitTestsMap, false, kUnitTestEntries, "node", ReadNode, &problems,
+          ReadEntries(value, kUnitTestsMap, false, kUnitTestEntries, "node", read_node, &problems,
                       &nodes);
         } else if (key == "macros") {
           has_macros = true;
@@ -589,6 +633,7 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
     *err = fmt::format("{}: {}", filename, error.empty() ? problems.message() : error);
     return false;
   }
+  DigestDefinitions(&nodes, definitions);  // while the text they view is there
   SortById(&nodes, &manifest->nodes);
   SortById(&macros, &manifest->macros);
   if (std::string problem = CrossCheck(*manifest); !problem.empty()) {
