@@ -165,18 +165,21 @@ class FieldReader {
 
   std::vector<std::string> Strings(od::value& value, int rank, const char* name,
                                    bool required = true) {
-    std::vector<std::string> out;
-    if (!Is(value, od::json_type::array, rank, name, required)) return out;
+    if (!Is(value, od::json_type::array, rank, name, required)) return {};
+    // Views first (they stay valid while the document is read), then the
+    // strings in a vector of the right size: moving strings as it grew cost more.
+    static thread_local std::vector<std::string_view> items;
+    items.clear();
     bool all_strings = true;
     for (od::value item : value.get_array()) {
       if (all_strings && od::json_type(item.type()) == od::json_type::string) {
-        out.emplace_back(std::string_view(item.get_string()));
+        items.push_back(std::string_view(item.get_string()));
       } else if (all_strings) {
         all_strings = false;
         Fail(rank, fmt::format("{} field '{}' should hold strings", Where(), name));
       }
     }
-    return out;
+    return std::vector<std::string>(items.begin(), items.end());
   }
 
   // depends_on.{nodes,macros}: `rank` for depends_on itself, rank + 1 and
