@@ -223,8 +223,7 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
                                output, SelfPath(), RegenerateArgs(options, project, dbt, output),
                                inputs.files, inputs.dirs, &batch_settings, policy.pools,
                                identity.env_vars, IdentityKeyFile(project.dir)};
-  // The plan's text is made on a second thread while build.ninja's is made
-  // here, and the manifest, needed no more, is freed there as well.
+  // The plan's text is made on a second thread while build.ninja's is made here.
   std::string plan_text;
   std::exception_ptr plan_failure;  // PlanToJson's, rethrown here
   std::jthread plan_writer([&] {
@@ -233,7 +232,6 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
     } catch (...) {
       plan_failure = std::current_exception();
     }
-    Manifest spent = std::move(manifest);
   });
   std::string ninja_text;
   bool ninja_made = WriteNinja(MakeNinjaFile(description), &ninja_text, err);
@@ -267,7 +265,7 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   *out = Generation{plan_file,        project,    std::move(graph),
                     std::move(names),   std::move(grouping), std::move(batch_settings),
                     std::move(cost),    dbt.threads, std::move(predictions),
-                    policy, std::move(policy_reason)};
+                    policy, std::move(policy_reason), std::move(manifest)};
   return true;
 }
 
