@@ -5,7 +5,9 @@
 #include <map>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -221,8 +223,21 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
                                output, SelfPath(), RegenerateArgs(options, project, dbt, output),
                                inputs.files, inputs.dirs, &batch_settings, policy.pools,
                                identity.env_vars, IdentityKeyFile(project.dir)};
+  // The plan's text is made on a second thread while build.ninja's is made here.
+  std::string plan_text;
+  std::exception_ptr plan_failure;  // PlanToJson's, rethrown here
+  std::jthread plan_writer([&] {
+    try {
+      plan_text = PlanToJson(plan);
+    } catch (...) {
+      plan_failure = std::current_exception();
+    }
+  });
   std::string ninja_text;
-  if (!WriteNinja(MakeNinjaFile(description), &ninja_text, err)) {
+  bool ninja_made = WriteNinja(MakeNinjaFile(description), &ninja_text, err);
+  plan_writer.join();
+  if (plan_failure) std::rethrow_exception(plan_failure);
+  if (!ninja_made) {
     *err = fmt::format("{}: {}", manifest_file.string(), *err);
     return false;
   }
@@ -237,7 +252,6 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   fs::path plan_file = PlanFile(output);
   // The pair changes together, build.ninja last: exec checks each batch's
   // digest against the plan and says "run pa-gen again" on a mismatch.
-  std::string plan_text = PlanToJson(plan);
   // What build.ninja's environment check compares with, written first: the
   // regeneration edge depends on it.
   if (!identity.env_vars.empty() &&
@@ -251,7 +265,7 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   *out = Generation{plan_file,        project,    std::move(graph),
                     std::move(names),   std::move(grouping), std::move(batch_settings),
                     std::move(cost),    dbt.threads, std::move(predictions),
-                    policy, std::move(policy_reason)};
+                    policy, std::move(policy_reason), std::move(manifest)};
   return true;
 }
 

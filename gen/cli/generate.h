@@ -53,6 +53,9 @@ struct Generation {
   // Why this policy, when no option named it: the adapter's default, or
   // auto's choice. "" when --policy or the policy file named it.
   std::string policy_reason;
+  // What the graph was built from, kept to the end: main() leaves the
+  // Generation to the process's exit, where freeing it costs nothing.
+  Manifest manifest;
 };
 
 // The pipeline: load manifest -> build graph -> group -> write ninja.

@@ -28,11 +28,9 @@ std::string Node::Selector() const {
 }
 
 std::vector<int> Graph::TopologicalOrder() const {
-  std::vector<std::vector<int>> deps;
-  deps.reserve(nodes.size());
-  for (const Node& node : nodes) deps.push_back(node.deps);
   std::vector<int> order;
-  ::TopologicalOrder(deps, &order);
+  ::TopologicalOrder(
+      nodes.size(), [&](size_t v) -> const std::vector<int>& { return nodes[v].deps; }, &order);
   return order;  // shorter than nodes.size() when there is a cycle
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <numeric>
+#include <string_view>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -74,9 +76,11 @@ DefaultPolicy DefaultPolicyFor(const std::string& adapter_type) {
 }
 
 std::vector<std::string> UniqueNodeNames(const Graph& graph) {
-  std::map<std::string, int> count;
+  std::unordered_map<std::string_view, int> count;
+  count.reserve(graph.nodes.size());
   for (const Node& node : graph.nodes) ++count[node.name];
   std::vector<std::string> names;
+  names.reserve(graph.nodes.size());
   for (const Node& node : graph.nodes) {
     if (count[node.name] == 1) {
       names.push_back(node.name);

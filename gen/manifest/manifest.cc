@@ -22,8 +22,12 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <map>
+#include <thread>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -161,18 +165,21 @@ class FieldReader {
 
   std::vector<std::string> Strings(od::value& value, int rank, const char* name,
                                    bool required = true) {
-    std::vector<std::string> out;
-    if (!Is(value, od::json_type::array, rank, name, required)) return out;
+    if (!Is(value, od::json_type::array, rank, name, required)) return {};
+    // Views first (they stay valid while the document is read), then the
+    // strings in a vector of the right size: moving strings as it grew cost more.
+    static thread_local std::vector<std::string_view> items;
+    items.clear();
     bool all_strings = true;
     for (od::value item : value.get_array()) {
       if (all_strings && od::json_type(item.type()) == od::json_type::string) {
-        out.emplace_back(std::string_view(item.get_string()));
+        items.push_back(std::string_view(item.get_string()));
       } else if (all_strings) {
         all_strings = false;
         Fail(rank, fmt::format("{} field '{}' should hold strings", Where(), name));
       }
     }
-    return out;
+    return std::vector<std::string>(items.begin(), items.end());
   }
 
   // depends_on.{nodes,macros}: `rank` for depends_on itself, rank + 1 and
@@ -272,11 +279,62 @@ void ReadConfig(od::value& value, FieldReader& node_reader, ManifestNode* node,
   node->meta.assign(meta.begin(), meta.end());
 }
 
-ManifestNode ReadNode(od::object object, FieldReader& r) {
-  ManifestNode node;
-  std::array<std::string_view, kNodeFieldCount> raw{};  // for the digest
-  std::array<bool, kNodeFieldCount> seen{};
+// What a node's definition digests: views of the manifest's text, digested
+// once every node is read (DigestDefinitions).
+struct DefinitionText {
+  std::array<std::string_view, kNodeFieldCount> raw{};
   bool persist_docs = false;
+};
+
+std::string DefinitionDigest(const DefinitionText& text) {
+  Hasher h;
+  auto add = [&](NodeField field) {
+    // By meaning, not spelling: dbt writes some config maps with their keys
+    // in a different order from one parse to the next.
+    std::string_view raw = text.raw[field];
+    uint64_t digest = CanonicalJsonHash(raw);
+    h.Add(kNodeFieldNames[field])
+        .Add(raw.empty() ? "" : std::string_view(reinterpret_cast<char*>(&digest), 8));
+  };
+  for (NodeField field : kDefinitionFields) add(field);
+  if (text.persist_docs) {
+    add(kDescription);
+    add(kColumns);
+  }
+  return h.Hex();
+}
+
+// Sets every node's definition, on two threads when there are many: the
+// digests (the configs' canonical JSON above all) are a third of reading a
+// large manifest, and each node's is its own.
+void DigestDefinitions(std::deque<ManifestNode>* nodes, const std::deque<DefinitionText>& texts) {
+  constexpr size_t kBlock = 256;
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t start; (start = next.fetch_add(kBlock)) < nodes->size();)
+      for (size_t i = start; i < std::min(start + kBlock, nodes->size()); ++i)
+        (*nodes)[i].definition = DefinitionDigest(texts[i]);
+  };
+  if (nodes->size() < 8 * kBlock) return work();
+  std::exception_ptr failure;  // the helper's (memory running out), rethrown here
+  std::jthread helper([&] {
+    try {
+      work();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  work();
+  helper.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+// The node's fields; what its definition digests goes into *definition.
+ManifestNode ReadNode(od::object object, FieldReader& r, DefinitionText* definition) {
+  ManifestNode node;
+  std::array<std::string_view, kNodeFieldCount>& raw = definition->raw;
+  std::array<bool, kNodeFieldCount> seen{};
+  bool& persist_docs = definition->persist_docs;
   for (od::field field : object) {
     int id = Lookup(kNodeFieldNames, KeyOf(field));
     if (id < 0) continue;
@@ -330,20 +388,6 @@ ManifestNode ReadNode(od::object object, FieldReader& r) {
                              kFqn}) {
     if (!seen[required]) r.Lacks(Rank(required), kNodeFieldNames[required].data());
   }
-  Hasher h;
-  auto add = [&](NodeField field) {
-    // By meaning, not spelling: dbt writes some config maps with their keys
-    // in a different order from one parse to the next.
-    uint64_t digest = CanonicalJsonHash(raw[field]);
-    h.Add(kNodeFieldNames[field])
-        .Add(raw[field].empty() ? "" : std::string_view(reinterpret_cast<char*>(&digest), 8));
-  };
-  for (NodeField field : kDefinitionFields) add(field);
-  if (persist_docs) {
-    add(kDescription);
-    add(kColumns);
-  }
-  node.definition = h.Hex();
   return node;
 }
 
@@ -385,7 +429,7 @@ ManifestMacro ReadMacro(od::object object, FieldReader& r) {
 // Reads every entry of one top-level map (nodes, unit_tests, macros).
 template <typename T, typename Read>
 void ReadEntries(od::value& map, Check map_check, bool required, Check entry_check,
-                 const char* what, Read read, Problems* problems, std::vector<T>* out) {
+                 const char* what, Read read, Problems* problems, std::deque<T>* out) {
   const char* name = map_check == kNodesMap    ? "nodes"
                      : map_check == kMacrosMap ? "macros"
                                                : "unit_tests";
@@ -461,18 +505,19 @@ std::string SyntaxError(std::string_view text) {
   return checker.message;
 }
 
-// Sorts entries by unique_id, moving each once (they are large).
+// Moves the entries into *sorted by unique_id, each once (they are large):
+// read into a deque, they were never moved while their number grew.
 template <typename T>
-void SortById(std::vector<T>* entries) {
-  std::vector<uint32_t> order(entries->size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    return (*entries)[a].unique_id < (*entries)[b].unique_id;
-  });
-  std::vector<T> sorted;
-  sorted.reserve(entries->size());
-  for (uint32_t i : order) sorted.push_back(std::move((*entries)[i]));
-  *entries = std::move(sorted);
+void SortById(std::deque<T>* entries, std::vector<T>* sorted) {
+  std::vector<T*> order;
+  order.reserve(entries->size());
+  for (T& entry : *entries) order.push_back(&entry);
+  std::sort(order.begin(), order.end(),
+            [](const T* a, const T* b) { return a->unique_id < b->unique_id; });
+  sorted->clear();
+  sorted->reserve(order.size());
+  for (T* entry : order) sorted->push_back(std::move(*entry));
+  entries->clear();
 }
 
 // What is wrong with a path from the manifest that becomes an input of
@@ -525,6 +570,12 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
            std::string* err) {
   *manifest = Manifest();
   Problems problems;
+  std::deque<ManifestNode> nodes;  // `nodes` and `unit_tests`, as read
+  std::deque<DefinitionText> definitions;  // one per node
+  auto read_node = [&](od::object object, FieldReader& r) {
+    return ReadNode(object, r, &definitions.emplace_back());
+  };
+  std::deque<ManifestMacro> macros;
   std::string error;  // set when the result is decided before every check ran
   od::parser parser;
   try {
@@ -547,15 +598,15 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
           }
         } else if (key == "nodes") {
           has_nodes = true;
-          ReadEntries(value, kNodesMap, true, kNodeEntries, "node", ReadNode, &problems,
-                      &manifest->nodes);
+          ReadEntries(value, kNodesMap, true, kNodeEntries, "node", read_node, &problems,
+                      &nodes);
         } else if (key == "unit_tests") {
-          ReadEntries(value, kUnitTestsMap, false, kUnitTestEntries, "node", ReadNode, &problems,
-                      &manifest->nodes);
+          ReadEntries(value, kUnitTestsMap, false, kUnitTestEntries, "node", read_node, &problems,
+                      &nodes);
         } else if (key == "macros") {
           has_macros = true;
           ReadEntries(value, kMacrosMap, true, kMacroEntries, "macro", ReadMacro, &problems,
-                      &manifest->macros);
+                      &macros);
         }
       }
       if (error.empty()) {
@@ -585,8 +636,9 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
     *err = fmt::format("{}: {}", filename, error.empty() ? problems.message() : error);
     return false;
   }
-  SortById(&manifest->nodes);
-  SortById(&manifest->macros);
+  DigestDefinitions(&nodes, definitions);  // while the text they view is there
+  SortById(&nodes, &manifest->nodes);
+  SortById(&macros, &manifest->macros);
   if (std::string problem = CrossCheck(*manifest); !problem.empty()) {
     // Long names are cut: the line stays readable.
     if (problem.size() > 400) problem = problem.substr(0, 300) + "...";

@@ -2,8 +2,6 @@
 
 #include <cstring>
 
-#include <fmt/format.h>
-
 void Hasher::Bytes(const void* data, size_t size) {
   const unsigned char* p = static_cast<const unsigned char*>(data);
   for (size_t i = 0; i < size; ++i) {
@@ -19,7 +17,15 @@ Hasher& Hasher::Add(std::string_view part) {
   return *this;
 }
 
-std::string Hasher::Hex() const { return fmt::format("{:016x}", state_); }
+// What fmt::format("{:016x}") gives, without its cost (a generation makes
+// one per node and member).
+std::string Hasher::Hex() const {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex(16, '0');
+  uint64_t value = state_;
+  for (int i = 15; i >= 0; --i, value >>= 4) hex[i] = kDigits[value & 15];
+  return hex;
+}
 
 uint64_t HashLarge(std::string_view text) {
   constexpr uint64_t m = 0xc6a4a7935bd1e995ULL;

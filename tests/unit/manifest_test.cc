@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -375,6 +376,35 @@ std::string NodeJson(const std::string& id, const std::string& file) {
 std::string ManifestWithNodes(const std::string& entries) {
   return R"({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},)"
          R"( "macros": {}, "nodes": {)" + entries + "}}";
+}
+
+// A large manifest's definitions are digested on two threads: each node's
+// is the one it has alone.
+TEST(ParseManifest, DefinitionsOfManyNodesAreThoseOfEachAlone) {
+  auto node = [](int i) {
+    std::string n = std::to_string(i);
+    return R"({"unique_id": "model.p.m)" + n + R"(", "resource_type": "model", "name": "m)" + n +
+           R"(", "package_name": "p", "original_file_path": "models/m.sql", "fqn": ["p", "m"],)"
+           R"( "raw_code": "select )" + n + R"(", "config": {"materialized": "view", "tags": ["t)" +
+           std::to_string(i % 5) + R"("]}})";
+  };
+  const size_t kNodes = 3000;  // above the size that takes a second thread
+  std::string entries;
+  for (size_t i = 0; i < kNodes; ++i)
+    entries += (i ? ", \"model.p.m" : "\"model.p.m") + std::to_string(i) + "\": " + node(i);
+  Manifest all;
+  std::string err;
+  ASSERT_TRUE(ParseManifest(ManifestWithNodes(entries), "m.json", &all, &err)) << err;
+  ASSERT_EQ(all.nodes.size(), kNodes);
+  std::set<std::string> distinct;
+  for (const ManifestNode& n : all.nodes) {
+    int i = std::stoi(n.unique_id.substr(std::string_view("model.p.m").size()));
+    Manifest alone;
+    ASSERT_TRUE(ParseManifest(ManifestWithNodes("\"x\": " + node(i)), "m.json", &alone, &err)) << err;
+    EXPECT_EQ(n.definition, alone.nodes.at(0).definition) << n.unique_id;
+    distinct.insert(n.definition);
+  }
+  EXPECT_EQ(distinct.size(), kNodes);
 }
 
 TEST(ParseManifest, DuplicateUniqueIdsAreAnError) {
