@@ -9,7 +9,8 @@
 #include "util/process.h"
 #include "plan/layout.h"
 
-int RunNinja(CommandRunner& runner, const fs::path& build_ninja, const std::vector<std::string>& ninja_args) {
+int RunNinja(CommandRunner& runner, Disk& disk, const fs::path& build_ninja,
+             const std::vector<std::string>& ninja_args) {
   const char* env = std::getenv("PA_NINJA");
   fs::path ninja = env && *env ? fs::path(env) : FindInPath("ninja");
   if (ninja.empty()) {
@@ -35,6 +36,6 @@ int RunNinja(CommandRunner& runner, const fs::path& build_ninja, const std::vect
   }
   // Also after a ninja that succeeded: `pa-gen build marts` has no check
   // edge, and a batch goes past its nodes' failures (exit 0, no stamp).
-  int not_succeeded = PrintFailures(PlanFile(build_ninja), start, result.exit_code != 0);
+  int not_succeeded = PrintFailures(disk, PlanFile(build_ninja), start, result.exit_code != 0);
   return result.exit_code != 0 ? result.exit_code : not_succeeded > 0 ? 1 : 0;
 }

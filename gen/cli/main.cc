@@ -195,7 +195,7 @@ int Main(int argc, char** argv) {
   if (code != 0) return code;
   const fs::path& plan_file = generation.plan_file;
   if (*status) return PrintStatus(disk, plan_file);
-  if (*forget) return Forget(plan_file, names, full_refresh);
+  if (*forget) return Forget(disk, plan_file, names, full_refresh);
   if (*explain) return Explain(generation, json);
   if (*graph) return WriteGraph(runner, generation, graph_nodes, svg);
   if (*build) {
@@ -205,7 +205,7 @@ int Main(int argc, char** argv) {
     auto now = std::chrono::system_clock::now().time_since_epoch();
     setenv(kBuildStartedEnv,
            std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now).count()).c_str(), 1);
-    return RunNinja(runner, plan_file.parent_path() / ninja_file, ninja_args);
+    return RunNinja(runner, disk, plan_file.parent_path() / ninja_file, ninja_args);
   }
   return 0;
 }

@@ -127,6 +127,28 @@ TEST_F(BatchRunnerTest, ANodeFailureIsRecordedAndTheBuildGoesOn) {
   EXPECT_EQ(doc["results"][1]["unique_id"], "model.p.b");
 }
 
+// `pa-gen forget` and the build's summary go through the disk they are
+// given: here the fake one, no file on the real disk.
+TEST_F(BatchRunnerTest, ForgetAndTheFailureSummaryWorkOnTheFakeDisk) {
+  runner_.script.push_back({.run_results = RunResults({{"model.p.a", "success"}, {"model.p.b", "success"}})});
+  ASSERT_EQ(Run("staging", "d2"), 0);
+  ASSERT_TRUE(disk_.Exists(dir_ / StampPath("staging")));
+  EXPECT_EQ(PrintFailures(disk_, dir_ / kPlanFileName, 0, false), 0);
+
+  EXPECT_EQ(Forget(disk_, dir_ / kPlanFileName, {"a"}, /*full_refresh=*/true), 0);
+  EXPECT_FALSE(disk_.Exists(dir_ / StampPath("staging")));
+  BatchState state = State("staging");
+  EXPECT_EQ(state["model.p.a"].status, "");
+  EXPECT_TRUE(state["model.p.a"].full_refresh);
+  EXPECT_TRUE(state["model.p.b"].Succeeded());
+  EXPECT_EQ(Forget(disk_, dir_ / kPlanFileName, {"no_such_node"}, false), 2);
+
+  runner_.script.push_back({.exit_code = 1, .run_results = RunResults({{"model.p.a", "error"}, {"model.p.b", "skipped"}})});
+  ASSERT_EQ(Run("staging", "d2"), 0);
+  EXPECT_EQ(PrintFailures(disk_, dir_ / kPlanFileName, 0, false), 2);  // a failed, b skipped
+  EXPECT_EQ(PrintFailures(disk_, dir_ / "missing.json", 0, false), 0);  // no plan: nothing to say
+}
+
 // A failure that is not the nodes': dbt exits 2, or leaves nodes unreported,
 // or a lock is held: the edge fails as before and Ninja stops what waits.
 TEST_F(BatchRunnerTest, ACrashedOrIncompleteRunFailsTheEdge) {
