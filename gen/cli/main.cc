@@ -20,6 +20,7 @@
 #include "exec/progress.h"
 #include "exec/status.h"
 #include "exec/trace.h"
+#include "plan/layout.h"
 #include "util/disk.h"
 #include "worker/worker_runner.h"
 
@@ -112,7 +113,7 @@ int Main(int argc, char** argv) {
       "status", "Show for every node whether the next ninja (under these options) runs it, and why; "
                 "read-only");
   CLI::App* forget = app.add_subcommand(
-      "forget", "Regenerate, then make batches or nodes count as never built");
+      "forget", "Make batches or nodes of build.ninja's plan (or -o's) count as never built");
   std::vector<std::string> names;
   bool full_refresh = false;
   forget->add_option("names", names, "Batch names, node names or unique_ids (default: all)");
@@ -184,6 +185,19 @@ int Main(int argc, char** argv) {
     RealDisk disk;
     return CheckBuild(disk, plan);
   }
+  // forget acts on the build as build.ninja has it, with the options it was
+  // made with: its plan as it is. (It regenerated first, under forget's own
+  // options, usually none: a build made with --policy, --vars or --select
+  // got the defaults' build.ninja, and the next `pa-gen --policy ... build`
+  // regenerated it back. A stale plan is the next ninja's to regenerate; the
+  // state it clears is by node and survives that.)
+  if (*forget) {
+    fs::path output = options.output.empty()
+                          ? fs::absolute(options.project_dir).lexically_normal() / "build.ninja"
+                          : fs::absolute(options.output).lexically_normal();
+    RealDisk disk;
+    return Forget(disk, PlanFile(output), names, full_refresh);
+  }
   // status, explain and graph show what these options would build and
   // never change what the next ninja does: their writes stay in memory.
   options.read_only = *status || *explain || *graph;
@@ -195,7 +209,6 @@ int Main(int argc, char** argv) {
   if (code != 0) return code;
   const fs::path& plan_file = generation.plan_file;
   if (*status) return PrintStatus(disk, plan_file);
-  if (*forget) return Forget(disk, plan_file, names, full_refresh);
   if (*explain) return Explain(generation, json);
   if (*graph) return WriteGraph(runner, generation, graph_nodes, svg);
   if (*build) {

@@ -212,6 +212,41 @@ TEST_F(FailureTest, CtrlCToNinjaKeepsTheNodesDbtFinishedWithoutTheWorker) {
   InterruptAfterFastFinished("PA_NO_WORKER=1");
 }
 
+// `pa-gen forget` acts on the build as build.ninja has it: it regenerated
+// under its own options (none), so a build made with --policy per-model got
+// the default's one batch, and the next `pa-gen --policy per-model build`
+// regenerated it back (other batches, stamps removed, state moved twice).
+TEST_F(FailureTest, ForgetKeepsTheOptionsTheBuildWasGeneratedWith) {
+  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
+  std::string pa_gen = "'" + kPaGen.string() + "'";
+  ASSERT_EQ(Shell(project_, pa_gen + " --policy per-model && ninja").code, 0);
+  fs::path ninja_file = project_ / "build.ninja", plan_file = project_ / ".pa-plan.json";
+  std::string ninja_text = Read(ninja_file), plan_text = Read(plan_file);
+  auto ninja_mtime = fs::last_write_time(ninja_file), plan_mtime = fs::last_write_time(plan_file);
+
+  Result forget = Shell(project_, pa_gen + " forget fast");
+  ASSERT_EQ(forget.code, 0) << forget.out;
+  EXPECT_EQ(Read(ninja_file), ninja_text);
+  EXPECT_EQ(fs::last_write_time(ninja_file), ninja_mtime);
+  EXPECT_EQ(fs::last_write_time(plan_file), plan_mtime);
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "fast.stamp"));
+  EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "slow.stamp"));
+
+  Result build = Shell(project_, "PA_PROGRESS=0 " + pa_gen + " --policy per-model build");
+  ASSERT_EQ(build.code, 0) << build.out;
+  EXPECT_EQ(BatchesRun(build.out), std::set<std::string>{"fast"}) << build.out;
+  EXPECT_EQ(build.out.find("regenerating"), std::string::npos) << build.out;
+  EXPECT_EQ(fs::last_write_time(ninja_file), ninja_mtime);
+  EXPECT_EQ(Read(plan_file), plan_text);
+  EXPECT_NE(Shell(project_, "ninja").out.find("ninja: no work to do."), std::string::npos);
+
+  // No plan yet: one line, exit 2.
+  fs::remove(plan_file);
+  Result none = Shell(project_, pa_gen + " forget 2>&1");
+  EXPECT_EQ(none.code, 2) << none.out;
+  EXPECT_EQ(none.out.find('\n'), none.out.size() - 1) << none.out;
+}
+
 // Two ninjas in one folder: the second `pa-gen exec` of the batch waits for
 // the first (a lock under .pa/locks, naming its holder), then finds nothing
 // to do. Neither removes what the other wrote.
