@@ -33,6 +33,8 @@
 //   .pa/locks/.trace.lock      flock(2) held while the trace is rewritten
 //   .pa/progress/<build>/      one `pa-gen build`'s live progress: <batch>.json from each
 //                              exec, ninja.out (Ninja's output); removed at the end (exec/progress.h)
+//   .pa/progress/<build>/build.lock  flock(2) held by that `pa-gen build` while it runs: a
+//                              folder whose lock is free belongs to a build that was killed
 
 // The plan's file name, beside build.ninja.
 inline constexpr const char* kPlanFileName = ".pa-plan.json";
@@ -66,7 +68,9 @@ fs::path MergedRunResultsLockFile(const fs::path& project_dir);
 fs::path RunRootDir(const fs::path& project_dir);  // .pa/run: every batch's RunDir
 fs::path TraceFile(const fs::path& project_dir);
 fs::path TraceLockFile(const fs::path& project_dir);
+fs::path ProgressRootDir(const fs::path& project_dir);  // .pa/progress: every build's ProgressDir
 fs::path ProgressDir(const fs::path& project_dir, const std::string& build);
+fs::path ProgressLockFile(const fs::path& progress_dir);  // <progress dir>/build.lock
 
 // Inside a batch's run folder (`project_dir / RunDir(batch)`).
 fs::path RunTargetDir(const fs::path& run_dir);    // target/, dbt's --target-path

@@ -247,6 +247,30 @@ TEST_F(FailureTest, ForgetKeepsTheOptionsTheBuildWasGeneratedWith) {
   EXPECT_EQ(none.out.find('\n'), none.out.size() - 1) << none.out;
 }
 
+// `pa-gen build` killed with -9 cannot remove its progress folder: the next
+// build removes it (its lock is free), and its own when it ends.
+TEST_F(FailureTest, TheProgressFolderOfAKilledBuildIsRemovedByTheNext) {
+  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
+  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget all_nodes").code, 0);
+  // Killed once its exec has begun; the exec and dbt it leaves finish the
+  // 3 s model (waited for, so that nothing writes into the folder later).
+  Result killed = Shell(
+      project_, "PA_TEST_SLEEP=3 '" + kPaGen.string() + "' build > build.out 2>&1 & pid=$!; "
+                "for i in $(seq 600); do ls .pa/progress/*/all_nodes.json > /dev/null 2>&1 && break; sleep 0.1; done; "
+                "kill -9 $pid; wait $pid; echo \"build exited $?\"; "
+                "for i in $(seq 600); do busy=; for p in $(pgrep -f 'pa-gen exec'); do "
+                "[ \"$(readlink /proc/$p/cwd)\" = \"$PWD\" ] && busy=1; done; [ -z \"$busy\" ] && break; sleep 0.1; done");
+  ASSERT_NE(killed.out.find("build exited 137"), std::string::npos) << killed.out;
+  std::vector<fs::path> left;
+  for (const auto& entry : fs::directory_iterator(project_ / ".pa" / "progress")) left.push_back(entry.path());
+  ASSERT_EQ(left.size(), 1u) << killed.out;
+
+  Result next = Shell(project_, "'" + kPaGen.string() + "' build");
+  EXPECT_EQ(next.code, 0) << next.out;
+  EXPECT_FALSE(fs::exists(left[0])) << next.out;
+  EXPECT_TRUE(fs::is_empty(project_ / ".pa" / "progress")) << next.out;
+}
+
 // Two ninjas in one folder: the second `pa-gen exec` of the batch waits for
 // the first (a lock under .pa/locks, naming its holder), then finds nothing
 // to do. Neither removes what the other wrote.
