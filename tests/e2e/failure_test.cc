@@ -247,6 +247,38 @@ TEST_F(FailureTest, ForgetKeepsTheOptionsTheBuildWasGeneratedWith) {
   EXPECT_EQ(none.out.find('\n'), none.out.size() - 1) << none.out;
 }
 
+// Ctrl-C in a terminal reaches `pa-gen build` (the terminal's process group;
+// Ninja has one of its own), which passes it on to Ninja; Ninja stops its
+// edges, and the batch's exec gives dbt 5 s (the slow model sleeps on),
+// kills it and records what dbt finished. The build then ends 130, as a
+// program Ctrl-C stopped does (it ended 137: Ninja was killed at the same
+// 5 s), and keeps the node dbt finished.
+TEST_F(FailureTest, CtrlCToPaGenBuildExits130AndKeepsTheNodesDbtFinished) {
+  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
+  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget all_nodes").code, 0);
+  fs::remove(project_ / ".pa" / "run" / "all_nodes" / "logs" / "dbt.log");  // not an earlier run's
+  // setsid: pa-gen build leads a process group of its own, as in a terminal.
+  Result interrupted = Shell(
+      project_, "PA_TEST_SLEEP=120 setsid '" + kPaGen.string() + "' build > build.out 2>&1 & pid=$!; " +
+                    WaitUntilNodeFinished(".pa/run/all_nodes/logs/dbt.log", "model.tiny.fast") +
+                    "kill -INT -$pid; wait $pid; echo \"build exited $?\"; cat build.out");
+  EXPECT_NE(interrupted.out.find("build exited 130"), std::string::npos) << interrupted.out;
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
+  EXPECT_EQ(ProcessesInProject(), 0);
+  BatchState state;
+  std::string err;
+  ASSERT_TRUE(LoadBatchState(disk_, project_ / ".pa" / "state" / "all_nodes.json", &state, &err)) << err;
+  ASSERT_TRUE(state.count("model.tiny.fast")) << interrupted.out;
+  EXPECT_TRUE(state.at("model.tiny.fast").Succeeded()) << state.at("model.tiny.fast").status;
+  EXPECT_FALSE(state.count("model.tiny.slow") && state.at("model.tiny.slow").Succeeded());
+
+  Result resumed = Shell(project_, "ninja");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  std::string results = Read(project_ / ".pa" / "run" / "all_nodes" / "target" / "run_results.json");
+  EXPECT_NE(results.find("model.tiny.slow"), std::string::npos) << results;
+  EXPECT_EQ(results.find("model.tiny.fast"), std::string::npos) << results;
+}
+
 // `pa-gen build` killed with -9 cannot remove its progress folder: the next
 // build removes it (its lock is free), and its own when it ends.
 TEST_F(FailureTest, TheProgressFolderOfAKilledBuildIsRemovedByTheNext) {
