@@ -11,6 +11,7 @@
 
 #include "cli/conventions.h"
 #include "dbt/options.h"
+#include "exec/outputs.h"
 #include "exec/split.h"
 #include "exec/state.h"
 #include "graph/graph.h"
@@ -239,6 +240,9 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
     return false;
   }
 
+  // Another build file of this project with other batches would lose its
+  // stamps and state files to this one's (exec/outputs.h).
+  if (!options.read_only && !CheckOtherOutputs(disk, project.dir, output, plan, err)) return false;
   std::error_code ec;
   // .pa/stamps too: Ninja would otherwise create it for the first stamp,
   // with its own mode rather than the project folder's (util/fs.h).
@@ -259,6 +263,7 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
     return false;
   for (const std::string& name : splits.merged) SetSplitMarker(disk, project.dir, name, false);
   if (!RegroupState(disk, project.dir, plan, state, err, unselected)) return false;
+  if (!options.read_only && !RecordOutput(disk, project.dir, output, err)) return false;
   timer->Lap("write");
   *out = Generation{plan_file,        project,    std::move(graph),
                     std::move(names),   std::move(grouping), std::move(batch_settings),

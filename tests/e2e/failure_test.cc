@@ -303,6 +303,33 @@ TEST_F(FailureTest, TheProgressFolderOfAKilledBuildIsRemovedByTheNext) {
   EXPECT_TRUE(fs::is_empty(project_ / ".pa" / "progress")) << next.out;
 }
 
+// Two build files of one project share its .pa/ (state and stamps): one
+// with other batches would make the other rebuild, so pa-gen refuses it
+// (exit 2, one line, nothing written); with the same batches it is fine.
+TEST_F(FailureTest, ASecondBuildFileWithOtherBatchesIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
+  std::string pa_gen = "'" + kPaGen.string() + "'";
+  ASSERT_EQ(Shell(project_, pa_gen).code, 0);  // build.ninja recorded in this copy's .pa/outputs
+  fs::create_directories(root_ / "other");
+  Result refused = Shell(project_, pa_gen + " -o ../other/build.ninja --policy per-model 2>&1");
+  EXPECT_EQ(refused.code, 2) << refused.out;
+  EXPECT_EQ(refused.out.rfind("pa-gen: error: " + (project_ / "build.ninja").string() + " also builds " +
+                                  project_.string() + " with other batches (model.tiny.fast is in batch "
+                                  "all_nodes there, ",
+                              0),
+            0u)
+      << refused.out;
+  EXPECT_EQ(refused.out.find('\n'), refused.out.size() - 1) << refused.out;
+  EXPECT_FALSE(fs::exists(root_ / "other" / "build.ninja"));
+  EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
+
+  Result same = Shell(project_, pa_gen + " -o ../other/build.ninja && ninja -C ../other");
+  EXPECT_EQ(same.code, 0) << same.out;
+  EXPECT_TRUE(BatchesRun(same.out).count("all_nodes")) << same.out;  // a new folder: no .ninja_log yet
+  Result first = Shell(project_, "ninja");
+  EXPECT_NE(first.out.find("ninja: no work to do."), std::string::npos) << first.out;
+}
+
 // Two ninjas in one folder: the second `pa-gen exec` of the batch waits for
 // the first (a lock under .pa/locks, naming its holder), then finds nothing
 // to do. Neither removes what the other wrote.
