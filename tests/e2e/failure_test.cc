@@ -285,12 +285,13 @@ TEST_F(FailureTest, TheProgressFolderOfAKilledBuildIsRemovedByTheNext) {
   ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
   ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget all_nodes").code, 0);
   // Killed once its exec has begun; the exec and dbt it leaves finish the
-  // 3 s model (waited for, so that nothing writes into the folder later).
+  // 3 s model (waited for, so that nothing writes into the folder later;
+  // '[p]' so that pgrep does not find this shell's own command line).
   Result killed = Shell(
       project_, "PA_TEST_SLEEP=3 '" + kPaGen.string() + "' build > build.out 2>&1 & pid=$!; "
                 "for i in $(seq 600); do ls .pa/progress/*/all_nodes.json > /dev/null 2>&1 && break; sleep 0.1; done; "
                 "kill -9 $pid; wait $pid; echo \"build exited $?\"; "
-                "for i in $(seq 600); do busy=; for p in $(pgrep -f 'pa-gen exec'); do "
+                "for i in $(seq 600); do busy=; for p in $(pgrep -f '[p]a-gen exec'); do "
                 "[ \"$(readlink /proc/$p/cwd)\" = \"$PWD\" ] && busy=1; done; [ -z \"$busy\" ] && break; sleep 0.1; done");
   ASSERT_NE(killed.out.find("build exited 137"), std::string::npos) << killed.out;
   std::vector<fs::path> left;
