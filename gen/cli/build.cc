@@ -9,7 +9,18 @@
 #include "util/process.h"
 #include "plan/layout.h"
 
-int RunNinja(CommandRunner& runner, const fs::path& build_ninja, const std::vector<std::string>& ninja_args) {
+namespace {
+
+// How long Ninja has to stop after Ctrl-C before it is killed. Ninja stops
+// its edges itself: each `pa-gen exec` gives its dbt 5 s to stop, kills it,
+// and records the nodes dbt finished; Ninja waits for them. Killing Ninja
+// after the same 5 s ended the build with 137 while execs were still at it.
+constexpr int kNinjaStopGraceSeconds = 30;
+
+}  // namespace
+
+int RunNinja(CommandRunner& runner, Disk& disk, const fs::path& build_ninja,
+             const std::vector<std::string>& ninja_args) {
   const char* env = std::getenv("PA_NINJA");
   fs::path ninja = env && *env ? fs::path(env) : FindInPath("ninja");
   if (ninja.empty()) {
@@ -22,6 +33,7 @@ int RunNinja(CommandRunner& runner, const fs::path& build_ninja, const std::vect
   command.argv = {ninja.string(), "-f", build_ninja.filename().string()};
   command.argv.insert(command.argv.end(), ninja_args.begin(), ninja_args.end());
   command.cwd = dir;
+  command.stop_grace_seconds = kNinjaStopGraceSeconds;
   long long start = NowNs();
   CommandResult result;
   std::string err;
@@ -35,6 +47,9 @@ int RunNinja(CommandRunner& runner, const fs::path& build_ninja, const std::vect
   }
   // Also after a ninja that succeeded: `pa-gen build marts` has no check
   // edge, and a batch goes past its nodes' failures (exit 0, no stamp).
-  int not_succeeded = PrintFailures(PlanFile(build_ninja), start, result.exit_code != 0);
+  int not_succeeded = PrintFailures(disk, PlanFile(build_ninja), start, result.exit_code != 0);
+  // Ctrl-C (or SIGTERM, SIGHUP): 128 + the signal, as a shell reports a
+  // program the signal stopped, whatever Ninja's own exit code was.
+  if (result.interrupted_by) return 128 + result.interrupted_by;
   return result.exit_code != 0 ? result.exit_code : not_succeeded > 0 ? 1 : 0;
 }

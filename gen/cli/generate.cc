@@ -13,6 +13,7 @@
 
 #include "cli/conventions.h"
 #include "dbt/options.h"
+#include "exec/outputs.h"
 #include "exec/split.h"
 #include "exec/state.h"
 #include "graph/graph.h"
@@ -81,6 +82,22 @@ CostModel HistoryCosts(Disk& disk, const Graph& graph, const BatchState& state, 
   return cost;
 }
 
+// The manifest read, parsed and turned into the graph pa-gen batches.
+bool LoadGraph(const DbtProject& project, const fs::path& manifest_file, PhaseTimer* timer,
+               Manifest* manifest, Graph* graph, std::string* err) {
+  {
+    ManifestText text;
+    if (!ReadManifestText(manifest_file, &text, err)) return false;
+    timer->Lap("read manifest");
+    if (!ParseManifestText(text, manifest_file.string(), manifest, err)) return false;
+  }
+  timer->Lap("parse manifest");
+  if (!BuildGraph(*manifest, manifest_file.string(), graph, err)) return false;
+  if (!FingerprintFileContents(project.dir, graph, err)) return false;
+  timer->Lap("build graph");
+  return true;
+}
+
 bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, PhaseTimer* timer,
          Generation* out, std::string* err) {
   Policy policy;
@@ -94,20 +111,35 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   if (!LoadProject(options.project_dir, &project, err)) return false;
   // The project's .env, as the dbt processes that run in its folder read it.
   DotenvUse dotenv = LoadProjectDotenv(project.dir);
-  // One generation at a time: two would write build.ninja and the plan of
-  // different runs, and share .pa/parse.
-  FileLock lock;
-  fs::path lock_file = GenerateLockFile(project.dir);
-  if (!lock.Acquire(lock_file, [&](const std::string& holder) {
-        fmt::print(stderr, "pa-gen: waiting for {} to finish generating ({})\n",
-                   holder.empty() ? "another pa-gen" : "pa-gen pid " + holder, lock_file.string());
-      }, err))
-    return false;
   fs::path output = options.output.empty() ? project.dir / "build.ninja"
                                            : fs::absolute(options.output).lexically_normal();
   DbtSettings dbt = options.dbt;
   dbt.profiles_dir = ResolveProfilesDir(options.dbt.profiles_dir.string(), project);
   if (!FindDbt(options.dbt.dbt.string(), project.dir, &dbt.dbt, err)) return false;
+  // A given manifest is read and checked before anything is written: bad
+  // input leaves .pa/ as it was (not even the lock file is made).
+  ProjectInputs inputs;
+  fs::path manifest_file;
+  Manifest manifest;
+  Graph graph;
+  if (!options.manifest.empty()) {
+    manifest_file = fs::absolute(options.manifest).lexically_normal();
+    // The graph comes from the given manifest alone: regenerate when it changes.
+    inputs = {{manifest_file, project.dir / "dbt_project.yml"}, {}};
+    inputs.files.insert(inputs.files.end(), dotenv.files.begin(), dotenv.files.end());
+    timer->Lap("project");
+    if (!LoadGraph(project, manifest_file, timer, &manifest, &graph, err)) return false;
+  }
+
+  // One generation at a time: two would write build.ninja and the plan of
+  // different runs, and share .pa/parse.
+  FileLock lock;
+  fs::path lock_file = GenerateLockFile(project.dir);
+  if (!disk.Lock(lock_file, &lock, [&](const std::string& holder) {
+        fmt::print(stderr, "pa-gen: waiting for {} to finish generating ({})\n",
+                   holder.empty() ? "another pa-gen" : "pa-gen pid " + holder, lock_file.string());
+      }, err))
+    return false;
 
   // Where results go: the target's identity and the environment variables
   // the profile and the project read, as keyed digests (dbt/identity.h).
@@ -119,8 +151,6 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   if (!LoadOrCreateIdentityKey(IdentityKeyFile(project.dir), &key, err)) return false;
   std::string environment = EnvironmentDigest(key, identity.env_vars);
 
-  ProjectInputs inputs;
-  fs::path manifest_file;
   fs::path parse_dir = ParseDir(project.dir);
   if (options.manifest.empty()) {
     inputs = ListProjectInputs(project, dbt.profiles_dir);
@@ -131,26 +161,9 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
     if (options.read_only && !ParsedWith(parse_dir, dbt, environment)) parse_dir = ReadOnlyParseDir(project.dir);
     if (!EnsureParsedManifest(runner, parse_dir, project, dbt, environment, inputs, &manifest_file, err)) return false;
     timer->Lap("dbt parse");
-  } else {
-    manifest_file = fs::absolute(options.manifest).lexically_normal();
-    // The graph comes from the given manifest alone: regenerate when it changes.
-    inputs = {{manifest_file, project.dir / "dbt_project.yml"}, {}};
-    inputs.files.insert(inputs.files.end(), dotenv.files.begin(), dotenv.files.end());
-    timer->Lap("project");
+    if (!LoadGraph(project, manifest_file, timer, &manifest, &graph, err)) return false;
   }
 
-  Manifest manifest;
-  {
-    ManifestText text;
-    if (!ReadManifestText(manifest_file, &text, err)) return false;
-    timer->Lap("read manifest");
-    if (!ParseManifestText(text, manifest_file.string(), &manifest, err)) return false;
-  }
-  timer->Lap("parse manifest");
-  Graph graph;
-  if (!BuildGraph(manifest, manifest_file.string(), &graph, err)) return false;
-  if (!FingerprintFileContents(project.dir, &graph, err)) return false;
-  timer->Lap("build graph");
   // --select / --exclude: the graph holds what dbt's own `dbt ls` lists.
   // Every node of the project stays selectable, so that a batch's selectors
   // never reach one that was left out.
@@ -242,6 +255,9 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
     return false;
   }
 
+  // Another build file of this project with other batches would lose its
+  // stamps and state files to this one's (exec/outputs.h).
+  if (!options.read_only && !CheckOtherOutputs(disk, project.dir, output, plan, err)) return false;
   std::error_code ec;
   // .pa/stamps too: Ninja would otherwise create it for the first stamp,
   // with its own mode rather than the project folder's (util/fs.h).
@@ -261,6 +277,7 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
     return false;
   for (const std::string& name : splits.merged) SetSplitMarker(disk, project.dir, name, false);
   if (!RegroupState(disk, project.dir, plan, state, err, unselected)) return false;
+  if (!options.read_only && !RecordOutput(disk, project.dir, output, err)) return false;
   timer->Lap("write");
   *out = Generation{plan_file,        project,    std::move(graph),
                     std::move(names),   std::move(grouping), std::move(batch_settings),

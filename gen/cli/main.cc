@@ -20,6 +20,7 @@
 #include "exec/progress.h"
 #include "exec/status.h"
 #include "exec/trace.h"
+#include "plan/layout.h"
 #include "util/disk.h"
 #include "worker/worker_runner.h"
 
@@ -112,7 +113,8 @@ int Main(int argc, char** argv) {
       "status", "Show for every node whether the next ninja (under these options) runs it, and why; "
                 "read-only");
   CLI::App* forget = app.add_subcommand(
-      "forget", "Regenerate, then make batches or nodes count as never built");
+      "forget", "Make batches or nodes of build.ninja's plan (or -o's) count as never built; "
+                "regenerate first only when options that shape the build are given");
   std::vector<std::string> names;
   bool full_refresh = false;
   forget->add_option("names", names, "Batch names, node names or unique_ids (default: all)");
@@ -184,6 +186,27 @@ int Main(int argc, char** argv) {
     RealDisk disk;
     return CheckBuild(disk, plan);
   }
+  // Plain `pa-gen forget` acts on the build as build.ninja has it, with the
+  // options it was made with: its plan as it is. (It regenerated first,
+  // under forget's own options, none: a build made with --policy, --vars or
+  // --select got the defaults' build.ninja, and the next `pa-gen --policy
+  // ... build` regenerated it back. A stale plan is the next ninja's to
+  // regenerate; the state it clears is by node and survives that.) Given
+  // options that shape the build, it regenerates under them first, as asked.
+  bool shapes_build = false;
+  for (const CLI::Option* option : app.get_options()) {
+    const std::string& name = option->get_name();
+    if (option->count() > 0 && name != "--project-dir" && name != "--output" && name != "--no-worker" &&
+        name != "--timings")
+      shapes_build = true;
+  }
+  if (*forget && !shapes_build) {
+    fs::path output = options.output.empty()
+                          ? fs::absolute(options.project_dir).lexically_normal() / "build.ninja"
+                          : fs::absolute(options.output).lexically_normal();
+    RealDisk disk;
+    return Forget(disk, PlanFile(output), names, full_refresh);
+  }
   // status, explain and graph show what these options would build and
   // never change what the next ninja does: their writes stay in memory.
   options.read_only = *status || *explain || *graph;
@@ -197,7 +220,7 @@ int Main(int argc, char** argv) {
   if (code != 0) return code;
   const fs::path& plan_file = generation.plan_file;
   if (*status) return PrintStatus(disk, plan_file);
-  if (*forget) return Forget(plan_file, names, full_refresh);
+  if (*forget) return Forget(disk, plan_file, names, full_refresh);
   if (*explain) return Explain(generation, json);
   if (*graph) return WriteGraph(runner, generation, graph_nodes, svg);
   if (*build) {
@@ -207,7 +230,7 @@ int Main(int argc, char** argv) {
     auto now = std::chrono::system_clock::now().time_since_epoch();
     setenv(kBuildStartedEnv,
            std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now).count()).c_str(), 1);
-    return RunNinja(runner, plan_file.parent_path() / ninja_file, ninja_args);
+    return RunNinja(runner, disk, plan_file.parent_path() / ninja_file, ninja_args);
   }
   return 0;
 }

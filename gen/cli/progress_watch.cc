@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -184,7 +185,37 @@ class Watch {
   std::set<std::string> started_, done_;
 };
 
+// Whether process `pid` exists (a zombie or another user's counts).
+bool ProcessRunning(int pid) { return kill(pid, 0) == 0 || errno == EPERM; }
+
 }  // namespace
+
+int RemoveFinishedProgress(Disk& disk, const fs::path& project,
+                           const std::function<bool(int pid)>& running) {
+  fs::path root = ProgressRootDir(project);
+  int removed = 0;
+  for (const std::string& name : disk.ListDir(root)) {
+    fs::path dir = root / name;
+    fs::path lock_file = ProgressLockFile(dir);
+    bool finished = false;
+    if (disk.Exists(lock_file)) {
+      FileLock probe;
+      std::string ignored;
+      bool held = false;
+      finished = disk.TryLock(lock_file, &probe, &held, &ignored) && held;
+    } else {
+      size_t dash = name.rfind('-');
+      std::string pid = dash == std::string::npos ? "" : name.substr(dash + 1);
+      bool digits = !pid.empty() && pid.size() <= 9 &&
+                    pid.find_first_not_of("0123456789") == std::string::npos;
+      finished = digits && !running(std::stoi(pid));
+    }
+    if (!finished) continue;
+    disk.RemoveTree(dir);
+    ++removed;
+  }
+  return removed;
+}
 
 bool WantsProgress(const std::vector<std::string>& ninja_args) {
   if (const char* env = std::getenv("PA_PROGRESS"); env && std::string(env) == "0") return false;
@@ -211,8 +242,14 @@ bool RunWithProgress(CommandRunner& runner, CommandRequest command, const fs::pa
   fs::path project = (fs::absolute(plan_file).parent_path() / plan.project_dir).lexically_normal();
   const char* started = std::getenv(kBuildStartedEnv);
   long long build_us = started ? std::atoll(started) : NowNs() / 1000;
+  RemoveFinishedProgress(disk, project, ProcessRunning);
   fs::path dir = ProgressDir(project, std::to_string(build_us) + "-" + std::to_string(getpid()));
-  if (!disk.MakeDirs(dir, &ignored)) return runner.Run(command, result, err);
+  // Held while this build runs: the next build removes the folder when a
+  // kill -9 left it behind (RemoveFinishedProgress).
+  FileLock running;
+  if (!disk.MakeDirs(dir, &ignored) ||
+      !disk.Lock(ProgressLockFile(dir), &running, [](const std::string&) {}, &ignored))
+    return runner.Run(command, result, err);
   setenv(kProgressDirEnv, dir.c_str(), 1);
   bool terminal = isatty(STDOUT_FILENO) && std::getenv("TERM") && std::string(std::getenv("TERM")) != "dumb";
   command.output = dir / "ninja.out";
@@ -248,8 +285,7 @@ bool RunWithProgress(CommandRunner& runner, CommandRequest command, const fs::pa
   wake.notify_all();
   display.join();
   watch.Poll(true);
-  std::error_code ec;
-  fs::remove_all(dir, ec);
+  disk.RemoveTree(dir);
   unsetenv(kProgressDirEnv);
   return ran;
 }

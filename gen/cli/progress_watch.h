@@ -1,9 +1,11 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "util/command_runner.h"
+#include "util/disk.h"
 #include "util/fs.h"
 
 // `pa-gen build`'s live progress (exec/progress.h) while Ninja runs: Ninja's
@@ -25,3 +27,12 @@ bool WantsProgress(const std::vector<std::string>& ninja_args);
 bool RunWithProgress(CommandRunner& runner, CommandRequest command, const fs::path& plan_file,
                      const std::vector<std::string>& ninja_args, CommandResult* result,
                      std::string* err);
+
+// Removes the progress folders (.pa/progress/<build>/) of builds that no
+// longer run: a `pa-gen build` killed with -9 could not remove its own. A
+// build holds the lock in its folder while it runs, so a folder whose lock
+// is free is left over. A folder without a lock file (being made just now,
+// or left by a pa-gen before the lock) is left over once the pid in its
+// name (<start>-<pid>) is not `running`. Returns how many it removed.
+int RemoveFinishedProgress(Disk& disk, const fs::path& project,
+                           const std::function<bool(int pid)>& running);

@@ -83,8 +83,7 @@ int PrintFailures(Disk& disk, const Plan& plan, const fs::path& project, StateCa
 
 }  // namespace
 
-int PrintFailures(const fs::path& plan_file, long long since, bool count_pending) {
-  RealDisk disk;
+int PrintFailures(Disk& disk, const fs::path& plan_file, long long since, bool count_pending) {
   std::string err;
   Plan plan;
   if (!LoadPlan(disk, plan_file, &plan, &err)) return 0;  // generation failed and said why
@@ -163,8 +162,8 @@ int PrintStatus(Disk& disk, const fs::path& plan_file) {
   return 0;
 }
 
-int Forget(const fs::path& plan_file, const std::vector<std::string>& names, bool full_refresh) {
-  RealDisk disk;
+int Forget(Disk& disk, const fs::path& plan_file, const std::vector<std::string>& names,
+           bool full_refresh) {
   std::string err;
   Plan plan;
   if (!LoadPlan(disk, plan_file, &plan, &err)) {

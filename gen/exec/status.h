@@ -19,7 +19,7 @@ int PrintStatus(Disk& disk, const fs::path& plan_file);
 // need work but were not run (with `count_pending`: after a ninja that
 // failed, their batch stopped or never started); the batches split node by
 // node. Returns how many nodes run since `since` did not succeed.
-int PrintFailures(const fs::path& plan_file, long long since, bool count_pending);
+int PrintFailures(Disk& disk, const fs::path& plan_file, long long since, bool count_pending);
 
 // The build's last edge (`pa-gen check`, the default target's input): exit
 // 0 and touch .pa/build.ok when every node of the plan has succeeded;
@@ -31,5 +31,7 @@ int CheckBuild(Disk& disk, const fs::path& plan_file);
 // `pa-gen forget [--full-refresh] [NAME...]`: makes the named batches or
 // nodes (by batch name, node name or unique_id; none: everything) count as
 // never built, so the next `ninja` rebuilds them and what depends on them;
-// with `full_refresh` their next dbt run adds --full-refresh.
-int Forget(const fs::path& plan_file, const std::vector<std::string>& names, bool full_refresh);
+// with `full_refresh` their next dbt run adds --full-refresh. Reads and
+// writes the state and stamps through `disk`.
+int Forget(Disk& disk, const fs::path& plan_file, const std::vector<std::string>& names,
+           bool full_refresh);

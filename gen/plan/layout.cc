@@ -32,6 +32,7 @@ fs::path PartialParseFile(const fs::path& project_dir) {
 }
 fs::path StartupFile(const fs::path& project_dir) { return project_dir / kPa / "dbt-startup"; }
 fs::path GraphDotFile(const fs::path& project_dir) { return project_dir / kPa / "graph.dot"; }
+fs::path OutputsFile(const fs::path& project_dir) { return project_dir / kPa / "outputs"; }
 fs::path GenerateLockFile(const fs::path& project_dir) {
   return project_dir / kPa / "locks" / "generate.lock";
 }
@@ -46,9 +47,11 @@ fs::path MergedRunResultsLockFile(const fs::path& project_dir) {
 }
 fs::path RunRootDir(const fs::path& project_dir) { return project_dir / kPa / "run"; }
 fs::path TraceFile(const fs::path& project_dir) { return project_dir / kPa / "trace.json"; }
+fs::path ProgressRootDir(const fs::path& project_dir) { return project_dir / kPa / "progress"; }
 fs::path ProgressDir(const fs::path& project_dir, const std::string& build) {
-  return project_dir / kPa / "progress" / build;
+  return ProgressRootDir(project_dir) / build;
 }
+fs::path ProgressLockFile(const fs::path& progress_dir) { return progress_dir / "build.lock"; }
 fs::path TraceLockFile(const fs::path& project_dir) { return project_dir / kPa / "locks" / ".trace.lock"; }
 
 fs::path RunTargetDir(const fs::path& run_dir) { return run_dir / "target"; }

@@ -22,6 +22,7 @@
 //   .pa/split/<batch>          marker: run this batch node by node (exec/split.h)
 //   .pa/dbt-startup            the last measured start-up of one dbt process
 //   .pa/graph.dot              `pa-gen graph --svg`'s input to dot
+//   .pa/outputs                the build files generated for the project, one a line (exec/outputs.h)
 //   .pa/locks/generate.lock    flock(2) held by the one pa-gen generating (util/file_lock.h)
 //   .pa/locks/<batch>.lock     flock(2) held by the one `pa-gen exec` running the batch
 //   .pa/run_results.json       every node's last result, merged from the batches' runs in
@@ -33,6 +34,8 @@
 //   .pa/locks/.trace.lock      flock(2) held while the trace is rewritten
 //   .pa/progress/<build>/      one `pa-gen build`'s live progress: <batch>.json from each
 //                              exec, ninja.out (Ninja's output); removed at the end (exec/progress.h)
+//   .pa/progress/<build>/build.lock  flock(2) held by that `pa-gen build` while it runs: a
+//                              folder whose lock is free belongs to a build that was killed
 
 // The plan's file name, beside build.ninja.
 inline constexpr const char* kPlanFileName = ".pa-plan.json";
@@ -60,13 +63,16 @@ fs::path PartialParseFile(const fs::path& project_dir);
 fs::path StartupFile(const fs::path& project_dir);
 fs::path GraphDotFile(const fs::path& project_dir);
 fs::path GenerateLockFile(const fs::path& project_dir);
+fs::path OutputsFile(const fs::path& project_dir);  // .pa/outputs
 fs::path BatchLockFile(const fs::path& project_dir, const std::string& batch);
 fs::path MergedRunResultsFile(const fs::path& project_dir);
 fs::path MergedRunResultsLockFile(const fs::path& project_dir);
 fs::path RunRootDir(const fs::path& project_dir);  // .pa/run: every batch's RunDir
 fs::path TraceFile(const fs::path& project_dir);
 fs::path TraceLockFile(const fs::path& project_dir);
+fs::path ProgressRootDir(const fs::path& project_dir);  // .pa/progress: every build's ProgressDir
 fs::path ProgressDir(const fs::path& project_dir, const std::string& build);
+fs::path ProgressLockFile(const fs::path& progress_dir);  // <progress dir>/build.lock
 
 // Inside a batch's run folder (`project_dir / RunDir(batch)`).
 fs::path RunTargetDir(const fs::path& run_dir);    // target/, dbt's --target-path

@@ -23,6 +23,9 @@ struct CommandRequest {
   std::filesystem::path output;   // stdout and stderr go here; empty: inherit
   std::vector<std::pair<std::string, std::string>> env;  // added to ours
   int timeout_seconds = 0;        // 0: none; then the command is killed
+  // After a signal we passed on (or the timeout's SIGTERM), how long the
+  // command has to stop before its group gets SIGKILL.
+  int stop_grace_seconds = 5;
 };
 
 struct CommandResult {

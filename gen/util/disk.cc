@@ -45,6 +45,15 @@ bool RealDisk::Lock(const fs::path& path, FileLock* lock,
   return lock->Acquire(path, waiting, err);
 }
 
+bool RealDisk::TryLock(const fs::path& path, FileLock* lock, bool* held, std::string* err) {
+  return lock->TryAcquire(path, held, err);
+}
+
+void RealDisk::RemoveTree(const fs::path& dir) {
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
 bool Disk::WriteFilesIfChanged(const std::vector<FileContent>& files, bool* changed,
                                std::string* err) {
   for (const FileContent& file : files) {
@@ -136,4 +145,23 @@ bool OverlayDisk::Lock(const fs::path& path, FileLock* lock,
                        const std::function<void(const std::string& holder)>& waiting,
                        std::string* err) {
   return real_.Lock(path, lock, waiting, err);
+}
+
+bool OverlayDisk::TryLock(const fs::path& path, FileLock* lock, bool* held, std::string* err) {
+  return real_.TryLock(path, lock, held, err);
+}
+
+void OverlayDisk::RemoveTree(const fs::path& dir) {
+  std::string base = Key(dir);
+  auto under = [&](const std::string& key) {
+    return key == base || (key.size() > base.size() && key.compare(0, base.size(), base) == 0 &&
+                           key[base.size()] == '/');
+  };
+  for (auto it = written_.begin(); it != written_.end();) it = under(it->first) ? written_.erase(it) : ++it;
+  for (auto it = dirs_.begin(); it != dirs_.end();) it = under(*it) ? dirs_.erase(it) : ++it;
+  removed_.insert(base);
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
+    removed_.insert(Key(it->path()));
 }

@@ -46,6 +46,11 @@ class Disk {
   virtual bool Lock(const fs::path& path, FileLock* lock,
                     const std::function<void(const std::string& holder)>& waiting,
                     std::string* err) = 0;
+  // Locks `path` in *lock only when no other process holds it; *held says
+  // whether it did.
+  virtual bool TryLock(const fs::path& path, FileLock* lock, bool* held, std::string* err) = 0;
+  // Removes a folder and everything in it; a missing one is no error.
+  virtual void RemoveTree(const fs::path& dir) = 0;
 };
 
 // The real file system, through util/fs.h (its file modes included).
@@ -65,6 +70,8 @@ class RealDisk : public Disk {
   bool Lock(const fs::path& path, FileLock* lock,
             const std::function<void(const std::string& holder)>& waiting,
             std::string* err) override;
+  bool TryLock(const fs::path& path, FileLock* lock, bool* held, std::string* err) override;
+  void RemoveTree(const fs::path& dir) override;
 };
 
 // Reads the real files and keeps every write in memory: what `pa-gen
@@ -84,6 +91,8 @@ class OverlayDisk : public Disk {
   bool Lock(const fs::path& path, FileLock* lock,
             const std::function<void(const std::string& holder)>& waiting,
             std::string* err) override;
+  bool TryLock(const fs::path& path, FileLock* lock, bool* held, std::string* err) override;
+  void RemoveTree(const fs::path& dir) override;
 
  private:
   struct File {

@@ -31,8 +31,6 @@ void PassOn(int sig) {
   if (group > 0) kill(-group, sig);
 }
 
-// Grace period between SIGTERM (or a passed-on signal) and SIGKILL.
-constexpr int kKillGraceMs = 5000;
 // Only where the kernel has no pidfd (before Linux 5.3): how often to look.
 constexpr int kFallbackPollMs = 20;
 
@@ -44,9 +42,10 @@ long long MonotonicMs() {
   return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-GroupStopper::GroupStopper(int group, int timeout_seconds)
+GroupStopper::GroupStopper(int group, int timeout_seconds, int grace_seconds)
     : group_(group),
-      timeout_at_(timeout_seconds > 0 ? MonotonicMs() + timeout_seconds * 1000LL : -1) {}
+      timeout_at_(timeout_seconds > 0 ? MonotonicMs() + timeout_seconds * 1000LL : -1),
+      grace_ms_(grace_seconds * 1000LL) {}
 
 void GroupStopper::Step(bool interrupted, CommandResult* result) {
   long long now = MonotonicMs();
@@ -56,11 +55,11 @@ void GroupStopper::Step(bool interrupted, CommandResult* result) {
     // writes run_results.json; after SIGTERM a PostgreSQL query went on
     // running (and holding its locks) after dbt was gone.
     kill(-group_, SIGINT);
-    kill_at_ = now + kKillGraceMs;
+    kill_at_ = now + grace_ms_;
   }
   // dbt stops its threads gracefully on SIGINT, but a query or Python
   // model may keep it busy: after a grace period the group is killed.
-  if (interrupted && kill_at_ == 0 && !result->timed_out) kill_at_ = now + kKillGraceMs;
+  if (interrupted && kill_at_ == 0 && !result->timed_out) kill_at_ = now + grace_ms_;
   if (kill_at_ > 0 && now >= kill_at_) {
     kill(-group_, SIGKILL);
     kill_at_ = -1;  // once
@@ -154,7 +153,7 @@ bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::str
   sigemptyset(&forwarded);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&forwarded, sig);
   sigprocmask(SIG_BLOCK, &forwarded, &unblocked);
-  GroupStopper stopper(pid, command.timeout_seconds);
+  GroupStopper stopper(pid, command.timeout_seconds, command.stop_grace_seconds);
   int status = 0;
   for (;;) {
     pid_t done = waitpid(pid, &status, WNOHANG);

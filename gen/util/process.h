@@ -17,7 +17,7 @@ std::filesystem::path FindInPath(const std::string& name);
 // Runs the command in a process group of its own and waits for it. A
 // SIGINT, SIGTERM or SIGHUP we receive is passed to the whole group, and
 // after a timeout the group gets SIGINT; either way SIGKILL follows when
-// it has not exited 5 s later. The group never outlives
+// it has not exited stop_grace_seconds (5) later. The group never outlives
 // us: if we die, the kernel sends the child SIGKILL. Returns false with
 // *err set when the command could not be started.
 bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::string* err);
@@ -27,11 +27,11 @@ long long MonotonicMs();
 
 // How every runner stops a command's process group (`group` > 0): SIGINT
 // once `timeout_seconds` (0: none) have passed since construction, and
-// SIGKILL 5 s after that timeout, or 5 s after the first signal we passed
-// on, when it is still running.
+// SIGKILL `grace_seconds` after that timeout, or after the first signal we
+// passed on, when it is still running.
 class GroupStopper {
  public:
-  GroupStopper(int group, int timeout_seconds);
+  GroupStopper(int group, int timeout_seconds, int grace_seconds = 5);
   // Sends whatever is due now and marks result->timed_out; `interrupted`:
   // we passed a signal on.
   void Step(bool interrupted, CommandResult* result);
@@ -41,6 +41,7 @@ class GroupStopper {
  private:
   int group_;
   long long timeout_at_;  // -1: none
+  long long grace_ms_;
   long long kill_at_ = 0;  // 0: not scheduled; -1: sent
 };
 

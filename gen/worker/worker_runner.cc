@@ -432,7 +432,7 @@ WorkerRunner::Outcome WorkerRunner::TryWorker(const CommandRequest& request, con
   g_group = pid;
   if (int sig = g_received) kill(-pid, sig);  // arrived before we knew the group
 
-  GroupStopper stopper(pid, request.timeout_seconds);  // as for a fresh process
+  GroupStopper stopper(pid, request.timeout_seconds, request.stop_grace_seconds);  // as for a fresh process
   int status = -1;
   bool have_status = false;
   for (;;) {

@@ -214,6 +214,125 @@ TEST_F(FailureTest, CtrlCToNinjaKeepsTheNodesDbtFinishedWithoutTheWorker) {
   InterruptAfterFastFinished("PA_NO_WORKER=1");
 }
 
+// `pa-gen forget` acts on the build as build.ninja has it: it regenerated
+// under its own options (none), so a build made with --policy per-model got
+// the default's one batch, and the next `pa-gen --policy per-model build`
+// regenerated it back (other batches, stamps removed, state moved twice).
+TEST_F(FailureTest, ForgetKeepsTheOptionsTheBuildWasGeneratedWith) {
+  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
+  std::string pa_gen = "'" + kPaGen.string() + "'";
+  ASSERT_EQ(Shell(project_, pa_gen + " --policy per-model && ninja").code, 0);
+  fs::path ninja_file = project_ / "build.ninja", plan_file = project_ / ".pa-plan.json";
+  std::string ninja_text = Read(ninja_file), plan_text = Read(plan_file);
+  auto ninja_mtime = fs::last_write_time(ninja_file), plan_mtime = fs::last_write_time(plan_file);
+
+  Result forget = Shell(project_, pa_gen + " forget fast");
+  ASSERT_EQ(forget.code, 0) << forget.out;
+  EXPECT_EQ(Read(ninja_file), ninja_text);
+  EXPECT_EQ(fs::last_write_time(ninja_file), ninja_mtime);
+  EXPECT_EQ(fs::last_write_time(plan_file), plan_mtime);
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "fast.stamp"));
+  EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "slow.stamp"));
+
+  Result build = Shell(project_, "PA_PROGRESS=0 " + pa_gen + " --policy per-model build");
+  ASSERT_EQ(build.code, 0) << build.out;
+  EXPECT_EQ(BatchesRun(build.out), std::set<std::string>{"fast"}) << build.out;
+  EXPECT_EQ(build.out.find("regenerating"), std::string::npos) << build.out;
+  EXPECT_EQ(fs::last_write_time(ninja_file), ninja_mtime);
+  EXPECT_EQ(Read(plan_file), plan_text);
+  EXPECT_NE(Shell(project_, "ninja").out.find("ninja: no work to do."), std::string::npos);
+
+  // No plan yet: one line, exit 2.
+  fs::remove(plan_file);
+  Result none = Shell(project_, pa_gen + " forget 2>&1");
+  EXPECT_EQ(none.code, 2) << none.out;
+  EXPECT_EQ(none.out.find('\n'), none.out.size() - 1) << none.out;
+}
+
+// Ctrl-C in a terminal reaches `pa-gen build` (the terminal's process group;
+// Ninja has one of its own), which passes it on to Ninja; Ninja stops its
+// edges, and the batch's exec gives dbt 5 s (the slow model sleeps on),
+// kills it and records what dbt finished. The build then ends 130, as a
+// program Ctrl-C stopped does (it ended 137: Ninja was killed at the same
+// 5 s), and keeps the node dbt finished.
+TEST_F(FailureTest, CtrlCToPaGenBuildExits130AndKeepsTheNodesDbtFinished) {
+  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
+  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget all_nodes").code, 0);
+  fs::remove(project_ / ".pa" / "run" / "all_nodes" / "logs" / "dbt.log");  // not an earlier run's
+  // setsid: pa-gen build leads a process group of its own, as in a terminal.
+  Result interrupted = Shell(
+      project_, "PA_TEST_SLEEP=120 setsid '" + kPaGen.string() + "' build > build.out 2>&1 & pid=$!; " +
+                    WaitUntilNodeFinished(".pa/run/all_nodes/logs/dbt.log", "model.tiny.fast") +
+                    "kill -INT -$pid; wait $pid; echo \"build exited $?\"; cat build.out");
+  EXPECT_NE(interrupted.out.find("build exited 130"), std::string::npos) << interrupted.out;
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
+  EXPECT_EQ(ProcessesInProject(), 0);
+  BatchState state;
+  std::string err;
+  ASSERT_TRUE(LoadBatchState(disk_, project_ / ".pa" / "state" / "all_nodes.json", &state, &err)) << err;
+  ASSERT_TRUE(state.count("model.tiny.fast")) << interrupted.out;
+  EXPECT_TRUE(state.at("model.tiny.fast").Succeeded()) << state.at("model.tiny.fast").status;
+  EXPECT_FALSE(state.count("model.tiny.slow") && state.at("model.tiny.slow").Succeeded());
+
+  Result resumed = Shell(project_, "ninja");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  std::string results = Read(project_ / ".pa" / "run" / "all_nodes" / "target" / "run_results.json");
+  EXPECT_NE(results.find("model.tiny.slow"), std::string::npos) << results;
+  EXPECT_EQ(results.find("model.tiny.fast"), std::string::npos) << results;
+}
+
+// `pa-gen build` killed with -9 cannot remove its progress folder: the next
+// build removes it (its lock is free), and its own when it ends.
+TEST_F(FailureTest, TheProgressFolderOfAKilledBuildIsRemovedByTheNext) {
+  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
+  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget all_nodes").code, 0);
+  // Killed once its exec has begun; the exec and dbt it leaves finish the
+  // 3 s model (waited for, so that nothing writes into the folder later;
+  // '[p]' so that pgrep does not find this shell's own command line).
+  Result killed = Shell(
+      project_, "PA_TEST_SLEEP=3 '" + kPaGen.string() + "' build > build.out 2>&1 & pid=$!; "
+                "for i in $(seq 600); do ls .pa/progress/*/all_nodes.json > /dev/null 2>&1 && break; sleep 0.1; done; "
+                "kill -9 $pid; wait $pid; echo \"build exited $?\"; "
+                "for i in $(seq 600); do busy=; for p in $(pgrep -f '[p]a-gen exec'); do "
+                "[ \"$(readlink /proc/$p/cwd)\" = \"$PWD\" ] && busy=1; done; [ -z \"$busy\" ] && break; sleep 0.1; done");
+  ASSERT_NE(killed.out.find("build exited 137"), std::string::npos) << killed.out;
+  std::vector<fs::path> left;
+  for (const auto& entry : fs::directory_iterator(project_ / ".pa" / "progress")) left.push_back(entry.path());
+  ASSERT_EQ(left.size(), 1u) << killed.out;
+
+  Result next = Shell(project_, "'" + kPaGen.string() + "' build");
+  EXPECT_EQ(next.code, 0) << next.out;
+  EXPECT_FALSE(fs::exists(left[0])) << next.out;
+  EXPECT_TRUE(fs::is_empty(project_ / ".pa" / "progress")) << next.out;
+}
+
+// Two build files of one project share its .pa/ (state and stamps): one
+// with other batches would make the other rebuild, so pa-gen refuses it
+// (exit 2, one line, nothing written); with the same batches it is fine.
+TEST_F(FailureTest, ASecondBuildFileWithOtherBatchesIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
+  std::string pa_gen = "'" + kPaGen.string() + "'";
+  ASSERT_EQ(Shell(project_, pa_gen).code, 0);  // build.ninja recorded in this copy's .pa/outputs
+  fs::create_directories(root_ / "other");
+  Result refused = Shell(project_, pa_gen + " -o ../other/build.ninja --policy per-model 2>&1");
+  EXPECT_EQ(refused.code, 2) << refused.out;
+  EXPECT_EQ(refused.out.rfind("pa-gen: error: " + (project_ / "build.ninja").string() + " also builds " +
+                                  project_.string() + " with other batches (model.tiny.fast is in batch "
+                                  "all_nodes there, ",
+                              0),
+            0u)
+      << refused.out;
+  EXPECT_EQ(refused.out.find('\n'), refused.out.size() - 1) << refused.out;
+  EXPECT_FALSE(fs::exists(root_ / "other" / "build.ninja"));
+  EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
+
+  Result same = Shell(project_, pa_gen + " -o ../other/build.ninja && ninja -C ../other");
+  EXPECT_EQ(same.code, 0) << same.out;
+  EXPECT_TRUE(BatchesRun(same.out).count("all_nodes")) << same.out;  // a new folder: no .ninja_log yet
+  Result first = Shell(project_, "ninja");
+  EXPECT_NE(first.out.find("ninja: no work to do."), std::string::npos) << first.out;
+}
+
 // Two ninjas in one folder: the second `pa-gen exec` of the batch waits for
 // the first (a lock under .pa/locks, naming its holder), then finds nothing
 // to do. Neither removes what the other wrote.

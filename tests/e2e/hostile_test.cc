@@ -3,6 +3,10 @@
 // open than the project folder.
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <functional>
+#include <vector>
+
 #include "e2e_util.h"
 
 namespace {
@@ -101,6 +105,68 @@ TEST_F(HostileTest, BadPolicyFilesAreExit2WithOneLine) {
     EXPECT_EQ(gen.out.rfind("pa-gen: error: " + policy.string() + ":", 0), 0u) << gen.out;
     EXPECT_EQ(gen.out.find('\n'), gen.out.size() - 1) << gen.out;
   }
+}
+
+// Every file under `dir`: its path, mtime and content, one per line.
+std::string TreeListing(const fs::path& dir) {
+  std::string listing;
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec))
+    files.push_back(it->path());
+  std::sort(files.begin(), files.end());
+  for (const fs::path& file : files) {
+    listing += RelativePath(file, dir);
+    if (fs::is_regular_file(file)) {
+      listing += " " + std::to_string(fs::last_write_time(file).time_since_epoch().count()) + " " +
+                 std::to_string(std::hash<std::string>{}(Read(file)));
+    }
+    listing += "\n";
+  }
+  return listing;
+}
+
+// Bad input is exit 2 with one line and loses nothing: a project without
+// .pa/ still has none (not even the generate lock), and a built one keeps
+// every file as it was, mtimes too.
+TEST(BadInput, LeavesDotPaBuildNinjaPlanAndStateAsTheyWere) {
+  fs::path root = TestRoot("bad-input");
+  fs::path project = root / "tiny";
+  fs::create_directories(project / "models");
+  Write(project / "dbt_project.yml", "name: tiny\nprofile: tiny\nconfig-version: 2\nmodel-paths: [models]\n");
+  Write(project / "profiles.yml",
+        "tiny:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: tiny.duckdb\n");
+  Write(project / "models" / "one.sql", "select 1 as id\n");
+  Write(root / "corrupt.json", "{\"nodes\": {");
+  Write(root / "bad-policy.yml", "rules: [\n");
+  const std::string pa_gen = "'" + kPaGen.string() + "'";
+  const std::vector<std::string> bad = {
+      pa_gen + " --manifest ../corrupt.json",
+      pa_gen + " --dbt ../no-such-dbt",
+      pa_gen + " --policy-file ../bad-policy.yml",
+      pa_gen + " --policy nonsense",
+  };
+  for (const std::string& command : bad) {
+    Result gen = Shell(project, command + " 2>&1");
+    EXPECT_EQ(gen.code, 2) << command << "\n" << gen.out;
+    EXPECT_EQ(gen.out.rfind("pa-gen: error: ", 0), 0u) << gen.out;
+    EXPECT_EQ(gen.out.find('\n'), gen.out.size() - 1) << gen.out;
+    EXPECT_FALSE(fs::exists(project / ".pa")) << command;
+    EXPECT_FALSE(fs::exists(project / "build.ninja")) << command;
+  }
+
+  Result built = Shell(project, pa_gen + " && ninja");
+  ASSERT_EQ(built.code, 0) << built.out;
+  ASSERT_TRUE(fs::exists(project / ".pa" / "locks" / "generate.lock"));
+  std::string before = TreeListing(project);
+  for (const std::string& command : bad) {
+    Result gen = Shell(project, command + " 2>&1");
+    EXPECT_EQ(gen.code, 2) << command << "\n" << gen.out;
+    EXPECT_EQ(TreeListing(project), before) << command;
+  }
+  EXPECT_NE(Shell(project, "ninja").out.find("no work to do"), std::string::npos);
+  RemoveUnlessFailed(root);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "dbt/dbt.h"
 #include "exec/run_results.h"
 #include "exec/merged_results.h"
+#include "exec/outputs.h"
 #include "exec/split.h"
 #include "exec/status.h"
 #include "exec/state.h"
@@ -125,6 +126,28 @@ TEST_F(BatchRunnerTest, ANodeFailureIsRecordedAndTheBuildGoesOn) {
   ASSERT_EQ(doc["results"].size(), 2u);
   EXPECT_EQ(doc["results"][0]["status"], "error");
   EXPECT_EQ(doc["results"][1]["unique_id"], "model.p.b");
+}
+
+// `pa-gen forget` and the build's summary go through the disk they are
+// given: here the fake one, no file on the real disk.
+TEST_F(BatchRunnerTest, ForgetAndTheFailureSummaryWorkOnTheFakeDisk) {
+  runner_.script.push_back({.run_results = RunResults({{"model.p.a", "success"}, {"model.p.b", "success"}})});
+  ASSERT_EQ(Run("staging", "d2"), 0);
+  ASSERT_TRUE(disk_.Exists(dir_ / StampPath("staging")));
+  EXPECT_EQ(PrintFailures(disk_, dir_ / kPlanFileName, 0, false), 0);
+
+  EXPECT_EQ(Forget(disk_, dir_ / kPlanFileName, {"a"}, /*full_refresh=*/true), 0);
+  EXPECT_FALSE(disk_.Exists(dir_ / StampPath("staging")));
+  BatchState state = State("staging");
+  EXPECT_EQ(state["model.p.a"].status, "");
+  EXPECT_TRUE(state["model.p.a"].full_refresh);
+  EXPECT_TRUE(state["model.p.b"].Succeeded());
+  EXPECT_EQ(Forget(disk_, dir_ / kPlanFileName, {"no_such_node"}, false), 2);
+
+  runner_.script.push_back({.exit_code = 1, .run_results = RunResults({{"model.p.a", "error"}, {"model.p.b", "skipped"}})});
+  ASSERT_EQ(Run("staging", "d2"), 0);
+  EXPECT_EQ(PrintFailures(disk_, dir_ / kPlanFileName, 0, false), 2);  // a failed, b skipped
+  EXPECT_EQ(PrintFailures(disk_, dir_ / "missing.json", 0, false), 0);  // no plan: nothing to say
 }
 
 // A failure that is not the nodes': dbt exits 2, or leaves nodes unreported,
@@ -547,6 +570,61 @@ TEST(WriteFileIfChanged, WritesOnceAndKeepsTheMtime) {
   EXPECT_FALSE(WriteFileIfChanged("/proc/pa_gen_no/f", "x", &changed, &err));
   EXPECT_EQ(err.rfind("/proc/pa_gen_no", 0), 0u) << err;
   EXPECT_NE(err.find("cannot "), std::string::npos) << err;
+}
+
+// Two build files of one project share its .pa/: a generation with other
+// batches than a build file still there is refused, one with the same
+// batches (or the same split node by node) is not, and a build file that
+// is gone no longer counts.
+TEST(SharedState, AnotherBuildFileWithOtherBatchesIsRefused) {
+  FakeDisk disk;
+  fs::path project = "/p";
+  auto member = [](const std::string& id) { return PlanMember{id, id, "f", {}}; };
+  auto plan_of = [&](std::vector<PlanBatch> batches, const std::string& project_dir) {
+    Plan plan;
+    plan.project_dir = project_dir;
+    plan.batches = std::move(batches);
+    return plan;
+  };
+  std::string err;
+  bool changed = false;
+  auto write = [&](const fs::path& output, const Plan& plan) {
+    ASSERT_TRUE(disk.WriteFileIfChanged(output, "ninja", &changed, &err)) << err;
+    ASSERT_TRUE(disk.WriteFileIfChanged(PlanFile(output), PlanToJson(plan), &changed, &err)) << err;
+    ASSERT_TRUE(RecordOutput(disk, project, output, &err)) << err;
+  };
+  fs::path a = "/p/build.ninja", b = "/out/b/build.ninja";
+  Plan folder = plan_of({{"marts", "d1", {member("model.p.c")}}, {"staging", "d2", {member("model.p.a"), member("model.p.b")}}}, ".");
+  write(a, folder);
+
+  Plan single = plan_of({{"all_nodes", "d3", {member("model.p.a"), member("model.p.b"), member("model.p.c")}}}, "../../p");
+  EXPECT_FALSE(CheckOtherOutputs(disk, project, b, single, &err));
+  EXPECT_EQ(err, "/p/build.ninja also builds /p with other batches (model.p.a is in batch staging there, "
+                 "all_nodes here); the two share its .pa/ state and stamps, so each would make the other "
+                 "rebuild: generate both with the same --policy, --policy-file, --max-batch-size, --select "
+                 "and --exclude, or delete /p/build.ninja");
+  // Regenerating the same build file with other batches is no conflict.
+  EXPECT_TRUE(CheckOtherOutputs(disk, project, a, single, &err)) << err;
+
+  Plan same = folder;
+  same.project_dir = "../../p";
+  EXPECT_TRUE(CheckOtherOutputs(disk, project, b, same, &err)) << err;
+  write(b, same);
+  std::string recorded;
+  ASSERT_TRUE(disk.ReadFile(OutputsFile(project), &recorded, &err)) << err;
+  EXPECT_EQ(recorded, "/out/b/build.ninja\n/p/build.ninja\n");
+  // staging split node by node is still staging.
+  Plan split = plan_of({{"marts", "d1", {member("model.p.c")}},
+                        {"staging.a", "d4", {member("model.p.a")}, "staging"},
+                        {"staging.b", "d5", {member("model.p.b")}, "staging"}}, ".");
+  EXPECT_TRUE(CheckOtherOutputs(disk, project, a, split, &err)) << err;
+
+  // b's build file deleted: it no longer counts, and leaves the list.
+  disk.RemoveFile(b);
+  EXPECT_TRUE(CheckOtherOutputs(disk, project, a, single, &err)) << err;
+  ASSERT_TRUE(RecordOutput(disk, project, a, &err)) << err;
+  ASSERT_TRUE(disk.ReadFile(OutputsFile(project), &recorded, &err)) << err;
+  EXPECT_EQ(recorded, "/p/build.ninja\n");
 }
 
 }  // namespace

@@ -65,10 +65,24 @@ class FakeDisk : public Disk {
       if (fs::path(name).parent_path() == d) names.insert(fs::path(name).filename().string());
     return {names.begin(), names.end()};
   }
-  // One process: nobody else can hold a lock.
+  // One process: nobody else can hold a lock, but those a test names here.
+  std::set<std::string> held_elsewhere;
   bool Lock(const fs::path&, FileLock*, const std::function<void(const std::string&)>&,
             std::string*) override {
     return true;
+  }
+  bool TryLock(const fs::path& path, FileLock*, bool* held, std::string*) override {
+    *held = !held_elsewhere.count(Key(path));
+    return true;
+  }
+  void RemoveTree(const fs::path& dir) override {
+    std::string base = Key(dir);
+    auto under = [&](const std::string& key) {
+      return key == base || (key.size() > base.size() && key.compare(0, base.size(), base) == 0 &&
+                             key[base.size()] == '/');
+    };
+    for (auto it = files.begin(); it != files.end();) it = under(it->first) ? files.erase(it) : ++it;
+    for (auto it = dirs.begin(); it != dirs.end();) it = under(*it) ? dirs.erase(it) : ++it;
   }
   bool Touch(const fs::path& path, std::string* err) override {
     if (!MakeDirs(path.parent_path(), err)) return false;

@@ -2,9 +2,13 @@
 
 #include <signal.h>
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -70,6 +74,33 @@ TEST(Subprocess, SigkillFollowsWhenIntIsIgnored) {
   ASSERT_TRUE(runner.Run(request, &result, &err)) << err;
   EXPECT_TRUE(result.timed_out);
   EXPECT_EQ(result.exit_code, 128 + SIGKILL);  // after the 5 s grace
+}
+
+// Ctrl-C passed on to a command that takes 2 s to stop: within its stop
+// grace it ends on its own (pa-gen build gives Ninja time to stop its
+// edges); past it, the group gets SIGKILL.
+TEST(Subprocess, APassedOnSignalLeavesTheStopGraceBeforeSigkill) {
+  std::string ready = ::testing::TempDir() + "/pa_gen_process_ready";
+  for (int grace : {1, 10}) {
+    std::remove(ready.c_str());
+    CommandRequest request =
+        Shell("trap 'sleep 2; exit 7' INT; touch '" + ready + "'; while :; do sleep 0.1; done");
+    request.stop_grace_seconds = grace;
+    pthread_t runner_thread = pthread_self();
+    std::thread ctrl_c([&] {
+      while (access(ready.c_str(), F_OK) != 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the runner waits for it by now
+      pthread_kill(runner_thread, SIGINT);
+    });
+    SubprocessRunner runner;
+    CommandResult result;
+    std::string err;
+    bool ran = runner.Run(request, &result, &err);
+    ctrl_c.join();
+    ASSERT_TRUE(ran) << err;
+    EXPECT_EQ(result.interrupted_by, SIGINT);
+    EXPECT_EQ(result.exit_code, grace == 1 ? 128 + SIGKILL : 7) << "grace " << grace;
+  }
 }
 
 }  // namespace

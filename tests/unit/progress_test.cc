@@ -4,7 +4,9 @@
 
 #include <cstdlib>
 
+#include "cli/progress_watch.h"
 #include "fake_disk.h"
+#include "plan/layout.h"
 
 namespace {
 
@@ -225,6 +227,53 @@ TEST(ProgressModel, KeepsTheBatchesNinjaBuildsForItsTargets) {
   EXPECT_EQ(predict({"-j", "2", "fct"}), "marts staging ");
   EXPECT_EQ(predict({"stg", "x"}), "other staging ");
   EXPECT_EQ(predict({"marts", "all"}), "marts other staging ");  // not a batch: all may run
+}
+
+// A `pa-gen build` killed with -9 leaves its progress folder: the next
+// build removes it, and never the folder of a build still running (its
+// lock held), nor one being made (no lock yet, its pid running).
+TEST(ProgressFolders, OnlyThoseOfBuildsThatNoLongerRunAreRemoved) {
+  FakeDisk disk;
+  fs::path project = "/p";
+  std::string err;
+  bool changed = false;
+  auto make = [&](const std::string& name, bool with_lock) {
+    fs::path dir = ProgressDir(project, name);
+    ASSERT_TRUE(disk.WriteFileIfChanged(dir / "all_nodes.json", "{}", &changed, &err)) << err;
+    if (with_lock) ASSERT_TRUE(disk.Touch(ProgressLockFile(dir), &err)) << err;
+  };
+  make("100-11", true);   // running: its lock is held
+  make("200-12", true);   // killed: its lock is free
+  make("300-13", false);  // being made by pid 13, which runs
+  make("400-14", false);  // left by pid 14 before there was a lock
+  make("odd", false);     // not a name pa-gen gives: left alone
+  disk.held_elsewhere.insert(FakeDisk::Key(ProgressLockFile(ProgressDir(project, "100-11"))));
+  auto running = [](int pid) { return pid == 11 || pid == 13; };
+
+  EXPECT_EQ(RemoveFinishedProgress(disk, project, running), 2);
+  EXPECT_EQ(disk.ListDir(ProgressRootDir(project)), (std::vector<std::string>{"100-11", "300-13", "odd"}));
+  EXPECT_FALSE(disk.Exists(ProgressDir(project, "200-12") / "all_nodes.json"));
+  EXPECT_TRUE(disk.Exists(ProgressDir(project, "100-11") / "all_nodes.json"));
+  EXPECT_EQ(RemoveFinishedProgress(disk, project, running), 0);
+}
+
+// The same on the real disk: the lock a live build holds (here another
+// open file of this process: flock(2) locks an open file) keeps its folder.
+TEST(ProgressFolders, ALockHeldOnTheRealDiskKeepsTheFolder) {
+  RealDisk disk;
+  fs::path project = fs::path(::testing::TempDir()) / "pa_gen_progress_folders";
+  std::error_code ec;
+  fs::remove_all(project, ec);
+  std::string err;
+  fs::path live = ProgressDir(project, "100-1"), killed = ProgressDir(project, "200-2");
+  ASSERT_TRUE(disk.MakeDirs(live, &err) && disk.MakeDirs(killed, &err)) << err;
+  FileLock held;
+  ASSERT_TRUE(disk.Lock(ProgressLockFile(live), &held, [](const std::string&) {}, &err)) << err;
+  ASSERT_TRUE(disk.Touch(ProgressLockFile(killed), &err)) << err;
+  EXPECT_EQ(RemoveFinishedProgress(disk, project, [](int) { return true; }), 1);
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_FALSE(fs::exists(killed));
+  fs::remove_all(project, ec);
 }
 
 }  // namespace
