@@ -147,9 +147,9 @@ double NodeSpanSeconds(const std::string& run_results_json) {
   return end > start ? static_cast<double>(end - start) / 1e6 : 0;
 }
 
-double CpuShare(double cpu_seconds, double startup_seconds, double node_seconds) {
-  if (cpu_seconds < 0 || node_seconds <= 0) return -1;
-  double share = (cpu_seconds - std::max(0.0, startup_seconds)) / node_seconds;
+double CpuShare(double cpu_seconds, double wall_seconds, double nodes_wall_seconds, double node_seconds) {
+  if (cpu_seconds < 0 || node_seconds <= 0 || wall_seconds <= 0 || nodes_wall_seconds <= 0) return -1;
+  double share = cpu_seconds * std::min(1.0, nodes_wall_seconds / wall_seconds) / node_seconds;
   return std::clamp(share, 0.0, 1.0);
 }
 
@@ -343,16 +343,16 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
     // was its own CPU: the cost model's (group/predict.h).
     double node_seconds = 0;
     for (const NodeResult& r : results) node_seconds += r.execution_time;
-    double fixed = run.wall_seconds - elapsed;
     std::string results_text, unread;
     double span = have_results && disk.ReadFile(results_file, &results_text, &unread)
                       ? NodeSpanSeconds(results_text)
                       : 0;
-    if (span > 0 && run.wall_seconds > span) {
-      fixed = run.wall_seconds - span;
-      SaveFixedCostSeconds(disk, project, fixed);
-    }
-    RecordCpu(results, have_results ? CpuShare(run.result.cpu_seconds, fixed, node_seconds) : -1, &state);
+    if (span > 0 && run.wall_seconds > span) SaveFixedCostSeconds(disk, project, run.wall_seconds - span);
+    RecordCpu(results,
+              have_results ? CpuShare(run.result.cpu_seconds, run.wall_seconds, span > 0 ? span : elapsed,
+                                      node_seconds)
+                           : -1,
+              &state);
     std::vector<NodeResult> own = RecordBlocked(blocked, finished, &state);
     BatchState kept = KeepMembers(*batch, state);
     saved = SaveBatchState(disk, StateFile(project, batch->name), kept, &err);

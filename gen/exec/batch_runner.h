@@ -86,11 +86,13 @@ double NodeSpanSeconds(const std::string& run_results_json);
 
 // Of the nodes' execution times (`node_seconds`, their sum), the share that
 // was the dbt process's own CPU: its CPU time (`cpu_seconds`, < 0: not
-// measured) less its fixed cost (`startup_seconds`: its wall time outside
-// the span of its nodes, counted as CPU), in [0, 1]; -1 when unknown. Under the interpreter's
-// lock a node's time also holds the waits for it, so the share is of what
-// the nodes took side by side, not of their work alone.
-double CpuShare(double cpu_seconds, double startup_seconds, double node_seconds);
+// measured) spread evenly over its wall time (`wall_seconds`), the part of
+// it while nodes ran (`nodes_wall_seconds`: their span), in [0, 1]; -1 when
+// unknown. Not its CPU less its fixed cost's wall time: on a busy machine
+// the start-up waits for a core as long as it computes. Under the
+// interpreter's lock a node's time also holds the waits for it, so the
+// share is of what the nodes took side by side, not of their work alone.
+double CpuShare(double cpu_seconds, double wall_seconds, double nodes_wall_seconds, double node_seconds);
 
 // Sets each node's cpu_seconds in *state: `share` (CpuShare) of its
 // seconds; unknown (0) with a share < 0.

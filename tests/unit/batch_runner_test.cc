@@ -448,13 +448,15 @@ TEST(RecordOutcomes, LinesForOwnFailuresCountsForSkipped) {
   EXPECT_TRUE(RecordOutcomes({&d}, {}, false, 42, "/l", &other).lines.empty());
 }
 
-// Issue 15: the dbt process's CPU less its start-up, over its nodes' time.
+// Issue 15: the dbt process's CPU while its nodes ran (its CPU spread
+// evenly over its run), over its nodes' time.
 TEST(RecordCpu, ShareOfTheNodesTimeThatWasTheProcesssCpu) {
-  EXPECT_DOUBLE_EQ(CpuShare(3.5, 0.5, 6), 0.5);
-  EXPECT_DOUBLE_EQ(CpuShare(20, 0.5, 6), 1);   // never more than their time
-  EXPECT_DOUBLE_EQ(CpuShare(0.2, 0.5, 6), 0);  // a start-up that took longer than the CPU
-  EXPECT_DOUBLE_EQ(CpuShare(-1, 0.5, 6), -1);  // not measured (the fake runner)
-  EXPECT_DOUBLE_EQ(CpuShare(3, 0.5, 0), -1);   // no node time to share
+  EXPECT_DOUBLE_EQ(CpuShare(4, 8, 6, 6), 0.5);  // 4 s of CPU in 8 s, 6 of them with nodes
+  EXPECT_DOUBLE_EQ(CpuShare(40, 8, 6, 6), 1);   // never more than their time
+  EXPECT_DOUBLE_EQ(CpuShare(0, 8, 6, 6), 0);
+  EXPECT_DOUBLE_EQ(CpuShare(-1, 8, 6, 6), -1);  // not measured (the fake runner)
+  EXPECT_DOUBLE_EQ(CpuShare(4, 8, 6, 0), -1);   // no node time to share
+  EXPECT_DOUBLE_EQ(CpuShare(4, 0, 6, 6), -1);
   PlanMember a{"model.p.a", "p.a", "fa", {}}, b{"model.p.b", "p.b", "fb", {}};
   std::vector<NodeResult> results = {{"model.p.a", "success", "", 2}, {"model.p.b", "success", "", 4}};
   BatchState state;
