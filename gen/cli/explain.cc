@@ -60,6 +60,11 @@ int Explain(const Generation& g, bool json) {
   };
   int timed = 0;
   for (size_t n = 0; n < g.graph.nodes.size(); ++n) timed += g.cost.node_seconds[n] != kUnknownNodeSeconds;
+  double node_seconds = 0, cpu_seconds = 0;  // what the nodes take, and of it the dbt processes' CPU
+  for (size_t n = 0; n < g.graph.nodes.size(); ++n) {
+    node_seconds += g.cost.node_seconds[n];
+    if (!g.cost.node_cpu_seconds.empty()) cpu_seconds += g.cost.node_cpu_seconds[n];
+  }
   if (json) {
     nlohmann::ordered_json doc;
     doc["policy"] = g.grouping.policy;
@@ -71,7 +76,10 @@ int Explain(const Generation& g, bool json) {
                          {"hook_seconds", g.cost.hook_seconds},
                          {"timed_nodes", timed},
                          {"nodes", g.graph.nodes.size()},
+                         {"node_seconds", node_seconds},
+                         {"node_cpu_seconds", cpu_seconds},
                          {"jobs", g.cost.jobs},
+                         {"cores", g.cost.cores},
                          {"pools", g.cost.pools},
                          {"threads", g.cost.threads}};
     doc["critical_path"] = batch_names(e.prediction.critical_path);
@@ -84,7 +92,8 @@ int Explain(const Generation& g, bool json) {
                                      {"members", members},
                                      {"upstream", batch_names(batch.deps)},
                                      {"threads", g.settings[b].threads},
-                                     {"predicted_seconds", e.prediction.batch_seconds[b]}};
+                                     {"predicted_seconds", e.prediction.batch_seconds[b]},
+                                     {"predicted_cpu_seconds", e.prediction.batch_cpu_seconds[b]}};
       if (!batch.split_from.empty()) item["split_from"] = batch.split_from;
       if (!batch.split_path.empty()) {
         std::vector<std::string> path;
@@ -114,6 +123,9 @@ int Explain(const Generation& g, bool json) {
                                              Seconds(g.cost.hook_seconds)),
              timed, g.graph.nodes.size(), Seconds(kUnknownNodeSeconds),
              g.cost.jobs, g.cost.jobs == 1 ? "" : "es", pools, g.cost.threads);
+  fmt::print("dbt's own CPU: {} of the nodes' {} (a dbt process runs its Python on one core; "
+             "batches side by side share {} core{})\n",
+             Seconds(cpu_seconds), Seconds(node_seconds), g.cost.cores, g.cost.cores == 1 ? "" : "s");
   fmt::print("critical path: {}\n\n", Join(batch_names(e.prediction.critical_path), " -> "));
   for (size_t b = 0; b < partition.batches.size(); ++b) {
     const Batch& batch = partition.batches[b];

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <cstdio>
 #include <cstdlib>
@@ -73,11 +74,22 @@ CostModel HistoryCosts(Disk& disk, const Graph& graph, const BatchState& state, 
   CostModel cost;
   for (const Node& node : graph.nodes) {
     auto it = state.find(node.unique_id);
-    cost.node_seconds.push_back(it != state.end() && it->second.seconds > 0 ? it->second.seconds
-                                                                             : kUnknownNodeSeconds);
+    bool timed = it != state.end() && it->second.seconds > 0;
+    double seconds = timed ? it->second.seconds : kUnknownNodeSeconds;
+    cost.node_seconds.push_back(seconds);
+    // The CPU its last run measured, else the default share of its time.
+    cost.node_cpu_seconds.push_back(timed && it->second.cpu_seconds > 0
+                                        ? std::min(it->second.cpu_seconds, seconds)
+                                        : std::min(kUnknownNodeCpuSeconds, seconds));
   }
-  if (double measured = LoadStartupSeconds(disk, project_dir); measured > 0) cost.startup_seconds = measured;
+  // A batch's fixed cost: the last measured, else dbt's start-up alone, else the default.
+  if (double measured = LoadFixedCostSeconds(disk, project_dir); measured > 0) {
+    cost.startup_seconds = measured;
+  } else if (double startup = LoadStartupSeconds(disk, project_dir); startup > 0) {
+    cost.startup_seconds = startup;
+  }
   cost.jobs = adapter_type == "duckdb" ? 1 : options.jobs;
+  cost.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   cost.threads = options.dbt.threads > 0 ? options.dbt.threads : kAssumedProfileThreads;
   return cost;
 }

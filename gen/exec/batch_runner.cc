@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -15,6 +16,7 @@
 #include "exec/merged_results.h"
 #include "exec/progress.h"
 #include "exec/split.h"
+#include "exec/trace.h"
 #include "plan/layout.h"
 #include "plan/plan_json.h"
 #include "util/escape.h"
@@ -132,6 +134,33 @@ bool RunWithRetries(CommandRunner& runner, Disk& disk, const CommandRequest& com
   }
 }
 
+double NodeSpanSeconds(const std::string& run_results_json) {
+  TraceRun run;
+  std::string err;
+  if (!ParseTraceRun("", run_results_json, "run_results.json", &run, &err) || run.slices.empty())
+    return 0;
+  std::int64_t start = run.slices[0].start_us, end = run.slices[0].end_us;
+  for (const TraceSlice& s : run.slices) {
+    start = std::min(start, s.start_us);
+    end = std::max(end, s.end_us);
+  }
+  return end > start ? static_cast<double>(end - start) / 1e6 : 0;
+}
+
+double CpuShare(double cpu_seconds, double wall_seconds, double nodes_wall_seconds, double node_seconds) {
+  if (cpu_seconds < 0 || node_seconds <= 0 || wall_seconds <= 0 || nodes_wall_seconds <= 0) return -1;
+  double share = cpu_seconds * std::min(1.0, nodes_wall_seconds / wall_seconds) / node_seconds;
+  return std::clamp(share, 0.0, 1.0);
+}
+
+void RecordCpu(const std::vector<NodeResult>& results, double share, BatchState* state) {
+  for (const NodeResult& r : results) {
+    auto it = state->find(r.unique_id);
+    if (it == state->end()) continue;
+    it->second.cpu_seconds = share < 0 ? 0 : share * it->second.seconds;
+  }
+}
+
 BatchOutcome RecordOutcomes(const std::vector<const PlanMember*>& selected,
                             const std::vector<NodeResult>& results, bool have_results,
                             long long finished, const fs::path& log_file, BatchState* state) {
@@ -145,6 +174,7 @@ BatchOutcome RecordOutcomes(const std::vector<const PlanMember*>& selected,
     s.full_refresh = false;
     s.ran_at = finished;
     s.seconds = it == by_id.end() ? 0 : it->second->execution_time;
+    s.cpu_seconds = 0;  // RecordCpu's, when the run's CPU is known
     if (it != by_id.end() && IsSuccessStatus(it->second->status)) {
       s.status = it->second->status;
       s.message.clear();
@@ -309,6 +339,20 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
     // Record every selected node's outcome, also when the batch fails: what
     // succeeded is not run again.
     outcome = RecordOutcomes(work.selected, results, have_results, finished, log_file, &state);
+    // What the batch paid beyond its nodes, and how much of its nodes' time
+    // was its own CPU: the cost model's (group/predict.h).
+    double node_seconds = 0;
+    for (const NodeResult& r : results) node_seconds += r.execution_time;
+    std::string results_text, unread;
+    double span = have_results && disk.ReadFile(results_file, &results_text, &unread)
+                      ? NodeSpanSeconds(results_text)
+                      : 0;
+    if (span > 0 && run.wall_seconds > span) SaveFixedCostSeconds(disk, project, run.wall_seconds - span);
+    RecordCpu(results,
+              have_results ? CpuShare(run.result.cpu_seconds, run.wall_seconds, span > 0 ? span : elapsed,
+                                      node_seconds)
+                           : -1,
+              &state);
     std::vector<NodeResult> own = RecordBlocked(blocked, finished, &state);
     BatchState kept = KeepMembers(*batch, state);
     saved = SaveBatchState(disk, StateFile(project, batch->name), kept, &err);

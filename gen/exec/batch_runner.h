@@ -80,6 +80,24 @@ BatchOutcome RecordOutcomes(const std::vector<const PlanMember*>& selected,
                             const std::vector<NodeResult>& results, bool have_results,
                             long long finished, const fs::path& log_file, BatchState* state);
 
+// From the first node's start to the last one's end, as dbt timed them in
+// its run_results.json, in seconds; 0 when no node is timed.
+double NodeSpanSeconds(const std::string& run_results_json);
+
+// Of the nodes' execution times (`node_seconds`, their sum), the share that
+// was the dbt process's own CPU: its CPU time (`cpu_seconds`, < 0: not
+// measured) spread evenly over its wall time (`wall_seconds`), the part of
+// it while nodes ran (`nodes_wall_seconds`: their span), in [0, 1]; -1 when
+// unknown. Not its CPU less its fixed cost's wall time: on a busy machine
+// the start-up waits for a core as long as it computes. Under the
+// interpreter's lock a node's time also holds the waits for it, so the
+// share is of what the nodes took side by side, not of their work alone.
+double CpuShare(double cpu_seconds, double wall_seconds, double nodes_wall_seconds, double node_seconds);
+
+// Sets each node's cpu_seconds in *state: `share` (CpuShare) of its
+// seconds; unknown (0) with a share < 0.
+void RecordCpu(const std::vector<NodeResult>& results, double share, BatchState* state);
+
 // Members held back by a failure upstream (exec/gate.h), recorded in
 // *state as skipped at `finished`; returns their results for the build's
 // run_results.json.

@@ -27,6 +27,7 @@ bool LoadBatchState(Disk& disk, const fs::path& file, BatchState* state, std::st
       s.status = n.at("status").get<std::string>();
       s.ran_at = WholeNumberOr<long long>(n, "ran_at", 0, 0);
       s.seconds = SecondsOr(n, "seconds", 0);
+      s.cpu_seconds = SecondsOr(n, "cpu_seconds", 0);
       s.message = n.value("message", "");
       s.full_refresh = n.value("full_refresh", false);
     }
@@ -47,6 +48,7 @@ bool SaveBatchState(Disk& disk, const fs::path& file, const BatchState& state, s
                         {"status", s.status}};
     if (s.ran_at) n["ran_at"] = s.ran_at;
     if (s.seconds > 0) n["seconds"] = s.seconds;
+    if (s.cpu_seconds > 0) n["cpu_seconds"] = s.cpu_seconds;
     if (!s.message.empty()) n["message"] = s.message;
     if (s.full_refresh) n["full_refresh"] = true;
     nodes[id] = std::move(n);
@@ -78,9 +80,11 @@ bool LoadAllState(Disk& disk, const fs::path& project_dir, BatchState* all, std:
   return true;
 }
 
-double LoadStartupSeconds(Disk& disk, const fs::path& project_dir) {
+namespace {
+
+double LoadSecondsFile(Disk& disk, const fs::path& file) {
   std::string text, err;
-  if (!disk.ReadFile(StartupFile(project_dir), &text, &err)) return 0;
+  if (!disk.ReadFile(file, &text, &err)) return 0;
   try {
     // A measurement, not a promise: anything odd (nan, inf, negative) counts as none.
     double seconds = std::stod(text);
@@ -90,11 +94,28 @@ double LoadStartupSeconds(Disk& disk, const fs::path& project_dir) {
   }
 }
 
-void SaveStartupSeconds(Disk& disk, const fs::path& project_dir, double seconds) {
+void SaveSecondsFile(Disk& disk, const fs::path& file, double seconds) {
   bool changed = false;
   std::string ignored;  // a lost measurement costs nothing but precision
-  disk.WriteFileIfChanged(StartupFile(project_dir), fmt::format("{:.3f}\n", seconds), &changed,
-                     &ignored);
+  disk.WriteFileIfChanged(file, fmt::format("{:.3f}\n", seconds), &changed, &ignored);
+}
+
+}  // namespace
+
+double LoadStartupSeconds(Disk& disk, const fs::path& project_dir) {
+  return LoadSecondsFile(disk, StartupFile(project_dir));
+}
+
+void SaveStartupSeconds(Disk& disk, const fs::path& project_dir, double seconds) {
+  SaveSecondsFile(disk, StartupFile(project_dir), seconds);
+}
+
+double LoadFixedCostSeconds(Disk& disk, const fs::path& project_dir) {
+  return LoadSecondsFile(disk, FixedCostFile(project_dir));
+}
+
+void SaveFixedCostSeconds(Disk& disk, const fs::path& project_dir, double seconds) {
+  SaveSecondsFile(disk, FixedCostFile(project_dir), seconds);
 }
 
 bool RegroupState(Disk& disk, const fs::path& project_dir, const Plan& plan, const BatchState& all,

@@ -19,6 +19,9 @@ struct NodeState {
   bool full_refresh = false;  // `pa-gen forget --full-refresh`: next run adds --full-refresh
   long long ran_at = 0;       // when dbt last ran it, successfully or not; 0: never
   double seconds = 0;         // dbt's execution_time of that run
+  // Of `seconds`, the dbt process's own CPU, estimated (CpuShare); the rest
+  // waited on the database or on the process's other threads. 0: unknown.
+  double cpu_seconds = 0;
 
   bool Succeeded() const;
 };
@@ -37,6 +40,15 @@ bool LoadAllState(Disk& disk, const fs::path& project_dir, BatchState* all, std:
 // policy weighs batches with it.
 double LoadStartupSeconds(Disk& disk, const fs::path& project_dir);
 void SaveStartupSeconds(Disk& disk, const fs::path& project_dir, double seconds);
+
+// The last measured fixed cost of a batch: its dbt's wall time less the
+// span of its nodes (the first node's start to the last one's end, as dbt
+// timed them): the start-up, and inside dbt's elapsed_time the DAG, the
+// cache and the artifacts, which a batch pays whatever its size. In
+// .pa/dbt-fixed-cost; 0 when never measured. The cost model's per-batch
+// fixed cost (group/predict.h).
+double LoadFixedCostSeconds(Disk& disk, const fs::path& project_dir);
+void SaveFixedCostSeconds(Disk& disk, const fs::path& project_dir, double seconds);
 
 // After a regeneration: moves every node's state (`all`, from LoadAllState)
 // to the file of the batch that now holds it (a policy change keeps what

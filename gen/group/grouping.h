@@ -17,6 +17,7 @@ struct Grouping {
   std::vector<std::string> keys;                       // per node, from GroupKeys
   std::map<std::string, GroupSettings> group_settings;  // from the policy file's rules
   Partition partition;
+  int max_batch_size = 0;  // the limit its batches were cut to; 0: none
 };
 
 // Groups with `policy`: keys, then the partition, then batches cut to the
@@ -32,9 +33,18 @@ double PredictGrouping(const Policy& policy, const Grouping& grouping, const Gra
 inline const std::vector<std::string> kAutoCandidates = {
     "folder", "folder:2", "component", "level", "resource-type", "single", "per-model"};
 
-// `auto`: the candidate with the shortest predicted build; the rules of a
-// policy file still apply on top of each. `predictions` receives every
-// candidate's predicted seconds.
+// Where batches run side by side (`cost.jobs` > 1: a server), `auto` also
+// weighs the folder batches cut into k parts along the DAG, for k in
+// kAutoSplits, as --max-batch-size cuts them (the limit: the largest
+// folder batch's models, seeds and snapshots over k, rounded up), named
+// "folder --max-batch-size N" and tried after kAutoCandidates: one dbt
+// process runs its Python on one core, so a folder's nodes in two
+// processes can go faster than in one on two threads.
+inline const std::vector<int> kAutoSplits = {2, 3, 4};
+
+// `auto`: the candidate with the shortest predicted build, the first on a
+// tie; the rules of a policy file still apply on top of each.
+// `predictions` receives every candidate's predicted seconds.
 Grouping ChooseGrouping(const Policy& policy, const DbtProject& project, const Graph& graph,
                         const std::vector<std::string>& names, const CostModel& cost,
                         int max_threads, std::map<std::string, double>* predictions);

@@ -61,6 +61,8 @@ fs::path SelectDir(const fs::path& project_dir);
 inline constexpr const char* kUnselectedStateName = ".unselected";
 fs::path PartialParseFile(const fs::path& project_dir);
 fs::path StartupFile(const fs::path& project_dir);
+// A batch's last measured fixed cost: `.pa/dbt-fixed-cost` (exec/state.h).
+fs::path FixedCostFile(const fs::path& project_dir);
 fs::path GraphDotFile(const fs::path& project_dir);
 fs::path GenerateLockFile(const fs::path& project_dir);
 fs::path OutputsFile(const fs::path& project_dir);  // .pa/outputs

@@ -32,6 +32,10 @@ struct CommandResult {
   int exit_code = -1;      // 128 + signal when killed by one
   bool timed_out = false;  // killed by the runner after timeout_seconds
   int interrupted_by = 0;  // SIGINT/SIGTERM/SIGHUP we received and passed on; 0: none
+  // The command's CPU time (user + system, all its threads); < 0: unknown.
+  // pa-gen's cost model splits a batch's node times into its dbt's own
+  // work and waiting on the database with it (group/predict.h).
+  double cpu_seconds = -1;
   // Who ran it, for messages and tests: "process", or "worker".
   std::string ran_by = "process";
 };

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -156,8 +157,13 @@ bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::str
   GroupStopper stopper(pid, command.timeout_seconds, command.stop_grace_seconds);
   int status = 0;
   for (;;) {
-    pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) break;
+    rusage usage = {};
+    pid_t done = wait4(pid, &status, WNOHANG, &usage);
+    if (done == pid) {
+      result->cpu_seconds = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
+                            usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+      break;
+    }
     if (done < 0 && errno != EINTR) {
       wait_err = fmt::format("waitpid: {}", std::strerror(errno));
       break;

@@ -439,6 +439,8 @@ WorkerRunner::Outcome WorkerRunner::TryWorker(const CommandRequest& request, con
     int r = ReadMessage(sock.fd, &buffer, &reply, kPollMs);
     if (r == 1 && reply.contains("status") && reply["status"].is_number_integer()) {
       status = reply["status"].get<int>();
+      if (reply.contains("cpu_seconds") && reply["cpu_seconds"].is_number())
+        result->cpu_seconds = reply["cpu_seconds"].get<double>();
       have_status = true;
       break;
     }

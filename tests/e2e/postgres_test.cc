@@ -241,6 +241,45 @@ TEST_F(PostgresTest, IndependentBatchesRunSideBySide) {
   EXPECT_LT(b_start, a_end) << "a ran " << a_start << " to " << a_end << ", b " << b_start << " to " << b_end;
 }
 
+// Issue 15: a build on the server records what the cost model needs (each
+// node's CPU, the batch's fixed cost), and `--policy auto` weighs the
+// folder cut in parts. Six models in folder a each wait 0.3 s on the
+// server: that wait is not the dbt process's CPU.
+TEST_F(PostgresTest, ABuildRecordsTheCpuAndFixedCostAutoPredictsWith) {
+  fs::path project = root_ / "tiny";
+  WriteTinyProject(project, "select 1 as id\n", "select 1 as id\n");
+  for (int i = 1; i <= 5; ++i)
+    Write(project / "models" / "a" / ("w" + std::to_string(i) + ".sql"), "select 1 as id from pg_sleep(0.3)\n");
+  Write(project / "models" / "a" / "x.sql", "select 1 as id from pg_sleep(0.3)\n");
+  CreateDatabase("cost_model");
+  Result build = Run(project, "cost_model", Quote(kPaGen.string()) + " --target postgres --policy folder && ninja -j2");
+  ASSERT_EQ(build.code, 0) << build.out;
+  std::string fixed = Read(project / ".pa" / "dbt-fixed-cost");
+  EXPECT_GT(std::stod(fixed), 0) << fixed;
+  json state = json::parse(Read(project / ".pa" / "state" / "a.json"));
+  ASSERT_EQ(state["nodes"].size(), 6u) << state.dump();
+  for (const auto& [id, node] : state["nodes"].items()) {
+    ASSERT_TRUE(node.contains("cpu_seconds")) << id << " " << node.dump();
+    double seconds = node["seconds"].get<double>(), cpu = node["cpu_seconds"].get<double>();
+    EXPECT_GE(seconds, 0.3) << id;
+    EXPECT_GT(cpu, 0) << id;
+    EXPECT_LT(cpu, seconds - 0.2) << id << ": the 0.3 s on the server counted as dbt's CPU";
+  }
+  Result explain = Run(project, "cost_model",
+                       Quote(kPaGen.string()) + " --target postgres --policy auto --jobs 2 explain --json");
+  ASSERT_EQ(explain.code, 0) << explain.out;
+  size_t open = explain.out.find('{'), close = explain.out.rfind('}');
+  ASSERT_NE(open, std::string::npos) << explain.out;
+  json doc = json::parse(explain.out.substr(open, close - open + 1));
+  EXPECT_TRUE(doc["alternatives"].contains("folder --max-batch-size 3")) << doc["alternatives"].dump();
+  EXPECT_TRUE(doc["alternatives"].contains("folder --max-batch-size 2")) << doc["alternatives"].dump();
+  double best = doc["predicted_seconds"].get<double>();
+  for (const auto& [policy, seconds] : doc["alternatives"].items()) EXPECT_LE(best, seconds.get<double>()) << policy;
+  EXPECT_DOUBLE_EQ(doc["cost_model"]["dbt_startup_seconds"].get<double>(), std::stod(fixed));
+  EXPECT_GE(doc["cost_model"]["cores"].get<int>(), 1);
+  EXPECT_LT(doc["cost_model"]["node_cpu_seconds"].get<double>(), doc["cost_model"]["node_seconds"].get<double>());
+}
+
 // Two batches that create the same schema at the same moment: PostgreSQL
 // fails the second `create schema if not exists` with a unique violation.
 // The race is made certain: a third session holds an uncommitted

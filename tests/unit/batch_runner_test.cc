@@ -471,6 +471,56 @@ TEST(RecordOutcomes, LinesForOwnFailuresCountsForSkipped) {
   EXPECT_TRUE(RecordOutcomes({&d}, {}, false, 42, "/l", &other).lines.empty());
 }
 
+// Issue 15: the dbt process's CPU while its nodes ran (its CPU spread
+// evenly over its run), over its nodes' time.
+TEST(RecordCpu, ShareOfTheNodesTimeThatWasTheProcesssCpu) {
+  EXPECT_DOUBLE_EQ(CpuShare(4, 8, 6, 6), 0.5);  // 4 s of CPU in 8 s, 6 of them with nodes
+  EXPECT_DOUBLE_EQ(CpuShare(40, 8, 6, 6), 1);   // never more than their time
+  EXPECT_DOUBLE_EQ(CpuShare(0, 8, 6, 6), 0);
+  EXPECT_DOUBLE_EQ(CpuShare(-1, 8, 6, 6), -1);  // not measured (the fake runner)
+  EXPECT_DOUBLE_EQ(CpuShare(4, 8, 6, 0), -1);   // no node time to share
+  EXPECT_DOUBLE_EQ(CpuShare(4, 0, 6, 6), -1);
+  PlanMember a{"model.p.a", "p.a", "fa", {}}, b{"model.p.b", "p.b", "fb", {}};
+  std::vector<NodeResult> results = {{"model.p.a", "success", "", 2}, {"model.p.b", "success", "", 4}};
+  BatchState state;
+  RecordOutcomes({&a, &b}, results, true, 42, "/l", &state);
+  RecordCpu(results, 0.25, &state);
+  EXPECT_DOUBLE_EQ(state["model.p.a"].cpu_seconds, 0.5);
+  EXPECT_DOUBLE_EQ(state["model.p.b"].cpu_seconds, 1);
+  // Saved and loaded with the rest of the node's state.
+  FakeDisk disk;
+  std::string err;
+  ASSERT_TRUE(SaveBatchState(disk, "/p/.pa/state/b.json", state, &err)) << err;
+  BatchState loaded;
+  ASSERT_TRUE(LoadBatchState(disk, "/p/.pa/state/b.json", &loaded, &err)) << err;
+  EXPECT_DOUBLE_EQ(loaded["model.p.b"].cpu_seconds, 1);
+  EXPECT_DOUBLE_EQ(loaded["model.p.b"].seconds, 4);
+  // A run whose CPU is unknown forgets the last one's.
+  RecordOutcomes({&a, &b}, results, true, 43, "/l", &state);
+  RecordCpu(results, -1, &state);
+  EXPECT_DOUBLE_EQ(state["model.p.a"].cpu_seconds, 0);
+}
+
+// The fixed cost is the batch's wall time less this span.
+TEST(RecordCpu, TheNodesSpanIsFromTheFirstStartToTheLastEnd) {
+  std::string text = R"({"metadata": {"invocation_started_at": "2026-12-01T10:00:00Z",
+      "generated_at": "2026-12-01T10:00:09Z"}, "elapsed_time": 8.5, "results": [
+    {"unique_id": "model.p.a", "status": "success", "thread_id": "Thread-1", "execution_time": 2,
+     "timing": [{"name": "compile", "started_at": "2026-12-01T10:00:01.500000Z",
+                 "completed_at": "2026-12-01T10:00:02Z"},
+                {"name": "execute", "started_at": "2026-12-01T10:00:02Z",
+                 "completed_at": "2026-12-01T10:00:03.500000Z"}]},
+    {"unique_id": "model.p.b", "status": "success", "thread_id": "Thread-2", "execution_time": 4,
+     "timing": [{"name": "execute", "started_at": "2026-12-01T10:00:03Z",
+                 "completed_at": "2026-12-01T10:00:07.250000Z"}]},
+    {"unique_id": "model.p.c", "status": "skipped", "thread_id": "Thread-1", "execution_time": 0,
+     "timing": []}]})";
+  EXPECT_DOUBLE_EQ(NodeSpanSeconds(text), 5.75);
+  EXPECT_DOUBLE_EQ(NodeSpanSeconds(R"({"metadata": {"invocation_started_at": "2026-12-01T10:00:00Z",
+      "generated_at": "2026-12-01T10:00:09Z"}, "results": []})"), 0);
+  EXPECT_DOUBLE_EQ(NodeSpanSeconds("not json"), 0);
+}
+
 TEST(DbtOutput, TransientFailures) {
   EXPECT_TRUE(IsTransientFailure(kLockHeld));
   EXPECT_TRUE(IsTransientFailure("could not connect to server: Connection refused"));

@@ -81,4 +81,64 @@ TEST(PredictBuild, EveryBatchRunsTheHooks) {
   EXPECT_DOUBLE_EQ(f.Predict(single, 1, 1).seconds, 6.5);  // hooks once
 }
 
+// Issue 15: a dbt process runs its Python on one core, so its threads
+// overlap only the nodes' waits on the database. a, b, c: 1 s each, of
+// which 0.8 s CPU; on 2 threads the list schedule says 2 s, but the CPU
+// one after the other takes 2.4 s.
+TEST(PredictBuild, ABatchsCpuRunsOnOneCore) {
+  Fixture f;
+  f.cost.node_cpu_seconds = {0.8, 0.8, 0.8};
+  Partition single;
+  single.batches = {{"all", {0, 1, 2}, {}}};
+  single.batch_of = {0, 0, 0};
+  Prediction p = f.Predict(single, 1, 2);
+  EXPECT_DOUBLE_EQ(p.batch_seconds[0], 2 + 2.4);
+  EXPECT_DOUBLE_EQ(p.batch_cpu_seconds[0], 2 + 2.4);
+  EXPECT_DOUBLE_EQ(p.seconds, 4.4);
+  // Mostly waiting (0.2 s CPU a node): the threads' schedule stands.
+  f.cost.node_cpu_seconds = {0.2, 0.2, 0.2};
+  p = f.Predict(single, 1, 2);
+  EXPECT_DOUBLE_EQ(p.batch_seconds[0], 4);
+  EXPECT_DOUBLE_EQ(p.batch_cpu_seconds[0], 2.6);
+}
+
+// Batches side by side share the machine's cores. Per node: b and c run
+// beside each other after a; each batch alone takes 3 s (2 s start-up and
+// 1 s node), all of it CPU when the nodes are, so each wants one core.
+TEST(PredictBuild, BatchesSideBySideShareTheCores) {
+  Fixture f;
+  f.cost.node_cpu_seconds = {1, 1, 1};
+  f.cost.cores = 2;
+  EXPECT_DOUBLE_EQ(f.Predict(PerNode(), 2, 1).seconds, 6);  // a core each
+  // One core for two batches that each want one: both at half speed.
+  f.cost.cores = 1;
+  EXPECT_DOUBLE_EQ(f.Predict(PerNode(), 2, 1).seconds, 3 + 6);
+  // No better than one slot, and never worse.
+  EXPECT_DOUBLE_EQ(f.Predict(PerNode(), 1, 1).seconds, 9);
+  // Nodes that wait on the database: b and c want (2 + 0) / 3 of a core
+  // each, 4/3 together; one core shared evenly gives each 1/2 of a core,
+  // speed 3/4: 4 s instead of 3.
+  f.cost.node_cpu_seconds = {0, 0, 0};
+  EXPECT_DOUBLE_EQ(f.Predict(PerNode(), 2, 1).seconds, 3 + 4);
+  // 0 cores: no limit, as before the cores were counted.
+  f.cost.cores = 0;
+  EXPECT_DOUBLE_EQ(f.Predict(PerNode(), 2, 1).seconds, 6);
+}
+
+// A batch that wants little gets all it wants; the others share the rest.
+// a alone, then b (all CPU: wants 1 core) beside c (0.5 s start-up, a 1 s
+// node with no CPU: wants 1/3 of a core) on 1 core: c gets its third at
+// full speed and ends at 1.5 s, b gets 2/3 of a core meanwhile (1 s of its
+// 3 done) and then the whole core for its last 2 s.
+TEST(PredictBuild, ABatchThatWantsLessThanItsShareGoesFullSpeed) {
+  Fixture f;
+  f.cost.startup_seconds = 0.5;
+  f.cost.node_cpu_seconds = {1, 2.5, 0};
+  f.cost.node_seconds = {1, 2.5, 1};
+  f.cost.cores = 1;
+  Prediction p = f.Predict(PerNode(), 2, 1);
+  EXPECT_EQ(p.batch_seconds, (std::vector<double>{1.5, 3, 1.5}));
+  EXPECT_DOUBLE_EQ(p.seconds, 1.5 + 1.5 + 2);
+}
+
 }  // namespace
