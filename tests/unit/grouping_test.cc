@@ -165,6 +165,30 @@ TEST(ChooseGrouping, OnOneCoreCuttingAFolderDoesNotPay) {
   EXPECT_DOUBLE_EQ(c.predictions.at("folder"), 4.5);
 }
 
+// Before a build recorded dbt's CPU, no cut is weighed: the model would
+// read every node's time as a wait on the database.
+TEST(ChooseGrouping, WithoutMeasuredCpuNoFolderIsCut) {
+  Graph g;
+  g.nodes = {Model("m1", "staging"), Model("m2", "staging"), Model("m3", "staging"),
+             Model("m4", "staging")};
+  Policy policy;
+  std::string err;
+  ASSERT_TRUE(ParsePolicy("auto", &policy, &err)) << err;
+  DbtProject project;
+  project.dir = "/p";
+  project.name = "proj";
+  project.model_paths = {"models"};
+  CostModel cost;
+  cost.node_seconds.assign(4, 1);
+  cost.startup_seconds = 0.5;
+  cost.jobs = 2;
+  cost.cores = 2;
+  cost.threads = 4;
+  std::map<std::string, double> predictions;
+  ChooseGrouping(policy, project, g, UniqueNodeNames(g), cost, 4, &predictions);
+  EXPECT_EQ(predictions.size(), kAutoCandidates.size());
+}
+
 // DuckDB (one slot): today's candidates only, none of them cut.
 TEST(ChooseGrouping, BatchesThatTakeTurnsAreNotCut) {
   Chosen c = ChooseForFourLoneModels(2, 1);
