@@ -1178,7 +1178,9 @@ def serve_connection(conn):
                             "dbt_version": DBT_VERSION, "python": sys.executable,
                             "started": STARTED, "import_seconds": IMPORT_SECONDS,
                             "idle_seconds": OPTS["idle"], "rss_kb": ZYGOTE_RSS_KB,
-                            "preload": preload_status()})
+                            "preload": preload_status(),
+                            # this handler is a fork: the zygote's queue as of now
+                            "warm_pending": bool(warm_pending())})
             os._exit(0)
         if op == "stop":
             os.kill(os.getppid(), signal.SIGTERM)  # even if the client is gone

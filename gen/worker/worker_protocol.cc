@@ -186,8 +186,11 @@ std::string StatusLine(const std::string& hash, const nlohmann::json& reply, dou
                           p.value("path", "?"), p.value("nodes", 0),
                           p.value("sha256", "?").substr(0, 16), p.value("load_seconds", 0.0));
   }
-  return fmt::format("{}: pid {}, dbt {}, started {:.0f} s ago, rss {} kB, idle timeout {:.0f} s, {}, {}",
+  // The warm-up runs while the zygote is idle (protocol.md, "Warm-up"): a
+  // child forked before it ends builds what is missing itself.
+  std::string warming = reply.value("warm_pending", false) ? "warming up, " : "";
+  return fmt::format("{}: pid {}, dbt {}, started {:.0f} s ago, rss {} kB, idle timeout {:.0f} s, {}, {}{}",
                      hash, reply.value("pid", 0), reply.value("dbt_version", "?"),
                      now - reply.value("started", 0.0), reply.value("rss_kb", 0),
-                     reply.value("idle_seconds", 0.0), preload, socket.string());
+                     reply.value("idle_seconds", 0.0), preload, warming, socket.string());
 }

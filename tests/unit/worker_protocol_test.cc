@@ -167,6 +167,11 @@ TEST(WorkerProtocol, StatusLineNamesThePreloadedManifest) {
             "abc: pid 42, dbt 1.12.0, started 30 s ago, rss 120000 kB, idle timeout 600 s, "
             "preloaded /p/.pa/parse/partial_parse.msgpack (201 nodes, sha256 0123456789abcdef, "
             "loaded in 0.50 s), /p/.pa/worker/abc.sock");
+  reply["warm_pending"] = true;
+  EXPECT_EQ(StatusLine("abc", reply, 130.4, "/p/.pa/worker/abc.sock"),
+            "abc: pid 42, dbt 1.12.0, started 30 s ago, rss 120000 kB, idle timeout 600 s, "
+            "preloaded /p/.pa/parse/partial_parse.msgpack (201 nodes, sha256 0123456789abcdef, "
+            "loaded in 0.50 s), warming up, /p/.pa/worker/abc.sock");
   // A worker from before the preload sends no such field.
   reply.erase("preload");
   EXPECT_NE(StatusLine("abc", reply, 130.4, "s").find("no preloaded manifest"), std::string::npos);
