@@ -82,12 +82,7 @@ class FailureTest : public ::testing::Test {
         << interrupted.out;
     EXPECT_EQ(interrupted.out.find("ninja exited 0"), std::string::npos) << interrupted.out;
     EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
-    BatchState state;
-    std::string err;
-    ASSERT_TRUE(LoadBatchState(disk_, project_ / ".pa" / "state" / "all_nodes.json", &state, &err)) << err;
-    ASSERT_TRUE(state.count("model.tiny.fast")) << interrupted.out;
-    EXPECT_TRUE(state.at("model.tiny.fast").Succeeded()) << state.at("model.tiny.fast").status;
-    EXPECT_FALSE(state.count("model.tiny.slow") && state.at("model.tiny.slow").Succeeded());
+    ASSERT_NO_FATAL_FAILURE(ExpectFastSucceededAndSlowNot(interrupted.out));
 
     Result resumed = Shell(project_, env + " ninja");
     ASSERT_EQ(resumed.code, 0) << resumed.out;
@@ -95,6 +90,17 @@ class FailureTest : public ::testing::Test {
     EXPECT_NE(results.find("model.tiny.slow"), std::string::npos) << results;
     EXPECT_EQ(results.find("model.tiny.fast"), std::string::npos) << results;
     EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
+  }
+
+  // What the batch's state records after an interrupted build: fast
+  // finished, slow did not.
+  void ExpectFastSucceededAndSlowNot(const std::string& out) {
+    BatchState state;
+    std::string err;
+    ASSERT_TRUE(LoadBatchState(disk_, project_ / ".pa" / "state" / "all_nodes.json", &state, &err)) << err;
+    ASSERT_TRUE(state.count("model.tiny.fast")) << out;
+    EXPECT_TRUE(state.at("model.tiny.fast").Succeeded()) << state.at("model.tiny.fast").status;
+    EXPECT_FALSE(state.count("model.tiny.slow") && state.at("model.tiny.slow").Succeeded());
   }
 
   fs::path root_;
@@ -267,12 +273,7 @@ TEST_F(FailureTest, CtrlCToPaGenBuildExits130AndKeepsTheNodesDbtFinished) {
   EXPECT_NE(interrupted.out.find("build exited 130"), std::string::npos) << interrupted.out;
   EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
   EXPECT_EQ(ProcessesInProject(), 0);
-  BatchState state;
-  std::string err;
-  ASSERT_TRUE(LoadBatchState(disk_, project_ / ".pa" / "state" / "all_nodes.json", &state, &err)) << err;
-  ASSERT_TRUE(state.count("model.tiny.fast")) << interrupted.out;
-  EXPECT_TRUE(state.at("model.tiny.fast").Succeeded()) << state.at("model.tiny.fast").status;
-  EXPECT_FALSE(state.count("model.tiny.slow") && state.at("model.tiny.slow").Succeeded());
+  ASSERT_NO_FATAL_FAILURE(ExpectFastSucceededAndSlowNot(interrupted.out));
 
   Result resumed = Shell(project_, "ninja");
   ASSERT_EQ(resumed.code, 0) << resumed.out;

@@ -113,7 +113,7 @@ TEST(ChooseGrouping, ThePredictionIsThatOfTheGroupingItself) {
 // 0.5 s start-up + 4 s. On a server with 2 cores and -j2, the folder cut
 // in 2 runs two processes side by side: 0.5 + 2 s; cut in 4 (or a batch
 // per model) pays four start-ups on two slots: 2 x 1.5 s.
-Chosen ChooseForFourLoneModels(int cores, int jobs) {
+Chosen ChooseForFourLoneModels(int cores, int jobs, bool measured_cpu = true) {
   Graph g;
   g.nodes = {Model("m1", "staging"), Model("m2", "staging"), Model("m3", "staging"),
              Model("m4", "staging")};
@@ -126,7 +126,7 @@ Chosen ChooseForFourLoneModels(int cores, int jobs) {
   project.model_paths = {"models"};
   CostModel cost;
   cost.node_seconds.assign(4, 1);
-  cost.node_cpu_seconds.assign(4, 1);
+  if (measured_cpu) cost.node_cpu_seconds.assign(4, 1);
   cost.startup_seconds = 0.5;
   cost.jobs = jobs;
   cost.cores = cores;
@@ -168,25 +168,8 @@ TEST(ChooseGrouping, OnOneCoreCuttingAFolderDoesNotPay) {
 // Before a build recorded dbt's CPU, no cut is weighed: the model would
 // read every node's time as a wait on the database.
 TEST(ChooseGrouping, WithoutMeasuredCpuNoFolderIsCut) {
-  Graph g;
-  g.nodes = {Model("m1", "staging"), Model("m2", "staging"), Model("m3", "staging"),
-             Model("m4", "staging")};
-  Policy policy;
-  std::string err;
-  ASSERT_TRUE(ParsePolicy("auto", &policy, &err)) << err;
-  DbtProject project;
-  project.dir = "/p";
-  project.name = "proj";
-  project.model_paths = {"models"};
-  CostModel cost;
-  cost.node_seconds.assign(4, 1);
-  cost.startup_seconds = 0.5;
-  cost.jobs = 2;
-  cost.cores = 2;
-  cost.threads = 4;
-  std::map<std::string, double> predictions;
-  ChooseGrouping(policy, project, g, UniqueNodeNames(g), cost, 4, &predictions);
-  EXPECT_EQ(predictions.size(), kAutoCandidates.size());
+  Chosen c = ChooseForFourLoneModels(2, 2, /*measured_cpu=*/false);
+  EXPECT_EQ(c.predictions.size(), kAutoCandidates.size());
 }
 
 // DuckDB (one slot): today's candidates only, none of them cut.
