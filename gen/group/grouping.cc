@@ -62,11 +62,6 @@ Grouping ChooseGrouping(const Policy& policy, const DbtProject& project, const G
     weigh(p, std::move(g));
   }
   if (cost.jobs <= 1) return best;  // batches take turns: cutting one only adds start-ups
-  // Without measured CPU the model cannot tell a node's Python from its wait
-  // on the database, and took cut folders for a win they were not: on the
-  // 500-model PostgreSQL case it chose folders cut in 4 (predicted 24 s)
-  // and ninja took 103 s against folder's 64 s. Cuts need a build's history.
-  if (cost.node_cpu_seconds.empty()) return best;
   std::set<int> limits;  // two k giving one limit are one candidate
   for (int k : kAutoSplits) {
     int limit = (largest_folder + k - 1) / k;

@@ -113,7 +113,7 @@ TEST(ChooseGrouping, ThePredictionIsThatOfTheGroupingItself) {
 // 0.5 s start-up + 4 s. On a server with 2 cores and -j2, the folder cut
 // in 2 runs two processes side by side: 0.5 + 2 s; cut in 4 (or a batch
 // per model) pays four start-ups on two slots: 2 x 1.5 s.
-Chosen ChooseForFourLoneModels(int cores, int jobs, bool measured_cpu = true) {
+Chosen ChooseForFourLoneModels(int cores, int jobs) {
   Graph g;
   g.nodes = {Model("m1", "staging"), Model("m2", "staging"), Model("m3", "staging"),
              Model("m4", "staging")};
@@ -126,7 +126,7 @@ Chosen ChooseForFourLoneModels(int cores, int jobs, bool measured_cpu = true) {
   project.model_paths = {"models"};
   CostModel cost;
   cost.node_seconds.assign(4, 1);
-  if (measured_cpu) cost.node_cpu_seconds.assign(4, 1);
+  cost.node_cpu_seconds.assign(4, 1);
   cost.startup_seconds = 0.5;
   cost.jobs = jobs;
   cost.cores = cores;
@@ -163,13 +163,6 @@ TEST(ChooseGrouping, OnOneCoreCuttingAFolderDoesNotPay) {
   EXPECT_DOUBLE_EQ(c.predictions.at("folder --max-batch-size 2"), 5);
   EXPECT_EQ(c.grouping.policy, "folder");
   EXPECT_DOUBLE_EQ(c.predictions.at("folder"), 4.5);
-}
-
-// Before a build recorded dbt's CPU, no cut is weighed: the model would
-// read every node's time as a wait on the database.
-TEST(ChooseGrouping, WithoutMeasuredCpuNoFolderIsCut) {
-  Chosen c = ChooseForFourLoneModels(2, 2, /*measured_cpu=*/false);
-  EXPECT_EQ(c.predictions.size(), kAutoCandidates.size());
 }
 
 // DuckDB (one slot): today's candidates only, none of them cut.
