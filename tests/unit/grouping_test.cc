@@ -33,7 +33,8 @@ struct Chosen {
   std::map<std::string, double> predictions;
 };
 
-Chosen Choose(const Graph& graph, double startup, double node_seconds, int jobs) {
+// `auto` on a project /p of one model path, with `cost`.
+Chosen ChooseAuto(const Graph& graph, const CostModel& cost, int max_threads) {
   Policy policy;
   std::string err;
   EXPECT_TRUE(ParsePolicy("auto", &policy, &err)) << err;
@@ -41,14 +42,19 @@ Chosen Choose(const Graph& graph, double startup, double node_seconds, int jobs)
   project.dir = "/p";
   project.name = "proj";
   project.model_paths = {"models"};
+  Chosen c;
+  c.grouping = ChooseGrouping(policy, project, graph, UniqueNodeNames(graph), cost, max_threads,
+                              &c.predictions);
+  return c;
+}
+
+Chosen Choose(const Graph& graph, double startup, double node_seconds, int jobs) {
   CostModel cost;
   cost.node_seconds.assign(graph.nodes.size(), node_seconds);
   cost.startup_seconds = startup;
   cost.jobs = jobs;
   cost.threads = 1;
-  Chosen c;
-  c.grouping = ChooseGrouping(policy, project, graph, UniqueNodeNames(graph), cost, 1, &c.predictions);
-  return c;
+  return ChooseAuto(graph, cost, 1);
 }
 
 // The choice is the candidate with the shortest prediction, the first in
@@ -117,13 +123,6 @@ Chosen ChooseForFourLoneModels(int cores, int jobs) {
   Graph g;
   g.nodes = {Model("m1", "staging"), Model("m2", "staging"), Model("m3", "staging"),
              Model("m4", "staging")};
-  Policy policy;
-  std::string err;
-  EXPECT_TRUE(ParsePolicy("auto", &policy, &err)) << err;
-  DbtProject project;
-  project.dir = "/p";
-  project.name = "proj";
-  project.model_paths = {"models"};
   CostModel cost;
   cost.node_seconds.assign(4, 1);
   cost.node_cpu_seconds.assign(4, 1);
@@ -131,9 +130,7 @@ Chosen ChooseForFourLoneModels(int cores, int jobs) {
   cost.jobs = jobs;
   cost.cores = cores;
   cost.threads = 4;
-  Chosen c;
-  c.grouping = ChooseGrouping(policy, project, g, UniqueNodeNames(g), cost, 4, &c.predictions);
-  return c;
+  return ChooseAuto(g, cost, 4);
 }
 
 TEST(ChooseGrouping, OnAServerAFolderCutInTwoRunsOnTwoCores) {
