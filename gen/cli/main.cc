@@ -141,6 +141,11 @@ int Main(int argc, char** argv) {
   build->prefix_command();  // everything after `build` is Ninja's
   build->fallthrough(false);
   build->allow_extras();
+  // One subcommand at most. CLI11 also matches a word inside a subcommand
+  // against the other subcommands' names: `pa-gen build -d explain` ran
+  // `explain`, `pa-gen build -t graph` ran `graph`. Once `build` is parsed no
+  // name is a subcommand any more, so Ninja's arguments reach Ninja as given.
+  app.require_subcommand(0, 1);
 
   try {
     app.parse(argc, argv);

@@ -91,4 +91,21 @@ TEST_F(ConventionsTest, DbtTargetFromDotenvAndBuildSelect) {
   EXPECT_TRUE(fs::exists(project_ / "dev.duckdb"));
 }
 
+// What follows `pa-gen build` is Ninja's, even a word that names a pa-gen
+// subcommand: `-d explain` ran `pa-gen explain`, `-t graph` ran `pa-gen
+// graph` (CLI11 matched the words against the other subcommands).
+TEST_F(ConventionsTest, NinjaArgumentsAfterBuildReachNinja) {
+  Write(project_ / ".env", "PA_COLOUR=red\n");
+  Result explain = Shell(project_, "unset DBT_TARGET; " + pa_gen_ + " build -n -d explain 2>&1");
+  EXPECT_EQ(explain.code, 0) << explain.out;
+  EXPECT_NE(explain.out.find("ninja explain: "), std::string::npos) << explain.out;
+  EXPECT_FALSE(fs::exists(project_ / "dev.duckdb")) << "-n ran dbt";
+  Result graph = Shell(project_, "unset DBT_TARGET; " + pa_gen_ + " build -t graph 2>&1");
+  EXPECT_EQ(graph.code, 0) << graph.out;
+  EXPECT_NE(graph.out.find("digraph ninja"), std::string::npos) << graph.out;
+  EXPECT_EQ(graph.out.find("digraph pa_gen"), std::string::npos) << graph.out;
+  Result status = Shell(project_, "unset DBT_TARGET; " + pa_gen_ + " build -t query status 2>&1");
+  EXPECT_NE(status.out.find("ninja: error: unknown target 'status'"), std::string::npos) << status.out;
+}
+
 }  // namespace
