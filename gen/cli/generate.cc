@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -110,6 +111,55 @@ bool LoadGraph(const DbtProject& project, const fs::path& manifest_file, PhaseTi
   return true;
 }
 
+// The project's .pa/ when this generation made it: removed again when the
+// generation fails (bad input leaves things as they were) and after a
+// read-only one (status, explain, graph create no state), whatever made
+// it: the lock, the identity key, the parse, a worker's socket. dbt's
+// output named in the error moves out first, so that the error still
+// points at it.
+class FreshStateRoot {
+ public:
+  FreshStateRoot(fs::path dir, bool read_only, std::string* err)
+      : dir_(std::move(dir)), read_only_(read_only), err_(err) {}
+  FreshStateRoot(const FreshStateRoot&) = delete;
+  FreshStateRoot& operator=(const FreshStateRoot&) = delete;
+  void Succeeded() { succeeded_ = true; }
+  ~FreshStateRoot() {
+    if (succeeded_ && !read_only_) return;
+    if (!succeeded_) KeepNamedOutput(dir_, err_);
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+ private:
+  // The error, with a "(full output: <file under .pa>)" it names moved to
+  // the temporary folder.
+  static void KeepNamedOutput(const fs::path& dir, std::string* err) {
+    const std::string mark = "(full output: ";
+    size_t at = err->rfind(mark);
+    if (at == std::string::npos || err->back() != ')') return;
+    size_t from = at + mark.size();
+    fs::path named = err->substr(from, err->size() - 1 - from);
+    if (named.string().rfind((dir / "").string(), 0) != 0) return;
+    std::error_code ec;
+    std::string kept = (fs::temp_directory_path(ec) / ("pa-gen-" + named.filename().string() + ".XXXXXX")).string();
+    int fd = mkstemp(kept.data());
+    if (fd < 0) return;
+    close(fd);
+    fs::copy_file(named, kept, fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+      fs::remove(kept, ec);
+      return;
+    }
+    err->replace(from, err->size() - 1 - from, kept);
+  }
+
+  fs::path dir_;
+  bool read_only_;
+  std::string* err_;
+  bool succeeded_ = false;
+};
+
 bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, PhaseTimer* timer,
          Generation* out, std::string* err) {
   Policy policy;
@@ -143,6 +193,8 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
     if (!LoadGraph(project, manifest_file, timer, &manifest, &graph, err)) return false;
   }
 
+  // Looked at before the lock, which is under .pa/.
+  bool made_state_root = !disk.Exists(StateRootDir(project.dir));
   // One generation at a time: two would write build.ninja and the plan of
   // different runs, and share .pa/parse.
   FileLock lock;
@@ -152,6 +204,8 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
                    holder.empty() ? "another pa-gen" : "pa-gen pid " + holder, lock_file.string());
       }, err))
     return false;
+  std::optional<FreshStateRoot> fresh;  // after the lock: gone before it is released
+  if (made_state_root) fresh.emplace(StateRootDir(project.dir), options.read_only, err);
 
   // Where results go: the target's identity and the environment variables
   // the profile and the project read, as keyed digests (dbt/identity.h).
@@ -291,6 +345,7 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   if (!RegroupState(disk, project.dir, plan, state, err, unselected)) return false;
   if (!options.read_only && !RecordOutput(disk, project.dir, output, err)) return false;
   timer->Lap("write");
+  if (fresh) fresh->Succeeded();
   *out = Generation{plan_file,        project,    std::move(graph),
                     std::move(names),   std::move(grouping), std::move(batch_settings),
                     std::move(cost),    dbt.threads, std::move(predictions),

@@ -16,6 +16,7 @@ fs::path StampPath(const std::string& batch) { return kPa / "stamps" / (batch + 
 fs::path RunDir(const std::string& batch) { return kPa / "run" / batch; }
 fs::path BuildOkPath() { return kPa / "build.ok"; }
 
+fs::path StateRootDir(const fs::path& project_dir) { return project_dir / kPa; }
 fs::path StampDir(const fs::path& project_dir) { return project_dir / kPa / "stamps"; }
 fs::path StateDir(const fs::path& project_dir) { return project_dir / kPa / "state"; }
 fs::path StateFile(const fs::path& project_dir, const std::string& batch) {

@@ -48,6 +48,8 @@ fs::path StampPath(const std::string& batch);  // .pa/stamps/<batch>.stamp
 fs::path RunDir(const std::string& batch);     // .pa/run/<batch>
 fs::path BuildOkPath();                        // .pa/build.ok
 
+// .pa itself: every path above (and the worker's .pa/worker) is under it.
+fs::path StateRootDir(const fs::path& project_dir);
 fs::path StampDir(const fs::path& project_dir);
 fs::path StateDir(const fs::path& project_dir);
 fs::path StateFile(const fs::path& project_dir, const std::string& batch);

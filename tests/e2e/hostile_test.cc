@@ -169,4 +169,43 @@ TEST(BadInput, LeavesDotPaBuildNinjaPlanAndStateAsTheyWere) {
   RemoveUnlessFailed(root);
 }
 
+// A `dbt parse` that fails on a project without .pa/ leaves none (its
+// output kept in the temporary folder, which the error names), and the
+// read-only commands make none; a successful generation then does.
+TEST(BadInput, AFailingParseAndReadOnlyCommandsLeaveNoDotPa) {
+  fs::path root = TestRoot("fresh");
+  fs::path project = root / "tiny";
+  fs::create_directories(project / "models");
+  Write(project / "dbt_project.yml", "name: tiny\nprofile: tiny\nconfig-version: 2\nmodel-paths: [models]\n");
+  Write(project / "profiles.yml",
+        "tiny:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: tiny.duckdb\n");
+  Write(project / "models" / "one.sql", "select * from {{ ref('no_such_model') }}\n");
+  const std::string pa_gen = "'" + kPaGen.string() + "'";
+  Result failed = Shell(project, pa_gen + " 2>&1");
+  EXPECT_EQ(failed.code, 2) << failed.out;
+  EXPECT_EQ(failed.out.find('\n'), failed.out.size() - 1) << failed.out;
+  EXPECT_NE(failed.out.find("no_such_model"), std::string::npos) << failed.out;
+  EXPECT_FALSE(fs::exists(project / ".pa")) << failed.out;
+  EXPECT_FALSE(fs::exists(project / "build.ninja"));
+  const std::string mark = "(full output: ";
+  size_t at = failed.out.rfind(mark);
+  ASSERT_NE(at, std::string::npos) << failed.out;
+  fs::path kept = failed.out.substr(at + mark.size(), failed.out.size() - 2 - at - mark.size());
+  EXPECT_NE(Read(kept).find("no_such_model"), std::string::npos) << kept;
+  fs::remove(kept);
+
+  Write(project / "models" / "one.sql", "select 1 as id\n");
+  for (const char* command : {"status", "explain", "graph", "worker status"}) {
+    Result r = Shell(project, pa_gen + " " + command + " 2>&1");
+    EXPECT_EQ(r.code, 0) << command << "\n" << r.out;
+    EXPECT_FALSE(fs::exists(project / ".pa")) << command;
+    EXPECT_FALSE(fs::exists(project / "build.ninja")) << command;
+  }
+  Result built = Shell(project, pa_gen + " 2>&1");
+  EXPECT_EQ(built.code, 0) << built.out;
+  EXPECT_TRUE(fs::exists(project / ".pa" / "stamps"));
+  EXPECT_TRUE(fs::exists(project / "build.ninja"));
+  RemoveUnlessFailed(root);
+}
+
 }  // namespace
