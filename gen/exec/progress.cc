@@ -22,6 +22,11 @@ fs::path ProgressFile(const std::string& batch) {
 }
 
 void WriteProgress(Disk& disk, const fs::path& file, const BatchProgress& progress) {
+  // The folder is `pa-gen build`'s: it makes it before Ninja starts and
+  // removes it at the end, and the next build removes one a killed build
+  // left. An exec that outlives its build (Ninja killed) writes nothing
+  // then, rather than make the folder again for no build to remove.
+  if (!disk.Exists(file.parent_path())) return;
   bool changed = false;
   std::string ignored;  // progress is an extra: the batch goes on
   disk.WriteFileIfChanged(file, BatchProgressJson(progress), &changed, &ignored);

@@ -71,6 +71,8 @@ TEST(ProgressFormat, ExecWritesItsBatchFileOnlyUnderPaGenBuild) {
   EXPECT_TRUE(disk.files.empty());
 
   setenv(kProgressDirEnv, "/p/.pa/progress/1", 1);
+  std::string err;
+  ASSERT_TRUE(disk.MakeDirs("/p/.pa/progress/1", &err)) << err;  // pa-gen build's
   ReportBatchStarted(disk, batch, run, 1);
   EXPECT_EQ(disk.files.at("/p/.pa/progress/1/marts.json").content,
             R"({"batch":"marts","blocked":1,"done":false,"exit":0,"members":2,"run":["model.p.b"]})"
@@ -84,6 +86,25 @@ TEST(ProgressFormat, ExecWritesItsBatchFileOnlyUnderPaGenBuild) {
   EXPECT_EQ(disk.files.at("/p/.pa/progress/1/seeds.json").content,
             R"({"batch":"seeds","blocked":0,"done":true,"exit":1,"members":0,"run":[]})"
             "\n");
+  unsetenv(kProgressDirEnv);
+}
+
+// An exec whose build is gone (Ninja killed; the next build removed the
+// folder) does not make the folder again: nothing would remove it.
+TEST(ProgressFormat, ExecDoesNotRecreateAProgressFolderThatWasRemoved) {
+  FakeDisk disk;
+  PlanBatch batch{"marts", "d", {{"model.p.a"}}};
+  std::vector<const PlanMember*> run = {&batch.members[0]};
+  std::string err;
+  ASSERT_TRUE(disk.MakeDirs("/p/.pa/progress/1", &err)) << err;
+  setenv(kProgressDirEnv, "/p/.pa/progress/1", 1);
+  ReportBatchStarted(disk, batch, run, 0);
+  EXPECT_TRUE(disk.files.count("/p/.pa/progress/1/marts.json"));
+  disk.RemoveTree("/p/.pa/progress/1");
+  ReportBatchDone(disk, "marts", 0);
+  ReportBatchStarted(disk, batch, run, 0);
+  EXPECT_FALSE(disk.Exists("/p/.pa/progress/1"));
+  EXPECT_TRUE(disk.files.empty());
   unsetenv(kProgressDirEnv);
 }
 
