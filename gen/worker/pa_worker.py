@@ -1322,6 +1322,14 @@ def rss_kb():
     return 0
 
 
+def entry_gone():
+    # A socket outside the project (its path too long for one inside) is
+    # reached through the project's .pa/worker/<hash>.sock link: once the
+    # link or the project is gone, no pa-gen finds this worker again.
+    entry = OPTS.get("entry")
+    return bool(entry) and entry != OPTS["socket"] and not os.path.lexists(entry)
+
+
 def main():
     global ZYGOTE_RSS_KB
     path = OPTS["socket"]
@@ -1397,6 +1405,9 @@ def main():
         except OSError:
             log("socket removed; exiting")
             return
+        if entry_gone():
+            log("%s removed; exiting" % OPTS["entry"])
+            break  # below: the socket outside the project goes too
         if not ready:
             if warm_pending(bool(handlers)):
                 warm_some(bool(handlers))

@@ -30,8 +30,11 @@ std::atomic<pid_t> g_group{0};
 std::atomic<int> g_received{0};
 bool g_disabled = false;
 
+std::atomic<int> g_signals{0};  // a second one stops the request now (util/process.h)
+
 void PassOn(int sig) {
   g_received = sig;
+  ++g_signals;
   pid_t group = g_group;
   if (group > 0) kill(-group, sig);
 }
@@ -173,6 +176,7 @@ int SpawnWorker(const fs::path& python, const WorkerPaths& paths, const WorkerKe
   }
   std::vector<std::string> args = {python.string(), paths.script.string()};
   std::string config = nlohmann::json{{"socket", paths.socket.string()},
+                                      {"entry", paths.entry.string()},
                                       {"key", key.text},
                                       {"idle", WorkerRunner::IdleSeconds()},
                                       {"adapter", AdapterFor(request)},
@@ -390,6 +394,7 @@ WorkerRunner::Outcome WorkerRunner::TryWorker(const CommandRequest& request, con
   // From here on a signal is passed to the child's group once we know it.
   g_group = 0;
   g_received = 0;
+  g_signals = 0;
   struct sigaction pass_on = {};
   pass_on.sa_handler = PassOn;
   sigemptyset(&pass_on.sa_mask);
@@ -432,7 +437,8 @@ WorkerRunner::Outcome WorkerRunner::TryWorker(const CommandRequest& request, con
   g_group = pid;
   if (int sig = g_received) kill(-pid, sig);  // arrived before we knew the group
 
-  GroupStopper stopper(pid, request.timeout_seconds, request.stop_grace_seconds);  // as for a fresh process
+  GroupStopper stopper(pid, request.timeout_seconds, request.stop_grace_seconds,
+                       !request.second_signal_to_children);  // as for a fresh process
   int status = -1;
   bool have_status = false;
   for (;;) {
@@ -445,7 +451,7 @@ WorkerRunner::Outcome WorkerRunner::TryWorker(const CommandRequest& request, con
       break;
     }
     if (r == 0 || r == 1) break;  // the worker went away, or said something else
-    stopper.Step(g_received != 0, result);
+    stopper.Step(g_signals, result);
   }
   kill(-pid, SIGKILL);  // what the child left in its group goes too
   restore();

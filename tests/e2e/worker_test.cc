@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <regex>
 #include <set>
 #include <thread>
@@ -489,6 +491,48 @@ TEST_F(WorkerTest, AFreshProjectStartsWarmFromTheSharedFile) {
   Result valid = Shell(second, "'" + (kVenv / "python").string() + "' -c 'import json,sys; json.load(open(sys.argv[1]))' '" +
                                    files[0].string() + "'");
   EXPECT_EQ(valid.code, 0) << valid.out << Read(files[0]);
+}
+
+// A project whose path is too long for a socket inside it has its worker's
+// socket in /tmp (or $XDG_RUNTIME_DIR), reached through the link
+// .pa/worker/<hash>.sock. Once the project is deleted the worker exits
+// within its idle loop's second and removes that socket, rather than live
+// on for its idle time with a socket no pa-gen can find.
+TEST(WorkerOutsideTheProject, ExitsAndRemovesItsSocketWhenTheProjectIsDeleted) {
+  fs::path root = TestRoot();
+  fs::path project = root / std::string(100, 'p');
+  fs::create_directories(project / "models");
+  Write(project / "dbt_project.yml", "name: far\nprofile: far\nconfig-version: 2\nmodel-paths: [models]\n");
+  Write(project / "profiles.yml",
+        "far:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: far.duckdb\n");
+  Write(project / "models" / "one.sql", "select 1 as id\n");
+  Result gen = Shell(project, "'" + kPaGen.string() + "' --profiles-dir .");  // dbt parse, in the worker
+  ASSERT_EQ(gen.code, 0) << gen.out;
+  fs::path entry, socket;
+  for (const auto& e : fs::directory_iterator(project / ".pa" / "worker"))
+    if (e.path().extension() == ".sock") entry = e.path();
+  ASSERT_TRUE(fs::is_symlink(entry)) << entry;
+  socket = fs::read_symlink(entry);
+  ASSERT_TRUE(fs::exists(socket)) << socket;
+  Result status = Shell(project, "'" + kPaGen.string() + "' worker status | sed -n 's/.*: pid \\([0-9]*\\),.*/\\1/p'");
+  int pid = std::atoi(status.out.c_str());
+  ASSERT_GT(pid, 0) << status.out;
+
+  fs::remove_all(project);
+  auto alive = [pid] {  // a zombie (no one reaped it yet) has exited
+    std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    size_t paren = stat.rfind(')');
+    return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+  };
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = !alive() && !fs::exists(socket);
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(gone) << "worker " << pid << " or " << socket << " still there";
+  if (alive()) kill(pid, SIGTERM);
+  RemoveUnlessFailed(root);
 }
 
 }  // namespace
