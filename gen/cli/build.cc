@@ -34,6 +34,8 @@ int RunNinja(CommandRunner& runner, Disk& disk, const fs::path& build_ninja,
   command.argv.insert(command.argv.end(), ninja_args.begin(), ninja_args.end());
   command.cwd = dir;
   command.stop_grace_seconds = kNinjaStopGraceSeconds;
+  // A second Ctrl-C reaches the execs, which stop their dbt at once.
+  command.second_signal_to_children = true;
   long long start = NowNs();
   CommandResult result;
   std::string err;

@@ -26,6 +26,13 @@ struct CommandRequest {
   // After a signal we passed on (or the timeout's SIGTERM), how long the
   // command has to stop before its group gets SIGKILL.
   int stop_grace_seconds = 5;
+  // A second signal we pass on means "stop now": the group gets SIGKILL at
+  // once rather than at the end of the grace. Ninja (true here) is not
+  // killed: it puts each edge in a process group of its own and passes
+  // only the first signal on, so the second goes to its children's groups
+  // as well, and each `pa-gen exec` then kills its dbt at once and records
+  // what dbt finished before it exits.
+  bool second_signal_to_children = false;
 };
 
 struct CommandResult {

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -25,11 +26,33 @@ namespace {
 // The child's process group, for the signal handler.
 std::atomic<pid_t> g_child_group{0};
 std::atomic<int> g_received{0};
+std::atomic<int> g_signals{0};  // how many, for "a second Ctrl-C stops now"
 
 void PassOn(int sig) {
   g_received = sig;
+  ++g_signals;
   pid_t group = g_child_group;
   if (group > 0) kill(-group, sig);
+}
+
+// Passes `sig` to the process group of each child of `parent` (Ninja's
+// edges: each leads a group of its own), or to the child itself when it
+// leads none.
+void SignalChildGroups(pid_t parent, int sig) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat, ignored;
+    if (!ReadFile(entry.path() / "stat", &stat, &ignored)) continue;
+    size_t paren = stat.rfind(')');  // "pid (comm) state ppid ...": comm may hold anything
+    if (paren == std::string::npos) continue;
+    char state = 0;
+    int ppid = 0;
+    if (std::sscanf(stat.c_str() + paren + 1, " %c %d", &state, &ppid) != 2 || ppid != parent) continue;
+    pid_t child = static_cast<pid_t>(std::stol(name));
+    if (kill(-child, sig) != 0) kill(child, sig);
+  }
 }
 
 // Only where the kernel has no pidfd (before Linux 5.3): how often to look.
@@ -43,12 +66,14 @@ long long MonotonicMs() {
   return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-GroupStopper::GroupStopper(int group, int timeout_seconds, int grace_seconds)
+GroupStopper::GroupStopper(int group, int timeout_seconds, int grace_seconds, bool kill_on_second)
     : group_(group),
       timeout_at_(timeout_seconds > 0 ? MonotonicMs() + timeout_seconds * 1000LL : -1),
-      grace_ms_(grace_seconds * 1000LL) {}
+      grace_ms_(grace_seconds * 1000LL),
+      kill_on_second_(kill_on_second) {}
 
-void GroupStopper::Step(bool interrupted, CommandResult* result) {
+void GroupStopper::Step(int signals, CommandResult* result) {
+  bool interrupted = signals > 0;
   long long now = MonotonicMs();
   if (timeout_at_ >= 0 && !result->timed_out && now >= timeout_at_) {
     result->timed_out = true;
@@ -61,6 +86,8 @@ void GroupStopper::Step(bool interrupted, CommandResult* result) {
   // dbt stops its threads gracefully on SIGINT, but a query or Python
   // model may keep it busy: after a grace period the group is killed.
   if (interrupted && kill_at_ == 0 && !result->timed_out) kill_at_ = now + grace_ms_;
+  // A second Ctrl-C: stop now.
+  if (signals >= 2 && kill_on_second_ && kill_at_ > 0) kill_at_ = now;
   if (kill_at_ > 0 && now >= kill_at_) {
     kill(-group_, SIGKILL);
     kill_at_ = -1;  // once
@@ -128,6 +155,7 @@ bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::str
   setpgid(pid, pid);  // also here, so the group exists before we may signal it
   g_child_group = pid;
   g_received = 0;
+  g_signals = 0;
   struct sigaction pass_on = {};
   pass_on.sa_handler = PassOn;
   sigemptyset(&pass_on.sa_mask);
@@ -154,7 +182,9 @@ bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::str
   sigemptyset(&forwarded);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&forwarded, sig);
   sigprocmask(SIG_BLOCK, &forwarded, &unblocked);
-  GroupStopper stopper(pid, command.timeout_seconds, command.stop_grace_seconds);
+  GroupStopper stopper(pid, command.timeout_seconds, command.stop_grace_seconds,
+                       !command.second_signal_to_children);
+  int children_told = 1;  // signals the children had: the first is the command's to pass on
   int status = 0;
   for (;;) {
     rusage usage = {};
@@ -168,7 +198,11 @@ bool RunSubprocess(const Subprocess& command, SubprocessResult* result, std::str
       wait_err = fmt::format("waitpid: {}", std::strerror(errno));
       break;
     }
-    stopper.Step(g_received != 0, result);
+    if (int signals = g_signals; command.second_signal_to_children && signals > children_told) {
+      SignalChildGroups(pid, g_received);
+      children_told = signals;
+    }
+    stopper.Step(g_signals, result);
     // Sleep until the child exits, a signal arrives, or the next deadline.
     long long now = MonotonicMs();
     long long wake = stopper.NextDeadline(*result);

@@ -282,6 +282,38 @@ TEST_F(FailureTest, CtrlCToPaGenBuildExits130AndKeepsTheNodesDbtFinished) {
   EXPECT_EQ(results.find("model.tiny.fast"), std::string::npos) << results;
 }
 
+// A second Ctrl-C stops now: `pa-gen build` passes it to Ninja's edges
+// too (Ninja passes on only the first), and each exec kills its dbt at
+// once instead of after its 5 s grace, then records what dbt finished. The
+// build still ends 130 with no stamp, the finished node kept, no process
+// left, and the next ninja runs the slow model only.
+TEST_F(FailureTest, ASecondCtrlCToPaGenBuildStopsAtOnceAndKeepsTheNodesDbtFinished) {
+  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
+  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget all_nodes").code, 0);
+  fs::remove(project_ / ".pa" / "run" / "all_nodes" / "logs" / "dbt.log");  // not an earlier run's
+  Result interrupted = Shell(
+      project_, "PA_TEST_SLEEP=120 setsid '" + kPaGen.string() + "' build > build.out 2>&1 & pid=$!; " +
+                    WaitUntilNodeFinished(".pa/run/all_nodes/logs/dbt.log", "model.tiny.fast") +
+                    "kill -INT -$pid; sleep 0.5; kill -INT -$pid; s=$(date +%s%N); wait $pid; "
+                    "echo \"build exited $?\"; echo \"stopped in $((($(date +%s%N) - s) / 1000000)) ms\"; "
+                    "cat build.out");
+  EXPECT_NE(interrupted.out.find("build exited 130"), std::string::npos) << interrupted.out;
+  // One Ctrl-C takes the exec's 5 s grace (the slow model ignores SIGINT
+  // while it sleeps in Python); the second ends it well before.
+  size_t at = interrupted.out.find("stopped in ");
+  ASSERT_NE(at, std::string::npos) << interrupted.out;
+  EXPECT_LT(std::atol(interrupted.out.c_str() + at + 11), 4000) << interrupted.out;
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
+  EXPECT_EQ(ProcessesInProject(), 0);
+  ASSERT_NO_FATAL_FAILURE(ExpectFastSucceededAndSlowNot(interrupted.out));
+
+  Result resumed = Shell(project_, "ninja");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  std::string results = Read(project_ / ".pa" / "run" / "all_nodes" / "target" / "run_results.json");
+  EXPECT_NE(results.find("model.tiny.slow"), std::string::npos) << results;
+  EXPECT_EQ(results.find("model.tiny.fast"), std::string::npos) << results;
+}
+
 // `pa-gen build` killed with -9 cannot remove its progress folder: the next
 // build removes it (its lock is free), and its own when it ends.
 TEST_F(FailureTest, TheProgressFolderOfAKilledBuildIsRemovedByTheNext) {

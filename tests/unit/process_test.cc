@@ -103,4 +103,71 @@ TEST(Subprocess, APassedOnSignalLeavesTheStopGraceBeforeSigkill) {
   }
 }
 
+// Sends SIGINT to this thread `times` times, 300 ms apart, once `ready` exists.
+std::thread CtrlC(const std::string& ready, int times) {
+  pthread_t runner_thread = pthread_self();
+  return std::thread([=] {
+    while (access(ready.c_str(), F_OK) != 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (int i = 0; i < times; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the runner waits by now
+      pthread_kill(runner_thread, SIGINT);
+    }
+  });
+}
+
+// A second Ctrl-C means "stop now": SIGKILL at once, not at the end of the
+// 30 s grace (the command ignores SIGINT; the test would take 30 s).
+TEST(Subprocess, ASecondSignalKillsAtOnce) {
+  std::string ready = ::testing::TempDir() + "/pa_gen_process_ready2";
+  std::remove(ready.c_str());
+  CommandRequest request = Shell("trap '' INT; touch '" + ready + "'; while :; do sleep 0.1; done");
+  request.stop_grace_seconds = 30;
+  std::thread ctrl_c = CtrlC(ready, 2);
+  SubprocessRunner runner;
+  CommandResult result;
+  std::string err;
+  bool ran = runner.Run(request, &result, &err);
+  ctrl_c.join();
+  ASSERT_TRUE(ran) << err;
+  EXPECT_EQ(result.interrupted_by, SIGINT);
+  EXPECT_EQ(result.exit_code, 128 + SIGKILL);
+}
+
+// Ninja's way (second_signal_to_children): its edges lead process groups of
+// their own and it passes only the first signal on. The second reaches
+// them too, and the command itself is not killed: it ends once they have.
+TEST(Subprocess, ASecondSignalReachesTheChildrensOwnGroups) {
+  std::string dir = ::testing::TempDir();
+  std::string ready = dir + "/pa_gen_process_ready3", got = dir + "/pa_gen_process_got3";
+  for (int times : {1, 2}) {
+    std::remove(ready.c_str());
+    std::remove(got.c_str());
+    // The parent waits for its child (a caught SIGINT waits for the
+    // foreground child, as Ninja does); the child leads a group of its own.
+    CommandRequest request = Shell(
+        "trap 'echo parent' INT; setsid sh -c \"trap 'touch " + got + "; exit 0' INT; echo \\$\\$ > " + ready +
+        "; while :; do sleep 0.1; done\"; exit 5");
+    request.stop_grace_seconds = times == 1 ? 2 : 30;
+    request.second_signal_to_children = true;
+    std::thread ctrl_c = CtrlC(ready, times);
+    SubprocessRunner runner;
+    CommandResult result;
+    std::string err;
+    bool ran = runner.Run(request, &result, &err);
+    ctrl_c.join();
+    ASSERT_TRUE(ran) << err;
+    if (times == 1) {  // the child never heard of it: the grace ran out
+      std::ifstream pid_file(ready);
+      int child = 0;
+      pid_file >> child;
+      if (child > 1) kill(child, SIGKILL);  // it outlives its parent
+      EXPECT_EQ(result.exit_code, 128 + SIGKILL);
+      EXPECT_NE(access(got.c_str(), F_OK), 0);
+    } else {
+      EXPECT_EQ(result.exit_code, 5);
+      EXPECT_EQ(access(got.c_str(), F_OK), 0);
+    }
+  }
+}
+
 }  // namespace
