@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -44,6 +45,21 @@ bool FileLock::Open(const fs::path& path, std::string* err) {
   return true;
 }
 
+// A holder may remove the lock file before it lets go (a failed first
+// generation removes the .pa/ it made, lock included). A waiter that then
+// gets the lock holds it on a file nobody else can open any more, so it
+// must lock the file at the path again.
+bool FileLock::StillAtPath() const {
+  struct stat held, now;
+  return fstat(fd_, &held) == 0 && stat(path_.c_str(), &now) == 0 && held.st_dev == now.st_dev &&
+         held.st_ino == now.st_ino;
+}
+
+void FileLock::Reopen() {
+  close(fd_);
+  fd_ = -1;
+}
+
 void FileLock::RecordHolder() {
   std::string pid = fmt::format("{}\n", getpid());
   if (ftruncate(fd_, 0) == 0) (void)!pwrite(fd_, pid.data(), pid.size(), 0);
@@ -59,6 +75,10 @@ bool FileLock::TryAcquire(const fs::path& path, bool* held, std::string* err) {
     if (e == EWOULDBLOCK) return true;
     *err = fmt::format("{}: cannot lock: {}", path.string(), std::strerror(e));
     return false;
+  }
+  if (!StillAtPath()) {
+    Reopen();
+    return TryAcquire(path, held, err);
   }
   RecordHolder();
   *held = true;
@@ -95,6 +115,10 @@ bool FileLock::Acquire(const fs::path& path,
       fd_ = -1;
       return false;
     }
+  }
+  if (!StillAtPath()) {
+    Reopen();
+    return Acquire(path, [](const std::string&) {}, err);  // already said whom it waited for
   }
   RecordHolder();
   return true;

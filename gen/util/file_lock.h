@@ -18,7 +18,9 @@ class FileLock {
 
   // Creates `path` (and its folder) when missing and locks it. When another
   // process holds it, calls `waiting` once with the holder's pid ("" when
-  // unknown), then blocks until the lock is free.
+  // unknown), then blocks until the lock is free. The lock is always on the
+  // file at `path`: when the holder removed that file before letting go,
+  // the file there now (created if missing) is locked instead.
   bool Acquire(const fs::path& path, const std::function<void(const std::string& holder)>& waiting,
                std::string* err);
   // Locks only when free; *held says whether it did.
@@ -26,6 +28,8 @@ class FileLock {
 
  private:
   bool Open(const fs::path& path, std::string* err);
+  bool StillAtPath() const;
+  void Reopen();
   void RecordHolder();
   fs::path path_;
   int fd_ = -1;

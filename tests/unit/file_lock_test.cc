@@ -79,6 +79,45 @@ TEST(FileLock, WaitsForAKilledHolderAndNamesIt) {
   close(ready[1]);
 }
 
+// The holder removes the lock file (and its folder) before it lets go, as
+// a failed first generation removes its .pa/: the waiter then holds the
+// lock on the file at the path, so a third process is locked out.
+TEST(FileLock, AWaiterLocksTheFileAtThePathWhenTheHolderRemovedIt) {
+  fs::path dir = FreshDir("pa_lock_removed") / "state";
+  fs::path file = dir / "a.lock";
+  int ready[2], go[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(go), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    FileLock lock;
+    std::string err;
+    bool held = false;
+    if (!lock.TryAcquire(file, &held, &err) || !held) _exit(1);
+    (void)!write(ready[1], "x", 1);
+    char c;
+    (void)!read(go[0], &c, 1);
+    fs::remove_all(dir);
+    _exit(0);  // releases the lock on the removed file
+  }
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  FileLock lock;
+  std::string err;
+  ASSERT_TRUE(lock.Acquire(file, [&](const std::string&) { (void)!write(go[1], "x", 1); }, &err))
+      << err;
+  EXPECT_EQ(Read(file), std::to_string(getpid()) + "\n");
+  FileLock third;
+  bool held = true;
+  ASSERT_TRUE(third.TryAcquire(file, &held, &err)) << err;
+  EXPECT_FALSE(held);
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  for (int fd : {ready[0], ready[1], go[0], go[1]}) close(fd);
+}
+
 TEST(WriteFilesIfChanged, WritesEveryFile) {
   fs::path dir = FreshDir("pa_pair_ok");
   std::string err;
