@@ -18,7 +18,10 @@
 // in the order of the fields read below, whatever the document's key order.
 #include "manifest/manifest.h"
 
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -307,7 +310,7 @@ std::string DefinitionDigest(const DefinitionText& text) {
 // Sets every node's definition, on two threads when there are many: the
 // digests (the configs' canonical JSON above all) are a third of reading a
 // large manifest, and each node's is its own.
-void DigestDefinitions(std::deque<ManifestNode>* nodes, const std::deque<DefinitionText>& texts) {
+void DigestDefinitions(std::vector<ManifestNode>* nodes, const std::deque<DefinitionText>& texts) {
   constexpr size_t kBlock = 256;
   std::atomic<size_t> next{0};
   auto work = [&] {
@@ -429,7 +432,7 @@ ManifestMacro ReadMacro(od::object object, FieldReader& r) {
 // Reads every entry of one top-level map (nodes, unit_tests, macros).
 template <typename T, typename Read>
 void ReadEntries(od::value& map, Check map_check, bool required, Check entry_check,
-                 const char* what, Read read, Problems* problems, std::deque<T>* out) {
+                 const char* what, Read read, Problems* problems, T* out) {
   const char* name = map_check == kNodesMap    ? "nodes"
                      : map_check == kMacrosMap ? "macros"
                                                : "unit_tests";
@@ -520,6 +523,33 @@ void SortById(std::deque<T>* entries, std::vector<T>* sorted) {
   entries->clear();
 }
 
+// Sorts the nodes by unique_id where they are: each is moved once, into its
+// place, and no second array of them is made (its pages would be fresh
+// memory, zeroed by the kernel, 14 MB for 30,000 nodes).
+void SortNodesInPlace(std::vector<ManifestNode>* nodes) {
+  std::vector<size_t> order(nodes->size());  // order[k]: the node that belongs at k
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return (*nodes)[a].unique_id < (*nodes)[b].unique_id;
+  });
+  std::vector<bool> placed(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    if (placed[i] || order[i] == i) continue;
+    ManifestNode first = std::move((*nodes)[i]);  // one cycle of the permutation
+    size_t j = i;
+    for (;;) {
+      placed[j] = true;
+      size_t from = order[j];
+      if (from == i) {
+        (*nodes)[j] = std::move(first);
+        break;
+      }
+      (*nodes)[j] = std::move((*nodes)[from]);
+      j = from;
+    }
+  }
+}
+
 // What is wrong with a path from the manifest that becomes an input of
 // build.ninja, or "". It must stay inside its package folder: a manifest
 // naming ../../etc/passwd or /etc/passwd is not dbt's. And Ninja must be
@@ -570,7 +600,11 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
            std::string* err) {
   *manifest = Manifest();
   Problems problems;
-  std::deque<ManifestNode> nodes;  // `nodes` and `unit_tests`, as read
+  // `nodes` and `unit_tests`, as read. Room for more than a manifest of
+  // this size holds (dbt writes at least 1 KB per node): they are never
+  // moved while read, and pages reserved but never touched cost no memory.
+  std::vector<ManifestNode> nodes;
+  nodes.reserve(text.size() / 1024 + 16);
   std::deque<DefinitionText> definitions;  // one per node
   auto read_node = [&](od::object object, FieldReader& r) {
     return ReadNode(object, r, &definitions.emplace_back());
@@ -637,7 +671,8 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
     return false;
   }
   DigestDefinitions(&nodes, definitions);  // while the text they view is there
-  SortById(&nodes, &manifest->nodes);
+  SortNodesInPlace(&nodes);
+  manifest->nodes = std::move(nodes);
   SortById(&macros, &manifest->macros);
   if (std::string problem = CrossCheck(*manifest); !problem.empty()) {
     // Long names are cut: the line stays readable.
@@ -655,11 +690,58 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
 // goes into an ordinary allocation of exactly size + padding, which
 // AddressSanitizer guards; a read past it is reported. An mmap'd block is
 // whole pages, and ASan cannot see a read past the text into the rest of
-// the page.
+// the page. That build never maps the file either.
 #ifdef PA_MANIFEST_ON_HEAP
 void ManifestTextUnmap::operator()(char* p) const { delete[] p; }
 #else
-void ManifestTextUnmap::operator()(char* p) const { munmap(p, length); }
+
+namespace {
+
+// The file mapping being read, guarded against SIGBUS: a file cut short
+// while mapped (dbt rewriting manifest.json with open("w")) makes every
+// access to its pages past the new end a SIGBUS, which would end pa-gen.
+// The handler maps a page of zeros there instead (NUL bytes are no JSON)
+// and notes it; ParseManifestText then reads the file again, as it is now.
+// One mapping at a time; another one reads the file into memory.
+struct GuardedMapping {
+  std::atomic<uintptr_t> start{0};
+  std::atomic<size_t> length{0};
+  std::atomic<bool> lost{false};
+  size_t page = 4096;
+  struct sigaction previous {};
+};
+GuardedMapping g_mapping;
+std::atomic<bool> g_mapping_busy{false};
+
+void OnSigbus(int, siginfo_t* info, void*) {
+  uintptr_t address = reinterpret_cast<uintptr_t>(info->si_addr);
+  uintptr_t start = g_mapping.start.load();
+  if (start && address >= start && address < start + g_mapping.length.load()) {
+    void* page = reinterpret_cast<void*>(address & ~(g_mapping.page - 1));
+    if (mmap(page, g_mapping.page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+             -1, 0) != MAP_FAILED) {
+      g_mapping.lost = true;
+      return;  // the access is made again, on the zeros
+    }
+  }
+  // Not the manifest's: as without the guard (the access faults again).
+  sigaction(SIGBUS, &g_mapping.previous, nullptr);
+}
+
+void Unguard(char* p) {
+  if (g_mapping.start.load() != reinterpret_cast<uintptr_t>(p)) return;
+  sigaction(SIGBUS, &g_mapping.previous, nullptr);
+  g_mapping.start = 0;
+  g_mapping.length = 0;
+  g_mapping_busy = false;
+}
+
+}  // namespace
+
+void ManifestTextUnmap::operator()(char* p) const {
+  Unguard(p);
+  munmap(p, length);
+}
 #endif
 
 namespace {
@@ -678,13 +760,8 @@ std::unique_ptr<char[], ManifestTextUnmap> AllocateText(size_t size) {
 #endif
 }
 
-}  // namespace
-
-bool ReadManifestText(const fs::path& path, ManifestText* text, std::string* err) {
-  FileReader file(path);
-  if (!file.Open(err)) return false;
-  // As large as the file was when opened; a file that grows meanwhile reads as truncated.
-  size_t capacity = file.Size();
+bool ReadIntoMemory(const FileReader& file, size_t capacity, ManifestText* text,
+                    std::string* err) {
   auto bytes = AllocateText(capacity);
   size_t size = 0;
   if (!file.ReadUpTo(bytes.get(), capacity, &size, err)) return false;
@@ -694,9 +771,80 @@ bool ReadManifestText(const fs::path& path, ManifestText* text, std::string* err
   return true;
 }
 
+#ifndef PA_MANIFEST_ON_HEAP
+// Maps a regular file's pages where they are in the page cache: no copy
+// and no zeroed pages for the file (reading it into memory was a tenth of
+// generating from a 98 MB manifest). The padding lies in the file's last
+// page (a private copy of it) or in the anonymous page after it. False
+// (nothing done) when it cannot: then the file is read into memory.
+bool MapText(const FileReader& file, size_t size, ManifestText* text) {
+  struct stat st;
+  if (size == 0 || fstat(file.fd(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  bool busy = false;
+  if (!g_mapping_busy.compare_exchange_strong(busy, true)) return false;
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  size_t length = (size + ManifestText::kPadding + page - 1) / page * page;
+  void* region = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (region == MAP_FAILED) {
+    g_mapping_busy = false;
+    return false;
+  }
+  std::unique_ptr<char[], ManifestTextUnmap> bytes(static_cast<char*>(region), {length});
+  g_mapping.page = page;
+  g_mapping.lost = false;
+  g_mapping.length = length;
+  g_mapping.start = reinterpret_cast<uintptr_t>(region);
+  struct sigaction action {};
+  action.sa_sigaction = OnSigbus;
+  action.sa_flags = SA_SIGINFO;
+  sigemptyset(&action.sa_mask);
+  if (sigaction(SIGBUS, &action, &g_mapping.previous) != 0) {
+    g_mapping.start = 0;
+    g_mapping_busy = false;
+    return false;
+  }
+  if (mmap(region, size, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, file.fd(), 0) ==
+      MAP_FAILED)
+    return false;  // bytes unmaps the region and unguards it
+  size_t tail = size / page * page;  // the page the padding starts in
+  if (tail < size && mprotect(static_cast<char*>(region) + tail, page, PROT_READ | PROT_WRITE) != 0)
+    return false;
+  std::memset(static_cast<char*>(region) + size, ' ', ManifestText::kPadding);
+  text->bytes = std::move(bytes);
+  text->size = size;
+  text->mapped = true;
+  text->path = file.path();
+  return true;
+}
+#endif
+
+}  // namespace
+
+bool ReadManifestText(const fs::path& path, ManifestText* text, std::string* err) {
+  FileReader file(path);
+  if (!file.Open(err)) return false;
+  // As large as the file was when opened; a file that grows meanwhile reads as truncated.
+  size_t capacity = file.Size();
+#ifndef PA_MANIFEST_ON_HEAP
+  if (MapText(file, capacity, text)) return true;
+#endif
+  return ReadIntoMemory(file, capacity, text, err);
+}
+
 bool ParseManifestText(const ManifestText& text, const std::string& filename, Manifest* manifest,
                        std::string* err) {
-  if (Parse(text.view(), filename, manifest, err)) return true;
+  bool parsed = Parse(text.view(), filename, manifest, err);
+#ifndef PA_MANIFEST_ON_HEAP
+  if (text.mapped && g_mapping.lost.load()) {
+    // Cut short while mapped: read as it is now, as an unmapped read would have.
+    *manifest = Manifest();
+    FileReader file(text.path);
+    ManifestText again;
+    if (!file.Open(err) || !ReadIntoMemory(file, file.Size(), &again, err)) return false;
+    parsed = Parse(again.view(), filename, manifest, err);
+  }
+#endif
+  if (parsed) return true;
   // The messages quote keys and paths from the manifest, which may hold
   // newlines (the fuzzer's first find): the error stays one line.
   for (char& c : *err)

@@ -78,6 +78,10 @@ struct ManifestText {
   static constexpr size_t kPadding = 64;
   std::unique_ptr<char[], ManifestTextUnmap> bytes;  // size + kPadding
   size_t size = 0;
+  // The file's pages mapped in place (ReadManifestText): `path` is read
+  // again when the file was cut short while mapped.
+  bool mapped = false;
+  fs::path path;
   std::string_view view() const { return {bytes.get(), size}; }
 };
 bool ReadManifestText(const fs::path& path, ManifestText* text, std::string* err);

@@ -21,6 +21,9 @@ class FileReader {
   size_t Size() const;
   // Reads until the end of the file or `capacity` bytes; *size is what was read.
   bool ReadUpTo(char* data, size_t capacity, size_t* size, std::string* err) const;
+  // The open descriptor (for mmap), or -1.
+  int fd() const { return fd_; }
+  const fs::path& path() const { return path_; }
 
  private:
   bool Fail(std::string* err) const;

@@ -1,5 +1,7 @@
 #include "manifest/manifest.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -359,6 +361,57 @@ TEST(LoadManifest, ReadsTheFileInPlace) {
   EXPECT_EQ(loaded.macros.size(), 2u);
   std::remove(path.c_str());
 }
+
+// The sanitizer build (PA_MANIFEST_ON_HEAP) reads the file into memory, never maps it.
+#ifndef PA_MANIFEST_ON_HEAP
+// A manifest of several pages, for the tests of a file cut short while
+// ReadManifestText has it mapped: the spaces before its last brace are JSON.
+std::string ManyPagesManifest() {
+  std::string text(kValidManifest);
+  text.insert(text.rfind('}'), std::string(5 * 4096, ' '));
+  return text;
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+}
+
+// Truncated while mapped, the pages past the new end would raise SIGBUS:
+// the reader reads the file again instead and reports what it holds now,
+// as reading the cut file would.
+TEST(LoadManifest, AFileCutShortWhileMappedIsReadAsItIsNow) {
+  const std::string path = ::testing::TempDir() + "/pa_gen_manifest_cut.json";
+  WriteText(path, ManyPagesManifest());
+  ManifestText text;
+  std::string err;
+  ASSERT_TRUE(ReadManifestText(path, &text, &err)) << err;
+  ASSERT_EQ(truncate(path.c_str(), 5000), 0);
+  Manifest m;
+  EXPECT_FALSE(ParseManifestText(text, path, &m, &err));
+  std::string direct;
+  Manifest again;
+  EXPECT_FALSE(LoadManifest(path, &again, &direct));
+  EXPECT_EQ(err, direct);
+  EXPECT_NE(err.find("malformed JSON"), std::string::npos) << err;
+  std::remove(path.c_str());
+}
+
+TEST(LoadManifest, AFileRewrittenWhileMappedIsReadAsItIsNow) {
+  const std::string path = ::testing::TempDir() + "/pa_gen_manifest_rewritten.json";
+  WriteText(path, ManyPagesManifest());
+  ManifestText text;
+  std::string err;
+  ASSERT_TRUE(ReadManifestText(path, &text, &err)) << err;
+  ASSERT_EQ(truncate(path.c_str(), 0), 0);
+  WriteText(path, std::string(kValidManifest));
+  Manifest m;
+  ASSERT_TRUE(ParseManifestText(text, path, &m, &err)) << err;
+  EXPECT_EQ(m.nodes.size(), 4u);
+  std::remove(path.c_str());
+}
+
+#endif
 
 TEST(LoadManifest, MissingFileNamesTheFile) {
   Manifest m;
