@@ -76,7 +76,7 @@ class WorkerTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
   void TearDown() override {
-    for (const char* p : {"with", "without", "fallback", "requests", "preload", "warm", "shared1", "shared2"})
+    for (const char* p : {"with", "without", "fallback", "requests", "preload", "warm", "shared1", "shared2", "secrets"})
       if (fs::exists(root_ / p)) Shell(root_ / p, "'" + kPaGen.string() + "' worker stop");
   }
   static fs::path root_;
@@ -248,6 +248,48 @@ TEST_F(WorkerTest, ManyRequestsWithDifferentVarsAndEnvStayCorrect) {
         << i << ": " << out;
   }
   EXPECT_EQ(WorkerCount(project), 3) << "no vars, and two values of x";
+}
+
+// dbt scrubs the values of DBT_ENV_SECRET_* variables from every line it
+// logs; the worker's child keeps dbt's list of them while the environment
+// is unchanged (install_cheap_env_secrets). Requests to one worker with the
+// secret set, changed and unset print what a fresh dbt prints.
+TEST_F(WorkerTest, SecretsAreScrubbedAsByAFreshDbt) {
+  fs::path project = root_ / "secrets";
+  CopyExample(project);
+  Write(project / "macros" / "pa_say.sql",
+        "{% macro pa_say() %}{% do log('SAY ' ~ env_var('PA_S'), info=True) %}{% endmacro %}\n");
+  SubprocessRunner fresh;
+  WorkerRunner worker(fresh);
+  auto request = [&](const std::string& secret) {
+    CommandRequest r;
+    r.argv = {(kVenv / "dbt").string(), "run-operation", "pa_say", "--profiles-dir", "."};
+    r.cwd = project;
+    r.output = project / "out.txt";
+    r.env = DbtEnvironment();
+    r.env.emplace_back("PA_S", "hunter2");
+    if (!secret.empty()) r.env.emplace_back("DBT_ENV_SECRET_PA", secret);
+    return r;
+  };
+  auto said = [&](CommandRunner& runner, const std::string& secret, std::string* ran_by) {
+    CommandResult result;
+    std::string err;
+    EXPECT_TRUE(runner.Run(request(secret), &result, &err)) << err;
+    EXPECT_EQ(result.exit_code, 0);
+    *ran_by = result.ran_by;
+    std::string out = Read(project / "out.txt");
+    size_t p = out.find("SAY ");
+    return p == std::string::npos ? out : out.substr(p, out.find('\n', p) - p);
+  };
+  for (const std::string secret : {"hunter2", "other", "", "hunter2"}) {
+    std::string by_fresh, by_worker;
+    std::string f = said(fresh, secret, &by_fresh);
+    std::string w = said(worker, secret, &by_worker);
+    EXPECT_EQ(f, secret == "hunter2" ? "SAY *****" : "SAY hunter2") << secret;
+    EXPECT_EQ(w, f) << secret;
+    EXPECT_EQ(by_worker, "worker");
+  }
+  EXPECT_EQ(WorkerCount(project), 1);
 }
 
 // The worker's log: what its zygote and children said (the preload markers).
