@@ -347,8 +347,8 @@ bool SelectorIndex::PatternSelector(const std::vector<std::string>& flat, bool f
 // package and a folder (a whole package's pattern could select what the
 // index lacks) and literal. `*` matches "." too, so nodes in subfolders
 // whose path starts so count as well.
-bool SelectorIndex::RunSelector(int n, const std::vector<char>& wanted, std::string* selector,
-                                std::vector<int>* covered) const {
+bool SelectorIndex::RunSelector(int n, const std::vector<char>& wanted, FolderCache* folders,
+                                std::string* selector, std::vector<int>* covered) const {
   const Parts& flat = flat_[n];
   if (flat.size() < 3) return false;
   size_t depth = flat.size() - 1;
@@ -356,21 +356,29 @@ bool SelectorIndex::RunSelector(int n, const std::vector<char>& wanted, std::str
   if (!IsLiteralSafe(folder)) return false;
   auto it = by_prefix_.find(folder);
   if (it == by_prefix_.end()) return false;
-  // The rest of each node under the folder (by its own fqn), sorted, and
-  // how many unwanted ones come before each: a start's nodes are a range.
-  std::vector<std::pair<std::string, int>> rests;
-  for (int s : it->second) {
-    const Parts& other = flat_[s];
-    if (other.size() <= depth || !std::equal(flat.begin(), flat.begin() + depth, other.begin())) continue;
-    rests.emplace_back(Join(other, depth, other.size(), '.'), s);
+  auto [entry, added] = folders->try_emplace(folder);
+  FolderRests& f = entry->second;
+  if (added) {
+    // The rest of each node under the folder (by its own fqn), sorted, and
+    // how many unwanted and wanted ones come before each: a start's nodes
+    // are a range.
+    for (int s : it->second) {
+      const Parts& other = flat_[s];
+      if (other.size() <= depth || !std::equal(flat.begin(), flat.begin() + depth, other.begin())) continue;
+      f.rests.emplace_back(Join(other, depth, other.size(), '.'), s);
+    }
+    std::sort(f.rests.begin(), f.rests.end());
+    f.unwanted_before.assign(f.rests.size() + 1, 0);
+    f.wanted_before.assign(f.rests.size() + 1, 0);
+    for (size_t i = 0; i < f.rests.size(); ++i) {
+      int s = f.rests[i].second;
+      f.unwanted_before[i + 1] = f.unwanted_before[i] + (!wanted[s] && !nodes_[s].neutral);
+      f.wanted_before[i + 1] = f.wanted_before[i] + (wanted[s] != 0);
+    }
   }
-  std::sort(rests.begin(), rests.end());
-  std::vector<int> unwanted_before(rests.size() + 1, 0), wanted_before(rests.size() + 1, 0);
-  for (size_t i = 0; i < rests.size(); ++i) {
-    int s = rests[i].second;
-    unwanted_before[i + 1] = unwanted_before[i] + (!wanted[s] && !nodes_[s].neutral);
-    wanted_before[i + 1] = wanted_before[i] + (wanted[s] != 0);
-  }
+  const auto& rests = f.rests;
+  const auto& unwanted_before = f.unwanted_before;
+  const auto& wanted_before = f.wanted_before;
   const std::string& name = flat.back();
   for (size_t len = 1; len < name.size() && IsClassSafe(name[len - 1]); ++len) {
     std::string start = name.substr(0, len);
@@ -453,11 +461,12 @@ bool SelectorIndex::Select(const std::vector<std::string>& wanted_ids,
     selectors->push_back("fqn:" + prefix);
   }
   // Runs of the others, then one exact selector for each member left.
+  FolderCache folders;
   for (int m : alone) {
     if (done[m]) continue;
     std::string selector;
     std::vector<int> covered_by_run;
-    if (!RunSelector(m, wanted, &selector, &covered_by_run)) continue;
+    if (!RunSelector(m, wanted, &folders, &selector, &covered_by_run)) continue;
     for (int c : covered_by_run) done[c] = 1;
     selectors->push_back(std::move(selector));
   }

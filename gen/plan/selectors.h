@@ -76,8 +76,15 @@ class SelectorIndex {
                        const std::vector<char>& wanted, std::string* selector,
                        std::string* twin) const;
   std::vector<int> Matched(const std::string& value) const;
-  bool RunSelector(int node, const std::vector<char>& wanted, std::string* selector,
-                   std::vector<int>* covered) const;
+  // A folder's nodes by the rest of their flattened fqn, sorted, with how
+  // many unwanted and wanted come before each; built once per Select.
+  struct FolderRests {
+    std::vector<std::pair<std::string, int>> rests;
+    std::vector<int> unwanted_before, wanted_before;
+  };
+  using FolderCache = std::unordered_map<std::string, FolderRests>;
+  bool RunSelector(int node, const std::vector<char>& wanted, FolderCache* folders,
+                   std::string* selector, std::vector<int>* covered) const;
 
   std::vector<SelectableNode> nodes_;
   std::vector<std::vector<std::string>> flat_;  // fqn with every part split at "."
