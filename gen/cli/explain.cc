@@ -50,6 +50,16 @@ std::string SplitPath(const Generation& g, const Batch& batch) {
 
 }  // namespace
 
+std::string DescribeBounds(const Prediction& p, int cores) {
+  std::string cpu = cores > 0 ? fmt::format("the batches' dbt CPU over {} core{} {}", cores,
+                                            cores == 1 ? "" : "s", Seconds(p.cpu_bound_seconds))
+                              : "no cores limit";
+  const char* limit = cores > 0 && p.cpu_bound_seconds > p.critical_path_seconds ? "the CPU" : "the critical path";
+  return fmt::format("bounds: critical path alone {}, {}; {} limits this build (the database "
+                     "server's own CPU is not counted)",
+                     Seconds(p.critical_path_seconds), cpu, limit);
+}
+
 int Explain(const Generation& g, bool json) {
   const Partition& partition = g.grouping.partition;
   Explanation e = Predict(g);
@@ -83,6 +93,8 @@ int Explain(const Generation& g, bool json) {
                          {"pools", g.cost.pools},
                          {"threads", g.cost.threads}};
     doc["critical_path"] = batch_names(e.prediction.critical_path);
+    doc["critical_path_seconds"] = e.prediction.critical_path_seconds;
+    doc["cpu_bound_seconds"] = e.prediction.cpu_bound_seconds;
     nlohmann::ordered_json batches = nlohmann::ordered_json::array();
     for (size_t b = 0; b < partition.batches.size(); ++b) {
       const Batch& batch = partition.batches[b];
@@ -126,7 +138,8 @@ int Explain(const Generation& g, bool json) {
   fmt::print("dbt's own CPU: {} of the nodes' {} (a dbt process runs its Python on one core; "
              "batches side by side share {} core{})\n",
              Seconds(cpu_seconds), Seconds(node_seconds), g.cost.cores, g.cost.cores == 1 ? "" : "s");
-  fmt::print("critical path: {}\n\n", Join(batch_names(e.prediction.critical_path), " -> "));
+  fmt::print("critical path: {}\n", Join(batch_names(e.prediction.critical_path), " -> "));
+  fmt::print("{}\n\n", DescribeBounds(e.prediction, g.cost.cores));
   for (size_t b = 0; b < partition.batches.size(); ++b) {
     const Batch& batch = partition.batches[b];
     fmt::print("{}: {}; {} threads; predicted {}\n", batch.name, DescribeMembers(g.graph, batch),

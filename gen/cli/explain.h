@@ -9,6 +9,10 @@
 // grouping, of per-model and of single.
 int Explain(const Generation& generation, bool json);
 
+// explain's line on what limits the build: the prediction's two bounds
+// (Prediction::critical_path_seconds, cpu_bound_seconds) and the larger.
+std::string DescribeBounds(const Prediction& prediction, int cores);
+
 // `pa-gen graph [--nodes] [--svg]`: the batch graph as Graphviz DOT (with
 // --nodes the node graph, batches as clusters), or rendered as SVG by `dot`.
 // `dot` runs through `runner`.

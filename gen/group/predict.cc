@@ -194,5 +194,11 @@ Prediction PredictBuild(const Graph& graph, const Partition& partition,
       if (next < 0 || tail[c] > tail[next]) next = c;
     at = next;
   }
+  if (!p.critical_path.empty()) p.critical_path_seconds = tail[p.critical_path.front()];
+  if (cost.cores > 0) {
+    double cpu = 0;
+    for (double c : p.batch_cpu_seconds) cpu += c;
+    p.cpu_bound_seconds = cpu / cost.cores;
+  }
   return p;
 }

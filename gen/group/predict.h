@@ -49,6 +49,12 @@ struct Prediction {
   std::vector<double> batch_seconds;
   std::vector<double> batch_cpu_seconds;  // per batch: start-up and its nodes' CPU
   std::vector<int> critical_path;     // batch indices, upstream first
+  // Two bounds no schedule of these batches beats, `seconds` included:
+  // the critical path's batches one after the other, each alone; and all
+  // batches' CPU (batch_cpu_seconds) spread over `cost.cores` (0: no
+  // cores limit). The larger says what limits the build.
+  double critical_path_seconds = 0;
+  double cpu_bound_seconds = 0;
 };
 
 // Simulates the build. A batch alone takes its start-up, its hooks, and

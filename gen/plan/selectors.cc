@@ -339,6 +339,68 @@ bool SelectorIndex::PatternSelector(const std::vector<std::string>& flat, bool f
   return false;
 }
 
+// A pattern `fqn:<folder>.<start>*` that selects `n` and at least one more
+// wanted node, and nothing else but neutral nodes: the shortest start of
+// n's name (alphanumerics and `_` only, shorter than the name) that no
+// unwanted node of the folder has, checked against dbt's every rule by
+// Matched. The folder is n's flattened fqn without its name, at least a
+// package and a folder (a whole package's pattern could select what the
+// index lacks) and literal. `*` matches "." too, so nodes in subfolders
+// whose path starts so count as well.
+bool SelectorIndex::RunSelector(int n, const std::vector<char>& wanted, FolderCache* folders,
+                                std::string* selector, std::vector<int>* covered) const {
+  const Parts& flat = flat_[n];
+  if (flat.size() < 3) return false;
+  size_t depth = flat.size() - 1;
+  std::string folder = Join(flat, 0, depth, '.');
+  if (!IsLiteralSafe(folder)) return false;
+  auto it = by_prefix_.find(folder);
+  if (it == by_prefix_.end()) return false;
+  auto [entry, added] = folders->try_emplace(folder);
+  FolderRests& f = entry->second;
+  if (added) {
+    // The rest of each node under the folder (by its own fqn), sorted, and
+    // how many unwanted and wanted ones come before each: a start's nodes
+    // are a range.
+    for (int s : it->second) {
+      const Parts& other = flat_[s];
+      if (other.size() <= depth || !std::equal(flat.begin(), flat.begin() + depth, other.begin())) continue;
+      f.rests.emplace_back(Join(other, depth, other.size(), '.'), s);
+    }
+    std::sort(f.rests.begin(), f.rests.end());
+    f.unwanted_before.assign(f.rests.size() + 1, 0);
+    f.wanted_before.assign(f.rests.size() + 1, 0);
+    for (size_t i = 0; i < f.rests.size(); ++i) {
+      int s = f.rests[i].second;
+      f.unwanted_before[i + 1] = f.unwanted_before[i] + (!wanted[s] && !nodes_[s].neutral);
+      f.wanted_before[i + 1] = f.wanted_before[i] + (wanted[s] != 0);
+    }
+  }
+  const auto& rests = f.rests;
+  const auto& unwanted_before = f.unwanted_before;
+  const auto& wanted_before = f.wanted_before;
+  const std::string& name = flat.back();
+  for (size_t len = 1; len < name.size() && IsClassSafe(name[len - 1]); ++len) {
+    std::string start = name.substr(0, len);
+    auto starts = [&](const std::pair<std::string, int>& r) { return r.first.compare(0, len, start) == 0; };
+    auto lo = std::lower_bound(rests.begin(), rests.end(), std::make_pair(start, -1));
+    auto hi = std::partition_point(lo, rests.end(), starts);
+    size_t a = lo - rests.begin(), b = hi - rests.begin();
+    if (unwanted_before[b] - unwanted_before[a] > 0) continue;
+    if (wanted_before[b] - wanted_before[a] < 2) return false;  // longer starts select fewer
+    std::string value = folder + "." + start + "*";
+    std::vector<int> matched = Matched(value);
+    if (!std::all_of(matched.begin(), matched.end(), [&](int m) { return wanted[m] || nodes_[m].neutral; }))
+      continue;
+    covered->clear();
+    for (int m : matched)
+      if (wanted[m]) covered->push_back(m);
+    *selector = "fqn:" + value;
+    return true;
+  }
+  return false;
+}
+
 bool SelectorIndex::Select(const std::vector<std::string>& wanted_ids,
                            std::vector<std::string>* selectors, std::string* err) const {
   selectors->clear();
@@ -361,6 +423,7 @@ bool SelectorIndex::Select(const std::vector<std::string>& wanted_ids,
   // that selects nothing but wanted nodes.
   std::vector<std::pair<int, std::string>> chosen;  // (key, prefix)
   std::vector<int> alone;                           // members no literal key selects exactly
+  std::unordered_map<int, std::string> own;         // ... but their own full name
   for (int m : members) {
     const Parts& flat = flat_[m];
     std::string prefix;
@@ -373,11 +436,13 @@ bool SelectorIndex::Select(const std::vector<std::string>& wanted_ids,
       if (len == 1) continue;
       int k = key_.at(prefix);
       if (static_cast<int>(covered[k].size()) == key_total_[k]) {
-        chosen.emplace_back(k, prefix);
+        // The member's own name, selecting it alone: a run may take it first.
+        if (len == flat.size() && covered[k].size() == 1) own.emplace(m, prefix);
+        else chosen.emplace_back(k, prefix);
         found = true;
       }
     }
-    if (!found) alone.push_back(m);
+    if (!found || own.count(m)) alone.push_back(m);
   }
   // Keep the keys that select most first, and only those that add a member:
   // a key can select members of other folders (without their package, or by
@@ -395,9 +460,23 @@ bool SelectorIndex::Select(const std::vector<std::string>& wanted_ids,
     for (int m : covered[k]) done[m] = 1;
     selectors->push_back("fqn:" + prefix);
   }
+  // Runs of the others, then one exact selector for each member left.
+  FolderCache folders;
   for (int m : alone) {
     if (done[m]) continue;
     std::string selector;
+    std::vector<int> covered_by_run;
+    if (!RunSelector(m, wanted, &folders, &selector, &covered_by_run)) continue;
+    for (int c : covered_by_run) done[c] = 1;
+    selectors->push_back(std::move(selector));
+  }
+  for (int m : alone) {
+    if (done[m]) continue;
+    std::string selector;
+    if (auto it = own.find(m); it != own.end()) {
+      selectors->push_back("fqn:" + it->second);
+      continue;
+    }
     if (!ExactSelector(m, wanted, &selector, err)) return false;
     selectors->push_back(std::move(selector));
   }

@@ -9,9 +9,13 @@
 //
 // One selector per member makes dbt's selection cost selectors x nodes (80-98 s
 // for 1,000 members of a 4,001-node project). This picks a fqn prefix for every
-// folder or package whose selectable nodes are all wanted, and one exact
-// selector for each other member, so selection costs about what a folder
-// selector costs. Computing them costs O(members x depth), plus a scan of the
+// folder or package whose selectable nodes are all wanted, a pattern
+// `fqn:<folder>.<start>*` for each run of two or more members of a folder
+// whose names share a start that no other node there has (a folder cut in
+// parts: base_00000 ... base_00031 are `fqn:pkg.base.base_0000*`, `..._0001*`,
+// `..._0002*`, `fqn:pkg.base.base_00030` and `..._00031`),
+// and one exact selector for each other member, so selection costs about what
+// a folder selector costs. Computing them costs O(members x depth), plus a scan of the
 // few nodes near a member whose name dbt cannot read literally.
 //
 // What dbt-core 1.12 does with a `--select` value (dbt/graph/cli.py,
@@ -72,6 +76,15 @@ class SelectorIndex {
                        const std::vector<char>& wanted, std::string* selector,
                        std::string* twin) const;
   std::vector<int> Matched(const std::string& value) const;
+  // A folder's nodes by the rest of their flattened fqn, sorted, with how
+  // many unwanted and wanted come before each; built once per Select.
+  struct FolderRests {
+    std::vector<std::pair<std::string, int>> rests;
+    std::vector<int> unwanted_before, wanted_before;
+  };
+  using FolderCache = std::unordered_map<std::string, FolderRests>;
+  bool RunSelector(int node, const std::vector<char>& wanted, FolderCache* folders,
+                   std::string* selector, std::vector<int>* covered) const;
 
   std::vector<SelectableNode> nodes_;
   std::vector<std::vector<std::string>> flat_;  // fqn with every part split at "."

@@ -141,4 +141,26 @@ TEST(PredictBuild, ABatchThatWantsLessThanItsShareGoesFullSpeed) {
   EXPECT_DOUBLE_EQ(p.seconds, 1.5 + 1.5 + 2);
 }
 
+// The two bounds beside the schedule: the critical path alone (a, then b:
+// 3 s each) and all CPU over the cores. With every node all CPU on one
+// core, the CPU bound (9 s: three batches of 3 s) is the build; with two
+// cores it is 4.5 s and the critical path (6 s) limits it; without a cores
+// limit there is no CPU bound.
+TEST(PredictBuild, BoundsAreTheCriticalPathAndTheCpuOverTheCores) {
+  Fixture f;
+  f.cost.node_cpu_seconds = {1, 1, 1};
+  f.cost.cores = 1;
+  Prediction p = f.Predict(PerNode(), 2, 1);
+  EXPECT_DOUBLE_EQ(p.critical_path_seconds, 6);
+  EXPECT_DOUBLE_EQ(p.cpu_bound_seconds, 9);
+  EXPECT_DOUBLE_EQ(p.seconds, 9);
+  f.cost.cores = 2;
+  p = f.Predict(PerNode(), 2, 1);
+  EXPECT_DOUBLE_EQ(p.critical_path_seconds, 6);
+  EXPECT_DOUBLE_EQ(p.cpu_bound_seconds, 4.5);
+  EXPECT_DOUBLE_EQ(p.seconds, 6);
+  f.cost.cores = 0;
+  EXPECT_DOUBLE_EQ(f.Predict(PerNode(), 2, 1).cpu_bound_seconds, 0);
+}
+
 }  // namespace

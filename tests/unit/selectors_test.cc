@@ -226,14 +226,35 @@ TEST(Selectors, WholeFolderIsOnePrefix) {
 
 TEST(Selectors, PrefixMatchesWithoutThePackageToo) {
   // "shop.staging" also selects lib.shop.staging.x, so it is not used without it.
+  // stg_a and stg_b are the folder's only names starting "s": one run.
   EXPECT_EQ(Select(Shop(), {"stg_a", "stg_b", "nn_stg_a"}),
-            (V{"fqn:shop.staging.not_null_stg_a_id", "fqn:shop.staging.stg_a",
-               "fqn:shop.staging.stg_b"}));
+            (V{"fqn:shop.staging.not_null_stg_a_id", "fqn:shop.staging.s*"}));
 }
 
 TEST(Selectors, PartOfAFolderIsOneSelectorPerNode) {
   EXPECT_EQ(Select(Shop(), {"stg_a"}), V{"fqn:shop.staging.stg_a"});
   EXPECT_EQ(Select(Shop(), {"fct", "report"}), (V{"fqn:shop.marts.core.fct", "fqn:shop.marts.report"}));
+}
+
+// A folder cut in parts (pa-gen --max-batch-size): runs of names that share
+// a start no other node of the folder has are one pattern each, so dbt's
+// selection costs a few selectors, not one per member.
+TEST(Selectors, RunsOfAFolderArePatterns) {
+  std::vector<SelectableNode> nodes;
+  std::vector<std::string> wanted;
+  for (int i = 0; i < 40; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "base_%05d", i);
+    nodes.push_back(N(name, {"pkg", "base", name}));
+    if (i < 32) wanted.push_back(name);
+  }
+  nodes.push_back(N("other", {"pkg", "other", "base_00000"}));  // same name, other folder
+  EXPECT_EQ(Select(nodes, wanted),
+            (V{"fqn:pkg.base.base_0000*", "fqn:pkg.base.base_0001*", "fqn:pkg.base.base_0002*",
+               "fqn:pkg.base.base_00030", "fqn:pkg.base.base_00031"}));
+  // Two members whose every shared start has unwanted nodes too: exact selectors.
+  EXPECT_EQ(Select(nodes, {"base_00010", "base_00011"}),
+            (V{"fqn:pkg.base.base_00010", "fqn:pkg.base.base_00011"}));
 }
 
 TEST(Selectors, WholePackageIgnoresNeutralNodes) {
@@ -324,7 +345,7 @@ TEST(SelectorsProperty, RandomProjects) {
   const std::vector<std::string> node_names = {"a", "b", "m", "a b", "a.b", "m*", "-m", "n+2",
                                                "x,y", "staging", "v2", "a_b", "[s]", "q?"};
   std::mt19937 rng(20261201);
-  int selects = 0, failures = 0, folder_selectors = 0, patterns = 0;
+  int selects = 0, failures = 0, folder_selectors = 0, patterns = 0, runs = 0;
   for (int round = 0; round < 200; ++round) {
     std::vector<SelectableNode> nodes;
     std::set<std::vector<std::string>> seen;
@@ -379,14 +400,16 @@ TEST(SelectorsProperty, RandomProjects) {
       ASSERT_EQ(problem, "") << "round " << round << " trial " << trial;
       ASSERT_LE(selectors.size(), wanted.size());
       for (const std::string& s : selectors) {
-        folder_selectors += s.find_first_of("?[") == std::string::npos;
-        patterns += s.find_first_of("?[") != std::string::npos;
+        folder_selectors += s.find_first_of("?[*") == std::string::npos;
+        patterns += s.find_first_of("?[*") != std::string::npos;
+        runs += s.back() == '*';
       }
     }
   }
   EXPECT_LT(failures * 10, selects);  // rare: only flattening collisions
   EXPECT_GT(folder_selectors, 0);
   EXPECT_GT(patterns, 0);
+  EXPECT_GT(runs, 0);
   RecordProperty("failures", failures);
   std::printf("%d selections, %d without an exact selector, %d literal selectors, %d patterns\n", selects, failures, folder_selectors, patterns);
 }
