@@ -650,22 +650,26 @@ def install_cheap_env_secrets():
     except Exception:
         return
     orig = base.env_secrets
-    last = {"raw": None, "secrets": None}
+    # One (snapshot, secrets) pair, replaced whole: dbt's node threads call
+    # this at once, and none may see a new snapshot with the old secrets.
+    last = [None]
 
     def env_secrets():
         env = os.environ
         raw = getattr(env, "_data", None)
         if not isinstance(env, os._Environ) or not isinstance(raw, dict):
             return orig()
-        if last["raw"] is None or raw != last["raw"]:
+        kept = last[0]
+        if kept is None or raw != kept[0]:
             snap = dict(raw)
             secrets = []
             for k, v in snap.items():
                 value = env.decodevalue(v)
                 if env.decodekey(k).startswith(SECRET_ENV_PREFIX) and value.strip():
                     secrets.append(value)
-            last["raw"], last["secrets"] = snap, secrets
-        return list(last["secrets"])
+            kept = (snap, secrets)
+            last[0] = kept
+        return list(kept[1])
 
     env_secrets.__wrapped__ = orig
     # Every module that bound the name (`from ... import env_secrets`), and
