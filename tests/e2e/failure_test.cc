@@ -63,6 +63,24 @@ class FailureTest : public ::testing::Test {
     CopyBuiltProject(BuiltTiny().Dir(), project_);
   }
 
+  // The built project with its batch forgotten, so that the next build
+  // runs every node, and no dbt log of an earlier run to wait on.
+  void StartFromBuiltAndForgotten() {
+    ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
+    ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget all_nodes").code, 0);
+    fs::remove(project_ / ".pa" / "run" / "all_nodes" / "logs" / "dbt.log");
+  }
+
+  // After an interrupted or killed build: the next ninja starts dbt for
+  // the slow model only (fast stayed finished).
+  void ExpectTheNextNinjaRunsSlowOnly(const std::string& env = "") {
+    Result resumed = Shell(project_, env + " ninja");
+    ASSERT_EQ(resumed.code, 0) << resumed.out;
+    std::string results = Read(project_ / ".pa" / "run" / "all_nodes" / "target" / "run_results.json");
+    EXPECT_NE(results.find("model.tiny.slow"), std::string::npos) << results;
+    EXPECT_EQ(results.find("model.tiny.fast"), std::string::npos) << results;
+  }
+
   // Processes whose command line mentions the project: dbt left behind.
   int ProcessesInProject() const { return DbtProcessesIn(project_); }
 
@@ -70,9 +88,7 @@ class FailureTest : public ::testing::Test {
   // (ninja, pa-gen exec, dbt), once dbt has finished fast while slow sleeps.
   // The state then records fast as succeeded, and the next ninja runs slow only.
   void InterruptAfterFastFinished(const std::string& env) {
-    ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
-    ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget all_nodes").code, 0);
-    fs::remove(project_ / ".pa" / "run" / "all_nodes" / "logs" / "dbt.log");  // not an earlier run's
+    ASSERT_NO_FATAL_FAILURE(StartFromBuiltAndForgotten());
     // setsid: ninja leads a process group of its own, as in a terminal.
     Result interrupted = Shell(
         project_, env + " PA_TEST_SLEEP=120 setsid ninja > ninja.out 2>&1 & pid=$!; " +
@@ -84,11 +100,7 @@ class FailureTest : public ::testing::Test {
     EXPECT_FALSE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
     ASSERT_NO_FATAL_FAILURE(ExpectFastSucceededAndSlowNot(interrupted.out));
 
-    Result resumed = Shell(project_, env + " ninja");
-    ASSERT_EQ(resumed.code, 0) << resumed.out;
-    std::string results = Read(project_ / ".pa" / "run" / "all_nodes" / "target" / "run_results.json");
-    EXPECT_NE(results.find("model.tiny.slow"), std::string::npos) << results;
-    EXPECT_EQ(results.find("model.tiny.fast"), std::string::npos) << results;
+    ASSERT_NO_FATAL_FAILURE(ExpectTheNextNinjaRunsSlowOnly(env));
     EXPECT_TRUE(fs::exists(project_ / ".pa" / "stamps" / "all_nodes.stamp"));
   }
 
@@ -205,11 +217,7 @@ TEST_F(FailureTest, KilledDbtKeepsTheNodesItFinished) {
   EXPECT_EQ(ProcessesInProject(), 0);
 
   // The rerun starts dbt for the slow model only.
-  Result resumed = Shell(project_, "ninja");
-  ASSERT_EQ(resumed.code, 0) << resumed.out;
-  std::string results = Read(project_ / ".pa" / "run" / "all_nodes" / "target" / "run_results.json");
-  EXPECT_NE(results.find("model.tiny.slow"), std::string::npos);
-  EXPECT_EQ(results.find("model.tiny.fast"), std::string::npos) << results;
+  ASSERT_NO_FATAL_FAILURE(ExpectTheNextNinjaRunsSlowOnly());
 }
 
 TEST_F(FailureTest, CtrlCToNinjaKeepsTheNodesDbtFinishedWithTheWorker) {
@@ -262,9 +270,7 @@ TEST_F(FailureTest, ForgetKeepsTheOptionsTheBuildWasGeneratedWith) {
 // program Ctrl-C stopped does (it ended 137: Ninja was killed at the same
 // 5 s), and keeps the node dbt finished.
 TEST_F(FailureTest, CtrlCToPaGenBuildExits130AndKeepsTheNodesDbtFinished) {
-  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
-  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget all_nodes").code, 0);
-  fs::remove(project_ / ".pa" / "run" / "all_nodes" / "logs" / "dbt.log");  // not an earlier run's
+  ASSERT_NO_FATAL_FAILURE(StartFromBuiltAndForgotten());
   // setsid: pa-gen build leads a process group of its own, as in a terminal.
   Result interrupted = Shell(
       project_, "PA_TEST_SLEEP=120 setsid '" + kPaGen.string() + "' build > build.out 2>&1 & pid=$!; " +
@@ -275,11 +281,7 @@ TEST_F(FailureTest, CtrlCToPaGenBuildExits130AndKeepsTheNodesDbtFinished) {
   EXPECT_EQ(ProcessesInProject(), 0);
   ASSERT_NO_FATAL_FAILURE(ExpectFastSucceededAndSlowNot(interrupted.out));
 
-  Result resumed = Shell(project_, "ninja");
-  ASSERT_EQ(resumed.code, 0) << resumed.out;
-  std::string results = Read(project_ / ".pa" / "run" / "all_nodes" / "target" / "run_results.json");
-  EXPECT_NE(results.find("model.tiny.slow"), std::string::npos) << results;
-  EXPECT_EQ(results.find("model.tiny.fast"), std::string::npos) << results;
+  ASSERT_NO_FATAL_FAILURE(ExpectTheNextNinjaRunsSlowOnly());
 }
 
 // A second Ctrl-C stops now: `pa-gen build` passes it to Ninja's edges
@@ -288,9 +290,7 @@ TEST_F(FailureTest, CtrlCToPaGenBuildExits130AndKeepsTheNodesDbtFinished) {
 // build still ends 130 with no stamp, the finished node kept, no process
 // left, and the next ninja runs the slow model only.
 TEST_F(FailureTest, ASecondCtrlCToPaGenBuildStopsAtOnceAndKeepsTheNodesDbtFinished) {
-  ASSERT_NO_FATAL_FAILURE(StartFromBuilt());
-  ASSERT_EQ(Shell(project_, "'" + kPaGen.string() + "' forget all_nodes").code, 0);
-  fs::remove(project_ / ".pa" / "run" / "all_nodes" / "logs" / "dbt.log");  // not an earlier run's
+  ASSERT_NO_FATAL_FAILURE(StartFromBuiltAndForgotten());
   Result interrupted = Shell(
       project_, "PA_TEST_SLEEP=120 setsid '" + kPaGen.string() + "' build > build.out 2>&1 & pid=$!; " +
                     WaitUntilNodeFinished(".pa/run/all_nodes/logs/dbt.log", "model.tiny.fast") +
@@ -307,11 +307,7 @@ TEST_F(FailureTest, ASecondCtrlCToPaGenBuildStopsAtOnceAndKeepsTheNodesDbtFinish
   EXPECT_EQ(ProcessesInProject(), 0);
   ASSERT_NO_FATAL_FAILURE(ExpectFastSucceededAndSlowNot(interrupted.out));
 
-  Result resumed = Shell(project_, "ninja");
-  ASSERT_EQ(resumed.code, 0) << resumed.out;
-  std::string results = Read(project_ / ".pa" / "run" / "all_nodes" / "target" / "run_results.json");
-  EXPECT_NE(results.find("model.tiny.slow"), std::string::npos) << results;
-  EXPECT_EQ(results.find("model.tiny.fast"), std::string::npos) << results;
+  ASSERT_NO_FATAL_FAILURE(ExpectTheNextNinjaRunsSlowOnly());
 }
 
 // `pa-gen build` killed with -9 cannot remove its progress folder: the next

@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <functional>
+
 #include <gtest/gtest.h>
 
 namespace {
@@ -19,6 +21,20 @@ std::string Read(const fs::path& path) {
   std::string text, err;
   ReadFile(path, &text, &err);
   return text;
+}
+
+// A child process that locks `file`, writes a byte to `ready_fd`, runs
+// `then` and exits 0 (1 when it could not lock).
+pid_t ForkLockHolder(const fs::path& file, int ready_fd, const std::function<void()>& then) {
+  pid_t child = fork();
+  if (child != 0) return child;
+  FileLock lock;
+  std::string err;
+  bool held = false;
+  if (!lock.TryAcquire(file, &held, &err) || !held) _exit(1);
+  (void)!write(ready_fd, "x", 1);
+  then();
+  _exit(0);
 }
 
 TEST(FileLock, CreatesItsFolderAndRecordsThePid) {
@@ -52,16 +68,10 @@ TEST(FileLock, WaitsForAKilledHolderAndNamesIt) {
   fs::path file = FreshDir("pa_lock_kill") / "a.lock";
   int ready[2];
   ASSERT_EQ(pipe(ready), 0);
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    FileLock lock;
-    std::string err;
-    bool held = false;
-    if (!lock.TryAcquire(file, &held, &err) || !held) _exit(1);
-    (void)!write(ready[1], "x", 1);
+  pid_t child = ForkLockHolder(file, ready[1], [] {
     for (;;) pause();
-  }
+  });
+  ASSERT_GE(child, 0);
   char c;
   ASSERT_EQ(read(ready[0], &c, 1), 1);
   std::string holder;
@@ -88,19 +98,12 @@ TEST(FileLock, AWaiterLocksTheFileAtThePathWhenTheHolderRemovedIt) {
   int ready[2], go[2];
   ASSERT_EQ(pipe(ready), 0);
   ASSERT_EQ(pipe(go), 0);
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    FileLock lock;
-    std::string err;
-    bool held = false;
-    if (!lock.TryAcquire(file, &held, &err) || !held) _exit(1);
-    (void)!write(ready[1], "x", 1);
+  pid_t child = ForkLockHolder(file, ready[1], [&] {
     char c;
     (void)!read(go[0], &c, 1);
-    fs::remove_all(dir);
-    _exit(0);  // releases the lock on the removed file
-  }
+    fs::remove_all(dir);  // then exits, which releases the lock on the removed file
+  });
+  ASSERT_GE(child, 0);
   char c;
   ASSERT_EQ(read(ready[0], &c, 1), 1);
   FileLock lock;

@@ -76,33 +76,6 @@ TEST(Subprocess, SigkillFollowsWhenIntIsIgnored) {
   EXPECT_EQ(result.exit_code, 128 + SIGKILL);  // after the 5 s grace
 }
 
-// Ctrl-C passed on to a command that takes 2 s to stop: within its stop
-// grace it ends on its own (pa-gen build gives Ninja time to stop its
-// edges); past it, the group gets SIGKILL.
-TEST(Subprocess, APassedOnSignalLeavesTheStopGraceBeforeSigkill) {
-  std::string ready = ::testing::TempDir() + "/pa_gen_process_ready";
-  for (int grace : {1, 10}) {
-    std::remove(ready.c_str());
-    CommandRequest request =
-        Shell("trap 'sleep 2; exit 7' INT; touch '" + ready + "'; while :; do sleep 0.1; done");
-    request.stop_grace_seconds = grace;
-    pthread_t runner_thread = pthread_self();
-    std::thread ctrl_c([&] {
-      while (access(ready.c_str(), F_OK) != 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the runner waits for it by now
-      pthread_kill(runner_thread, SIGINT);
-    });
-    SubprocessRunner runner;
-    CommandResult result;
-    std::string err;
-    bool ran = runner.Run(request, &result, &err);
-    ctrl_c.join();
-    ASSERT_TRUE(ran) << err;
-    EXPECT_EQ(result.interrupted_by, SIGINT);
-    EXPECT_EQ(result.exit_code, grace == 1 ? 128 + SIGKILL : 7) << "grace " << grace;
-  }
-}
-
 // Sends SIGINT to this thread `times` times, 300 ms apart, once `ready` exists.
 std::thread CtrlC(const std::string& ready, int times) {
   pthread_t runner_thread = pthread_self();
@@ -113,6 +86,28 @@ std::thread CtrlC(const std::string& ready, int times) {
       pthread_kill(runner_thread, SIGINT);
     }
   });
+}
+
+// Ctrl-C passed on to a command that takes 2 s to stop: within its stop
+// grace it ends on its own (pa-gen build gives Ninja time to stop its
+// edges); past it, the group gets SIGKILL.
+TEST(Subprocess, APassedOnSignalLeavesTheStopGraceBeforeSigkill) {
+  std::string ready = ::testing::TempDir() + "/pa_gen_process_ready";
+  for (int grace : {1, 10}) {
+    std::remove(ready.c_str());
+    CommandRequest request =
+        Shell("trap 'sleep 2; exit 7' INT; touch '" + ready + "'; while :; do sleep 0.1; done");
+    request.stop_grace_seconds = grace;
+    std::thread ctrl_c = CtrlC(ready, 1);
+    SubprocessRunner runner;
+    CommandResult result;
+    std::string err;
+    bool ran = runner.Run(request, &result, &err);
+    ctrl_c.join();
+    ASSERT_TRUE(ran) << err;
+    EXPECT_EQ(result.interrupted_by, SIGINT);
+    EXPECT_EQ(result.exit_code, grace == 1 ? 128 + SIGKILL : 7) << "grace " << grace;
+  }
 }
 
 // A second Ctrl-C means "stop now": SIGKILL at once, not at the end of the
