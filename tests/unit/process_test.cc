@@ -88,6 +88,18 @@ std::thread CtrlC(const std::string& ready, int times) {
   });
 }
 
+// Runs `request` while CtrlC(ready, times) interrupts it.
+CommandResult RunInterrupted(const CommandRequest& request, const std::string& ready, int times) {
+  std::thread ctrl_c = CtrlC(ready, times);
+  SubprocessRunner runner;
+  CommandResult result;
+  std::string err;
+  bool ran = runner.Run(request, &result, &err);
+  ctrl_c.join();
+  EXPECT_TRUE(ran) << err;
+  return result;
+}
+
 // Ctrl-C passed on to a command that takes 2 s to stop: within its stop
 // grace it ends on its own (pa-gen build gives Ninja time to stop its
 // edges); past it, the group gets SIGKILL.
@@ -98,13 +110,7 @@ TEST(Subprocess, APassedOnSignalLeavesTheStopGraceBeforeSigkill) {
     CommandRequest request =
         Shell("trap 'sleep 2; exit 7' INT; touch '" + ready + "'; while :; do sleep 0.1; done");
     request.stop_grace_seconds = grace;
-    std::thread ctrl_c = CtrlC(ready, 1);
-    SubprocessRunner runner;
-    CommandResult result;
-    std::string err;
-    bool ran = runner.Run(request, &result, &err);
-    ctrl_c.join();
-    ASSERT_TRUE(ran) << err;
+    CommandResult result = RunInterrupted(request, ready, 1);
     EXPECT_EQ(result.interrupted_by, SIGINT);
     EXPECT_EQ(result.exit_code, grace == 1 ? 128 + SIGKILL : 7) << "grace " << grace;
   }
@@ -117,13 +123,7 @@ TEST(Subprocess, ASecondSignalKillsAtOnce) {
   std::remove(ready.c_str());
   CommandRequest request = Shell("trap '' INT; touch '" + ready + "'; while :; do sleep 0.1; done");
   request.stop_grace_seconds = 30;
-  std::thread ctrl_c = CtrlC(ready, 2);
-  SubprocessRunner runner;
-  CommandResult result;
-  std::string err;
-  bool ran = runner.Run(request, &result, &err);
-  ctrl_c.join();
-  ASSERT_TRUE(ran) << err;
+  CommandResult result = RunInterrupted(request, ready, 2);
   EXPECT_EQ(result.interrupted_by, SIGINT);
   EXPECT_EQ(result.exit_code, 128 + SIGKILL);
 }
@@ -144,13 +144,7 @@ TEST(Subprocess, ASecondSignalReachesTheChildrensOwnGroups) {
         "; while :; do sleep 0.1; done\"; exit 5");
     request.stop_grace_seconds = times == 1 ? 2 : 30;
     request.second_signal_to_children = true;
-    std::thread ctrl_c = CtrlC(ready, times);
-    SubprocessRunner runner;
-    CommandResult result;
-    std::string err;
-    bool ran = runner.Run(request, &result, &err);
-    ctrl_c.join();
-    ASSERT_TRUE(ran) << err;
+    CommandResult result = RunInterrupted(request, ready, times);
     if (times == 1) {  // the child never heard of it: the grace ran out
       std::ifstream pid_file(ready);
       int child = 0;
