@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace {
@@ -340,6 +341,41 @@ TEST(ParseManifest, MacroDigestFollowsItsSql) {
   };
   EXPECT_EQ(digest(R"("a")"), digest(R"("a")"));
   EXPECT_NE(digest(R"("a")"), digest(R"("b")"));
+}
+
+// Macros are sorted in place as nodes are (one permutation, followed cycle
+// by cycle): listed in an order of long cycles, each comes out at its
+// place with its own fields.
+TEST(ParseManifest, MacrosComeOutSortedWithTheirOwnFields) {
+  auto macro = [](int i) {
+    std::string id = fmt::format("macro.p.m{:02}", i);
+    return fmt::format(R"("{}": {{"unique_id": "{}", "package_name": "p", )"
+                       R"("original_file_path": "macros/m{:02}.sql", "macro_sql": "select {}"}})",
+                       id, id, i, i);
+  };
+  auto parse = [](const std::string& macros, Manifest* m) {
+    std::string err;
+    EXPECT_TRUE(ParseManifest(
+        R"({"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},)"
+        R"( "nodes": {}, "macros": {)" + macros + "}}",
+        "m.json", m, &err))
+        << err;
+  };
+  const int kMacros = 60;
+  std::string entries;
+  for (int k = 0; k < kMacros; ++k)
+    entries += (k ? ", " : "") + macro((k * 7) % kMacros);  // 7 and 60 are coprime: each once
+  Manifest m;
+  parse(entries, &m);
+  ASSERT_EQ(m.macros.size(), static_cast<size_t>(kMacros));
+  for (int i = 0; i < kMacros; ++i) {
+    EXPECT_EQ(m.macros[i].unique_id, fmt::format("macro.p.m{:02}", i));
+    EXPECT_EQ(m.macros[i].original_file_path, fmt::format("macros/m{:02}.sql", i));
+    Manifest alone;
+    parse(macro(i), &alone);
+    ASSERT_EQ(alone.macros.size(), 1u);
+    EXPECT_EQ(m.macros[i].sql_digest, alone.macros[0].sql_digest) << i;
+  }
 }
 
 TEST(LoadManifest, ReadsTheFileInPlace) {
