@@ -1,7 +1,5 @@
 #include "cli/generate.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -14,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cli/conventions.h"
+#include "cli/fresh_state_root.h"
 #include "dbt/options.h"
 #include "exec/outputs.h"
 #include "exec/split.h"
@@ -111,55 +110,6 @@ bool LoadGraph(const DbtProject& project, const fs::path& manifest_file, PhaseTi
   return true;
 }
 
-// The project's .pa/ when this generation made it: removed again when the
-// generation fails (bad input leaves things as they were) and after a
-// read-only one (status, explain, graph create no state), whatever made
-// it: the lock, the identity key, the parse, a worker's socket. dbt's
-// output named in the error moves out first, so that the error still
-// points at it.
-class FreshStateRoot {
- public:
-  FreshStateRoot(fs::path dir, bool read_only, std::string* err)
-      : dir_(std::move(dir)), read_only_(read_only), err_(err) {}
-  FreshStateRoot(const FreshStateRoot&) = delete;
-  FreshStateRoot& operator=(const FreshStateRoot&) = delete;
-  void Succeeded() { succeeded_ = true; }
-  ~FreshStateRoot() {
-    if (succeeded_ && !read_only_) return;
-    if (!succeeded_) KeepNamedOutput(dir_, err_);
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
- private:
-  // The error, with a "(full output: <file under .pa>)" it names moved to
-  // the temporary folder.
-  static void KeepNamedOutput(const fs::path& dir, std::string* err) {
-    const std::string mark = "(full output: ";
-    size_t at = err->rfind(mark);
-    if (at == std::string::npos || err->back() != ')') return;
-    size_t from = at + mark.size();
-    fs::path named = err->substr(from, err->size() - 1 - from);
-    if (named.string().rfind((dir / "").string(), 0) != 0) return;
-    std::error_code ec;
-    std::string kept = (fs::temp_directory_path(ec) / ("pa-gen-" + named.filename().string() + ".XXXXXX")).string();
-    int fd = mkstemp(kept.data());
-    if (fd < 0) return;
-    close(fd);
-    fs::copy_file(named, kept, fs::copy_options::overwrite_existing, ec);
-    if (ec) {
-      fs::remove(kept, ec);
-      return;
-    }
-    err->replace(from, err->size() - 1 - from, kept);
-  }
-
-  fs::path dir_;
-  bool read_only_;
-  std::string* err_;
-  bool succeeded_ = false;
-};
-
 bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, PhaseTimer* timer,
          Generation* out, std::string* err) {
   Policy policy;
@@ -205,7 +155,8 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
       }, err))
     return false;
   std::optional<FreshStateRoot> fresh;  // after the lock: gone before it is released
-  if (made_state_root) fresh.emplace(StateRootDir(project.dir), options.read_only, err);
+  // Beneath a read-only run's overlay: the lock, dbt and the worker made it for real.
+  if (made_state_root) fresh.emplace(disk.Beneath(), StateRootDir(project.dir), options.read_only, err);
 
   // Where results go: the target's identity and the environment variables
   // the profile and the project read, as keyed digests (dbt/identity.h).

@@ -54,6 +54,11 @@ void RealDisk::RemoveTree(const fs::path& dir) {
   fs::remove_all(dir, ec);
 }
 
+bool RealDisk::WriteTempFile(std::string_view name, std::string_view content, fs::path* path,
+                             std::string* err) {
+  return ::WriteTempFile(name, content, path, err);
+}
+
 bool Disk::WriteFilesIfChanged(const std::vector<FileContent>& files, bool* changed,
                                std::string* err) {
   for (const FileContent& file : files) {
@@ -164,4 +169,9 @@ void OverlayDisk::RemoveTree(const fs::path& dir) {
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec))
     removed_.insert(Key(it->path()));
+}
+
+bool OverlayDisk::WriteTempFile(std::string_view name, std::string_view content, fs::path* path,
+                                std::string* err) {
+  return real_.WriteTempFile(name, content, path, err);
 }

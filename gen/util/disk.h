@@ -51,6 +51,15 @@ class Disk {
   virtual bool TryLock(const fs::path& path, FileLock* lock, bool* held, std::string* err) = 0;
   // Removes a folder and everything in it; a missing one is no error.
   virtual void RemoveTree(const fs::path& dir) = 0;
+  // A new file of its own in the temporary folder, outside every project,
+  // for another program to read or a message to name (util/fs.h).
+  virtual bool WriteTempFile(std::string_view name, std::string_view content, fs::path* path,
+                             std::string* err) = 0;
+  // The disk beneath this one: where the programs pa-gen starts (dbt, the
+  // worker, dot) and its locks read and write. This one itself, but for an
+  // overlay, whose own writes stay in memory while theirs are real: a .pa/
+  // they made is removed there.
+  virtual Disk& Beneath() { return *this; }
 };
 
 // The real file system, through util/fs.h (its file modes included).
@@ -72,6 +81,8 @@ class RealDisk : public Disk {
             std::string* err) override;
   bool TryLock(const fs::path& path, FileLock* lock, bool* held, std::string* err) override;
   void RemoveTree(const fs::path& dir) override;
+  bool WriteTempFile(std::string_view name, std::string_view content, fs::path* path,
+                     std::string* err) override;
 };
 
 // Reads the real files and keeps every write in memory: what `pa-gen
@@ -93,6 +104,10 @@ class OverlayDisk : public Disk {
             std::string* err) override;
   bool TryLock(const fs::path& path, FileLock* lock, bool* held, std::string* err) override;
   void RemoveTree(const fs::path& dir) override;
+  // Real: the temporary folder is no project's, and another program reads it.
+  bool WriteTempFile(std::string_view name, std::string_view content, fs::path* path,
+                     std::string* err) override;
+  Disk& Beneath() override { return real_; }
 
  private:
   struct File {

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -189,5 +190,37 @@ bool Touch(const fs::path& path, std::string* err) {
     *err = fmt::format("{}: cannot write: {}", path.string(), std::strerror(errno));
     return false;
   }
+  return true;
+}
+
+bool WriteTempFile(std::string_view name, std::string_view content, fs::path* path,
+                   std::string* err) {
+  std::error_code ec;
+  fs::path dir = fs::temp_directory_path(ec);
+  if (ec) dir = "/tmp";
+  std::string pattern = (dir / fmt::format("pa-gen-{}.XXXXXX", name)).string();
+  int fd = mkstemp(pattern.data());
+  if (fd < 0) {
+    *err = fmt::format("{}: cannot write: {}", pattern, std::strerror(errno));
+    return false;
+  }
+  size_t done = 0;
+  bool ok = true;
+  while (ok && done < content.size()) {
+    ssize_t n = write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n >= 0;
+    if (ok) done += static_cast<size_t>(n);
+  }
+  if (!ok) *err = fmt::format("{}: cannot write: {}", pattern, std::strerror(errno));
+  if (close(fd) != 0 && ok) {
+    *err = fmt::format("{}: cannot write: {}", pattern, std::strerror(errno));
+    ok = false;
+  }
+  if (!ok) {
+    unlink(pattern.c_str());
+    return false;
+  }
+  *path = pattern;
   return true;
 }

@@ -71,3 +71,9 @@ bool CreateDirectories(const fs::path& dir, std::string* err);
 
 // Creates or truncates `path` so its mtime is now.
 bool Touch(const fs::path& path, std::string* err);
+
+// A new file of its own in the temporary folder ($TMPDIR, else /tmp), never
+// in a project: `pa-gen-<name>.XXXXXX` made by mkstemp(3) (mode 0600),
+// holding `content`; its path in *path. On failure nothing is left.
+bool WriteTempFile(std::string_view name, std::string_view content, fs::path* path,
+                   std::string* err);

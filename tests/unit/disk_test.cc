@@ -36,6 +36,18 @@ void ChecksTheContract(Disk& disk, const fs::path& dir) {
   disk.RemoveFile(dir / "a" / "never");
   EXPECT_FALSE(disk.Exists(dir / "a" / "f"));
   EXPECT_EQ(disk.ListDir(dir / "a"), (std::vector<std::string>{"b"}));
+  // Temporary files: each a new one, outside `dir`, named after what it holds.
+  fs::path one, two;
+  ASSERT_TRUE(disk.WriteTempFile("graph.dot", "digraph {}\n", &one, &err)) << err;
+  ASSERT_TRUE(disk.WriteTempFile("graph.dot", "digraph {}\n", &two, &err)) << err;
+  EXPECT_NE(one, two);
+  EXPECT_EQ(one.filename().string().rfind("pa-gen-graph.dot.", 0), 0u) << one;
+  EXPECT_NE(one.string().rfind(dir.string(), 0), 0u) << one;
+  ASSERT_TRUE(disk.ReadFile(one, &text, &err)) << err;
+  EXPECT_EQ(text, "digraph {}\n");
+  disk.RemoveFile(one);
+  disk.RemoveFile(two);
+  EXPECT_FALSE(disk.Exists(one));
 }
 
 TEST(Disk, RealAndFakeKeepTheSameContract) {
@@ -61,6 +73,12 @@ TEST(Disk, RealFoldersAreNoMoreOpenThanTheirParent) {
   EXPECT_EQ(st.st_mode & 077, 0u);
   ASSERT_EQ(stat((dir / "x" / "stamp").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 077, 0u);
+  // A temporary file is the user's alone, whatever the umask.
+  fs::path temp;
+  ASSERT_TRUE(disk.WriteTempFile("t", "x", &temp, &err)) << err;
+  ASSERT_EQ(stat(temp.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  disk.RemoveFile(temp);
 }
 
 TEST(StateOnFakeDisk, SavesLoadsAndTreatsAMissingFileAsEmpty) {

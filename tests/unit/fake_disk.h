@@ -90,4 +90,12 @@ class FakeDisk : public Disk {
     ++writes;
     return true;
   }
+  // /tmp/pa-gen-<name>.<n>, in memory like the rest.
+  int temp_files = 0;
+  bool WriteTempFile(std::string_view name, std::string_view content, fs::path* path,
+                     std::string* err) override {
+    *path = "/tmp/pa-gen-" + std::string(name) + "." + std::to_string(++temp_files);
+    bool changed = false;
+    return WriteFileIfChanged(*path, content, &changed, err);
+  }
 };
