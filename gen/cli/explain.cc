@@ -7,7 +7,6 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
-#include "plan/layout.h"
 #include "util/escape.h"
 #include "util/process.h"
 
@@ -159,7 +158,7 @@ int Explain(const Generation& g, bool json) {
   return 0;
 }
 
-int WriteGraph(CommandRunner& runner, const Generation& g, bool nodes, bool svg) {
+int WriteGraph(CommandRunner& runner, Disk& disk, const Generation& g, bool nodes, bool svg) {
   const Partition& partition = g.grouping.partition;
   // Names are plain (SafeKey, dbt identifiers); a label's "\n" is DOT's line break.
   auto quoted = [](const std::string& s) {
@@ -199,17 +198,22 @@ int WriteGraph(CommandRunner& runner, const Generation& g, bool nodes, bool svg)
     fmt::print(stderr, "pa-gen: error: --svg needs Graphviz's `dot` (apt-get install graphviz)\n");
     return 2;
   }
-  fs::path file = GraphDotFile(g.project.dir);
+  // dot reads the text from a temporary file, outside the project: graph is
+  // read-only and writes nothing there. A program reads it, so it is a real
+  // file even under a read-only run's overlay (Disk::Beneath).
+  Disk& beneath = disk.Beneath();
+  fs::path file;
   std::string err;
-  bool changed = false;
-  if (!WriteFileIfChanged(file, dot, &changed, &err)) {
+  if (!beneath.WriteTempFile("graph.dot", dot, &file, &err)) {
     fmt::print(stderr, "pa-gen: error: {}\n", err);
     return 2;
   }
   CommandRequest render;
   render.argv = {dot_tool.string(), "-Tsvg", file.string()};
   CommandResult result;
-  if (!runner.Run(render, &result, &err)) {
+  bool ran = runner.Run(render, &result, &err);
+  beneath.RemoveFile(file);
+  if (!ran) {
     fmt::print(stderr, "pa-gen: error: {}\n", err);
     return 2;
   }

@@ -2,6 +2,7 @@
 
 #include "cli/generate.h"
 #include "util/command_runner.h"
+#include "util/disk.h"
 
 // `pa-gen explain [--json]`: each batch with its members, upstream batches,
 // predicted time and, for a group the partition had to split, the path
@@ -15,5 +16,7 @@ std::string DescribeBounds(const Prediction& prediction, int cores);
 
 // `pa-gen graph [--nodes] [--svg]`: the batch graph as Graphviz DOT (with
 // --nodes the node graph, batches as clusters), or rendered as SVG by `dot`.
-// `dot` runs through `runner`.
-int WriteGraph(CommandRunner& runner, const Generation& generation, bool nodes, bool svg);
+// `dot` runs through `runner` and reads the text from a temporary file on
+// `disk`, removed again: nothing is written to the project.
+int WriteGraph(CommandRunner& runner, Disk& disk, const Generation& generation, bool nodes,
+               bool svg);

@@ -227,7 +227,7 @@ int Main(int argc, char** argv) {
   if (*status) return PrintStatus(disk, plan_file);
   if (*forget) return Forget(disk, plan_file, names, full_refresh);
   if (*explain) return Explain(generation, json);
-  if (*graph) return WriteGraph(runner, generation, graph_nodes, svg);
+  if (*graph) return WriteGraph(runner, disk, generation, graph_nodes, svg);
   if (*build) {
     fs::path ninja_file = options.output.empty() ? fs::path("build.ninja")
                                                  : fs::path(options.output).filename();

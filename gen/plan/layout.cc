@@ -33,7 +33,6 @@ fs::path PartialParseFile(const fs::path& project_dir) {
 }
 fs::path StartupFile(const fs::path& project_dir) { return project_dir / kPa / "dbt-startup"; }
 fs::path FixedCostFile(const fs::path& project_dir) { return project_dir / kPa / "dbt-fixed-cost"; }
-fs::path GraphDotFile(const fs::path& project_dir) { return project_dir / kPa / "graph.dot"; }
 fs::path OutputsFile(const fs::path& project_dir) { return project_dir / kPa / "outputs"; }
 fs::path GenerateLockFile(const fs::path& project_dir) {
   return project_dir / kPa / "locks" / "generate.lock";

@@ -21,7 +21,6 @@
 //   .pa/state/.unselected.json the state of nodes --select/--exclude leave out, kept for later
 //   .pa/split/<batch>          marker: run this batch node by node (exec/split.h)
 //   .pa/dbt-startup            the last measured start-up of one dbt process
-//   .pa/graph.dot              `pa-gen graph --svg`'s input to dot
 //   .pa/outputs                the build files generated for the project, one a line (exec/outputs.h)
 //   .pa/locks/generate.lock    flock(2) held by the one pa-gen generating (util/file_lock.h)
 //   .pa/locks/<batch>.lock     flock(2) held by the one `pa-gen exec` running the batch
@@ -65,7 +64,6 @@ fs::path PartialParseFile(const fs::path& project_dir);
 fs::path StartupFile(const fs::path& project_dir);
 // A batch's last measured fixed cost: `.pa/dbt-fixed-cost` (exec/state.h).
 fs::path FixedCostFile(const fs::path& project_dir);
-fs::path GraphDotFile(const fs::path& project_dir);
 fs::path GenerateLockFile(const fs::path& project_dir);
 fs::path OutputsFile(const fs::path& project_dir);  // .pa/outputs
 fs::path BatchLockFile(const fs::path& project_dir, const std::string& batch);

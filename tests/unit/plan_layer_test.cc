@@ -89,7 +89,6 @@ TEST(Layout, EveryPathUnderDotPa) {
   EXPECT_EQ(StampDir(p).generic_string(), "/proj/.pa/stamps");
   EXPECT_EQ(PartialParseFile(p).generic_string(), "/proj/.pa/parse/partial_parse.msgpack");
   EXPECT_EQ(StartupFile(p).generic_string(), "/proj/.pa/dbt-startup");
-  EXPECT_EQ(GraphDotFile(p).generic_string(), "/proj/.pa/graph.dot");
   fs::path run = p / RunDir("b");
   EXPECT_EQ(RunResultsFile(run).generic_string(), "/proj/.pa/run/b/target/run_results.json");
   EXPECT_EQ(RunLogFile(run).generic_string(), "/proj/.pa/run/b/logs/dbt.log");
