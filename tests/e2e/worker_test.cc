@@ -493,13 +493,26 @@ TEST_F(WorkerTest, AWarmedZygoteParsesAndBuildsAsAFreshDbt) {
 // under $XDG_CACHE_HOME/pa-gen, so a project that never ran starts warm. The
 // file names only dbt's classes and files (nothing of a project), and one
 // that is corrupt is ignored and replaced whole.
+//
+// The test has a cache folder and a runtime folder (the worker's script,
+// $XDG_RUNTIME_DIR/pa-gen) of its own: what other tests of this process
+// left in the suite's cache, or their workers, still running, write there,
+// and the scripts other builds of pa-gen left in /tmp/pa-gen-<uid>, change
+// nothing it counts.
 TEST_F(WorkerTest, AFreshProjectStartsWarmFromTheSharedFile) {
-  fs::path cache = root_ / "cache" / "pa-gen";
+  fs::path own = root_ / "shared-env";
+  fs::create_directories(own / "cache");
+  fs::create_directories(own / "runtime");
+  fs::permissions(own / "runtime", fs::perms::owner_all);
+  const std::string env = "export XDG_CACHE_HOME='" + (own / "cache").string() + "' XDG_RUNTIME_DIR='" +
+                          (own / "runtime").string() + "'; ";
+  const std::string stop = env + "'" + kPaGen.string() + "' worker stop";
+  fs::path cache = own / "cache" / "pa-gen";
   fs::path first = root_ / "shared1";
   CopyExample(first);
-  Result a = Shell(first, kBuild);
+  Result a = Shell(first, env + kBuild);
   ASSERT_EQ(a.code, 0) << a.out;
-  Shell(first, "'" + kPaGen.string() + "' worker stop");
+  Shell(first, stop);
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(cache)) files.push_back(e.path());
   ASSERT_EQ(files.size(), 1u);
@@ -507,11 +520,12 @@ TEST_F(WorkerTest, AFreshProjectStartsWarmFromTheSharedFile) {
   EXPECT_NE(shared.find("\"dbt.contracts.graph.nodes\""), std::string::npos) << shared;
   EXPECT_EQ(shared.find(first.string()), std::string::npos) << "no project path in the shared file";
   EXPECT_EQ(shared.find("planalign"), std::string::npos) << shared;
+  EXPECT_TRUE(fs::exists(own / "runtime" / "pa-gen")) << "the worker's script is the test's own";
 
   // A second project's worker queues the entries before its first request.
   fs::path second = root_ / "shared2";
   CopyExample(second);
-  Result b = Shell(second, kBuild);
+  Result b = Shell(second, env + kBuild);
   ASSERT_EQ(b.code, 0) << b.out;
   EXPECT_EQ(WarehouseDigest(second), reference_);
   std::string log = WorkerLog(second);
@@ -519,17 +533,17 @@ TEST_F(WorkerTest, AFreshProjectStartsWarmFromTheSharedFile) {
   std::smatch m;
   ASSERT_TRUE(std::regex_search(log, m, queued)) << log;
   EXPECT_GT(std::stoi(m[1]), 10) << log;
-  Shell(second, "'" + kPaGen.string() + "' worker stop");
+  Shell(second, stop);
 
   // Corrupt: ignored (the build is right), then written whole again.
   Write(files[0], "[[\"schema\", \"dbt.contracts");
   Shell(second, "rm -rf .pa/worker");
-  Result c = Shell(second, "'" + kPaGen.string() + "' --profiles-dir . --policy folder forget >/dev/null && " + kBuild);
+  Result c = Shell(second, env + "'" + kPaGen.string() + "' --profiles-dir . --policy folder forget >/dev/null && " + kBuild);
   ASSERT_EQ(c.code, 0) << c.out;
   EXPECT_EQ(WarehouseDigest(second), reference_);
   log = WorkerLog(second);
   EXPECT_NE(log.find("warm-up: 0 from " + files[0].string()), std::string::npos) << log;
-  Shell(second, "'" + kPaGen.string() + "' worker stop; sleep 2");
+  Shell(second, stop + "; sleep 2");
   Result valid = Shell(second, "'" + (kVenv / "python").string() + "' -c 'import json,sys; json.load(open(sys.argv[1]))' '" +
                                    files[0].string() + "'");
   EXPECT_EQ(valid.code, 0) << valid.out << Read(files[0]);
