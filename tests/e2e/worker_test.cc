@@ -139,10 +139,10 @@ TEST_F(WorkerTest, FallbackCasesEndWithTheRightWarehouse) {
   }
   {  // A worker left for another key (other vars) on this socket: replaced.
     Shell(project, "'" + kPaGen.string() + "' worker stop");
-    std::string script;
-    for (const auto& e : fs::directory_iterator("/tmp/pa-gen-" + std::to_string(getuid())))
-      if (e.path().filename().string().rfind("pa_worker-", 0) == 0) script = e.path().string();
-    ASSERT_NE(script, "");
+    // This pa-gen's own script: other builds of pa-gen leave theirs beside it.
+    const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+    std::string script = PathsFor(project, "", runtime ? runtime : "", getuid()).script.string();
+    ASSERT_TRUE(fs::exists(script)) << script;
     Result r = Shell(project, "PA_WORKER_CONFIG='{\"socket\": \"" + sock +
                                   "\", \"key\": \"another\", \"idle\": 60}' '" +
                                   (kVenv / "python").string() + "' '" + script +
