@@ -1,8 +1,10 @@
 // End to end: `pa-gen build`'s live progress (exec/progress.h) with the real
 // pa-gen, dbt and ninja, under a real pseudo-terminal (script(1)) and under
-// a pipe. A small project: staging (a SQL model and a Python model that
-// sleeps $PA_TEST_SLEEP seconds, so the line is redrawn while dbt runs)
-// and marts (a model on staging and one that fails).
+// a pipe. A small project: staging (two Python models) and marts (a Python
+// model on staging and a SQL model that fails). Under the terminal each
+// Python model waits, before it ends, until the line it should be seen
+// under has been drawn ($PA_TEST_SHOWN: the terminal's output as script(1)
+// writes it), so the line's states are asserted whatever the machine's load.
 #include <regex>
 
 #include "e2e_util.h"
@@ -16,12 +18,33 @@ void WriteProject(const fs::path& dir) {
   Write(dir / "profiles.yml",
         "prog:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: prog.duckdb\n"
         "      threads: 2\n");
-  Write(dir / "models" / "staging" / "stg_a.sql", "select 1 as id\n");
+  // Waits (at most a minute: then the test fails on what it did not see)
+  // until the terminal shows `text`; no wait without $PA_TEST_SHOWN.
+  auto waiting_model = [](const std::string& text, const std::string& result) {
+    return "import os\nimport time\n\n\n"
+           "def shown(text):\n"
+           "    path = os.environ.get('PA_TEST_SHOWN')\n"
+           "    deadline = time.time() + 60\n"
+           "    while path and time.time() < deadline:\n"
+           "        try:\n"
+           "            with open(path, 'rb') as f:\n"
+           "                if text in f.read():\n"
+           "                    return\n"
+           "        except OSError:\n"
+           "            pass\n"
+           "        time.sleep(0.05)\n\n\n"
+           "def model(dbt, session):\n"
+           "    shown(b'" + text + "')\n"
+           "    return " + result + "\n";
+  };
+  // stg_a ends once its batch is seen running with nothing done, stg_slow
+  // once stg_a is seen done (the profile's 2 threads run them side by
+  // side), mart_c once marts is seen running.
+  Write(dir / "models" / "staging" / "stg_a.py",
+        waiting_model("running: staging 0/2", "session.sql('select 1 as id')"));
   Write(dir / "models" / "staging" / "stg_slow.py",
-        "import os\nimport time\n\n\ndef model(dbt, session):\n"
-        "    time.sleep(float(os.environ.get('PA_TEST_SLEEP', '0')))\n"
-        "    return session.sql('select 1 as id')\n");
-  Write(dir / "models" / "marts" / "mart_c.sql", "select id from {{ ref('stg_a') }}\n");
+        waiting_model("running: staging 1/2", "session.sql('select 1 as id')"));
+  Write(dir / "models" / "marts" / "mart_c.py", waiting_model("running: marts", "dbt.ref('stg_a')"));
   Write(dir / "models" / "marts" / "mart_bad.sql", "select * from {{ ref('stg_a') }} join no_such_table using (id)\n");
 }
 
@@ -48,8 +71,10 @@ TEST_F(ProgressTest, TerminalShowsOneLineRedrawnInPlace) {
   // script(1) gives pa-gen a real pseudo-terminal; its output is what a
   // terminal would receive (\r\n line ends).
   if (Shell(project_, "command -v script").code != 0) GTEST_SKIP() << "no script(1) (util-linux)";
-  Result build = Shell(project_, "TERM=xterm PA_TEST_SLEEP=4 script -qfec \"'" + kPaGen.string() +
-                                     "' --policy folder build\" /dev/null < /dev/null; echo \"exit $?\"");
+  fs::path shown = root_ / "shown.txt";  // what the terminal received so far (-f: flushed)
+  Result build = Shell(project_, "TERM=xterm PA_TEST_SHOWN='" + shown.string() + "' script -qfec \"'" +
+                                     kPaGen.string() + "' --policy folder build\" '" + shown.string() +
+                                     "' < /dev/null; echo \"exit $?\"");
   const std::string& out = build.out;
   // The status line, redrawn in place: erase, then counts of this build's 4 nodes.
   EXPECT_NE(out.find("\r\x1b[K[0/4 nodes]"), std::string::npos) << out;
