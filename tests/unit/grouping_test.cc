@@ -266,4 +266,60 @@ TEST(GroupByDefault, OnDuckDbOneBatchUncut) {
   EXPECT_EQ(DescribeBatches(d.grouping), "all_nodes: 135 members from 0 to 134\n");
 }
 
+// Issue 15's benchmark case: layered-500 (4 folders of 125 models, each
+// reading 3 of the folder before, each with a test) without history, on
+// 2 cores at -j4 with 4 threads. One process runs a folder on one core and
+// each folder waits for the one before: cut in 2, both cores are busy; in
+// 3 or 4, the processes share the two cores and pay more start-ups. (With
+// the old guess of 0.3 s per node, 90% of it waiting on the database, four
+// processes on two cores looked free and auto cut in 4.)
+Graph Layered500() {
+  Graph g;
+  const std::vector<std::string> folders = {"base", "staging", "intermediate", "marts"};
+  for (int f = 0; f < 4; ++f) {
+    for (int i = 0; i < 125; ++i) {
+      g.nodes.push_back(Model(fmt::format("{}_{:03}", folders[f], i), folders[f]));
+      if (f > 0)
+        for (int k = 0; k < 3; ++k) g.nodes.back().deps.push_back((f - 1) * 125 + (i * 7 + k * 41) % 125);
+    }
+  }
+  for (int m = 0; m < 500; ++m) {
+    Node t;
+    t.name = "not_null_" + g.nodes[m].name;
+    t.unique_id = "test.proj." + t.name;
+    t.package = "proj";
+    t.kind = NodeKind::kTest;
+    t.deps = {m};
+    g.nodes.push_back(t);
+  }
+  return g;
+}
+
+TEST(ChooseGrouping, FromNothingALayeredChainOfFoldersOnTwoCoresIsCutInTwo) {
+  Graph g = Layered500();
+  CostModel cost;
+  cost.node_seconds.assign(g.nodes.size(), kUnknownNodeSeconds);
+  cost.node_cpu_seconds.assign(g.nodes.size(), kUnknownNodeCpuSeconds);
+  cost.jobs = 4;
+  cost.cores = 2;
+  cost.threads = 4;
+  Chosen c = ChooseAuto(g, cost, 4);
+  ExpectTheFirstShortest(c);
+  std::string all;
+  for (const auto& [policy, seconds] : c.predictions) all += fmt::format("{}: {:.2f} s\n", policy, seconds);
+  EXPECT_EQ(c.grouping.policy, "folder --max-batch-size 63") << all;
+  EXPECT_LT(c.predictions.at("folder --max-batch-size 63"), c.predictions.at("folder --max-batch-size 42")) << all;
+  EXPECT_LT(c.predictions.at("folder --max-batch-size 42"), c.predictions.at("folder --max-batch-size 32")) << all;
+  // The server default cuts the same folders into the same batches.
+  DbtProject project;
+  project.dir = "/p";
+  project.name = "proj";
+  project.model_paths = {"models"};
+  Policy policy;
+  std::string why;
+  Grouping fixed = GroupByDefault("postgres", project, g, UniqueNodeNames(g), &policy, &why);
+  EXPECT_EQ(DescribeBatches(fixed), DescribeBatches(c.grouping));
+  EXPECT_EQ(fixed.partition.batch_of, c.grouping.partition.batch_of);
+}
+
 }  // namespace
