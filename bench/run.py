@@ -950,7 +950,7 @@ def flat_json(cfg, info, cases, gen, targets, total_wall):
 # The cold scenario puts `pa-gen --threads 4 && ninja -j4` (the default
 # policy) beside `dbt build --threads 4` and, once each, a sweep: -j2, and
 # each folder's batch cut in 2 and in 4 (--max-batch-size), at -j4 and -j2,
-# and `--policy auto`. Each pa-gen arm also records `pa-gen explain --json`'s
+# whole folders (`--policy folder`) and `--policy auto`. Each pa-gen arm also records `pa-gen explain --json`'s
 # predicted build: before the build (no history: the cost model's guesses)
 # and after it (with the node times and start-up that build measured),
 # against the ninja part it measured. Leaf edit and recovery are DuckDB's.
@@ -1034,7 +1034,7 @@ def pg_explain(cmd, project, log):
     return doc["predicted_seconds"], len(doc["batches"])
 
 
-def pg_cold_pagen(ws, rep, key, jobs, extra=(), policy="folder"):
+def pg_cold_pagen(ws, rep, key, jobs, extra=(), policy=None):
     """pa-gen --jobs J (what auto and explain predict for) then ninja -jJ,
     from an empty database; explain before and after, untimed."""
     project = ws.fresh(f"cold-{key}")
@@ -1051,22 +1051,24 @@ def pg_cold_pagen(ws, rep, key, jobs, extra=(), policy="folder"):
 
 def pg_scenarios(ws, cfg):
     folder = -(-ws.case.models // 4)  # models in a layer's folder (layered, chain, crosslinked)
-    arm = lambda key, label, jobs, extra=(), reps=None, policy="folder": Arm(
+    arm = lambda key, label, jobs, extra=(), reps=None, policy=None: Arm(
         key, label, lambda ws, r: pg_cold_pagen(ws, r, key, jobs, extra, policy), reps)
     sweep = []
     for jobs in PG_JOBS:
         if jobs != THREADS:
-            sweep.append(arm(f"pagen_folder_j{jobs}", f"`pa-gen --threads {THREADS} && ninja -j{jobs}`", jobs,
+            sweep.append(arm(f"pagen_default_j{jobs}", f"`pa-gen --threads {THREADS} && ninja -j{jobs}`", jobs,
                              reps=1))
         for parts in (2, 4):
             size = max(1, -(-folder // parts))
             sweep.append(arm(f"pagen_split{parts}_j{jobs}",
                              f"`pa-gen --threads {THREADS} --max-batch-size {size} && ninja -j{jobs}` "
                              f"(each folder in {parts})", jobs, ("--max-batch-size", size), 1))
+    sweep.append(arm("pagen_folder", f"`pa-gen --threads {THREADS} --policy folder && ninja -j{THREADS}` "
+                     "(whole folders)", THREADS, (), 1, "folder"))
     sweep.append(arm("pagen_auto", f"`pa-gen --threads {THREADS} --policy auto && ninja -j{THREADS}`",
                      THREADS, (), 1, "auto"))
     cold = Scenario("postgres.cold", "full cold build on PostgreSQL", [
-        arm("pagen_folder", f"`pa-gen --threads {THREADS} && ninja -j{THREADS}` (--policy folder)", THREADS),
+        arm("pagen_default", f"`pa-gen --threads {THREADS} && ninja -j{THREADS}` (default policy)", THREADS),
         Arm("dbt_build", f"`dbt build --threads {THREADS}`", cold_dbt_build), *sweep], versus="dbt_build")
     others = {s.key: s for s in scenarios_for(ws, cfg)}
     for key in ("leaf", "recovery"):

@@ -202,14 +202,10 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
     graph = std::move(chosen);
     timer->Lap("dbt ls");
   }
+  // Why this policy: the adapter's default (GroupByDefault says), or auto.
   std::string policy_reason;
-  if (policy.name.empty()) {
-    DefaultPolicy fallback = DefaultPolicyFor(manifest.adapter_type);
-    ParsePolicy(fallback.name, &policy, err);  // a known policy
-    policy_reason = fallback.why;
-  } else if (policy.kind == PolicyKind::kAuto) {
+  if (!policy.name.empty() && policy.kind == PolicyKind::kAuto)
     policy_reason = "chosen by --policy auto: the shortest predicted build";
-  }
   std::vector<std::string> names = UniqueNodeNames(graph);
   BatchState state;
   if (!LoadAllState(disk, project.dir, &state, err)) return false;
@@ -219,9 +215,11 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   if (manifest.adapter_type != "duckdb") cost.pools = policy.pools;
   cost.hooks = HookCount(manifest);
   std::map<std::string, double> predictions;
-  Grouping grouping = policy.kind == PolicyKind::kAuto
-                          ? ChooseGrouping(policy, project, graph, names, cost, dbt.threads, &predictions)
-                          : GroupGraph(policy, policy.name, project, graph, names);
+  Grouping grouping =
+      policy.name.empty() ? GroupByDefault(manifest.adapter_type, project, graph, names, &policy, &policy_reason)
+      : policy.kind == PolicyKind::kAuto
+          ? ChooseGrouping(policy, project, graph, names, cost, dbt.threads, &predictions)
+          : GroupGraph(policy, policy.name, project, graph, names);
   Partition& partition = grouping.partition;
   // A batch that failed runs node by node until every member has succeeded.
   std::map<std::string, std::vector<std::string>> members;

@@ -67,13 +67,14 @@ int Main(int argc, char** argv) {
   app.add_option("--policy", options.policy,
                  "Grouping policy: folder, folder:N, per-model, tag, tag:A,B, meta:KEY, "
                  "resource-type, level, component, single, auto (default: single on DuckDB, "
-                 "folder on server adapters)");
+                 "folder on server adapters, folders above 64 models cut into pieces)");
   app.add_option("-j,--jobs", options.jobs,
                  "Batches Ninja runs side by side, as its -j: what `auto` and `explain` predict for")
       ->capture_default_str()
       ->check(AtLeast("-j", 1));
   app.add_option("--max-batch-size", options.max_batch_size,
-                 "Cut batches above N models, seeds and snapshots into chunks (default: no limit)")
+                 "Cut batches above N models, seeds and snapshots into chunks (default: no limit; "
+                 "64 under a server adapter's default policy)")
       ->check(AtLeast("--max-batch-size", 1));
   app.add_option("--policy-file", options.policy_file,
                  "YAML (or JSON) rules that name groups, on top of --policy; see README");

@@ -16,6 +16,21 @@ Grouping GroupGraph(const Policy& policy, const std::string& name, const DbtProj
   return g;
 }
 
+Grouping GroupByDefault(const std::string& adapter_type, const DbtProject& project,
+                        const Graph& graph, const std::vector<std::string>& names, Policy* policy,
+                        std::string* why) {
+  DefaultPolicy fallback = DefaultPolicyFor(adapter_type, policy->max_batch_size);
+  std::string err;
+  ParsePolicy(fallback.name, policy, &err);  // a known policy
+  *why = fallback.why;
+  Policy cut = *policy;
+  cut.max_batch_size = fallback.max_batch_size;
+  std::string name = cut.max_batch_size == policy->max_batch_size
+                         ? fallback.name
+                         : fmt::format("{} --max-batch-size {}", fallback.name, cut.max_batch_size);
+  return GroupGraph(cut, name, project, graph, names);
+}
+
 namespace {
 
 // The models, seeds and snapshots of the largest batch (tests do not count,

@@ -25,6 +25,18 @@ struct Grouping {
 Grouping GroupGraph(const Policy& policy, const std::string& name, const DbtProject& project,
                     const Graph& graph, const std::vector<std::string>& names);
 
+// The grouping of the adapter's default policy (DefaultPolicyFor), for a
+// build whose options named no policy: `policy` holds what they gave (its
+// rules, pools, settings and limit) and becomes the default policy with
+// them; `why` receives the reason explain prints. Its batches are cut to
+// the options' limit, else to the default's, and the grouping is then
+// named as the options that give it ("folder --max-batch-size 64"), as
+// `auto` names a cut; `policy` keeps the options' limit, so that explain's
+// alternatives are the other policies as those options give them.
+Grouping GroupByDefault(const std::string& adapter_type, const DbtProject& project,
+                        const Graph& graph, const std::vector<std::string>& names, Policy* policy,
+                        std::string* why);
+
 // The predicted build time of a grouping under `cost`.
 double PredictGrouping(const Policy& policy, const Grouping& grouping, const Graph& graph,
                        const CostModel& cost, int max_threads);

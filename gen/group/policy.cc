@@ -66,13 +66,23 @@ bool ParsePolicy(const std::string& text, Policy* policy, std::string* err) {
   return true;
 }
 
-DefaultPolicy DefaultPolicyFor(const std::string& adapter_type) {
+DefaultPolicy DefaultPolicyFor(const std::string& adapter_type, int given_max_batch_size) {
   if (adapter_type == "duckdb")
-    return {"single", fmt::format("the default on {}: one process at a time writes the database, so "
-                                  "batches take turns and one batch pays dbt's start-up once; "
-                                  "--policy folder for a batch per folder", adapter_type)};
-  return {"folder", fmt::format("the default on {}: batches run side by side, one per folder; "
-                                "--policy auto to pick by predicted time", adapter_type)};
+    return {"single", given_max_batch_size,
+            fmt::format("the default on {}: one process at a time writes the database, so "
+                        "batches take turns and one batch pays dbt's start-up once; "
+                        "--policy folder for a batch per folder", adapter_type)};
+  if (given_max_batch_size > 0)
+    return {"folder", given_max_batch_size,
+            fmt::format("the default on {}: batches run side by side, one per folder, cut to "
+                        "--max-batch-size {} as given; --policy auto to pick by predicted time",
+                        adapter_type, given_max_batch_size)};
+  return {"folder", kServerMaxBatchSize,
+          fmt::format("the default on {}: batches run side by side, one per folder, and a folder "
+                      "of more than {} models is cut into pieces along the DAG, because one dbt "
+                      "process runs its Python on one core; --policy folder for whole folders, "
+                      "--policy auto to pick by predicted time",
+                      adapter_type, kServerMaxBatchSize)};
 }
 
 std::vector<std::string> UniqueNodeNames(const Graph& graph) {

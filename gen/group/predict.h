@@ -8,13 +8,22 @@
 #include "group/batch_settings.h"
 #include "group/partition.h"
 
-// A guess for nodes without history: a tiny model on a local warehouse.
-inline constexpr double kUnknownNodeSeconds = 0.3;
-// The CPU of a node whose CPU was never measured (history from a runner
-// that reports none): about what a 500-model build measured per node (a
-// batch of 125 models and 125 tests kept one core busy for ~6.5 s: 26 ms
-// a node; bench/results/cases-500.md, layered-500-cost50ms-postgres).
+// The CPU of a node whose CPU was never measured (no history, or history
+// from a runner that reports none): about what a 500-model build measured
+// per node (a batch of 125 models and 125 tests kept one core busy for
+// ~6.5 s: 26 ms a node; bench/results/cases-500.md,
+// layered-500-cost50ms-postgres; 36-40 ms by bench/pg_cpu.py).
 inline constexpr double kUnknownNodeCpuSeconds = 0.03;
+// A guess for nodes without history: a tiny model, whose time on its dbt
+// thread is mostly waiting for the interpreter while the process's other
+// threads run their Python. Four times its CPU (dbt's 4 threads, the
+// profile's assumed count): a batch is as busy as one core keeps it, as the
+// 500-model PostgreSQL folder batches were (250 nodes over 9 s on 4
+// threads: 0.144 s a node, bench/results/postgres-500.md). It used to be
+// 0.3 s, which made a node wait on the database for 90% of its time, so
+// that from nothing `auto` saw 4 processes on 2 cores as free and cut the
+// folders in 4 where 2 measured faster (issue 15).
+inline constexpr double kUnknownNodeSeconds = 4 * kUnknownNodeCpuSeconds;
 // A batch's fixed cost when none was measured: a dbt child of the warm
 // resident worker (gen/worker) from its fork to its first node and after
 // its last, measured as a batch's wall time less its nodes' (0.5-0.96 s in

@@ -181,8 +181,15 @@ TEST_F(PostgresTest, PlanalignBuildsWhatDbtBuildBuilds) {
 
   Result build = Run(project, "pa_built_db", Quote(kPaGen.string()) + " --target postgres && ninja -j4");
   ASSERT_EQ(build.code, 0) << build.out;
+  // The server default: folders, none above 64 models, so none is cut.
   EXPECT_EQ(BatchesRun(build.out),
             (std::set<std::string>{"seeds", "staging", "intermediate", "marts", "audit"}));
+  Result explain = Run(project, "pa_built_db", Quote(kPaGen.string()) + " --target postgres explain");
+  ASSERT_EQ(explain.code, 0) << explain.out;
+  EXPECT_NE(explain.out.find("policy folder --max-batch-size 64 (the default on postgres: batches run "
+                             "side by side, one per folder, and a folder of more than 64 models is cut"),
+            std::string::npos)
+      << explain.out;
   std::string ninja_text = Read(project / "build.ninja");
   EXPECT_EQ(ninja_text.find("pool"), std::string::npos) << "a server needs no pool";
   // The credentials stay in the environment.

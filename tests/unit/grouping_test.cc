@@ -1,5 +1,6 @@
 #include "group/grouping.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace {
@@ -167,6 +168,158 @@ TEST(ChooseGrouping, BatchesThatTakeTurnsAreNotCut) {
   Chosen c = ChooseForFourLoneModels(2, 1);
   EXPECT_EQ(c.predictions.size(), kAutoCandidates.size());
   EXPECT_EQ(c.grouping.policy, "folder");
+}
+
+// The server default (issue 15): folders, a folder's batch of more than
+// kServerMaxBatchSize models cut along the DAG into pieces of even size,
+// so that a chain of folders still runs several dbt processes at once.
+// `staging` holds `staging_models` lone models, `marts` 10 models that each
+// read one of them (spread over the folder).
+Graph TwoLayers(int staging_models) {
+  Graph g;
+  for (int i = 0; i < staging_models; ++i) g.nodes.push_back(Model(fmt::format("s{:03}", i), "staging"));
+  for (int i = 0; i < 10; ++i) {
+    g.nodes.push_back(Model(fmt::format("m{:02}", i), "marts"));
+    g.nodes.back().deps = {i * staging_models / 10};
+  }
+  return g;
+}
+
+struct ByDefault {
+  Grouping grouping;
+  Policy policy;
+  std::string why;
+};
+
+ByDefault GroupTwoLayersByDefault(const std::string& adapter, int staging_models, int given_limit) {
+  Graph graph = TwoLayers(staging_models);
+  DbtProject project;
+  project.dir = "/p";
+  project.name = "proj";
+  project.model_paths = {"models"};
+  ByDefault d;
+  d.policy.max_batch_size = given_limit;
+  d.grouping = GroupByDefault(adapter, project, graph, UniqueNodeNames(graph), &d.policy, &d.why);
+  return d;
+}
+
+// "name: N members from first to last" per batch, in name order.
+std::string DescribeBatches(const Grouping& g) {
+  std::string out;
+  for (const Batch& batch : g.partition.batches)
+    out += fmt::format("{}: {} members from {} to {}\n", batch.name, batch.members.size(),
+                       batch.members.front(), batch.members.back());
+  return out;
+}
+
+TEST(GroupByDefault, OnAServerAFolderAbove64ModelsIsCutAlongTheDag) {
+  ByDefault d = GroupTwoLayersByDefault("postgres", 125, 0);
+  EXPECT_EQ(d.grouping.policy, "folder --max-batch-size 64");
+  EXPECT_EQ(d.grouping.max_batch_size, 64);
+  EXPECT_EQ(d.policy.name, "folder");
+  EXPECT_EQ(d.policy.kind, PolicyKind::kFolder);
+  EXPECT_EQ(d.policy.max_batch_size, 0) << "explain's alternatives: whole folders";
+  EXPECT_EQ(d.why, DefaultPolicyFor("postgres").why);
+  // 125 models in two pieces of 63 and 62 (node order: no model reads
+  // another in the folder); marts, 10 models, stays whole.
+  EXPECT_EQ(DescribeBatches(d.grouping),
+            "marts: 10 members from 125 to 134\n"
+            "staging.1: 63 members from 0 to 62\n"
+            "staging.2: 62 members from 63 to 124\n");
+  EXPECT_EQ(d.grouping.partition.batches[0].deps, (std::vector<int>{1, 2}));
+  // Deterministic: the same project, the same batches.
+  EXPECT_EQ(DescribeBatches(GroupTwoLayersByDefault("postgres", 125, 0).grouping),
+            DescribeBatches(d.grouping));
+}
+
+TEST(GroupByDefault, AFolderOf64ModelsStaysWhole) {
+  ByDefault d = GroupTwoLayersByDefault("postgres", 64, 0);
+  EXPECT_EQ(d.grouping.policy, "folder --max-batch-size 64");
+  EXPECT_EQ(DescribeBatches(d.grouping),
+            "marts: 10 members from 64 to 73\n"
+            "staging: 64 members from 0 to 63\n");
+  ByDefault three = GroupTwoLayersByDefault("postgres", 129, 0);
+  EXPECT_EQ(DescribeBatches(three.grouping),
+            "marts: 10 members from 129 to 138\n"
+            "staging.1: 43 members from 0 to 42\n"
+            "staging.2: 43 members from 43 to 85\n"
+            "staging.3: 43 members from 86 to 128\n");
+}
+
+TEST(GroupByDefault, AGivenLimitIsTheLimit) {
+  ByDefault d = GroupTwoLayersByDefault("postgres", 125, 100);
+  EXPECT_EQ(d.grouping.policy, "folder");
+  EXPECT_EQ(d.grouping.max_batch_size, 100);
+  EXPECT_EQ(d.policy.max_batch_size, 100);
+  EXPECT_EQ(d.why, DefaultPolicyFor("postgres", 100).why);
+  EXPECT_EQ(DescribeBatches(d.grouping),
+            "marts: 10 members from 125 to 134\n"
+            "staging.1: 63 members from 0 to 62\n"
+            "staging.2: 62 members from 63 to 124\n");
+}
+
+TEST(GroupByDefault, OnDuckDbOneBatchUncut) {
+  ByDefault d = GroupTwoLayersByDefault("duckdb", 125, 0);
+  EXPECT_EQ(d.grouping.policy, "single");
+  EXPECT_EQ(d.grouping.max_batch_size, 0);
+  EXPECT_EQ(d.policy.kind, PolicyKind::kSingle);
+  EXPECT_EQ(DescribeBatches(d.grouping), "all_nodes: 135 members from 0 to 134\n");
+}
+
+// Issue 15's benchmark case: layered-500 (4 folders of 125 models, each
+// reading 3 of the folder before, each with a test) without history, on
+// 2 cores at -j4 with 4 threads. One process runs a folder on one core and
+// each folder waits for the one before: cut in 2, both cores are busy; in
+// 3 or 4, the processes share the two cores and pay more start-ups. (With
+// the old guess of 0.3 s per node, 90% of it waiting on the database, four
+// processes on two cores looked free and auto cut in 4.)
+Graph Layered500() {
+  Graph g;
+  const std::vector<std::string> folders = {"base", "staging", "intermediate", "marts"};
+  for (int f = 0; f < 4; ++f) {
+    for (int i = 0; i < 125; ++i) {
+      g.nodes.push_back(Model(fmt::format("{}_{:03}", folders[f], i), folders[f]));
+      if (f > 0)
+        for (int k = 0; k < 3; ++k) g.nodes.back().deps.push_back((f - 1) * 125 + (i * 7 + k * 41) % 125);
+    }
+  }
+  for (int m = 0; m < 500; ++m) {
+    Node t;
+    t.name = "not_null_" + g.nodes[m].name;
+    t.unique_id = "test.proj." + t.name;
+    t.package = "proj";
+    t.kind = NodeKind::kTest;
+    t.deps = {m};
+    g.nodes.push_back(t);
+  }
+  return g;
+}
+
+TEST(ChooseGrouping, FromNothingALayeredChainOfFoldersOnTwoCoresIsCutInTwo) {
+  Graph g = Layered500();
+  CostModel cost;
+  cost.node_seconds.assign(g.nodes.size(), kUnknownNodeSeconds);
+  cost.node_cpu_seconds.assign(g.nodes.size(), kUnknownNodeCpuSeconds);
+  cost.jobs = 4;
+  cost.cores = 2;
+  cost.threads = 4;
+  Chosen c = ChooseAuto(g, cost, 4);
+  ExpectTheFirstShortest(c);
+  std::string all;
+  for (const auto& [policy, seconds] : c.predictions) all += fmt::format("{}: {:.2f} s\n", policy, seconds);
+  EXPECT_EQ(c.grouping.policy, "folder --max-batch-size 63") << all;
+  EXPECT_LT(c.predictions.at("folder --max-batch-size 63"), c.predictions.at("folder --max-batch-size 42")) << all;
+  EXPECT_LT(c.predictions.at("folder --max-batch-size 42"), c.predictions.at("folder --max-batch-size 32")) << all;
+  // The server default cuts the same folders into the same batches.
+  DbtProject project;
+  project.dir = "/p";
+  project.name = "proj";
+  project.model_paths = {"models"};
+  Policy policy;
+  std::string why;
+  Grouping fixed = GroupByDefault("postgres", project, g, UniqueNodeNames(g), &policy, &why);
+  EXPECT_EQ(DescribeBatches(fixed), DescribeBatches(c.grouping));
+  EXPECT_EQ(fixed.partition.batch_of, c.grouping.partition.batch_of);
 }
 
 }  // namespace

@@ -181,15 +181,32 @@ TEST(GroupKeys, FirstMatchingRuleNamesTheGroupAndTheRestFollowThePolicy) {
 namespace {
 
 // The default is a fixed rule per adapter, so the same project always gets
-// the same batches: one where one process at a time writes, folders on servers.
-TEST(DefaultPolicy, OneBatchOnDuckDbFoldersOnServers) {
-  EXPECT_EQ(DefaultPolicyFor("duckdb").name, "single");
-  EXPECT_NE(DefaultPolicyFor("duckdb").why.find("one process at a time writes"), std::string::npos);
-  EXPECT_NE(DefaultPolicyFor("duckdb").why.find("--policy folder"), std::string::npos);
+// the same batches: one where one process at a time writes; on servers,
+// folders, cut into pieces of at most kServerMaxBatchSize models.
+TEST(DefaultPolicy, OneBatchOnDuckDbCutFoldersOnServers) {
+  DefaultPolicy duckdb = DefaultPolicyFor("duckdb");
+  EXPECT_EQ(duckdb.name, "single");
+  EXPECT_EQ(duckdb.max_batch_size, 0);
+  EXPECT_EQ(duckdb.why,
+            "the default on duckdb: one process at a time writes the database, so batches take "
+            "turns and one batch pays dbt's start-up once; --policy folder for a batch per folder");
   for (const char* server : {"postgres", "snowflake", "bigquery"}) {
     EXPECT_EQ(DefaultPolicyFor(server).name, "folder") << server;
-    EXPECT_NE(DefaultPolicyFor(server).why.find(server), std::string::npos) << server;
+    EXPECT_EQ(DefaultPolicyFor(server).max_batch_size, kServerMaxBatchSize) << server;
   }
+  EXPECT_EQ(kServerMaxBatchSize, 64);
+  EXPECT_EQ(DefaultPolicyFor("postgres").why,
+            "the default on postgres: batches run side by side, one per folder, and a folder of "
+            "more than 64 models is cut into pieces along the DAG, because one dbt process runs "
+            "its Python on one core; --policy folder for whole folders, --policy auto to pick by "
+            "predicted time");
+  // A limit the options give is the limit, on either.
+  DefaultPolicy given = DefaultPolicyFor("postgres", 20);
+  EXPECT_EQ(given.max_batch_size, 20);
+  EXPECT_EQ(given.why,
+            "the default on postgres: batches run side by side, one per folder, cut to "
+            "--max-batch-size 20 as given; --policy auto to pick by predicted time");
+  EXPECT_EQ(DefaultPolicyFor("duckdb", 20).max_batch_size, 20);
   // Both parse, and a parsed policy keeps the name it was given.
   EXPECT_EQ(Parsed(DefaultPolicyFor("duckdb").name).kind, PolicyKind::kSingle);
   EXPECT_EQ(Parsed(DefaultPolicyFor("postgres").name).kind, PolicyKind::kFolder);
