@@ -663,6 +663,11 @@ TEST(SharedState, AnotherBuildFileWithOtherBatchesIsRefused) {
   std::string recorded;
   ASSERT_TRUE(disk.ReadFile(OutputsFile(project), &recorded, &err)) << err;
   EXPECT_EQ(recorded, "/out/b/build.ninja\n/p/build.ninja\n");
+  // Recording a build file reads the other's plan, not its own just written.
+  disk.reads.clear();
+  ASSERT_TRUE(RecordOutput(disk, project, a, &err)) << err;
+  EXPECT_EQ(disk.reads[FakeDisk::Key(PlanFile(a))], 0);
+  EXPECT_EQ(disk.reads[FakeDisk::Key(PlanFile(b))], 1);
   // staging split node by node is still staging.
   Plan split = plan_of({{"marts", "d1", {member("model.p.c")}},
                         {"staging.a", "d4", {member("model.p.a")}, "staging"},
