@@ -1,6 +1,9 @@
 #include "graph/graph.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <unordered_map>
@@ -8,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "util/hash.h"
+#include "util/parallel.h"
 #include "util/topo.h"
 
 const char* NodeKindName(NodeKind kind) {
@@ -53,7 +57,9 @@ bool IsEphemeral(const ManifestNode& node) {
 
 // Folds ephemeral models: collects the inputs and executable parents of a
 // node, looking through every ephemeral model it uses. Works on indices:
-// every unique_id is looked up once, not once per node that uses it.
+// every unique_id is looked up once, not once per node that uses it. The
+// nodes are made and collected on two threads (util/parallel.h): each
+// node's result is its own, read from what the manifest says.
 class GraphBuilder {
  public:
   GraphBuilder(const Manifest& manifest, const std::string& manifest_file)
@@ -70,48 +76,37 @@ class GraphBuilder {
       macro_index.emplace(manifest_.macros[i].unique_id, i);
 
     std::vector<int> graph_index(nodes.size(), -1);  // manifest node -> executable node
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      const ManifestNode& m = nodes[i];
-      NodeKind kind;
-      if (!KindOf(m, &kind)) continue;
-      graph_index[i] = static_cast<int>(graph->nodes.size());
-      Node node;
-      node.unique_id = m.unique_id;
-      node.name = m.name;
-      node.package = m.package_name;
-      node.kind = kind;
-      node.fqn = m.fqn;
-      node.file = m.original_file_path;
-      node.materialized = m.materialized;
-      node.on_error_continue = kind == NodeKind::kModel && m.on_error == "continue";
-      node.tags = m.tags;
-      node.meta = m.meta;
-      node.checksum_is_path = m.checksum_is_path && m.package_name == manifest_.project_name;
-      graph->nodes.push_back(std::move(node));
-    }
+    std::vector<NodeKind> kinds(nodes.size());
+    int executable = 0;
+    for (size_t i = 0; i < nodes.size(); ++i)
+      if (KindOf(nodes[i], &kinds[i])) graph_index[i] = executable++;
+    graph->nodes.resize(executable);
 
-    // What each dependency is, resolved once.
+    // Each node made, and what each dependency is, resolved once.
     parents_.resize(nodes.size());
     macros_.resize(nodes.size());
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      for (const std::string& dep : nodes[i].depends_on_nodes) {
-        auto it = node_index.find(dep);
-        if (it == node_index.end()) {
-          // Sources, metrics and the like are not executed; a missing
-          // executable node means the manifest is inconsistent.
-          std::string_view type = std::string_view(dep).substr(0, dep.find('.'));
-          if (type == "model" || type == "seed" || type == "snapshot")
-            parents_[i].push_back({Parent::kMissing, 0, &dep});
-        } else if (graph_index[it->second] >= 0) {
-          parents_[i].push_back({Parent::kExecutable, graph_index[it->second], &dep});
-        } else if (IsEphemeral(nodes[it->second])) {
-          parents_[i].push_back({Parent::kEphemeral, it->second, &dep});
+    ForEachBlock(nodes.size(), kBlock, kParallelNodes, [&](size_t, size_t begin, size_t end) {
+      for (size_t i = begin; i < end; ++i) {
+        if (graph_index[i] >= 0) MakeNode(nodes[i], kinds[i], &graph->nodes[graph_index[i]]);
+        for (const std::string& dep : nodes[i].depends_on_nodes) {
+          auto it = node_index.find(dep);
+          if (it == node_index.end()) {
+            // Sources, metrics and the like are not executed; a missing
+            // executable node means the manifest is inconsistent.
+            std::string_view type = std::string_view(dep).substr(0, dep.find('.'));
+            if (type == "model" || type == "seed" || type == "snapshot")
+              parents_[i].push_back({Parent::kMissing, 0, &dep});
+          } else if (graph_index[it->second] >= 0) {
+            parents_[i].push_back({Parent::kExecutable, graph_index[it->second], &dep});
+          } else if (IsEphemeral(nodes[it->second])) {
+            parents_[i].push_back({Parent::kEphemeral, it->second, &dep});
+          }
         }
+        for (const std::string& macro : nodes[i].depends_on_macros)
+          if (auto it = macro_index.find(macro); it != macro_index.end())
+            macros_[i].push_back(it->second);
       }
-      for (const std::string& macro : nodes[i].depends_on_macros)
-        if (auto it = macro_index.find(macro); it != macro_index.end())
-          macros_[i].push_back(it->second);
-    }
+    });
     macro_deps_.resize(manifest_.macros.size());
     for (size_t i = 0; i < manifest_.macros.size(); ++i) {
       for (const std::string& next : manifest_.macros[i].depends_on_macros)
@@ -119,29 +114,32 @@ class GraphBuilder {
           macro_deps_[i].push_back(it->second);
     }
 
-    node_seen_.assign(nodes.size(), 0);
-    macro_seen_.assign(manifest_.macros.size(), 0);
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      if (graph_index[i] < 0) continue;
-      Node& node = graph->nodes[graph_index[i]];
-      ++epoch_;
-      inputs_.clear();
-      deps_.clear();
-      seen_.clear();
-      if (!Collect(static_cast<int>(i), err)) return false;
-      std::sort(inputs_.begin(), inputs_.end());
-      inputs_.erase(std::unique(inputs_.begin(), inputs_.end()), inputs_.end());
-      node.inputs.assign(inputs_.begin(), inputs_.end());
-      std::sort(deps_.begin(), deps_.end());
-      deps_.erase(std::unique(deps_.begin(), deps_.end()), deps_.end());
-      node.deps = deps_;
-      // Macros and folded ephemerals, by unique_id.
-      std::sort(seen_.begin(), seen_.end(),
-                [](const auto& a, const auto& b) { return *a.first < *b.first; });
-      Hasher fingerprint;
-      fingerprint.Add(nodes[i].definition);
-      for (const auto& [id, digest] : seen_) fingerprint.Add(*id).Add(*digest);
-      node.fingerprint = fingerprint.Hex();
+    // A bad manifest is reported by its first bad node, whichever thread
+    // found it: each worker stops at its first, the lowest of its blocks.
+    struct Worker {
+      std::optional<Collector> collector;
+      size_t failed_at = SIZE_MAX;
+      std::string err;
+    };
+    std::array<Worker, kBlockWorkers> workers;
+    ForEachBlock(nodes.size(), kBlock, kParallelNodes, [&](size_t w, size_t begin, size_t end) {
+      Worker& worker = workers[w];
+      if (worker.failed_at != SIZE_MAX) return;
+      if (!worker.collector) worker.collector.emplace(*this);
+      for (size_t i = begin; i < end; ++i) {
+        if (graph_index[i] < 0) continue;
+        if (!worker.collector->Fill(static_cast<int>(i), &graph->nodes[graph_index[i]], &worker.err)) {
+          worker.failed_at = i;
+          return;
+        }
+      }
+    });
+    const Worker& first = *std::min_element(
+        workers.begin(), workers.end(),
+        [](const Worker& a, const Worker& b) { return a.failed_at < b.failed_at; });
+    if (first.failed_at != SIZE_MAX) {
+      *err = first.err;
+      return false;
     }
     if (graph->TopologicalOrder().size() != graph->nodes.size()) {
       *err = fmt::format("{}: the dependency graph has a cycle", manifest_file_);
@@ -151,66 +149,120 @@ class GraphBuilder {
   }
 
  private:
+  static constexpr size_t kBlock = 256;
+  static constexpr size_t kParallelNodes = 4096;  // below, a thread costs more than it saves
+
   struct Parent {
     enum Kind { kExecutable, kEphemeral, kMissing } kind;
     int index;                // graph node (executable) or manifest node (ephemeral)
     const std::string* id;
   };
 
-  bool Collect(int index, std::string* err) {
-    const ManifestNode& m = manifest_.nodes[index];
-    // Only the project's own files are inputs: installed packages change
-    // through `dbt deps`, and their folder is an input of the regeneration.
-    // That holds for a yml of a package that patches a root node too (a
-    // root seed overriding a package's seed, patched from
-    // `<package>://seeds/seeds.yml`): that file is not the project's.
-    if (m.package_name == manifest_.project_name) {
-      inputs_.push_back(m.original_file_path);
-      bool own_patch = m.patch_package.empty() || m.patch_package == manifest_.project_name;
-      if (!m.patch_path.empty() && own_patch) inputs_.push_back(m.patch_path);
-    }
-    for (int macro : macros_[index]) AddMacro(macro);
-    for (const Parent& parent : parents_[index]) {
-      switch (parent.kind) {
-        case Parent::kExecutable: deps_.push_back(parent.index); break;
-        case Parent::kMissing:
-          *err = fmt::format("{}: node '{}' depends on '{}', which the manifest lacks",
-                             manifest_file_, m.unique_id, *parent.id);
-          return false;
-        case Parent::kEphemeral:
-          if (node_seen_[parent.index] == epoch_) break;
-          node_seen_[parent.index] = epoch_;
-          seen_.emplace_back(parent.id, &manifest_.nodes[parent.index].definition);
-          if (!Collect(parent.index, err)) return false;
-          break;
-      }
-    }
-    return true;
+  void MakeNode(const ManifestNode& m, NodeKind kind, Node* node) const {
+    node->unique_id = m.unique_id;
+    node->name = m.name;
+    node->package = m.package_name;
+    node->kind = kind;
+    node->fqn = m.fqn;
+    node->file = m.original_file_path;
+    node->materialized = m.materialized;
+    node->on_error_continue = kind == NodeKind::kModel && m.on_error == "continue";
+    node->tags = m.tags;
+    node->meta = m.meta;
+    node->checksum_is_path = m.checksum_is_path && m.package_name == manifest_.project_name;
   }
 
-  void AddMacro(int index) {
-    if (macro_seen_[index] == epoch_) return;
-    macro_seen_[index] = epoch_;
-    const ManifestMacro& macro = manifest_.macros[index];
-    seen_.emplace_back(&macro.unique_id, &macro.sql_digest);
-    // Every macro counts for the fingerprint; only the project's own files
-    // are inputs (installed packages change through `dbt deps`).
-    if (macro.package_name == manifest_.project_name) inputs_.push_back(macro.original_file_path);
-    for (int next : macro_deps_[index]) AddMacro(next);
-  }
+  // One thread's walk over nodes: what it has seen of the node being
+  // collected (a node or macro was seen when its mark is epoch_).
+  class Collector {
+   public:
+    explicit Collector(const GraphBuilder& builder)
+        : b_(builder),
+          node_seen_(builder.manifest_.nodes.size(), 0),
+          macro_seen_(builder.manifest_.macros.size(), 0) {}
+
+    // The executable node `index`'s inputs, deps and fingerprint.
+    bool Fill(int index, Node* node, std::string* err) {
+      ++epoch_;
+      inputs_.clear();
+      deps_.clear();
+      seen_.clear();
+      if (!Collect(index, err)) return false;
+      std::sort(inputs_.begin(), inputs_.end());
+      inputs_.erase(std::unique(inputs_.begin(), inputs_.end()), inputs_.end());
+      node->inputs.assign(inputs_.begin(), inputs_.end());
+      std::sort(deps_.begin(), deps_.end());
+      deps_.erase(std::unique(deps_.begin(), deps_.end()), deps_.end());
+      node->deps = deps_;
+      // Macros and folded ephemerals, by unique_id.
+      std::sort(seen_.begin(), seen_.end(),
+                [](const auto& a, const auto& b) { return *a.first < *b.first; });
+      Hasher fingerprint;
+      fingerprint.Add(b_.manifest_.nodes[index].definition);
+      for (const auto& [id, digest] : seen_) fingerprint.Add(*id).Add(*digest);
+      node->fingerprint = fingerprint.Hex();
+      return true;
+    }
+
+   private:
+    bool Collect(int index, std::string* err) {
+      const Manifest& manifest = b_.manifest_;
+      const ManifestNode& m = manifest.nodes[index];
+      // Only the project's own files are inputs: installed packages change
+      // through `dbt deps`, and their folder is an input of the regeneration.
+      // That holds for a yml of a package that patches a root node too (a
+      // root seed overriding a package's seed, patched from
+      // `<package>://seeds/seeds.yml`): that file is not the project's.
+      if (m.package_name == manifest.project_name) {
+        inputs_.push_back(m.original_file_path);
+        bool own_patch = m.patch_package.empty() || m.patch_package == manifest.project_name;
+        if (!m.patch_path.empty() && own_patch) inputs_.push_back(m.patch_path);
+      }
+      for (int macro : b_.macros_[index]) AddMacro(macro);
+      for (const Parent& parent : b_.parents_[index]) {
+        switch (parent.kind) {
+          case Parent::kExecutable: deps_.push_back(parent.index); break;
+          case Parent::kMissing:
+            *err = fmt::format("{}: node '{}' depends on '{}', which the manifest lacks",
+                               b_.manifest_file_, m.unique_id, *parent.id);
+            return false;
+          case Parent::kEphemeral:
+            if (node_seen_[parent.index] == epoch_) break;
+            node_seen_[parent.index] = epoch_;
+            seen_.emplace_back(parent.id, &manifest.nodes[parent.index].definition);
+            if (!Collect(parent.index, err)) return false;
+            break;
+        }
+      }
+      return true;
+    }
+
+    void AddMacro(int index) {
+      if (macro_seen_[index] == epoch_) return;
+      macro_seen_[index] = epoch_;
+      const ManifestMacro& macro = b_.manifest_.macros[index];
+      seen_.emplace_back(&macro.unique_id, &macro.sql_digest);
+      // Every macro counts for the fingerprint; only the project's own files
+      // are inputs (installed packages change through `dbt deps`).
+      if (macro.package_name == b_.manifest_.project_name)
+        inputs_.push_back(macro.original_file_path);
+      for (int next : b_.macro_deps_[index]) AddMacro(next);
+    }
+
+    const GraphBuilder& b_;
+    int epoch_ = 0;
+    std::vector<int> node_seen_;
+    std::vector<int> macro_seen_;
+    std::vector<std::string_view> inputs_;
+    std::vector<int> deps_;
+    std::vector<std::pair<const std::string*, const std::string*>> seen_;  // (unique_id, digest)
+  };
 
   const Manifest& manifest_;
   const std::string& manifest_file_;
   std::vector<std::vector<Parent>> parents_;  // per manifest node
   std::vector<std::vector<int>> macros_;      // per manifest node: macros it uses
   std::vector<std::vector<int>> macro_deps_;  // per macro
-  // The node being collected: a node or macro was seen when its mark is epoch_.
-  int epoch_ = 0;
-  std::vector<int> node_seen_;
-  std::vector<int> macro_seen_;
-  std::vector<std::string_view> inputs_;
-  std::vector<int> deps_;
-  std::vector<std::pair<const std::string*, const std::string*>> seen_;  // (unique_id, digest)
 };
 
 }  // namespace

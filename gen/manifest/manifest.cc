@@ -26,10 +26,13 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <exception>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <thread>
 #include <tuple>
 
@@ -283,7 +286,7 @@ void ReadConfig(od::value& value, FieldReader& node_reader, ManifestNode* node,
 }
 
 // What a node's definition digests: views of the manifest's text, digested
-// once every node is read (DigestDefinitions).
+// while the walk goes on (DefinitionDigester).
 struct DefinitionText {
   std::array<std::string_view, kNodeFieldCount> raw{};
   bool persist_docs = false;
@@ -307,30 +310,111 @@ std::string DefinitionDigest(const DefinitionText& text) {
   return h.Hex();
 }
 
-// Sets every node's definition, on two threads when there are many: the
-// digests (the configs' canonical JSON above all) are a third of reading a
-// large manifest, and each node's is its own.
-void DigestDefinitions(std::vector<ManifestNode>* nodes, const std::deque<DefinitionText>& texts) {
-  constexpr size_t kBlock = 256;
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t start; (start = next.fetch_add(kBlock)) < nodes->size();)
-      for (size_t i = start; i < std::min(start + kBlock, nodes->size()); ++i)
-        (*nodes)[i].definition = DefinitionDigest(texts[i]);
-  };
-  if (nodes->size() < 8 * kBlock) return work();
-  std::exception_ptr failure;  // the helper's (memory running out), rethrown here
-  std::jthread helper([&] {
-    try {
-      work();
-    } catch (...) {
-      failure = std::current_exception();
+// Digests the nodes' definitions while the manifest is read: the digests
+// (the configs' canonical JSON above all) cost about as much as the walk
+// over the document, which runs on one core. Once a manifest has many
+// nodes, a helper thread digests each block of them as soon as the walk has
+// read it, so the second core works during the walk instead of after it;
+// at the end the calling thread helps with what is left. Each node's digest
+// is its own, so the result does not depend on who computed it.
+class DefinitionDigester {
+ public:
+  DefinitionDigester() = default;
+  DefinitionDigester(const DefinitionDigester&) = delete;
+  DefinitionDigester& operator=(const DefinitionDigester&) = delete;
+  ~DefinitionDigester() { Stop(); }  // a failed parse: the helper's work is dropped
+
+  // Where the next node's text goes. The texts handed out before are complete.
+  DefinitionText* Next() {
+    if (blocks_.empty() || blocks_.back()->size == kBlock) {
+      if (!blocks_.empty()) Publish(blocks_.back().get());
+      blocks_.push_back(std::make_unique<Block>());
     }
-  });
-  work();
-  helper.join();
-  if (failure) std::rethrow_exception(failure);
-}
+    Block& block = *blocks_.back();
+    return &block.texts[block.size++];
+  }
+
+  // Every node's digest, in the order of Next(). The texts must still view
+  // the manifest's text.
+  std::vector<std::string> Finish() {
+    if (!blocks_.empty()) Publish(blocks_.back().get());
+    while (DigestOne()) {
+    }
+    Stop();
+    if (failure_) std::rethrow_exception(failure_);
+    std::vector<std::string> digests;
+    digests.reserve(blocks_.size() * kBlock);
+    for (auto& block : blocks_)
+      for (size_t i = 0; i < block->size; ++i) digests.push_back(std::move(block->digests[i]));
+    return digests;
+  }
+
+ private:
+  static constexpr size_t kBlock = 256;
+  static constexpr size_t kThreadedBlocks = 8;  // from 2,048 nodes on, a helper thread
+  struct Block {
+    std::array<DefinitionText, kBlock> texts;
+    std::array<std::string, kBlock> digests;
+    size_t size = 0;
+  };
+
+  // Hands a block whose texts are complete over to be digested.
+  void Publish(Block* block) {
+    {
+      std::lock_guard lock(mutex_);
+      ready_.push_back(block);
+    }
+    wake_.notify_one();
+    if (!helper_.joinable() && blocks_.size() >= kThreadedBlocks) helper_ = std::jthread([this] { Help(); });
+  }
+
+  // Digests one published block; false when none is waiting.
+  bool DigestOne() {
+    Block* block;
+    {
+      std::lock_guard lock(mutex_);
+      if (ready_.empty()) return false;
+      block = ready_.front();
+      ready_.pop_front();
+    }
+    for (size_t i = 0; i < block->size; ++i) block->digests[i] = DefinitionDigest(block->texts[i]);
+    return true;
+  }
+
+  // The helper thread: digests blocks as they come until told to stop.
+  void Help() {
+    try {
+      for (;;) {
+        {
+          std::unique_lock lock(mutex_);
+          wake_.wait(lock, [&] { return stop_ || !ready_.empty(); });
+          if (stop_) return;
+        }
+        DigestOne();
+      }
+    } catch (...) {  // memory running out: rethrown by Finish
+      failure_ = std::current_exception();
+    }
+  }
+
+  void Stop() {
+    if (!helper_.joinable()) return;
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_one();
+    helper_.join();
+  }
+
+  std::vector<std::unique_ptr<Block>> blocks_;  // only the reading thread touches it
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Block*> ready_;  // published, not yet taken
+  bool stop_ = false;
+  std::exception_ptr failure_;  // the helper's, set before it ends
+  std::jthread helper_;         // last: joined before the rest goes
+};
 
 // The node's fields; what its definition digests goes into *definition.
 ManifestNode ReadNode(od::object object, FieldReader& r, DefinitionText* definition) {
@@ -592,9 +676,9 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
   // moved while read, and pages reserved but never touched cost no memory.
   std::vector<ManifestNode> nodes;
   nodes.reserve(text.size() / 1024 + 16);
-  std::deque<DefinitionText> definitions;  // one per node
+  DefinitionDigester definitions;  // one per node, digested while the rest is read
   auto read_node = [&](od::object object, FieldReader& r) {
-    return ReadNode(object, r, &definitions.emplace_back());
+    return ReadNode(object, r, definitions.Next());
   };
   // Fewer and smaller than nodes: growing the vector moves them (their
   // strings move, no copy), cheap beside reading them.
@@ -659,7 +743,9 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
     *err = fmt::format("{}: {}", filename, error.empty() ? problems.message() : error);
     return false;
   }
-  DigestDefinitions(&nodes, definitions);  // while the text they view is there
+  // While the text they view is there.
+  std::vector<std::string> digests = definitions.Finish();
+  for (size_t i = 0; i < nodes.size(); ++i) nodes[i].definition = std::move(digests[i]);
   SortByIdInPlace(&nodes);
   manifest->nodes = std::move(nodes);
   SortByIdInPlace(&macros);

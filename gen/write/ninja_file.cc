@@ -1,7 +1,8 @@
 #include "write/ninja_file.h"
 
-#include <map>
-#include <set>
+#include <algorithm>
+#include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -31,6 +32,27 @@ class PathMaker {
   fs::path out_dir_;
   std::string project_;
 };
+
+// Sorts `items` and drops repeats.
+template <typename T>
+void SortUnique(std::vector<T>* items) {
+  std::sort(items->begin(), items->end());
+  items->erase(std::unique(items->begin(), items->end()), items->end());
+}
+
+// The project files that define a batch's members, sorted, each once. A
+// file many members share (a tests' yml) is made into a path once.
+std::vector<std::string> BatchInputs(const Graph& graph, const Batch& batch, const PathMaker& paths) {
+  std::vector<std::string_view> files;
+  for (int m : batch.members)
+    files.insert(files.end(), graph.nodes[m].inputs.begin(), graph.nodes[m].inputs.end());
+  SortUnique(&files);
+  std::vector<std::string> inputs;
+  inputs.reserve(files.size());
+  for (std::string_view file : files) inputs.push_back(paths.InProject(file));
+  SortUnique(&inputs);  // as they were, unless the path's form merged two
+  return inputs;
+}
 
 }  // namespace
 
@@ -106,14 +128,11 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
 
   for (size_t b = 0; b < partition.batches.size(); ++b) {
     const Batch& batch = partition.batches[b];
-    std::set<std::string> inputs;
-    for (int m : batch.members)
-      for (const std::string& input : graph.nodes[m].inputs) inputs.insert(paths.InProject(input));
     NinjaEdge edge;
     edge.comment = fmt::format("Batch {}: {}", batch.name, DescribeMembers(graph, batch));
     edge.rule = "dbt";
     edge.outputs = {stamps[b]};
-    edge.inputs.assign(inputs.begin(), inputs.end());
+    edge.inputs = BatchInputs(graph, batch, paths);
     for (int dep : batch.deps) edge.implicit_inputs.push_back(stamps[dep]);
     edge.vars = {{"batch", batch.name},
                  {"size", std::to_string(batch.members.size())},
@@ -134,40 +153,52 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
 
   // Phony targets: every batch by its name, every model, seed and snapshot
   // by its name. A name claimed for two different stamps, or one that is
-  // already a path in this file, gets no phony target.
-  std::set<std::string> taken = {"all"};
+  // already a path in this file, gets no phony target. Sorted lists, not
+  // sets of strings: a batch of 30,000 nodes has as many names and files.
+  std::vector<std::string_view> taken = {"all"};  // views of file.edges, unchanged until the end
   for (const NinjaEdge& edge : file.edges) {
     for (const auto* list : {&edge.outputs, &edge.implicit_outputs, &edge.inputs,
                              &edge.implicit_inputs})
-      taken.insert(list->begin(), list->end());
+      taken.insert(taken.end(), list->begin(), list->end());
   }
-  std::map<std::string, std::set<int>> claims;
-  std::set<std::string> groups;  // a batch split node by node stays a target
+  SortUnique(&taken);
+  auto is_taken = [&](std::string_view name) {
+    return std::binary_search(taken.begin(), taken.end(), name);
+  };
+  std::vector<std::pair<std::string_view, int>> claims;  // (name, batch)
+  std::vector<std::string_view> groups;  // a batch split node by node stays a target
   for (size_t b = 0; b < partition.batches.size(); ++b) {
-    claims[partition.batches[b].name].insert(static_cast<int>(b));
+    claims.emplace_back(partition.batches[b].name, static_cast<int>(b));
     if (const std::string& group = partition.batches[b].split_from; !group.empty()) {
-      claims[group].insert(static_cast<int>(b));
-      groups.insert(group);
+      claims.emplace_back(group, static_cast<int>(b));
+      groups.push_back(group);
     }
   }
+  SortUnique(&groups);
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    if (!graph.nodes[n].IsTest()) claims[d.node_names[n]].insert(partition.batch_of[n]);
+    if (!graph.nodes[n].IsTest()) claims.emplace_back(d.node_names[n], partition.batch_of[n]);
   }
-  bool first = true;
-  for (const auto& [name, batches] : claims) {
-    if ((batches.size() != 1 && !groups.count(name)) || taken.count(name)) continue;
+  SortUnique(&claims);
+  std::vector<NinjaEdge> phonies;
+  for (size_t start = 0, end; start < claims.size(); start = end) {
+    std::string_view name = claims[start].first;
+    for (end = start + 1; end < claims.size() && claims[end].first == name;) ++end;
+    bool one_batch = end - start == 1;
+    if ((!one_batch && !std::binary_search(groups.begin(), groups.end(), name)) || is_taken(name))
+      continue;
     // Ninja stats every target; a name longer than a file name may be
     // (NAME_MAX) fails with ENAMETOOLONG. Such a node is built by its batch
     // and `all`, and has no target of its own.
     if (name.size() > 255) continue;
     NinjaEdge phony;
-    if (first) phony.comment = "Targets by batch and by node name; `all` is the default.";
-    first = false;
+    if (phonies.empty()) phony.comment = "Targets by batch and by node name; `all` is the default.";
     phony.rule = "phony";
-    phony.outputs = {name};
-    for (int b : batches) phony.inputs.push_back(stamps[b]);
-    file.edges.push_back(std::move(phony));
+    phony.outputs = {std::string(name)};
+    for (size_t c = start; c < end; ++c) phony.inputs.push_back(stamps[claims[c].second]);
+    phonies.push_back(std::move(phony));
   }
+  bool first = phonies.empty();
+  for (NinjaEdge& phony : phonies) file.edges.push_back(std::move(phony));
   NinjaEdge all;
   all.comment = first ? "`all` is the default." : "";
   all.rule = "phony";

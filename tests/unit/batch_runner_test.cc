@@ -622,6 +622,34 @@ TEST(WriteFileIfChanged, WritesOnceAndKeepsTheMtime) {
   EXPECT_NE(err.find("cannot "), std::string::npos) << err;
 }
 
+// A file larger than the block it is compared in: the same bytes are no
+// change; one byte other at the end, in the middle, or one byte more or
+// less is. An empty file holds the empty text.
+TEST(WriteFileIfChanged, ComparesALargeFileByItsBytes) {
+  fs::path file = fs::path(::testing::TempDir()) / "pa_gen_wfic_large" / "f.txt";
+  fs::remove_all(file.parent_path());
+  std::string text(700000, 'a');
+  for (size_t i = 0; i < text.size(); i += 97) text[i] = static_cast<char>('b' + i % 20);
+  std::string err;
+  bool changed = false;
+  ASSERT_TRUE(WriteFileIfChanged(file, text, &changed, &err)) << err;
+  EXPECT_TRUE(changed);
+  ASSERT_TRUE(WriteFileIfChanged(file, text, &changed, &err)) << err;
+  EXPECT_FALSE(changed);
+  std::string last = text, middle = text;
+  last.back() = '!';
+  middle[text.size() / 2 + 3] = '!';
+  for (const std::string& other : {last, middle, text + "a", text.substr(1), text}) {
+    ASSERT_TRUE(WriteFileIfChanged(file, other, &changed, &err)) << err;
+    EXPECT_TRUE(changed);
+    EXPECT_EQ(Read(file), other);
+  }
+  ASSERT_TRUE(WriteFileIfChanged(file, "", &changed, &err)) << err;
+  EXPECT_TRUE(changed);
+  ASSERT_TRUE(WriteFileIfChanged(file, "", &changed, &err)) << err;
+  EXPECT_FALSE(changed);
+}
+
 // Two build files of one project share its .pa/: a generation with other
 // batches than a build file still there is refused, one with the same
 // batches (or the same split node by node) is not, and a build file that
@@ -663,6 +691,11 @@ TEST(SharedState, AnotherBuildFileWithOtherBatchesIsRefused) {
   std::string recorded;
   ASSERT_TRUE(disk.ReadFile(OutputsFile(project), &recorded, &err)) << err;
   EXPECT_EQ(recorded, "/out/b/build.ninja\n/p/build.ninja\n");
+  // Recording a build file reads the other's plan, not its own just written.
+  disk.reads.clear();
+  ASSERT_TRUE(RecordOutput(disk, project, a, &err)) << err;
+  EXPECT_EQ(disk.reads[FakeDisk::Key(PlanFile(a))], 0);
+  EXPECT_EQ(disk.reads[FakeDisk::Key(PlanFile(b))], 1);
   // staging split node by node is still staging.
   Plan split = plan_of({{"marts", "d1", {member("model.p.c")}},
                         {"staging.a", "d4", {member("model.p.a")}, "staging"},

@@ -21,10 +21,12 @@ class FakeDisk : public Disk {
   std::set<std::string> dirs;
   long long now = 1;
   int writes = 0;  // files written (unchanged ones do not count)
+  std::map<std::string, int> reads;  // times each file was read, by key
 
   static std::string Key(const fs::path& path) { return path.lexically_normal().string(); }
 
   bool ReadFile(const fs::path& path, std::string* content, std::string* err) override {
+    ++reads[Key(path)];
     auto it = files.find(Key(path));
     if (it == files.end()) {
       *err = path.string() + ": cannot read: No such file or directory";

@@ -284,6 +284,68 @@ TEST(BuildGraph, MissingDependencyOfAnEphemeralModel) {
             "manifest lacks");
 }
 
+// A large manifest is built on two threads (util/parallel.h): every node
+// comes out as it does when built alone with what it needs, and a bad one
+// is reported by the first in node order, whichever thread met it.
+Manifest ManyNodes(int count) {
+  Manifest m;
+  m.project_name = "proj";
+  m.macros = {MakeMacro("macro.proj.money", "proj", "macros/money.sql", {"macro.dbt.round"}),
+              MakeMacro("macro.dbt.round", "dbt", "macros/round.sql")};
+  for (int i = 0; i < count; ++i) {
+    std::string n = std::to_string(i);
+    // Every third model is ephemeral and folded into the next one.
+    bool ephemeral = i % 3 == 1;
+    Strings deps;
+    if (i > 0) deps.push_back("model.proj.m" + std::to_string(i - 1));
+    ManifestNode node =
+        MakeNode("model.proj.m" + n, "models/m" + n + ".sql", deps, ephemeral ? "ephemeral" : "");
+    node.definition = "definition " + n;
+    if (i % 2) node.depends_on_macros = {"macro.proj.money"};
+    m.nodes.push_back(node);
+  }
+  return m;
+}
+
+TEST(BuildGraph, ManyNodesAreEachAsBuiltAlone) {
+  const int kNodes = 6000;  // above the size that takes a second thread
+  const Manifest many = ManyNodes(kNodes);
+  Graph all = Build(many);
+  ASSERT_EQ(all.nodes.size(), static_cast<size_t>(kNodes - kNodes / 3));
+  for (int i = 0; i < kNodes; i += 7) {
+    if (i % 3 == 1) continue;
+    // The node with what it needs: the ephemeral model before it and that
+    // one's executable parent, or its executable parent (without deps).
+    int first = i % 3 == 2 ? i - 2 : i % 3 == 0 && i > 0 ? i - 1 : i;
+    Manifest alone = ManyNodes(0);
+    for (int k = first; k <= i; ++k) alone.nodes.push_back(many.nodes[k]);
+    alone.nodes.front().depends_on_nodes.clear();
+    Graph small = Build(alone);
+    const Node& expected = Find(small, "model.proj.m" + std::to_string(i));
+    const Node& got = Find(all, expected.unique_id);
+    EXPECT_EQ(got.fingerprint, expected.fingerprint) << expected.unique_id;
+    EXPECT_EQ(got.inputs, expected.inputs) << expected.unique_id;
+    Strings expected_deps, got_deps;
+    for (int d : expected.deps) expected_deps.push_back(small.nodes[d].unique_id);
+    for (int d : got.deps) got_deps.push_back(all.nodes[d].unique_id);
+    EXPECT_EQ(got_deps, expected_deps) << expected.unique_id;
+  }
+}
+
+TEST(BuildGraph, ManyNodesReportTheFirstBadOne) {
+  Manifest m = ManyNodes(6000);
+  // By unique_id m4000 (ephemeral: reported through m4001) comes before
+  // m5999 and m600.
+  m.nodes[600].depends_on_nodes.push_back("seed.proj.gone600");
+  m.nodes[5999].depends_on_nodes.push_back("seed.proj.gone5999");
+  m.nodes[4000].depends_on_nodes.push_back("seed.proj.gone4000");
+  auto by_id = [](const auto& a, const auto& b) { return a.unique_id < b.unique_id; };
+  std::sort(m.nodes.begin(), m.nodes.end(), by_id);
+  EXPECT_EQ(BuildError(m),
+            "/p/target/manifest.json: node 'model.proj.m4000' depends on 'seed.proj.gone4000', "
+            "which the manifest lacks");
+}
+
 TEST(Graph, TopologicalOrderBreaksTiesByIndex) {
   Graph g;
   g.nodes.resize(4);
