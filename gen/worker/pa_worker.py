@@ -761,6 +761,49 @@ def install_selection_once():
     NodeSelector.select_included = select_included
     NodeSelector.get_nodes_from_criteria = get_nodes_from_criteria
 
+
+# PA_WORKER_DBT_WRITE_JSON=1: dbt's own write_json (to compare).
+ONE_SHOT_JSON = os.environ.get("PA_WORKER_DBT_WRITE_JSON", "") in ("", "0")
+
+
+def install_one_shot_write_json():
+    """In the child: dbt's artifacts (run_results.json, and a parse's
+    manifest.json) written with the same bytes, encoded by json's C encoder.
+    dbt_common's write_json calls json.dump, which always encodes in pure
+    Python (the C encoder serves only json.dumps); dumps with the same
+    encoder class and options gives the same text (the same checks in the
+    same order, the same default()), which is then written whole. If the
+    encoding fails, dbt's own write_json runs and fails as it does (leaving
+    what it leaves); opening and writing fail as in dbt's on POSIX (where
+    dbt re-raises; the worker forks, so it runs nowhere else). The text is
+    held in memory whole (a 2,000-model manifest.json is some tens of MB)."""
+    try:
+        import dbt_common.clients.system as system
+        from dbt_common.utils.encoding import JSONEncoder
+    except Exception:
+        return
+    orig = system.write_json
+
+    def write_json(path, data):
+        try:
+            text = json.dumps(data, cls=JSONEncoder)
+        except Exception:
+            return orig(path, data)
+        path = system.convert_path(path)
+        system.make_directory(os.path.dirname(path))
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return True
+
+    write_json.__wrapped__ = orig
+    for module in list(sys.modules.values()):
+        try:
+            if getattr(module, "write_json", None) is orig:
+                module.write_json = write_json
+        except Exception:
+            pass
+
+
 def datetime_now():
     from datetime import datetime, timezone
 
@@ -1276,6 +1319,8 @@ def run_dbt(req, fds):
                 install_cheap_env_secrets()
             if SELECTION_ONCE:
                 install_selection_once()
+            if ONE_SHOT_JSON:
+                install_one_shot_write_json()
             if PRELOAD_AVAILABLE and EARLY_LOAD and argv[1:2] == ["parse"]:
                 install_early_load(req)
             ret = dbt.cli.main.cli.main(args=argv[1:], prog_name=os.path.basename(argv[0]))

@@ -78,7 +78,7 @@ class WorkerTest : public ::testing::Test {
   static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
   void TearDown() override {
     for (const char* p : {"with", "without", "fallback", "requests", "preload", "warm", "shared1", "shared2", "secrets",
-                          "selection"})
+                          "selection", "artifacts"})
       if (fs::exists(root_ / p)) Shell(root_ / p, "'" + kPaGen.string() + "' worker stop");
   }
   static fs::path root_;
@@ -627,6 +627,50 @@ TEST_F(WorkerTest, SelectionsSelectAndEndAsInAFreshDbt) {
   EXPECT_NE(BuildOutcome(worker, project, selections[7]).find("exit 2 by worker"), std::string::npos);
   std::string log = WorkerLog(project);
   EXPECT_NE(log.find("selection: criteria resolved once, reused by the later passes"), std::string::npos) << log;
+}
+
+// Issue 11: the worker's child writes dbt's artifacts with the same bytes
+// as dbt's own write_json (install_one_shot_write_json): the manifest.json
+// of a parse from the same partial-parse file, with and without the cut
+// (PA_WORKER_DBT_WRITE_JSON=1 in the worker's environment), differs only in
+// when and by which invocation it was written; a build's run_results.json
+// is in the encoding json.dump gives.
+TEST_F(WorkerTest, ArtifactsAreWrittenWithDbtsBytes) {
+  fs::path project = root_ / "artifacts";
+  CopyExample(project);
+  ASSERT_EQ(Shell(project, "DO_NOT_TRACK=1 '" + (kVenv / "dbt").string() +
+                               "' parse --profiles-dir . --target-path base -q").code, 0);
+  SubprocessRunner fresh;
+  auto parse = [&](const std::string& target, const std::vector<std::pair<std::string, std::string>>& env) {
+    WorkerRunner worker(fresh);
+    CommandRequest r;
+    r.argv = {(kVenv / "dbt").string(), "parse", "--profiles-dir", ".", "--target-path", target,
+              "--partial-parse-file-path", "base/partial_parse.msgpack"};
+    r.cwd = project;
+    r.output = project / (target + ".out");
+    r.env = DbtEnvironment();
+    r.env.insert(r.env.end(), env.begin(), env.end());
+    CommandResult result;
+    std::string err;
+    EXPECT_TRUE(worker.Run(r, &result, &err)) << err;
+    EXPECT_EQ(result.exit_code, 0) << Read(r.output);
+    EXPECT_EQ(result.ran_by, "worker");
+    Shell(project, "'" + kPaGen.string() + "' worker stop");
+    static const std::regex when(R"re("(generated_at|invocation_id|invocation_started_at)": "[^"]*")re");
+    return std::regex_replace(Read(project / target / "manifest.json"), when, "\"$1\": \"\"");
+  };
+  std::string ours = parse("ours", {});
+  std::string dbts = parse("dbts", {{"PA_WORKER_DBT_WRITE_JSON", "1"}});
+  EXPECT_GT(ours.size(), 100000u);
+  EXPECT_TRUE(ours == dbts) << "manifest.json differs: ours/manifest.json, dbts/manifest.json in " << project;
+  WorkerRunner worker(fresh);
+  std::string outcome = BuildOutcome(worker, project, {"--select", "+staging"});
+  EXPECT_NE(outcome.find("exit 0 by worker"), std::string::npos) << outcome;
+  Result same = Shell(project, "'" + (kVenv / "python").string() +
+                                   "' -c 'import json\n"
+                                   "t=open(\"target/run_results.json\").read()\n"
+                                   "assert json.dumps(json.loads(t)) == t and len(t) > 1000'");
+  EXPECT_EQ(same.code, 0) << same.out;
 }
 
 // A project whose path is too long for a socket inside it has its worker's
