@@ -664,7 +664,7 @@ TEST_F(WorkerTest, ArtifactsAreWrittenWithDbtsBytes) {
   EXPECT_GT(ours.size(), 100000u);
   EXPECT_TRUE(ours == dbts) << "manifest.json differs: ours/manifest.json, dbts/manifest.json in " << project;
   WorkerRunner worker(fresh);
-  std::string outcome = BuildOutcome(worker, project, {"--select", "+staging"});
+  std::string outcome = BuildOutcome(worker, project, {"--select", "+staging", "--indirect-selection", "cautious"});
   EXPECT_NE(outcome.find("exit 0 by worker"), std::string::npos) << outcome;
   Result same = Shell(project, "'" + (kVenv / "python").string() +
                                    "' -c 'import json\n"
