@@ -682,6 +682,128 @@ def install_cheap_env_secrets():
             pass
 
 
+
+# PA_WORKER_DBT_SELECTION=1: dbt resolves each selector on every pass (to compare).
+SELECTION_ONCE = os.environ.get("PA_WORKER_DBT_SELECTION", "") in ("", "0")
+
+
+def install_selection_once():
+    """In the child: each selector of a `dbt build` resolved once instead of
+    once per pass. BuildTask.get_graph_queue resolves the same spec object
+    three times (get_selected with unit tests, without them, then the
+    selector's get_graph_queue), and each criterion of it walks every node
+    of the manifest (a batch's 5 fqn: selectors: 15 walks).
+    NodeSelector.get_nodes_from_criteria(spec) is a function of the spec,
+    the graph of enabled members (built from the task's graph and manifest,
+    the same for both of build's selectors), the manifest, the previous
+    state and the selectors.yml definitions; a selector's resource types
+    only filter its result afterwards (filter_selection), and the warnings
+    for an empty selection are fired by its caller, dbt's own
+    select_nodes_recursively, on every pass. So while one
+    BuildTask.get_graph_queue runs (nothing in it changes the manifest; the
+    deferral that merges another manifest in comes later, in before_run)
+    each criterion's result is kept, for the same spec object with the same
+    inputs (compared by identity, with the selector's methods that compute
+    it, should a subclass override one), and dropped when it returns. Not
+    kept: a `selector:` criterion (it resolves through the calling
+    selector's own get_selected, which filters by that selector's resource
+    types and fires warnings), and a call in which dbt caught an
+    InvalidSelectorError (it fires an event each time). Each caller gets
+    its own copies of the two sets, as from dbt."""
+    try:
+        from dbt.exceptions import InvalidSelectorError
+        from dbt.graph.selector import NodeSelector
+        from dbt.graph.selector_methods import MethodName
+        from dbt.task.build import BuildTask
+    except Exception:
+        return
+    orig_queue = BuildTask.get_graph_queue
+    orig_criteria = NodeSelector.get_nodes_from_criteria
+    orig_included = NodeSelector.select_included
+    kept = [None]  # while a BuildTask.get_graph_queue runs: id(spec) -> (inputs, direct, indirect)
+    invalid = [0]  # InvalidSelectorErrors raised so far, for dbt to catch
+    reused = [0]
+
+    def get_graph_queue(self):
+        kept[0] = {}
+        try:
+            return orig_queue(self)
+        finally:
+            kept[0] = None
+
+    def select_included(self, included_nodes, spec):
+        try:
+            return orig_included(self, included_nodes, spec)
+        except InvalidSelectorError:
+            invalid[0] += 1
+            raise
+
+    def get_nodes_from_criteria(self, spec):
+        if kept[0] is None or getattr(spec, "method", None) == MethodName.Selector:
+            return orig_criteria(self, spec)
+        cls = type(self)
+        inputs = (spec, self.full_graph, self.manifest, self.previous_state, self._selectors,
+                  cls._is_graph_member, cls.select_included, cls.get_method,
+                  cls.collect_specified_neighbors, cls.expand_selection)
+        hit = kept[0].get(id(spec))
+        if hit is not None and all(a is b for a, b in zip(hit[0], inputs)):
+            if not reused[0]:
+                marker("selection: criteria resolved once, reused by the later passes")
+            reused[0] += 1
+            return set(hit[1]), set(hit[2])
+        before = invalid[0]
+        direct, indirect = orig_criteria(self, spec)
+        if invalid[0] == before and kept[0] is not None:
+            kept[0][id(spec)] = (inputs, set(direct), set(indirect))
+        return direct, indirect
+
+    BuildTask.get_graph_queue = get_graph_queue
+    NodeSelector.select_included = select_included
+    NodeSelector.get_nodes_from_criteria = get_nodes_from_criteria
+
+
+# PA_WORKER_DBT_WRITE_JSON=1: dbt's own write_json (to compare).
+ONE_SHOT_JSON = os.environ.get("PA_WORKER_DBT_WRITE_JSON", "") in ("", "0")
+
+
+def install_one_shot_write_json():
+    """In the child: dbt's artifacts (run_results.json, and a parse's
+    manifest.json) written with the same bytes, encoded by json's C encoder.
+    dbt_common's write_json calls json.dump, which always encodes in pure
+    Python (the C encoder serves only json.dumps); dumps with the same
+    encoder class and options gives the same text (the same checks in the
+    same order, the same default()), which is then written whole. If the
+    encoding fails, dbt's own write_json runs and fails as it does (leaving
+    what it leaves); opening and writing fail as in dbt's on POSIX (where
+    dbt re-raises; the worker forks, so it runs nowhere else). The text is
+    held in memory whole (a 2,000-model manifest.json is some tens of MB)."""
+    try:
+        import dbt_common.clients.system as system
+        from dbt_common.utils.encoding import JSONEncoder
+    except Exception:
+        return
+    orig = system.write_json
+
+    def write_json(path, data):
+        try:
+            text = json.dumps(data, cls=JSONEncoder)
+        except Exception:
+            return orig(path, data)
+        path = system.convert_path(path)
+        system.make_directory(os.path.dirname(path))
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return True
+
+    write_json.__wrapped__ = orig
+    for module in list(sys.modules.values()):
+        try:
+            if getattr(module, "write_json", None) is orig:
+                module.write_json = write_json
+        except Exception:
+            pass
+
+
 def datetime_now():
     from datetime import datetime, timezone
 
@@ -1195,6 +1317,10 @@ def run_dbt(req, fds):
                 install_cheap_graph_summary()
             if CHEAP_ENV_SECRETS:
                 install_cheap_env_secrets()
+            if SELECTION_ONCE:
+                install_selection_once()
+            if ONE_SHOT_JSON:
+                install_one_shot_write_json()
             if PRELOAD_AVAILABLE and EARLY_LOAD and argv[1:2] == ["parse"]:
                 install_early_load(req)
             ret = dbt.cli.main.cli.main(args=argv[1:], prog_name=os.path.basename(argv[0]))

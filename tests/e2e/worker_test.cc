@@ -10,6 +10,7 @@
 #include <iterator>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "e2e_util.h"
@@ -76,7 +77,8 @@ class WorkerTest : public ::testing::Test {
   }
   static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
   void TearDown() override {
-    for (const char* p : {"with", "without", "fallback", "requests", "preload", "warm", "shared1", "shared2", "secrets"})
+    for (const char* p : {"with", "without", "fallback", "requests", "preload", "warm", "shared1", "shared2", "secrets",
+                          "selection", "artifacts"})
       if (fs::exists(root_ / p)) Shell(root_ / p, "'" + kPaGen.string() + "' worker stop");
   }
   static fs::path root_;
@@ -547,6 +549,142 @@ TEST_F(WorkerTest, AFreshProjectStartsWarmFromTheSharedFile) {
   Result valid = Shell(second, "'" + (kVenv / "python").string() + "' -c 'import json,sys; json.load(open(sys.argv[1]))' '" +
                                    files[0].string() + "'");
   EXPECT_EQ(valid.code, 0) << valid.out << Read(files[0]);
+}
+
+// What a `dbt build` selected and how it ended: its exit code, every
+// result of target/run_results.json as "<unique_id> <status>", and its
+// summary lines (what it found, an empty selection, the totals) without
+// their timestamps.
+std::string BuildOutcome(CommandRunner& runner, const fs::path& project, const std::vector<std::string>& args,
+                         const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  CommandRequest r;
+  r.argv = {(kVenv / "dbt").string(), "build", "--profiles-dir", "."};
+  r.argv.insert(r.argv.end(), args.begin(), args.end());
+  r.cwd = project;
+  r.output = project / "out.txt";
+  r.env = DbtEnvironment();
+  r.env.insert(r.env.end(), env.begin(), env.end());
+  fs::remove(project / "target" / "run_results.json");
+  CommandResult result;
+  std::string err;
+  EXPECT_TRUE(runner.Run(r, &result, &err)) << err;
+  std::string outcome = "exit " + std::to_string(result.exit_code) + " by " + result.ran_by + "\n";
+  Result rows = Shell(project, "'" + (kVenv / "python").string() +
+                                   "' -c 'import json\n"
+                                   "try: d=json.load(open(\"target/run_results.json\"))\n"
+                                   "except OSError: print(\"no run_results.json\"); raise SystemExit\n"
+                                   "print(\"\\n\".join(sorted(x[\"unique_id\"]+\" \"+x[\"status\"] for x in d[\"results\"])))'");
+  outcome += rows.out;
+  std::istringstream out(Read(project / "out.txt"));
+  static const std::regex stamp("^[0-9]{2}:[0-9]{2}:[0-9]{2}  ");
+  for (std::string line; std::getline(out, line);)
+    for (const char* what : {"Found ", "does not match any enabled nodes", "Nothing to do", "Done. PASS="})
+      if (line.find(what) != std::string::npos) {
+        outcome += std::regex_replace(line, stamp, "") + "\n";
+        break;
+      }
+  return outcome;
+}
+
+// The worker's child resolves each selector of a `dbt build` once instead
+// of once per pass (install_selection_once): every selection selects, runs
+// and ends as in a fresh dbt. Several selectors, unit tests, --exclude,
+// cautious and eager indirect selection, tests gated on a failing model,
+// --exclude-resource-type, an empty selection (warned, or an error under
+// --warn-error-options) and a `selector:` of selectors.yml (which is not
+// kept).
+TEST_F(WorkerTest, SelectionsSelectAndEndAsInAFreshDbt) {
+  fs::path project = root_ / "selection";
+  CopyExample(project);
+  fs::create_directories(project / "models" / "pa_sel");
+  Write(project / "models" / "pa_sel" / "pa_broken.sql", "select * from nowhere_at_all\n");
+  Write(project / "models" / "pa_sel" / "pa_after_broken.sql", "select * from {{ ref('pa_broken') }}\n");
+  Write(project / "models" / "pa_sel" / "_pa_sel.yml",
+        "models:\n  - name: pa_broken\n    columns:\n      - name: id\n        data_tests: [not_null]\n");
+  Write(project / "selectors.yml",
+        "selectors:\n  - name: pa_pick\n    definition:\n      union:\n        - method: fqn\n          value: staging\n"
+        "        - exclude:\n            - method: fqn\n              value: stg_census\n");
+  SubprocessRunner fresh;
+  WorkerRunner worker(fresh);
+  // The whole project once (pa_broken fails), so that every case finds the
+  // warehouse as the one before left it, the same for both arms.
+  Result all = Shell(project, "DO_NOT_TRACK=1 '" + (kVenv / "dbt").string() + "' build --profiles-dir . -q");
+  ASSERT_EQ(all.code, 1) << all.out;
+  const std::string no_nodes = R"({"error":["NoNodesForSelectionCriteria"]})";
+  const std::vector<std::vector<std::string>> selections = {
+      {"--select", "staging", "intermediate.int_merit_increases+", "tag:reporting"},
+      {"--select", "staging", "intermediate", "--exclude", "stg_census", "int_employer_match"},
+      {"--select", "fct_workforce_snapshot", "stg_plan_design", "--indirect-selection", "cautious"},
+      {"--select", "fct_workforce_snapshot", "stg_plan_design"},
+      {"--select", "pa_sel", "stg_census"},
+      {"--select", "intermediate", "--exclude-resource-type", "unit_test"},
+      {"--select", "no_such_model"},
+      {"--select", "no_such_model", "--warn-error-options", no_nodes},
+      {"--select", "staging.stg_census", "no_such_model", "--warn-error-options", no_nodes},
+      {"--select", "selector:pa_pick", "audit", "--exclude", "stg_departments"},
+  };
+  for (const auto& args : selections) {
+    std::string a = BuildOutcome(fresh, project, args);
+    std::string b = BuildOutcome(worker, project, args);
+    EXPECT_NE(a.find("Found "), std::string::npos) << a;
+    EXPECT_EQ(b, std::regex_replace(a, std::regex(" by process\n"), " by worker\n")) << args[1];
+  }
+  // What the cases ran: selected, gated and empty as meant.
+  std::string gated = BuildOutcome(worker, project, selections[4]);
+  EXPECT_NE(gated.find("exit 1 by worker"), std::string::npos) << gated;
+  EXPECT_NE(gated.find("model.planalign.pa_broken error"), std::string::npos) << gated;
+  EXPECT_NE(gated.find("model.planalign.pa_after_broken skipped"), std::string::npos) << gated;
+  EXPECT_NE(gated.find("test.planalign.not_null_pa_broken_id"), std::string::npos) << gated;
+  EXPECT_NE(gated.find("model.planalign.stg_census success"), std::string::npos) << gated;
+  std::string units = BuildOutcome(worker, project, selections[0]);
+  EXPECT_NE(units.find("unit_test.planalign."), std::string::npos) << units;
+  EXPECT_NE(BuildOutcome(worker, project, selections[7]).find("exit 2 by worker"), std::string::npos);
+  std::string log = WorkerLog(project);
+  EXPECT_NE(log.find("selection: criteria resolved once, reused by the later passes"), std::string::npos) << log;
+}
+
+// Issue 11: the worker's child writes dbt's artifacts with the same bytes
+// as dbt's own write_json (install_one_shot_write_json): the manifest.json
+// of a parse from the same partial-parse file, with and without the cut
+// (PA_WORKER_DBT_WRITE_JSON=1 in the worker's environment), differs only in
+// when and by which invocation it was written; a build's run_results.json
+// is in the encoding json.dump gives.
+TEST_F(WorkerTest, ArtifactsAreWrittenWithDbtsBytes) {
+  fs::path project = root_ / "artifacts";
+  CopyExample(project);
+  ASSERT_EQ(Shell(project, "DO_NOT_TRACK=1 '" + (kVenv / "dbt").string() +
+                               "' parse --profiles-dir . --target-path base -q").code, 0);
+  SubprocessRunner fresh;
+  auto parse = [&](const std::string& target, const std::vector<std::pair<std::string, std::string>>& env) {
+    WorkerRunner worker(fresh);
+    CommandRequest r;
+    r.argv = {(kVenv / "dbt").string(), "parse", "--profiles-dir", ".", "--target-path", target,
+              "--partial-parse-file-path", "base/partial_parse.msgpack"};
+    r.cwd = project;
+    r.output = project / (target + ".out");
+    r.env = DbtEnvironment();
+    r.env.insert(r.env.end(), env.begin(), env.end());
+    CommandResult result;
+    std::string err;
+    EXPECT_TRUE(worker.Run(r, &result, &err)) << err;
+    EXPECT_EQ(result.exit_code, 0) << Read(r.output);
+    EXPECT_EQ(result.ran_by, "worker");
+    Shell(project, "'" + kPaGen.string() + "' worker stop");
+    static const std::regex when(R"re("(generated_at|invocation_id|invocation_started_at)": "[^"]*")re");
+    return std::regex_replace(Read(project / target / "manifest.json"), when, "\"$1\": \"\"");
+  };
+  std::string ours = parse("ours", {});
+  std::string dbts = parse("dbts", {{"PA_WORKER_DBT_WRITE_JSON", "1"}});
+  EXPECT_GT(ours.size(), 100000u);
+  EXPECT_TRUE(ours == dbts) << "manifest.json differs: ours/manifest.json, dbts/manifest.json in " << project;
+  WorkerRunner worker(fresh);
+  std::string outcome = BuildOutcome(worker, project, {"--select", "+staging", "--indirect-selection", "cautious"});
+  EXPECT_NE(outcome.find("exit 0 by worker"), std::string::npos) << outcome;
+  Result same = Shell(project, "'" + (kVenv / "python").string() +
+                                   "' -c 'import json\n"
+                                   "t=open(\"target/run_results.json\").read()\n"
+                                   "assert json.dumps(json.loads(t)) == t and len(t) > 1000'");
+  EXPECT_EQ(same.code, 0) << same.out;
 }
 
 // A project whose path is too long for a socket inside it has its worker's
