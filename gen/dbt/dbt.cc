@@ -23,6 +23,30 @@ std::vector<std::pair<std::string, std::string>> DbtEnvironment() {
   return env;
 }
 
+std::vector<std::pair<std::string, std::string>> DbtBuildEnvironment() {
+  std::vector<std::pair<std::string, std::string>> env = DbtEnvironment();
+  // Environment variables rather than flags: a dbt that lacks a setting
+  // ignores its variable, where an unknown flag would fail the batch.
+  const std::pair<const char*, const char*> settings[] = {
+      // The relation cache of the selected nodes' schemas only. By default
+      // dbt first builds a relation for every node of the project to find
+      // the schemas (0.7 of 4.6 profiled CPU-s of a two-node batch at 4,001
+      // nodes); a relation in another schema is then looked up in the
+      // database when a node asks for it, so every answer is the same.
+      {"DBT_CACHE_SELECTED_ONLY", "true"},
+      // dbt build's test edges (a test before the nodes downstream of what
+      // it tests) by dbt's second algorithm: O(edges) where the default
+      // walks every node's ancestors (0.9 profiled CPU-s at 4,001 nodes).
+      // dbt-core keeps both and checks that their graphs have the same
+      // transitive reduction, so every node waits for, and is skipped
+      // after, exactly the same nodes (compilation.py, add_test_edges_2).
+      {"DBT_USE_FAST_TEST_EDGES", "true"},
+  };
+  for (const auto& [name, value] : settings)
+    if (!std::getenv(name)) env.emplace_back(name, value);
+  return env;
+}
+
 bool FindDbt(const std::string& flag, const fs::path& project_dir, fs::path* dbt,
              std::string* err) {
   auto usable = [](const fs::path& p) {

@@ -31,6 +31,12 @@ std::vector<std::string> SharedDbtArgs(const DbtSettings& settings);
 // The environment added to every dbt process.
 std::vector<std::pair<std::string, std::string>> DbtEnvironment();
 
+// DbtEnvironment() plus what only a batch's `dbt build` needs: two of dbt's
+// own settings that cost O(project) in every invocation and change nothing a
+// batch does (dbt/dbt.cc says why). Set only where the user's environment
+// does not choose them.
+std::vector<std::pair<std::string, std::string>> DbtBuildEnvironment();
+
 // --dbt, else $PA_DBT, else .venv/bin/dbt in the project folder or above it,
 // else dbt on PATH. Returns an absolute path.
 bool FindDbt(const std::string& flag, const fs::path& project_dir, fs::path* dbt,

@@ -104,7 +104,7 @@ CommandRequest DbtBuildCommand(const Plan& plan, const PlanBatch& batch, const f
                    "--warn-error-options", kEmptySelectionIsError});
   dbt.cwd = project;
   dbt.output = RunOutputFile(run_dir);
-  dbt.env = DbtEnvironment();
+  dbt.env = DbtBuildEnvironment();
   dbt.timeout_seconds = plan.dbt.batch_timeout;
   return dbt;
 }

@@ -140,6 +140,62 @@ TEST_F(PlanalignTest, ChangedStagingModelRebuildsOnlyWhatDependsOnIt) {
   EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
 }
 
+// The test edges of dbt's graph_summary.json (`with_test_edges`) that
+// reach past the tested node's own children: dbt's first algorithm adds
+// them (a test before every descendant of what it tests), its second adds
+// only the edges to direct children, which give the same order.
+int TestEdgesPastTheChildren(const fs::path& summary_file) {
+  json summary = json::parse(Read(summary_file));
+  auto successors = [](const json& graph) {
+    std::map<std::string, std::set<std::string>> out;
+    for (const auto& [index, node] : graph.items())
+      for (const auto& s : node.value("succ", json::array()))
+        out[node["name"]].insert(graph[std::to_string(s.get<int>())]["name"].get<std::string>());
+    return out;
+  };
+  std::map<std::string, std::set<std::string>> linked = successors(summary["linked"]);
+  std::map<std::string, std::set<std::string>> with_tests = successors(summary["with_test_edges"]);
+  int past = 0;
+  for (const auto& [test, after] : with_tests) {
+    if (test.rfind("test.", 0) != 0) continue;
+    for (const std::string& node : after) {
+      bool child_of_a_tested_node = false;
+      for (const auto& [tested, children] : linked)
+        if (children.count(test) && children.count(node)) child_of_a_tested_node = true;
+      if (!child_of_a_tested_node) ++past;
+    }
+  }
+  return past;
+}
+
+// The `cache_selected_only` dbt's log records for its last invocation.
+std::string CacheSelectedOnly(const fs::path& log) {
+  std::string text = Read(log);
+  size_t at = text.rfind("\"cache_selected_only\": \"");
+  if (at == std::string::npos) return "(not in " + log.string() + ")";
+  at += std::string("\"cache_selected_only\": \"").size();
+  return text.substr(at, text.find('"', at) - at);
+}
+
+TEST_F(PlanalignTest, BatchesUseDbtsCheaperEquivalentsUnlessTheUserChoosesOtherwise) {
+  // The built example: every batch ran with the two settings of
+  // DbtBuildEnvironment() (dbt/dbt.h), and still built what dbt build builds
+  // (PlanalignSetup compares the warehouses).
+  fs::path marts = project_ / ".pa" / "run" / "marts";
+  EXPECT_EQ(CacheSelectedOnly(marts / "logs" / "dbt.log"), "True");
+  EXPECT_EQ(TestEdgesPastTheChildren(marts / "target" / "graph_summary.json"), 0);
+
+  // A user who sets them keeps their choice.
+  fs::path model = project_ / "models" / "marts" / "rpt_headcount_by_age_band.sql";
+  ASSERT_TRUE(fs::exists(model));
+  Write(model, Read(model) + "-- reviewed\n");
+  Result build = Shell(project_, "DBT_CACHE_SELECTED_ONLY=false DBT_USE_FAST_TEST_EDGES=false ninja");
+  ASSERT_EQ(build.code, 0) << build.out;
+  EXPECT_EQ(BatchesRun(build.out).count("marts"), 1u) << build.out;
+  EXPECT_EQ(CacheSelectedOnly(marts / "logs" / "dbt.log"), "False");
+  EXPECT_GT(TestEdgesPastTheChildren(marts / "target" / "graph_summary.json"), 0);
+}
+
 TEST_F(PlanalignTest, BrokenModelSkipsOnlyWhatDependsOnIt) {
   fs::path broken = project_ / "models" / "intermediate" / "int_employer_match.sql";
   std::string good = Read(broken);

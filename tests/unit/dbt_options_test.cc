@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "dbt/dbt.h"
 
 namespace {
@@ -24,6 +26,34 @@ TEST(DbtOptions, TextMustFitOnOneLine) {
             "--vars holds a line break, which build.ninja cannot carry: write it on one line "
             "(for --vars, YAML flow style: {a: 1, b: 2})");
   EXPECT_NE(CheckOneLine("--target", "dev\r"), "");
+}
+
+// A batch's dbt gets dbt's cheaper equivalents of two O(project) steps,
+// unless the user's environment sets them (then dbt reads the user's value).
+TEST(DbtOptions, BatchesGetTheCheaperSettingsTheUserDidNotChoose) {
+  using Env = std::vector<std::pair<std::string, std::string>>;
+  auto value = [](const Env& env, const std::string& name) {
+    int found = 0;
+    std::string v;
+    for (const auto& [k, val] : env)
+      if (k == name) ++found, v = val;
+    return found == 1 ? v : "(" + std::to_string(found) + " times)";
+  };
+  unsetenv("DBT_CACHE_SELECTED_ONLY");
+  unsetenv("DBT_USE_FAST_TEST_EDGES");
+  Env env = DbtBuildEnvironment();
+  EXPECT_EQ(value(env, "DBT_CACHE_SELECTED_ONLY"), "true");
+  EXPECT_EQ(value(env, "DBT_USE_FAST_TEST_EDGES"), "true");
+  EXPECT_EQ(value(env, "DBT_USE_COLORS"), "false");  // and all of DbtEnvironment()
+
+  setenv("DBT_USE_FAST_TEST_EDGES", "false", 1);
+  env = DbtBuildEnvironment();
+  EXPECT_EQ(value(env, "DBT_USE_FAST_TEST_EDGES"), "(0 times)");
+  EXPECT_EQ(value(env, "DBT_CACHE_SELECTED_ONLY"), "true");
+  unsetenv("DBT_USE_FAST_TEST_EDGES");
+
+  // Parse and ls get neither: they select nothing to build.
+  EXPECT_EQ(value(DbtEnvironment(), "DBT_CACHE_SELECTED_ONLY"), "(0 times)");
 }
 
 TEST(DbtOptions, EveryFlagIsUniqueAndHasAPlanKey) {
