@@ -630,6 +630,19 @@ def install_cheap_graph_summary():
     linker.get_graph_summary = get_graph_summary
 
 
+def rebind_everywhere(name, orig, replacement):
+    """In the child: `replacement` wherever a module bound `orig` as `name`
+    (`from ... import name` copies the function into the importer), and in
+    the defining module, from which modules imported later take it."""
+    replacement.__wrapped__ = orig
+    for module in list(sys.modules.values()):
+        try:
+            if getattr(module, name, None) is orig:
+                setattr(module, name, replacement)
+        except Exception:
+            pass
+
+
 # PA_WORKER_DBT_ENV_SECRETS=1: dbt's own env_secrets on every call (to compare).
 CHEAP_ENV_SECRETS = os.environ.get("PA_WORKER_DBT_ENV_SECRETS", "") in ("", "0")
 
@@ -671,15 +684,7 @@ def install_cheap_env_secrets():
             last[0] = kept
         return list(kept[1])
 
-    env_secrets.__wrapped__ = orig
-    # Every module that bound the name (`from ... import env_secrets`), and
-    # dbt_common.exceptions, from which modules imported later take it.
-    for module in list(sys.modules.values()):
-        try:
-            if getattr(module, "env_secrets", None) is orig:
-                module.env_secrets = env_secrets
-        except Exception:
-            pass
+    rebind_everywhere("env_secrets", orig, env_secrets)
 
 
 
@@ -795,13 +800,7 @@ def install_one_shot_write_json():
             f.write(text)
         return True
 
-    write_json.__wrapped__ = orig
-    for module in list(sys.modules.values()):
-        try:
-            if getattr(module, "write_json", None) is orig:
-                module.write_json = write_json
-        except Exception:
-            pass
+    rebind_everywhere("write_json", orig, write_json)
 
 
 def datetime_now():
