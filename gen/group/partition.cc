@@ -426,6 +426,21 @@ void PlaceTests(const Graph& graph, const std::function<Batch(int)>& own_batch,
   PlaceParentlessTests(graph, parentless, own_batch, batches, batch_of);
 }
 
+// The batch every batch of a test's parents was cut from (their common
+// cut_from), "" when they have none or not one: a test of a cut folder's
+// nodes alone is still the folder's.
+std::string CommonCut(const Graph& graph, const std::vector<Batch>& batches,
+                      const std::vector<int>& batch_of, int test) {
+  std::string cut;
+  for (int d : graph.nodes[test].deps) {
+    if (batch_of[d] < 0) return "";
+    const std::string& from = batches[batch_of[d]].cut_from;
+    if (from.empty() || (!cut.empty() && from != cut)) return "";
+    cut = from;
+  }
+  return cut;
+}
+
 // Takes every test out of `batches` (and the batches that held only tests)
 // so that PlaceTests places them anew: cutting a batch changes where the
 // tests of its nodes belong, also those that sat in another batch. Returns
@@ -637,14 +652,17 @@ void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, i
       Batch chunk;
       chunk.name = Unclaimed(fmt::format("{}.{}", batch.name, c + 1), &taken);
       chunk.split_path = batch.split_path;
+      chunk.cut_from = batch.name;
       batches.push_back(std::move(chunk));
     }
     for (int i = 0; i < size; ++i)
       batches[first + static_cast<int>(int64_t{i} * chunks / size)].members.push_back(order[i]);
   }
   std::vector<int> batch_of = TakeOutTests(graph, &batches);
-  PlaceTests(graph, [&](int m) { return Batch{Unclaimed(SafeBatchName(names[m]), &taken), {}, {}}; },
-             &batches, &batch_of);
+  PlaceTests(graph, [&](int m) {
+    return Batch{Unclaimed(SafeBatchName(names[m]), &taken), {}, {}, "",
+                 CommonCut(graph, batches, batch_of, m)};
+  }, &batches, &batch_of);
   for (Batch& batch : batches) std::sort(batch.members.begin(), batch.members.end());
   *partition = Assemble(graph, std::move(batches));
 }
@@ -667,14 +685,15 @@ void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
     // One batch per model, seed or snapshot; its tests are placed below.
     for (int m : batch.members) {
       if (graph.nodes[m].IsTest()) group_of_test[m] = batch.name;
-      else batches.push_back({batch.name + "." + SafeBatchName(names[m]), {m}, {}, batch.name});
+      else batches.push_back({batch.name + "." + SafeBatchName(names[m]), {m}, {}, batch.name, batch.cut_from});
     }
   }
   std::vector<int> batch_of = TakeOutTests(graph, &batches);
   PlaceTests(graph, [&](int m) {
     auto group = group_of_test.find(m);
-    if (group == group_of_test.end()) return Batch{SafeBatchName(names[m]), {}, {}};
-    return Batch{group->second + "." + SafeBatchName(names[m]), {}, {}, group->second};
+    std::string cut = CommonCut(graph, batches, batch_of, m);
+    if (group == group_of_test.end()) return Batch{SafeBatchName(names[m]), {}, {}, "", cut};
+    return Batch{group->second + "." + SafeBatchName(names[m]), {}, {}, group->second, cut};
   }, &batches, &batch_of);
   for (Batch& batch : batches) std::sort(batch.members.begin(), batch.members.end());
   *partition = Assemble(graph, std::move(batches));

@@ -18,6 +18,10 @@ struct Batch {
   std::vector<int> members;  // node indices, ascending
   std::vector<int> deps;     // upstream batch indices, ascending
   std::string split_from = "";  // for a batch split node by node: the batch it was part of
+  // For a chunk of a batch LimitBatchSize cut (and what a chunk split node
+  // by node, or a test of its chunks alone, became): the name the uncut
+  // batch had, so that `ninja staging` still builds a cut folder.
+  std::string cut_from = "";
   // For a batch of a group that had to be split, why: a dependency path
   // from this batch to another batch of its group, or from another to this
   // one, through a third batch, so that the two cannot be one batch. Node
@@ -45,16 +49,18 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
 // along an order where each member follows its parents and chains of
 // dependent members stay together; the batch graph stays acyclic. Chunks
 // are named "<batch>.1", "<batch>.2", ... (with "-2", ... where that name
-// is another batch's) and keep the batch's split_path. A test joins the
-// chunk that holds its parents, or gets a batch of its own, named after it,
-// when they are in different chunks. A `max_members` below 1 means no limit.
+// is another batch's), keep the batch's split_path and name it in cut_from.
+// A test joins the chunk that holds its parents, or gets a batch of its
+// own, named after it, when they are in different chunks (its cut_from the
+// chunks' when they are all of one batch). A `max_members` below 1 means
+// no limit.
 void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, int max_members,
                     Partition* partition);
 
 // Replaces every batch named in `failed` that has more than one member by
 // one batch per model, seed or snapshot (with the tests of that node alone),
 // named "<batch>.<node name>", so that the rerun after a failure runs only
-// what failed and what depends on it.
+// what failed and what depends on it. The parts keep the batch's cut_from.
 void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
                     const std::set<std::string>& failed, Partition* partition);
 

@@ -1,6 +1,7 @@
 #include "write/ninja_file.h"
 
 #include <algorithm>
+#include <compare>
 #include <string_view>
 #include <utility>
 
@@ -152,9 +153,12 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   file.edges.push_back(std::move(check));
 
   // Phony targets: every batch by its name, every model, seed and snapshot
-  // by its name. A name claimed for two different stamps, or one that is
-  // already a path in this file, gets no phony target. Sorted lists, not
-  // sets of strings: a batch of 30,000 nodes has as many names and files.
+  // by its name, and the batch a batch was split from node by node or cut
+  // from (a cut folder: `ninja staging`) by that batch's name, for all its
+  // parts. A name claimed for two different stamps (other than a group's
+  // parts), or one that is already a path in this file, gets no phony
+  // target. Sorted lists, not sets of strings: a batch of 30,000 nodes has
+  // as many names and files.
   std::vector<std::string_view> taken = {"all"};  // views of file.edges, unchanged until the end
   for (const NinjaEdge& edge : file.edges) {
     for (const auto* list : {&edge.outputs, &edge.implicit_outputs, &edge.inputs,
@@ -165,27 +169,37 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   auto is_taken = [&](std::string_view name) {
     return std::binary_search(taken.begin(), taken.end(), name);
   };
-  std::vector<std::pair<std::string_view, int>> claims;  // (name, batch)
-  std::vector<std::string_view> groups;  // a batch split node by node stays a target
+  struct Claim {
+    std::string_view name;
+    int batch;
+    bool group;  // the batch is a part of the group `name`
+    auto operator<=>(const Claim&) const = default;
+  };
+  std::vector<Claim> claims;
   for (size_t b = 0; b < partition.batches.size(); ++b) {
-    claims.emplace_back(partition.batches[b].name, static_cast<int>(b));
-    if (const std::string& group = partition.batches[b].split_from; !group.empty()) {
-      claims.emplace_back(group, static_cast<int>(b));
-      groups.push_back(group);
-    }
+    const Batch& batch = partition.batches[b];
+    claims.push_back({batch.name, static_cast<int>(b), false});
+    for (const std::string* group : {&batch.split_from, &batch.cut_from})
+      if (!group->empty()) claims.push_back({*group, static_cast<int>(b), true});
   }
-  SortUnique(&groups);
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
-    if (!graph.nodes[n].IsTest()) claims.emplace_back(d.node_names[n], partition.batch_of[n]);
+    if (!graph.nodes[n].IsTest()) claims.push_back({d.node_names[n], partition.batch_of[n], false});
   }
   SortUnique(&claims);
+  // A group's target holds its parts; any other claim of its name must be
+  // one of them (a node inside the group), else the name means two things.
+  auto one_meaning = [&](size_t start, size_t end) {
+    std::vector<int> parts, others;
+    for (size_t c = start; c < end; ++c) (claims[c].group ? parts : others).push_back(claims[c].batch);
+    SortUnique(&others);
+    if (parts.empty()) return others.size() == 1;
+    return std::includes(parts.begin(), parts.end(), others.begin(), others.end());
+  };
   std::vector<NinjaEdge> phonies;
   for (size_t start = 0, end; start < claims.size(); start = end) {
-    std::string_view name = claims[start].first;
-    for (end = start + 1; end < claims.size() && claims[end].first == name;) ++end;
-    bool one_batch = end - start == 1;
-    if ((!one_batch && !std::binary_search(groups.begin(), groups.end(), name)) || is_taken(name))
-      continue;
+    std::string_view name = claims[start].name;
+    for (end = start + 1; end < claims.size() && claims[end].name == name;) ++end;
+    if (!one_meaning(start, end) || is_taken(name)) continue;
     // Ninja stats every target; a name longer than a file name may be
     // (NAME_MAX) fails with ENAMETOOLONG. Such a node is built by its batch
     // and `all`, and has no target of its own.
@@ -194,7 +208,8 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
     if (phonies.empty()) phony.comment = "Targets by batch and by node name; `all` is the default.";
     phony.rule = "phony";
     phony.outputs = {std::string(name)};
-    for (size_t c = start; c < end; ++c) phony.inputs.push_back(stamps[claims[c].second]);
+    for (size_t c = start; c < end; ++c)  // a part also claimed by a node in it, once
+      if (c == start || claims[c].batch != claims[c - 1].batch) phony.inputs.push_back(stamps[claims[c].batch]);
     phonies.push_back(std::move(phony));
   }
   bool first = phonies.empty();

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -178,6 +179,102 @@ TEST(NinjaWriter, GoldenFileShape) {
   EXPECT_EQ(dbt_edges, 3);
   EXPECT_EQ(pooled, 3);
   EXPECT_EQ(text.substr(text.size() - 13), "\ndefault all\n");
+}
+
+// The fixture's graph grouped by folder again, each batch cut into pieces
+// of at most `max_members` (LimitBatchSize), then `failed` split node by node.
+void Recut(Fixture* f, int max_members, const std::set<std::string>& failed = {}) {
+  f->names = UniqueNodeNames(f->graph);
+  f->partition = PartitionGraph(f->graph, GroupKeys(Policy{}, f->project, f->graph, f->names), f->names);
+  LimitBatchSize(f->graph, f->names, max_members, &f->partition);
+  SplitIntoNodes(f->graph, f->names, failed, &f->partition);
+  f->settings.assign(f->partition.batches.size(), BatchSettings{});
+  f->plan = MakePlan(".", DbtSettings{}, "settings", f->graph, f->partition, f->settings);
+}
+
+// The phony lines of a build file, in order.
+Strings PhonyLines(const std::string& text) {
+  Strings phonies;
+  for (const std::string& line : Lines(text))
+    if (line.find(": phony .pa/stamps/") != std::string::npos) phonies.push_back(line);
+  return phonies;
+}
+
+// A test of both staging models, which the cut puts in different pieces.
+void AddTestOfBothStagingModels(Fixture* f) {
+  f->graph.nodes.push_back(MakeNode("test.proj.unique_pair_stg_customers_stg_orders.0a1b2c3d",
+                                    NodeKind::kTest, {"models/staging/_staging.yml"}, {1, 2}));
+}
+
+// A folder cut into pieces (the server default above 64 models) is still a
+// target, `ninja staging`, of all its pieces and of the test of its nodes
+// alone that runs apart from them; a batch cut into one piece per model
+// (seeds) too; a batch left whole (marts) is its own target as before.
+TEST(NinjaWriter, ACutFolderIsStillATarget) {
+  Fixture f;
+  AddTestOfBothStagingModels(&f);
+  Recut(&f, 1);
+  std::string text = Render(f.Describe("/p/build.ninja"));
+  EXPECT_EQ(PhonyLines(text),
+            (Strings{
+                "build fct_orders: phony .pa/stamps/marts.stamp",
+                "build marts: phony .pa/stamps/marts.stamp",
+                "build raw_customers: phony .pa/stamps/seeds.1.stamp",
+                "build raw_orders: phony .pa/stamps/seeds.2.stamp",
+                "build seeds: phony .pa/stamps/seeds.1.stamp .pa/stamps/seeds.2.stamp",
+                "build seeds.1: phony .pa/stamps/seeds.1.stamp",
+                "build seeds.2: phony .pa/stamps/seeds.2.stamp",
+                "build staging: phony .pa/stamps/staging.1.stamp .pa/stamps/staging.2.stamp "
+                ".pa/stamps/unique_pair_stg_customers_stg_orders.stamp",
+                "build staging.1: phony .pa/stamps/staging.1.stamp",
+                "build staging.2: phony .pa/stamps/staging.2.stamp",
+                "build stg_customers: phony .pa/stamps/staging.1.stamp",
+                "build stg_orders: phony .pa/stamps/staging.2.stamp",
+                "build unique_pair_stg_customers_stg_orders: phony "
+                ".pa/stamps/unique_pair_stg_customers_stg_orders.stamp",
+            }))
+      << text;
+}
+
+// A piece of a cut folder split node by node after a failure stays in the
+// folder's target (and in the piece's).
+TEST(NinjaWriter, APieceSplitNodeByNodeStaysInItsFolder) {
+  Fixture f;
+  f.graph.nodes.push_back(MakeNode("model.proj.stg_payments", NodeKind::kModel,
+                                   {"models/staging/stg_payments.sql"}, {2}));
+  Recut(&f, 2, {"staging.1"});
+  std::string text = Render(f.Describe("/p/build.ninja"));
+  Strings phonies = PhonyLines(text);
+  Strings folder;
+  for (const std::string& line : phonies)
+    if (line.rfind("build staging", 0) == 0) folder.push_back(line);
+  EXPECT_EQ(folder,
+            (Strings{
+                "build staging: phony .pa/stamps/staging.1.stg_customers.stamp "
+                ".pa/stamps/staging.1.stg_orders.stamp .pa/stamps/staging.2.stamp",
+                "build staging.1: phony .pa/stamps/staging.1.stg_customers.stamp "
+                ".pa/stamps/staging.1.stg_orders.stamp",
+                "build staging.1.stg_customers: phony .pa/stamps/staging.1.stg_customers.stamp",
+                "build staging.1.stg_orders: phony .pa/stamps/staging.1.stg_orders.stamp",
+                "build staging.2: phony .pa/stamps/staging.2.stamp",
+            }))
+      << text;
+}
+
+// The same rule as for any name: a model elsewhere named like the cut
+// folder makes `staging` mean two things, and it gets no target, as it
+// gets none uncut.
+TEST(NinjaWriter, NoFolderTargetWhenANodeElsewhereHasItsName) {
+  Fixture f;
+  f.graph.nodes[0] = MakeNode("model.proj.staging", NodeKind::kModel,
+                              {"models/marts/staging.sql", "models/marts/_marts.yml"}, {1, 2});
+  for (int max_members : {0, 1}) {
+    Recut(&f, max_members);
+    std::string text = Render(f.Describe("/p/build.ninja"));
+    for (const std::string& line : PhonyLines(text))
+      EXPECT_NE(line.rfind("build staging:", 0), 0u) << max_members << ": " << line;
+    EXPECT_TRUE(HasLine(text, "build marts: phony .pa/stamps/marts.stamp")) << text;
+  }
 }
 
 TEST(NinjaWriter, OutputOutsideTheProjectUsesRelativePaths) {
