@@ -88,11 +88,21 @@ DefaultPolicy DefaultPolicyFor(const std::string& adapter_type, int given_max_ba
 std::vector<std::string> UniqueNodeNames(const Graph& graph) {
   std::unordered_map<std::string_view, int> count;
   count.reserve(graph.nodes.size());
-  for (const Node& node : graph.nodes) ++count[node.name];
+  // Each name is hashed once: its count's place is kept (an unordered_map
+  // never moves its values) instead of being looked up again (at 30,000
+  // nodes this function was 7% of the main thread, mostly those lookups).
+  std::vector<const int*> counts;
+  counts.reserve(graph.nodes.size());
+  for (const Node& node : graph.nodes) {
+    int& seen = count[node.name];
+    ++seen;
+    counts.push_back(&seen);
+  }
   std::vector<std::string> names;
   names.reserve(graph.nodes.size());
-  for (const Node& node : graph.nodes) {
-    if (count[node.name] == 1) {
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    const Node& node = graph.nodes[i];
+    if (*counts[i] == 1) {
       names.push_back(node.name);
     } else {
       names.push_back(node.unique_id.substr(node.unique_id.find('.') + 1));

@@ -40,6 +40,7 @@
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
+#include "manifest/parser_memory.h"
 #include "util/canonical_json.h"
 #include "util/hash.h"
 
@@ -685,6 +686,7 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
   std::vector<ManifestMacro> macros;
   std::string error;  // set when the result is decided before every check ran
   od::parser parser;
+  AllocateParser(&parser, text.size());  // what iterate() would allocate, on huge pages
   try {
     od::document doc = parser.iterate(text, text.size() + simdjson::SIMDJSON_PADDING);
     if (od::json_type(doc.type()) != od::json_type::object) {
