@@ -419,6 +419,7 @@ def load_preload(path):
             "env_vars": dict(manifest.env_vars), "nodes": len(manifest.nodes),
             "loaded_at": time.time(), "load_seconds": time.time() - started,
         }
+        PRELOAD["prelinked"] = prelink(manifest)
         REFUSED = None
         ZYGOTE_RSS_KB = rss_kb()
         log("preload: loaded %s (%d nodes, %d files, %.2f s, %.2f CPU-s)"
@@ -628,6 +629,104 @@ def install_cheap_graph_summary():
         return graph_nodes
 
     linker.get_graph_summary = get_graph_summary
+
+
+# PA_WORKER_DBT_LINK=1: the child links the graph and adds test edges itself (to compare).
+PRELINKED = os.environ.get("PA_WORKER_DBT_LINK", "") in ("", "0")
+# The collections Linker.link_graph walks, in its order.
+LINKED_MEMBERS = ("nodes", "semantic_models", "exposures", "functions", "metrics",
+                  "unit_tests", "saved_queries")
+
+
+def link_inputs(manifest):
+    """Everything dbt's Linker.link_graph and its fast test edges read of a
+    manifest, in their order: each collection's keys, each member's id,
+    resource type and depends_on nodes, and the sources' keys and ids. Two manifests
+    with equal inputs link to the same graph (nodes and edges in the same
+    order, the same cycle check)."""
+    out = [tuple((k, s.unique_id) for k, s in manifest.sources.items())]
+    for name in LINKED_MEMBERS:
+        out.append(tuple((k, n.unique_id, n.resource_type, tuple(n.depends_on_nodes))
+                         for k, n in getattr(manifest, name).items()))
+    return out
+
+
+def prelink(manifest):
+    """In the zygote, after a load: dbt's own linked graph of the preloaded
+    manifest (Linker.link_graph, with its cycle check) and a copy with the
+    fast test edges (Linker.add_test_edges_2, what DBT_USE_FAST_TEST_EDGES
+    selects), for the children to take instead of linking again. Both depend
+    on the manifest alone; nothing is kept if dbt's code raises (the child
+    then raises it itself)."""
+    linker_cls = getattr(dbt.compilation, "Linker", None)
+    if not PRELINKED or linker_cls is None or not hasattr(linker_cls, "add_test_edges_2"):
+        return None
+    started, cpu_started = time.time(), time.process_time()
+    # Tests on several nodes read manifest.child_map, which dbt builds just
+    # before adding test edges; built here for that and then put back as the
+    # load left it, so the preloaded object is what a child would decode.
+    kept = {k: getattr(manifest, k) for k in ("child_map", "parent_map") if hasattr(manifest, k)}
+    try:
+        linker = linker_cls()
+        linker.link_graph(manifest)
+        linked = linker.graph
+        linker.graph = linked.copy()
+        manifest.build_parent_and_child_maps()
+        child_map = manifest.child_map
+        linker.add_test_edges_2(manifest)
+        out = {"inputs": link_inputs(manifest), "linked": linked, "tested": linker.graph,
+               "child_map": child_map}
+    except Exception as e:
+        log("prelink: not linked: %r" % (e,))
+        return None
+    finally:
+        for k in ("child_map", "parent_map"):
+            if k in kept:
+                setattr(manifest, k, kept[k])
+            elif hasattr(manifest, k):
+                delattr(manifest, k)
+    log("prelink: linked %d nodes, %d edges, %d with test edges (%.2f s, %.2f CPU-s)"
+        % (linked.number_of_nodes(), linked.number_of_edges(), out["tested"].number_of_edges(),
+           time.time() - started, time.process_time() - cpu_started))
+    return out
+
+
+def install_prelinked():
+    """In the child: Linker.link_graph and add_test_edges hand back the
+    zygote's graphs (prelink) when the manifest is the preloaded object and
+    everything linking reads of it is as at the load (link_inputs, compared
+    whole: a partial parse, injected external nodes or deferral give other
+    inputs), and for the test edges when dbt would take the fast path and
+    the manifest's child_map (dbt builds it just before) equals the zygote's.
+    Each graph is handed out once per process (the child owns its copy of
+    the zygote's memory); any other call runs dbt's own code."""
+    linker_cls = dbt.compilation.Linker
+    pre = PRELOAD.get("prelinked") if PRELOAD else None
+    if pre is None:
+        return
+    orig_link, orig_tests = linker_cls.link_graph, linker_cls.add_test_edges
+    left = dict(pre)
+
+    def usable(manifest, key):
+        return (key in left and manifest is PRELOAD["manifest"]
+                and link_inputs(manifest) == pre["inputs"])
+
+    def link_graph(self, manifest):
+        if not usable(manifest, "linked"):
+            return orig_link(self, manifest)
+        self.graph = left.pop("linked")
+        marker("prelink: graph linked in the zygote, reused")
+
+    def add_test_edges(self, manifest):
+        if (self.graph is not pre["linked"] or not dbt.flags.get_flags().USE_FAST_TEST_EDGES
+                or not usable(manifest, "tested")
+                or getattr(manifest, "child_map", None) != pre["child_map"]):
+            return orig_tests(self, manifest)
+        self.graph = left.pop("tested")
+        marker("prelink: test edges added in the zygote, reused")
+
+    linker_cls.link_graph = link_graph
+    linker_cls.add_test_edges = add_test_edges
 
 
 def rebind_everywhere(name, orig, replacement):
@@ -1314,6 +1413,8 @@ def run_dbt(req, fds):
                 install_preload(argv)
             if PRELOAD_AVAILABLE and CHEAP_GRAPH_SUMMARY:
                 install_cheap_graph_summary()
+            if PRELOAD_AVAILABLE and PRELOAD is not None and PRELINKED:
+                install_prelinked()
             if CHEAP_ENV_SECRETS:
                 install_cheap_env_secrets()
             if SELECTION_ONCE:

@@ -78,7 +78,7 @@ class WorkerTest : public ::testing::Test {
   static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
   void TearDown() override {
     for (const char* p : {"with", "without", "fallback", "requests", "preload", "warm", "shared1", "shared2", "secrets",
-                          "selection", "artifacts"})
+                          "selection", "artifacts", "prelink"})
       if (fs::exists(root_ / p)) Shell(root_ / p, "'" + kPaGen.string() + "' worker stop");
   }
   static fs::path root_;
@@ -685,6 +685,63 @@ TEST_F(WorkerTest, ArtifactsAreWrittenWithDbtsBytes) {
                                    "t=open(\"target/run_results.json\").read()\n"
                                    "assert json.dumps(json.loads(t)) == t and len(t) > 1000'");
   EXPECT_EQ(same.code, 0) << same.out;
+}
+
+// Every batch's target/graph_summary.json as written, in dbt's order (node
+// indices are insertion order), with only the invocation id left out.
+std::string ExactGraphSummaries(const fs::path& project) {
+  Result r = Shell(project, "'" + (kVenv / "python").string() +
+                                "' -c 'import json,glob\n"
+                                "for f in sorted(glob.glob(\".pa/run/*/target/graph_summary.json\")):\n"
+                                "  d=json.load(open(f)); d.pop(\"_invocation_id\")\n"
+                                "  print(f.split(\"/\")[2], json.dumps(d))'");
+  return r.out;
+}
+
+// Issue 11: the zygote links the preloaded manifest's graph and its fast
+// test edges once (prelink), and a child served from that manifest unchanged
+// takes them instead of linking again: every batch's graph (graph_summary.json,
+// order included), statuses and warehouse equal fresh processes'. A child
+// whose manifest differs (an edit that adds a ref, read by the child before
+// the regeneration) links with dbt's code and gets a fresh dbt's graph too.
+TEST_F(WorkerTest, PrelinkedGraphsEqualAFreshDbts) {
+  fs::path project = root_ / "prelink";
+  fs::path fresh = root_ / "prelink_fresh";
+  CopyExample(project);
+  CopyExample(fresh);
+  Result a = Shell(project, kBuild);
+  Result b = Shell(fresh, "export PA_NO_WORKER=1; " + kBuild);
+  ASSERT_EQ(a.code, 0) << a.out;
+  ASSERT_EQ(b.code, 0) << b.out;
+  std::string graphs = ExactGraphSummaries(project);
+  EXPECT_NE(graphs.find("with_test_edges"), std::string::npos) << graphs;
+  EXPECT_EQ(graphs, ExactGraphSummaries(fresh));
+  EXPECT_EQ(Statuses(project), Statuses(fresh));
+  EXPECT_EQ(WarehouseDigest(project), reference_);
+  std::string log = WorkerLog(project);
+  EXPECT_NE(log.find("prelink: linked "), std::string::npos) << log;
+  size_t linked = Count(log, "prelink: graph linked in the zygote, reused");
+  EXPECT_GE(linked, 2u) << log;  // every batch
+  EXPECT_EQ(Count(log, "prelink: test edges added in the zygote, reused"), linked) << log;
+
+  fs::path model = project / "models" / "marts" / "rpt_headcount_by_age_band.sql";
+  Write(model, "-- depends_on: {{ ref('stg_census') }}\n" + Read(model));
+  const std::string batch = "b=$(grep -l rpt_headcount_by_age_band .pa/state/*.json | head -1); "
+                            "b=$(basename $b .json); ninja -t commands .pa/stamps/$b.stamp | tail -1 > cmd.sh; "
+                            "sh cmd.sh && cat .pa/run/$b/target/graph_summary.json";
+  static const std::regex id(R"re("_invocation_id": "[^"]*")re");
+  Result ours = Shell(project, batch);
+  EXPECT_EQ(ours.code, 0) << ours.out;
+  EXPECT_EQ(Count(WorkerLog(project), "prelink: graph linked in the zygote, reused"), linked);
+  Result dbts = Shell(project, "export PA_NO_WORKER=1; " + batch);
+  EXPECT_EQ(dbts.code, 0) << dbts.out;
+  auto graph = [&](const std::string& out) {
+    size_t at = out.find("{\"_invocation_id\"");
+    return at == std::string::npos ? out : std::regex_replace(out.substr(at), id, "");
+  };
+  std::string g1 = graph(ours.out), g2 = graph(dbts.out);
+  EXPECT_NE(g1.find("model.planalign.stg_census"), std::string::npos) << g1;
+  EXPECT_EQ(g1, g2);
 }
 
 // A project whose path is too long for a socket inside it has its worker's
