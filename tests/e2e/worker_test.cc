@@ -87,13 +87,19 @@ class WorkerTest : public ::testing::Test {
 fs::path WorkerTest::root_;
 std::string WorkerTest::reference_;
 
-TEST_F(WorkerTest, BuildThroughTheWorkerEqualsFreshProcesses) {
-  fs::path with = root_ / "with";
-  fs::path without = root_ / "without";
+// Two copies of the example built, the first through the worker, the
+// second in fresh dbt processes.
+std::pair<Result, Result> BuildWithAndWithoutTheWorker(const fs::path& with, const fs::path& without) {
   CopyExample(with);
   CopyExample(without);
   Result a = Shell(with, kBuild);
-  Result b = Shell(without, "export PA_NO_WORKER=1; " + kBuild);
+  return {a, Shell(without, "export PA_NO_WORKER=1; " + kBuild)};
+}
+
+TEST_F(WorkerTest, BuildThroughTheWorkerEqualsFreshProcesses) {
+  fs::path with = root_ / "with";
+  fs::path without = root_ / "without";
+  auto [a, b] = BuildWithAndWithoutTheWorker(with, without);
   EXPECT_EQ(a.code, 0) << a.out;
   EXPECT_EQ(b.code, 0) << b.out;
   EXPECT_EQ(a.out.find("warning: dbt worker"), std::string::npos) << a.out;
@@ -715,10 +721,7 @@ std::string GraphSummaries(const fs::path& project, bool exact) {
 TEST_F(WorkerTest, PrelinkedGraphsEqualAFreshDbts) {
   fs::path project = root_ / "prelink";
   fs::path fresh = root_ / "prelink_fresh";
-  CopyExample(project);
-  CopyExample(fresh);
-  Result a = Shell(project, kBuild);
-  Result b = Shell(fresh, "export PA_NO_WORKER=1; " + kBuild);
+  auto [a, b] = BuildWithAndWithoutTheWorker(project, fresh);
   ASSERT_EQ(a.code, 0) << a.out;
   ASSERT_EQ(b.code, 0) << b.out;
   std::string graphs = GraphSummaries(project, false);
