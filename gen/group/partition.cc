@@ -426,19 +426,24 @@ void PlaceTests(const Graph& graph, const std::function<Batch(int)>& own_batch,
   PlaceParentlessTests(graph, parentless, own_batch, batches, batch_of);
 }
 
-// The batch every batch of a test's parents was cut from (their common
-// cut_from), "" when they have none or not one: a test of a cut folder's
-// nodes alone is still the folder's.
-std::string CommonCut(const Graph& graph, const std::vector<Batch>& batches,
-                      const std::vector<int>& batch_of, int test) {
-  std::string cut;
+// The groups every batch of a test's parents is a part of (the common
+// part_of), in their order: a test of a cut or split folder's nodes alone
+// is still the folder's.
+std::vector<std::string> CommonGroups(const Graph& graph, const std::vector<Batch>& batches,
+                                      const std::vector<int>& batch_of, int test) {
+  std::vector<std::string> common;
+  bool first = true;
   for (int d : graph.nodes[test].deps) {
-    if (batch_of[d] < 0) return "";
-    const std::string& from = batches[batch_of[d]].cut_from;
-    if (from.empty() || (!cut.empty() && from != cut)) return "";
-    cut = from;
+    if (batch_of[d] < 0) return {};
+    const std::vector<std::string>& groups = batches[batch_of[d]].part_of;
+    if (first) common = groups;
+    else std::erase_if(common, [&](const std::string& g) {
+        return std::find(groups.begin(), groups.end(), g) == groups.end();
+      });
+    first = false;
+    if (common.empty()) return {};
   }
-  return cut;
+  return common;
 }
 
 // Takes every test out of `batches` (and the batches that held only tests)
@@ -609,7 +614,10 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
       batch_of_part[group[i].part] = static_cast<int>(batches.size());
       Batch batch;
       batch.name = SafeBatchName(key_names[part_key[group[i].part].first]);
-      if (group.size() > 1) batch.name += fmt::format(".{}", i + 1);
+      if (group.size() > 1) {
+        batch.part_of = {batch.name};
+        batch.name += fmt::format(".{}", i + 1);
+      }
       batch.split_path = std::move(group[i].path);
       batches.push_back(std::move(batch));
     }
@@ -621,7 +629,9 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
   // 4. Tests follow their parents.
   for (int v = 0; v < n; ++v)
     if (batch_of[v] >= 0) batches[batch_of[v]].members.push_back(v);
-  PlaceTests(graph, [&](int v) { return Batch{SafeBatchName(names[v]), {}, {}}; }, &batches, &batch_of);
+  PlaceTests(graph, [&](int v) {
+    return Batch{SafeBatchName(names[v]), {}, {}, "", CommonGroups(graph, batches, batch_of, v)};
+  }, &batches, &batch_of);
   for (Batch& batch : batches) std::sort(batch.members.begin(), batch.members.end());
   return Assemble(graph, std::move(batches));
 }
@@ -652,7 +662,8 @@ void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, i
       Batch chunk;
       chunk.name = Unclaimed(fmt::format("{}.{}", batch.name, c + 1), &taken);
       chunk.split_path = batch.split_path;
-      chunk.cut_from = batch.name;
+      chunk.part_of = batch.part_of;
+      chunk.part_of.push_back(batch.name);
       batches.push_back(std::move(chunk));
     }
     for (int i = 0; i < size; ++i)
@@ -661,7 +672,7 @@ void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, i
   std::vector<int> batch_of = TakeOutTests(graph, &batches);
   PlaceTests(graph, [&](int m) {
     return Batch{Unclaimed(SafeBatchName(names[m]), &taken), {}, {}, "",
-                 CommonCut(graph, batches, batch_of, m)};
+                 CommonGroups(graph, batches, batch_of, m)};
   }, &batches, &batch_of);
   for (Batch& batch : batches) std::sort(batch.members.begin(), batch.members.end());
   *partition = Assemble(graph, std::move(batches));
@@ -685,15 +696,15 @@ void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
     // One batch per model, seed or snapshot; its tests are placed below.
     for (int m : batch.members) {
       if (graph.nodes[m].IsTest()) group_of_test[m] = batch.name;
-      else batches.push_back({batch.name + "." + SafeBatchName(names[m]), {m}, {}, batch.name, batch.cut_from});
+      else batches.push_back({batch.name + "." + SafeBatchName(names[m]), {m}, {}, batch.name, batch.part_of});
     }
   }
   std::vector<int> batch_of = TakeOutTests(graph, &batches);
   PlaceTests(graph, [&](int m) {
     auto group = group_of_test.find(m);
-    std::string cut = CommonCut(graph, batches, batch_of, m);
-    if (group == group_of_test.end()) return Batch{SafeBatchName(names[m]), {}, {}, "", cut};
-    return Batch{group->second + "." + SafeBatchName(names[m]), {}, {}, group->second, cut};
+    std::vector<std::string> groups = CommonGroups(graph, batches, batch_of, m);
+    if (group == group_of_test.end()) return Batch{SafeBatchName(names[m]), {}, {}, "", groups};
+    return Batch{group->second + "." + SafeBatchName(names[m]), {}, {}, group->second, groups};
   }, &batches, &batch_of);
   for (Batch& batch : batches) std::sort(batch.members.begin(), batch.members.end());
   *partition = Assemble(graph, std::move(batches));

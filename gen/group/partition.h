@@ -18,10 +18,12 @@ struct Batch {
   std::vector<int> members;  // node indices, ascending
   std::vector<int> deps;     // upstream batch indices, ascending
   std::string split_from = "";  // for a batch split node by node: the batch it was part of
-  // For a chunk of a batch LimitBatchSize cut (and what a chunk split node
-  // by node, or a test of its chunks alone, became): the name the uncut
-  // batch had, so that `ninja staging` still builds a cut folder.
-  std::string cut_from = "";
+  // The groups this batch is a part of, outermost first, so that `ninja
+  // staging` still builds a folder that is no longer one batch: the group
+  // split to avoid a cycle (staging for staging.1), the batch LimitBatchSize
+  // cut (staging.1 for staging.1.2); what such a part split node by node
+  // became, and a test of such parts' nodes alone, stay in them.
+  std::vector<std::string> part_of = {};
   // For a batch of a group that had to be split, why: a dependency path
   // from this batch to another batch of its group, or from another to this
   // one, through a third batch, so that the two cannot be one batch. Node
@@ -40,7 +42,7 @@ struct Partition {
 // `keys` names each node's group; "" marks a test, which joins the batch of
 // its parents, or gets a batch of its own (named from `names`) when its
 // parents sit in different batches. A group is split only where keeping it
-// whole would make a cycle between batches.
+// whole would make a cycle between batches; its parts are part_of it.
 Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& keys,
                          const std::vector<std::string>& names);
 
@@ -49,10 +51,10 @@ Partition PartitionGraph(const Graph& graph, const std::vector<std::string>& key
 // along an order where each member follows its parents and chains of
 // dependent members stay together; the batch graph stays acyclic. Chunks
 // are named "<batch>.1", "<batch>.2", ... (with "-2", ... where that name
-// is another batch's), keep the batch's split_path and name it in cut_from.
+// is another batch's), keep the batch's split_path and part_of, and add its name.
 // A test joins the chunk that holds its parents, or gets a batch of its
-// own, named after it, when they are in different chunks (its cut_from the
-// chunks' when they are all of one batch). A `max_members` below 1 means
+// own, named after it, when they are in different chunks (its part_of the
+// groups all those chunks are parts of). A `max_members` below 1 means
 // no limit.
 void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, int max_members,
                     Partition* partition);
@@ -60,7 +62,7 @@ void LimitBatchSize(const Graph& graph, const std::vector<std::string>& names, i
 // Replaces every batch named in `failed` that has more than one member by
 // one batch per model, seed or snapshot (with the tests of that node alone),
 // named "<batch>.<node name>", so that the rerun after a failure runs only
-// what failed and what depends on it. The parts keep the batch's cut_from.
+// what failed and what depends on it. The parts keep the batch's part_of.
 void SplitIntoNodes(const Graph& graph, const std::vector<std::string>& names,
                     const std::set<std::string>& failed, Partition* partition);
 

@@ -153,9 +153,9 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   file.edges.push_back(std::move(check));
 
   // Phony targets: every batch by its name, every model, seed and snapshot
-  // by its name, and the batch a batch was split from node by node or cut
-  // from (a cut folder: `ninja staging`) by that batch's name, for all its
-  // parts. A name claimed for two different stamps (other than a group's
+  // by its name, and the batch a batch was split from node by node and the
+  // groups it is a part of (a folder cut or split: `ninja staging`) by their
+  // names, for all their parts. A name claimed for two different stamps (other than a group's
   // parts), or one that is already a path in this file, gets no phony
   // target. Sorted lists, not sets of strings: a batch of 30,000 nodes has
   // as many names and files.
@@ -179,8 +179,8 @@ NinjaFile MakeNinjaFile(const BuildDescription& d) {
   for (size_t b = 0; b < partition.batches.size(); ++b) {
     const Batch& batch = partition.batches[b];
     claims.push_back({batch.name, static_cast<int>(b), false});
-    for (const std::string* group : {&batch.split_from, &batch.cut_from})
-      if (!group->empty()) claims.push_back({*group, static_cast<int>(b), true});
+    if (!batch.split_from.empty()) claims.push_back({batch.split_from, static_cast<int>(b), true});
+    for (const std::string& group : batch.part_of) claims.push_back({group, static_cast<int>(b), true});
   }
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     if (!graph.nodes[n].IsTest()) claims.push_back({d.node_names[n], partition.batch_of[n], false});

@@ -1,8 +1,10 @@
 // A folder cut into pieces (`--max-batch-size`, the server default above 64
 // models) is still a Ninja target: `ninja staging` builds that folder's
 // nodes, all of its pieces and the test of its nodes alone that runs apart
-// from them, and nothing downstream. Real pa-gen, dbt and ninja on a small
-// DuckDB project (cheaper than PostgreSQL; the cut is the same code).
+// from them, and nothing downstream. So is a folder split to keep the batch
+// graph acyclic (a staging model that reads a mart). Real pa-gen, dbt and
+// ninja on a small DuckDB project (cheaper than PostgreSQL; the cut is the
+// same code).
 #include <set>
 
 #include "e2e_util.h"
@@ -64,6 +66,34 @@ TEST_F(CutFolderTest, NinjaStagingBuildsExactlyTheCutFolder) {
   Result all = Shell(project_, "ninja");
   ASSERT_EQ(all.code, 0) << all.out;
   EXPECT_EQ(RanSince(project_, since), (Ids{"model.cut.m"})) << all.out;
+}
+
+// s5 in staging reads the mart, so staging is split around marts:
+// staging.1 (s1-s4 and the test), then marts, then staging.2 (s5). `ninja
+// staging` builds both parts and, as any target does, what they depend on.
+TEST_F(CutFolderTest, NinjaStagingBuildsAFolderSplitAroundAnother) {
+  Write(project_ / "models" / "staging" / "s5.sql", "select * from {{ ref('m') }}\n");
+  Result gen = Shell(project_, pa_gen_ + " --policy folder");
+  ASSERT_EQ(gen.code, 0) << gen.out;
+  std::string ninja_file = Read(project_ / "build.ninja");
+  EXPECT_NE(ninja_file.find("\nbuild staging: phony .pa/stamps/staging.1.stamp "
+                            ".pa/stamps/staging.2.stamp\n"),
+            std::string::npos)
+      << ninja_file;
+  long long since = Now();
+  Result staging = Shell(project_, "ninja staging");
+  ASSERT_EQ(staging.code, 0) << staging.out;
+  EXPECT_EQ(BatchesRun(staging.out), (Ids{"marts", "staging.1", "staging.2"})) << staging.out;
+  EXPECT_EQ(RanSince(project_, since),
+            (Ids{"model.cut.s1", "model.cut.s2", "model.cut.s3", "model.cut.s4", "model.cut.s5",
+                 "model.cut.m", "test.cut.s1_and_s4_apart"}))
+      << staging.out;
+  // Nothing is left for the whole build to run.
+  since = Now();
+  Result all = Shell(project_, "ninja");
+  ASSERT_EQ(all.code, 0) << all.out;
+  EXPECT_EQ(BatchesRun(all.out), Ids{}) << all.out;
+  EXPECT_EQ(RanSince(project_, since), Ids{}) << all.out;
 }
 
 }  // namespace

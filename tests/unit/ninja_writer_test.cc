@@ -261,6 +261,36 @@ TEST(NinjaWriter, APieceSplitNodeByNodeStaysInItsFolder) {
       << text;
 }
 
+// A folder split to keep the batch graph acyclic (a staging model that reads
+// a mart) is still a target of all its parts, also once a part is cut.
+TEST(NinjaWriter, ASplitFolderIsStillATarget) {
+  Fixture f;
+  f.graph.nodes.push_back(MakeNode("model.proj.stg_late", NodeKind::kModel,
+                                   {"models/staging/stg_late.sql"}, {0}));
+  Recut(&f, 0);
+  Strings folder;
+  for (const std::string& line : PhonyLines(Render(f.Describe("/p/build.ninja"))))
+    if (line.rfind("build staging", 0) == 0) folder.push_back(line);
+  EXPECT_EQ(folder, (Strings{
+                        "build staging: phony .pa/stamps/staging.1.stamp .pa/stamps/staging.2.stamp",
+                        "build staging.1: phony .pa/stamps/staging.1.stamp",
+                        "build staging.2: phony .pa/stamps/staging.2.stamp",
+                    }));
+  Recut(&f, 1);
+  folder.clear();
+  for (const std::string& line : PhonyLines(Render(f.Describe("/p/build.ninja"))))
+    if (line.rfind("build staging", 0) == 0) folder.push_back(line);
+  EXPECT_EQ(folder, (Strings{
+                        "build staging: phony .pa/stamps/staging.1.1.stamp "
+                        ".pa/stamps/staging.1.2.stamp .pa/stamps/staging.2.stamp",
+                        "build staging.1: phony .pa/stamps/staging.1.1.stamp "
+                        ".pa/stamps/staging.1.2.stamp",
+                        "build staging.1.1: phony .pa/stamps/staging.1.1.stamp",
+                        "build staging.1.2: phony .pa/stamps/staging.1.2.stamp",
+                        "build staging.2: phony .pa/stamps/staging.2.stamp",
+                    }));
+}
+
 // The same rule as for any name: a model elsewhere named like the cut
 // folder makes `staging` mean two things, and it gets no target, as it
 // gets none uncut.

@@ -548,6 +548,42 @@ TEST(PartitionGraph, GroupSplitWhereKeepingItWholeMakesACycle) {
   EXPECT_EQ(part.batch_of, (Ints{0, 1, 2}));
 }
 
+// The parts of a split group are part_of it (so `ninja a` builds them all);
+// cutting a part keeps the group and adds the part, and what a cut part
+// split node by node became stays in both.
+TEST(PartitionGraph, SplitPartsArePartOfTheirGroup) {
+  // a0 -> b2 -> a1; the test t3 of a0 and a1 joins a.2, which follows a.1.
+  Case c = Build({{"a", {}}, {"a", {2}}, {"b", {0}}, {"", {0, 1}}});
+  Partition part = PartitionChecked(c);
+  ASSERT_EQ(Describe(part),
+            "a.1: [0] deps []\n"
+            "a.2: [1,3] deps [0,2]\n"
+            "b: [2] deps [0]\n");
+  EXPECT_EQ(part.batches[0].part_of, Strings{"a"});
+  EXPECT_EQ(part.batches[1].part_of, Strings{"a"});
+  EXPECT_EQ(part.batches[2].part_of, Strings{});
+
+  // a.1 with two more models, cut in two: its chunks are parts of a and a.1.
+  Case d = Build({{"a", {}}, {"a", {0}}, {"a", {1}}, {"a", {4}}, {"b", {2}}});
+  Partition cut = PartitionChecked(d);
+  ASSERT_EQ(Describe(cut),
+            "a.1: [0,1,2] deps []\n"
+            "a.2: [3] deps [2]\n"
+            "b: [4] deps [0]\n");
+  LimitBatchSize(d.graph, d.names, 2, &cut);
+  ASSERT_EQ(Describe(cut),
+            "a.1.1: [0,1] deps []\n"
+            "a.1.2: [2] deps [0]\n"
+            "a.2: [3] deps [3]\n"
+            "b: [4] deps [1]\n");
+  EXPECT_EQ(cut.batches[0].part_of, (Strings{"a", "a.1"}));
+  EXPECT_EQ(cut.batches[1].part_of, (Strings{"a", "a.1"}));
+  EXPECT_EQ(cut.batches[2].part_of, Strings{"a"});
+  SplitIntoNodes(d.graph, d.names, {"a.1.1"}, &cut);
+  for (const Batch& batch : cut.batches)
+    if (batch.split_from == "a.1.1") EXPECT_EQ(batch.part_of, (Strings{"a", "a.1"})) << batch.name;
+}
+
 TEST(PartitionGraph, SplitBatchesSayWhy) {
   // A = {a1, a3}, B = {b2}, a1 -> b2 -> a3: A must split.
   Case c = Build({{"A", {}}, {"B", {0}}, {"A", {1}}});
