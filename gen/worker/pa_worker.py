@@ -200,6 +200,8 @@ def warm_up_known():
             pass
     yield from compile_serialisers(unpack)
     inspect.getmodule(sys._getframe())
+    yield
+    yield from build_jinja_trees()
 
 
 # PA_WORKER_NO_WARMUP=1: neither the known warm-up nor the learned one below.
@@ -1139,9 +1141,9 @@ WARM_FILE_MAX_BYTES = 4 << 20
 SHARED_WARM_ENABLED = os.environ.get("PA_WORKER_NO_SHARED_WARM", "") in ("", "0")
 
 
-def shared_warm_file():
-    if not SHARED_WARM_ENABLED:
-        return None
+def user_cache_file(prefix, suffix, ident=()):
+    """$XDG_CACHE_HOME/pa-gen/<prefix>-<digest of this installation and ident><suffix>,
+    or None without an absolute cache folder."""
     base = os.environ.get("XDG_CACHE_HOME", "")
     if not os.path.isabs(base):  # unset or relative: the XDG default
         home = os.path.expanduser("~")
@@ -1150,8 +1152,12 @@ def shared_warm_file():
         base = os.path.join(home, ".cache")
     import hashlib as _hashlib
 
-    ident = json.dumps([PROTOCOL, DBT_VERSION, ADAPTER, sys.version, INSTALL])
-    return os.path.join(base, "pa-gen", "warm-%s.json" % _hashlib.sha256(ident.encode()).hexdigest()[:16])
+    key = json.dumps([PROTOCOL, DBT_VERSION, ADAPTER, sys.version, INSTALL] + list(ident))
+    return os.path.join(base, "pa-gen", "%s-%s%s" % (prefix, _hashlib.sha256(key.encode()).hexdigest()[:16], suffix))
+
+
+def shared_warm_file():
+    return user_cache_file("warm", ".json") if SHARED_WARM_ENABLED else None
 
 
 def install_roots():
@@ -1181,6 +1187,197 @@ def shareable(e):
     else:
         f = getattr(sys.modules.get(module), "__file__", None)
     return bool(f) and os.path.realpath(f).startswith(INSTALL_ROOTS)
+
+
+# ---- Parsed Jinja of the installation's own macros, for a project's first parse. ----
+# A parse without a partial-parse file (a cold build) spends about a fifth
+# of its time in jinja2's pure-Python parser on the macros of dbt and its
+# adapters (some 500, each parsed twice: dbt reads the macro, then looks for
+# the macros it calls). Those texts are the installation's, the same in
+# every project, and a parse is a function of the text, the parser (jinja2's
+# and dbt-common's versions, in the file's key) and the environment's
+# extensions. So a zygote with nothing else to do parses the macro blocks of
+# every `dbt.include.*` package once and keeps the trees, pickled, in
+# $XDG_CACHE_HOME/pa-gen/jinja-<key>.pickle (texts of the installation only,
+# never a project's); the nodes' Environment is left out and supplied again
+# on load. A later worker reads the file before it serves, and in a child
+# MacroFuzzEnvironment._parse of such a text (no name or file, dbt's own
+# extensions, that class exactly) unpickles a fresh copy of the tree rather
+# than parsing: equal to what parsing gives, new objects on every call, so
+# nothing is shared between callers. Anything else, or a tree that does not
+# load, is parsed by dbt's code. PA_WORKER_NO_JINJA_CACHE=1 turns it off.
+JINJA_TREES_ENABLED = os.environ.get("PA_WORKER_NO_JINJA_CACHE", "") in ("", "0")
+JINJA_TREES = {}  # text -> pickled tree (bytes), read before serving
+JINJA_TREES_MAX_BYTES = 64 << 20
+JINJA_MACRO_BLOCKS = {"macro", "materialization", "test", "data_test"}
+
+
+def jinja_trees_file():
+    if not JINJA_TREES_ENABLED:
+        return None
+    try:
+        import importlib.metadata as md
+
+        import jinja2
+
+        ident = [jinja2.__version__, md.version("dbt-common")]
+    except Exception:
+        return None
+    return user_cache_file("jinja", ".pickle", ident)
+
+
+def jinja_extensions(env):
+    return sorted(env.extensions)
+
+
+def jinja_tree_pickler(out):
+    import pickle
+
+    import jinja2
+
+    class TreePickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            return "env" if isinstance(obj, jinja2.Environment) else None
+
+    return TreePickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def load_jinja_tree(data, env):
+    """A tree of JINJA_TREES with its nodes pointing at `env`. Only
+    jinja2's node classes are constructed."""
+    import io
+    import pickle
+
+    import jinja2.nodes
+
+    class TreeUnpickler(pickle.Unpickler):
+        def persistent_load(self, pid):
+            if pid != "env":
+                raise pickle.UnpicklingError("unknown persistent id")
+            return env
+
+        def find_class(self, module, name):
+            cls = getattr(jinja2.nodes, name, None) if module == "jinja2.nodes" else None
+            if not (isinstance(cls, type) and issubclass(cls, jinja2.nodes.Node)):
+                raise pickle.UnpicklingError("not a jinja2 node: %s.%s" % (module, name))
+            return cls
+
+    return TreeUnpickler(io.BytesIO(data)).load()
+
+
+def read_jinja_trees():
+    """At start, before serving: the trees file, if it is ours and whole."""
+    path = jinja_trees_file()
+    if not path:
+        return
+    started = time.time()
+    try:
+        import pickle
+
+        if os.stat(path).st_size > JINJA_TREES_MAX_BYTES:
+            return
+        with open(path, "rb") as f:
+
+            class Plain(pickle.Unpickler):  # str, bytes, dicts and lists only
+                def find_class(self, module, name):
+                    raise pickle.UnpicklingError("no classes here")
+
+            doc = Plain(f).load()
+        import dbt_common.clients.jinja as J
+
+        trees = doc["trees"] if doc.get("v") == 1 and doc.get("ext") == jinja_extensions(J.get_environment()) else {}
+        if isinstance(trees, dict) and all(isinstance(k, str) and isinstance(v, bytes) for k, v in trees.items()):
+            JINJA_TREES.update(trees)
+    except FileNotFoundError:
+        return
+    except Exception as e:
+        log("jinja: ignoring %s: %r" % (path, e))
+        return
+    log("jinja: %d macro trees from %s (%.2f s)" % (len(JINJA_TREES), path, time.time() - started))
+
+
+def build_jinja_trees():
+    """In the zygote, as steps of the known warm-up (one file per step) when
+    no file was read: parses the installation's macro blocks as dbt's
+    macro parser finds them, then writes the file whole (0600, renamed)."""
+    if not JINJA_TREES_ENABLED or JINJA_TREES:
+        return
+    path = jinja_trees_file()
+    if not path:
+        return
+    import glob
+    import io
+    import pickle
+
+    import dbt.include
+    import dbt_common.clients.jinja as J
+    from dbt_common.clients.system import load_file_contents
+
+    started, cpu_started = time.time(), time.process_time()
+    env = J.get_environment()
+    files = []
+    for folder in dbt.include.__path__:
+        files += glob.glob(os.path.join(folder, "*", "**", "*.sql"), recursive=True)
+    trees = {}
+    for name in sorted(files):
+        try:
+            text = load_file_contents(name)
+            blocks = J.extract_toplevel_blocks(text, allowed_blocks=JINJA_MACRO_BLOCKS, collect_raw_data=False)
+            for block in blocks:
+                source = getattr(block, "full_block", None)
+                if isinstance(block, J.BlockTag) and isinstance(source, str) and source not in trees:
+                    out = io.BytesIO()
+                    jinja_tree_pickler(out).dump(env.parse(source))
+                    trees[source] = out.getvalue()
+        except Exception:
+            pass  # that file's macros are parsed by the children themselves
+        yield
+    if not trees:
+        return
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump({"v": 1, "ext": jinja_extensions(env), "trees": trees}, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.rename(tmp, path)
+    except OSError as e:
+        log("jinja: cannot write %s: %r" % (path, e))
+        return
+    JINJA_TREES.update(trees)
+    log("jinja: %d macro trees parsed into %s (%.2f s, %.2f CPU-s)"
+        % (len(trees), path, time.time() - started, time.process_time() - cpu_started))
+
+
+def install_jinja_trees():
+    """In the dbt child: MacroFuzzEnvironment._parse takes a kept tree."""
+    import dbt_common.clients.jinja as J
+
+    env_class = J.MacroFuzzEnvironment
+    orig = env_class._parse
+    extensions = None
+    reused = False
+
+    def _parse(self, source, name, filename):
+        nonlocal extensions, reused
+        data = JINJA_TREES.get(source) if name is None and filename is None and type(self) is env_class \
+            and isinstance(source, str) else None
+        if data is not None:
+            if extensions is None:
+                extensions = jinja_extensions(J.get_environment())
+            if jinja_extensions(self) == extensions:
+                try:
+                    tree = load_jinja_tree(data, self)
+                except Exception:
+                    tree = None
+                if tree is not None:
+                    if not reused:
+                        reused = True
+                        marker("jinja: macro trees reused, not parsed again")
+                    return tree
+        return orig(self, source, name, filename)
+
+    env_class._parse = _parse
 
 
 # What the zygote is to build when it has nothing else to do (warm_some):
@@ -1421,6 +1618,8 @@ def run_dbt(req, fds):
                 install_selection_once()
             if ONE_SHOT_JSON:
                 install_one_shot_write_json()
+            if JINJA_TREES:
+                install_jinja_trees()
             if PRELOAD_AVAILABLE and EARLY_LOAD and argv[1:2] == ["parse"]:
                 install_early_load(req)
             ret = dbt.cli.main.cli.main(args=argv[1:], prog_name=os.path.basename(argv[0]))
@@ -1662,6 +1861,7 @@ def main():
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     load_warm_file()
+    read_jinja_trees()
     if thread_count() != 1:
         log("refusing to serve: %d threads after the warm-up (fork is unsafe)" % thread_count())
         sys.exit(3)

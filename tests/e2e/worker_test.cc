@@ -429,7 +429,7 @@ std::string ComparableManifest(const fs::path& project, const std::string& file)
                                 "  if isinstance(x, list): return [strip(v) for v in x]\n"
                                 "  return x\n"
                                 "m = json.load(open(sys.argv[1]))\n"
-                                "for k in (\"generated_at\", \"invocation_id\", \"invocation_started_at\"): m[\"metadata\"].pop(k, None)\n"
+                                "for k in (\"generated_at\", \"invocation_id\", \"invocation_started_at\", \"run_started_at\"): m[\"metadata\"].pop(k, None)\n"
                                 "print(json.dumps(strip(m), sort_keys=True))' " + file);
   return r.out;
 }
@@ -522,7 +522,8 @@ TEST_F(WorkerTest, AFreshProjectStartsWarmFromTheSharedFile) {
   ASSERT_EQ(a.code, 0) << a.out;
   Shell(first, stop);
   std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(cache)) files.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(cache))
+    if (e.path().extension() == ".json") files.push_back(e.path());  // not the macro trees
   ASSERT_EQ(files.size(), 1u);
   std::string shared = Read(files[0]);
   EXPECT_NE(shared.find("\"dbt.contracts.graph.nodes\""), std::string::npos) << shared;
@@ -555,6 +556,71 @@ TEST_F(WorkerTest, AFreshProjectStartsWarmFromTheSharedFile) {
   Result valid = Shell(second, "'" + (kVenv / "python").string() + "' -c 'import json,sys; json.load(open(sys.argv[1]))' '" +
                                    files[0].string() + "'");
   EXPECT_EQ(valid.code, 0) << valid.out << Read(files[0]);
+}
+
+// The zygote parses the macros of dbt and its adapters once per
+// installation while idle and keeps the trees in $XDG_CACHE_HOME/pa-gen
+// (the installation's texts only); a later worker's first parse of another
+// project reuses them rather than parsing, and gives the manifest a fresh
+// dbt parse gives, and plain dbt's warehouse. (Batches reuse them too,
+// where they compile a macro.) A corrupt file is ignored and written anew.
+TEST_F(WorkerTest, AFirstParseReusesTheInstallationsMacroTreesAndEqualsAFreshDbt) {
+  fs::path own = root_ / "jinja-env";
+  fs::create_directories(own / "cache");
+  fs::create_directories(own / "runtime");
+  fs::permissions(own / "runtime", fs::perms::owner_all);
+  const std::string env = "export XDG_CACHE_HOME='" + (own / "cache").string() + "' XDG_RUNTIME_DIR='" +
+                          (own / "runtime").string() + "'; ";
+  const std::string stop = env + "'" + kPaGen.string() + "' worker stop";
+  fs::path first = root_ / "jinja1";
+  CopyExample(first);
+  Result a = Shell(first, env + "'" + kPaGen.string() + "' --profiles-dir .");
+  ASSERT_EQ(a.code, 0) << a.out;
+  // The trees are built while the zygote is idle: after the parse, at most
+  // some seconds later on a loaded machine.
+  std::vector<fs::path> files;
+  for (int i = 0; i < 600 && files.empty(); ++i) {
+    for (const auto& e : fs::directory_iterator(own / "cache" / "pa-gen"))
+      if (e.path().extension() == ".pickle") files.push_back(e.path());
+    if (files.empty()) Shell(first, "sleep 0.2");
+  }
+  ASSERT_EQ(files.size(), 1u) << WorkerLog(first);
+  Shell(first, stop);
+  std::string trees = Read(files[0]);
+  EXPECT_GT(trees.size(), 100000u);
+  EXPECT_EQ(trees.find(first.string()), std::string::npos) << "no project path in the file";
+  EXPECT_EQ(trees.find("planalign"), std::string::npos) << "no project text in the file";
+
+  fs::path second = root_ / "jinja2";
+  CopyExample(second);
+  Result b = Shell(second, env + kBuild);
+  ASSERT_EQ(b.code, 0) << b.out;
+  EXPECT_EQ(b.out.find("warning: dbt worker"), std::string::npos) << b.out;
+  std::string log = WorkerLog(second);
+  EXPECT_NE(log.find("macro trees from " + files[0].string()), std::string::npos) << log;
+  EXPECT_NE(log.find("jinja: macro trees reused, not parsed again"), std::string::npos) << log;
+  EXPECT_EQ(WarehouseDigest(second), reference_);
+  Result fresh = Shell(second, "DO_NOT_TRACK=1 '" + (kVenv / "dbt").string() +
+                                   "' parse --profiles-dir . --no-partial-parse --target-path fresh "
+                                   "--log-path fresh");
+  ASSERT_EQ(fresh.code, 0) << fresh.out;
+  std::string ours = ComparableManifest(second, ".pa/parse/manifest.json");
+  EXPECT_GT(ours.size(), 1000u);
+  EXPECT_EQ(ours, ComparableManifest(second, "fresh/manifest.json"));
+  Shell(second, stop);
+
+  // Corrupt: ignored, and the build is right.
+  Write(files[0], "not a pickle");
+  fs::path third = root_ / "jinja3";
+  CopyExample(third);
+  Result c = Shell(third, env + kBuild);
+  ASSERT_EQ(c.code, 0) << c.out;
+  EXPECT_EQ(WarehouseDigest(third), reference_);
+  log = WorkerLog(third);
+  EXPECT_NE(log.find("jinja: ignoring " + files[0].string()), std::string::npos) << log;
+  EXPECT_NE(log.find("macro trees parsed into " + files[0].string()), std::string::npos)
+      << "written whole again\n" << log;
+  Shell(third, stop);
 }
 
 // What a `dbt build` selected and how it ended: its exit code, every
