@@ -183,6 +183,7 @@ def warm_up_known():
     for cls in classes:
         try:
             cls.json_schema()
+            KNOWN_SCHEMA_CLASSES.append(cls)
         except Exception as e:
             log("warm-up: no schema for %s: %r" % (cls.__name__, e))
         yield
@@ -203,6 +204,8 @@ def warm_up_known():
     yield
     yield from build_jinja_trees()
 
+
+KNOWN_SCHEMA_CLASSES = []  # whose schema the known warm-up built (for the schemas file)
 
 # PA_WORKER_NO_WARMUP=1: neither the known warm-up nor the learned one below.
 WARMUP_ENABLED = os.environ.get("PA_WORKER_NO_WARMUP", "") in ("", "0")
@@ -1189,6 +1192,141 @@ def shareable(e):
     return bool(f) and os.path.realpath(f).startswith(INSTALL_ROOTS)
 
 
+# ---- JSON schemas of dbt's contracts, kept per installation. ----
+# The warm-up builds schemas while the zygote is idle, which on a cold build
+# is after the first parse was forked: that parse builds every schema it
+# validates against itself (the node, config and project contracts: about
+# a third of its CPU at 100 models). A schema is a function of the class,
+# and so of the installation: the zygote keeps those it has (the known
+# list's and the learnt `schema` entries of shareable classes) in
+# $XDG_CACHE_HOME/pa-gen/schemas-<hash>.json, whose key adds the versions of
+# dbt-core, dbt-common, dbt-adapters and mashumaro to the warm file's, and a
+# later worker puts them into `dbtClassMixin.json_schema`'s cache before it
+# serves, by running that method with dbt-common's `build_json_schema`
+# answering the kept value for that class alone. Only schemas made of JSON's
+# own types (dicts with string keys, lists, strings, numbers, booleans,
+# None) are kept, so reading one back gives an equal value of the same
+# types. A class that no longer resolves is skipped (the child builds it).
+# PA_WORKER_NO_SCHEMA_FILE=1 (or PA_WORKER_NO_SHARED_WARM=1) turns it off.
+SCHEMA_FILE_ENABLED = os.environ.get("PA_WORKER_NO_SCHEMA_FILE", "") in ("", "0")
+SCHEMAS_KEPT = {}  # (module, qualname) -> schema: what the file holds (read or written)
+
+
+def schemas_file():
+    if not (SCHEMA_FILE_ENABLED and SHARED_WARM_ENABLED):
+        return None
+    try:
+        import importlib.metadata as md
+
+        ident = []
+        for dist in ("dbt-core", "dbt-common", "dbt-adapters", "mashumaro"):
+            try:
+                ident.append(md.version(dist))
+            except md.PackageNotFoundError:
+                ident.append(None)
+    except Exception:
+        return None
+    return user_cache_file("schemas", ".json", ident)
+
+
+def plain_json(x):
+    """Whether x is made of JSON's own types only."""
+    if x is None or type(x) in (str, int, float, bool):
+        return True
+    if type(x) is list:
+        return all(plain_json(v) for v in x)
+    if type(x) is dict:
+        return all(type(k) is str and plain_json(v) for k, v in x.items())
+    return False
+
+
+def prime_schema(cls, schema):
+    import dbt_common.dataclass_schema as ds
+
+    orig = ds.build_json_schema
+
+    class Kept:
+        def to_dict(self):
+            return schema
+
+    def build_json_schema(c, *a, **k):
+        return Kept() if c is cls and not a and not k else orig(c, *a, **k)
+
+    ds.build_json_schema = build_json_schema
+    try:
+        cls.json_schema()
+    finally:
+        ds.build_json_schema = orig
+
+
+def read_schemas():
+    """At start, before serving: primes the schemas the file keeps."""
+    path = schemas_file()
+    if not path:
+        return
+    started = time.time()
+    try:
+        if os.stat(path).st_size > WARM_FILE_MAX_BYTES * 4:
+            return
+        with open(path) as f:
+            doc = json.load(f)
+        entries = doc["schemas"] if doc.get("v") == 1 else []
+        kept = {(e[0], e[1]): e[2] for e in entries
+                if type(e) is list and len(e) == 3 and type(e[0]) is str and type(e[1]) is str
+                and type(e[2]) is dict}
+        primed = 0
+        for (module, qualname), schema in kept.items():
+            cls = resolve_class(module, qualname)  # only in modules imported by now
+            if cls is not None and hasattr(cls, "json_schema"):
+                prime_schema(cls, schema)
+                primed += 1
+        SCHEMAS_KEPT.update(kept)
+    except FileNotFoundError:
+        return
+    except Exception as e:
+        log("schemas: ignoring %s: %r" % (path, e))
+        return
+    log("schemas: %d of %d from %s (%.2f s)" % (primed, len(SCHEMAS_KEPT), path, time.time() - started))
+
+
+def save_schemas():
+    """With the warm files: the schemas this zygote has, if any is new."""
+    path = schemas_file()
+    if not path:
+        return
+    classes = {(c.__module__, c.__qualname__): c for c in KNOWN_SCHEMA_CLASSES}
+    for e in WARM_OK:
+        if e[0] == "schema" and shareable(e):
+            cls = resolve_class(e[1], e[2])
+            if cls is not None:
+                classes[(e[1], e[2])] = cls
+    new = {}
+    for key, cls in classes.items():
+        if key in SCHEMAS_KEPT:
+            continue
+        try:
+            schema = cls.json_schema()  # built already: by the known list or a learnt entry
+        except Exception:
+            continue
+        if type(schema) is dict and plain_json(schema):
+            new[key] = schema
+    if not new:
+        return
+    kept = [[m, q, schema] for (m, q), schema in sorted({**SCHEMAS_KEPT, **new}.items())]
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"v": 1, "schemas": kept}, f)
+        os.rename(tmp, path)
+    except OSError as e:
+        log("schemas: cannot write %s: %r" % (path, e))
+        return
+    SCHEMAS_KEPT.update(new)
+    log("schemas: %d kept in %s" % (len(kept), path))
+
+
 # ---- Parsed Jinja of the installation's own macros, for a project's first parse. ----
 # A parse without a partial-parse file (a cold build) spends about a fifth
 # of its time in jinja2's pure-Python parser on the macros of dbt and its
@@ -1419,6 +1557,7 @@ def load_warm_file():
 def save_warm_file():
     # What was built, and what is still queued (deferred until idle, maybe
     # never reached before the worker stopped): a name a child built itself.
+    save_schemas()
     known = WARM_OK | WARM_QUEUED
     path = warm_file()
     if path:
@@ -1862,6 +2001,7 @@ def main():
 
     load_warm_file()
     read_jinja_trees()
+    read_schemas()
     if thread_count() != 1:
         log("refusing to serve: %d threads after the warm-up (fork is unsafe)" % thread_count())
         sys.exit(3)

@@ -523,7 +523,7 @@ TEST_F(WorkerTest, AFreshProjectStartsWarmFromTheSharedFile) {
   Shell(first, stop);
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(cache))
-    if (e.path().extension() == ".json") files.push_back(e.path());  // not the macro trees
+    if (e.path().filename().string().rfind("warm-", 0) == 0) files.push_back(e.path());  // not the trees or schemas
   ASSERT_EQ(files.size(), 1u);
   std::string shared = Read(files[0]);
   EXPECT_NE(shared.find("\"dbt.contracts.graph.nodes\""), std::string::npos) << shared;
@@ -560,10 +560,11 @@ TEST_F(WorkerTest, AFreshProjectStartsWarmFromTheSharedFile) {
 
 // The zygote parses the macros of dbt and its adapters once per
 // installation while idle and keeps the trees in $XDG_CACHE_HOME/pa-gen
-// (the installation's texts only); a later worker's first parse of another
-// project reuses them rather than parsing, and gives the manifest a fresh
-// dbt parse gives, and plain dbt's warehouse. (Batches reuse them too,
-// where they compile a macro.) A corrupt file is ignored and written anew.
+// (the installation's texts only), and the JSON schemas of dbt's contracts
+// beside them; a later worker's first parse of another project reuses both
+// rather than building them, and gives the manifest a fresh dbt parse
+// gives, and plain dbt's warehouse. (Batches reuse them too.) Corrupt files
+// are ignored and written anew.
 TEST_F(WorkerTest, AFirstParseReusesTheInstallationsMacroTreesAndEqualsAFreshDbt) {
   fs::path own = root_ / "jinja-env";
   fs::create_directories(own / "cache");
@@ -577,19 +578,29 @@ TEST_F(WorkerTest, AFirstParseReusesTheInstallationsMacroTreesAndEqualsAFreshDbt
   Result a = Shell(first, env + "'" + kPaGen.string() + "' --profiles-dir .");
   ASSERT_EQ(a.code, 0) << a.out;
   // The trees are built while the zygote is idle: after the parse, at most
-  // some seconds later on a loaded machine.
-  std::vector<fs::path> files;
-  for (int i = 0; i < 600 && files.empty(); ++i) {
-    for (const auto& e : fs::directory_iterator(own / "cache" / "pa-gen"))
+  // some seconds later on a loaded machine; the schemas the parse built
+  // itself (a node's) once the zygote has built them from its report.
+  std::vector<fs::path> files, schema_files;
+  auto learnt = [&] { return !schema_files.empty() && Read(schema_files[0]).find("\"ModelNode\"") != std::string::npos; };
+  for (int i = 0; i < 600 && (files.empty() || !learnt()); ++i) {
+    files.clear();
+    schema_files.clear();
+    for (const auto& e : fs::directory_iterator(own / "cache" / "pa-gen")) {
       if (e.path().extension() == ".pickle") files.push_back(e.path());
-    if (files.empty()) Shell(first, "sleep 0.2");
+      if (e.path().filename().string().rfind("schemas-", 0) == 0) schema_files.push_back(e.path());
+    }
+    if (files.empty() || !learnt()) Shell(first, "sleep 0.2");
   }
   ASSERT_EQ(files.size(), 1u) << WorkerLog(first);
+  ASSERT_EQ(schema_files.size(), 1u) << WorkerLog(first);
+  ASSERT_TRUE(learnt()) << WorkerLog(first);
   Shell(first, stop);
-  std::string trees = Read(files[0]);
-  EXPECT_GT(trees.size(), 100000u);
-  EXPECT_EQ(trees.find(first.string()), std::string::npos) << "no project path in the file";
-  EXPECT_EQ(trees.find("planalign"), std::string::npos) << "no project text in the file";
+  for (const fs::path& file : {files[0], schema_files[0]}) {
+    std::string kept = Read(file);
+    EXPECT_GT(kept.size(), 10000u) << file;
+    EXPECT_EQ(kept.find(first.string()), std::string::npos) << "no project path in " << file;
+    EXPECT_EQ(kept.find("planalign"), std::string::npos) << "no project text in " << file;
+  }
 
   fs::path second = root_ / "jinja2";
   CopyExample(second);
@@ -599,6 +610,7 @@ TEST_F(WorkerTest, AFirstParseReusesTheInstallationsMacroTreesAndEqualsAFreshDbt
   std::string log = WorkerLog(second);
   EXPECT_NE(log.find("macro trees from " + files[0].string()), std::string::npos) << log;
   EXPECT_NE(log.find("jinja: macro trees reused, not parsed again"), std::string::npos) << log;
+  EXPECT_NE(log.find(" from " + schema_files[0].string()), std::string::npos) << log;  // "schemas: N of M from"
   EXPECT_EQ(WarehouseDigest(second), reference_);
   Result fresh = Shell(second, "DO_NOT_TRACK=1 '" + (kVenv / "dbt").string() +
                                    "' parse --profiles-dir . --no-partial-parse --target-path fresh "
@@ -611,6 +623,7 @@ TEST_F(WorkerTest, AFirstParseReusesTheInstallationsMacroTreesAndEqualsAFreshDbt
 
   // Corrupt: ignored, and the build is right.
   Write(files[0], "not a pickle");
+  Write(schema_files[0], "{\"v\": 1, \"schemas\": [[\"dbt.contracts");
   fs::path third = root_ / "jinja3";
   CopyExample(third);
   Result c = Shell(third, env + kBuild);
@@ -620,6 +633,7 @@ TEST_F(WorkerTest, AFirstParseReusesTheInstallationsMacroTreesAndEqualsAFreshDbt
   EXPECT_NE(log.find("jinja: ignoring " + files[0].string()), std::string::npos) << log;
   EXPECT_NE(log.find("macro trees parsed into " + files[0].string()), std::string::npos)
       << "written whole again\n" << log;
+  EXPECT_NE(log.find("schemas: ignoring " + schema_files[0].string()), std::string::npos) << log;
   Shell(third, stop);
 }
 
