@@ -33,6 +33,7 @@
 #include "util/disk.h"
 #include "util/file_lock.h"
 #include "util/hash.h"
+#include "util/heap_pages.h"
 #include "util/timer.h"
 #include "write/plan.h"
 
@@ -100,6 +101,8 @@ bool LoadGraph(const DbtProject& project, const fs::path& manifest_file, PhaseTi
   {
     ManifestText text;
     if (!ReadManifestText(manifest_file, &text, err)) return false;
+    // What the nodes, the graph and the plan will take, about the text's size and a half.
+    ReserveHeap(text.size + text.size / 2);
     timer->Lap("read manifest");
     if (!ParseManifestText(text, manifest_file.string(), manifest, err)) return false;
   }
