@@ -668,8 +668,9 @@ std::string CrossCheck(const Manifest& manifest) {
 }
 
 // `text` is followed by at least SIMDJSON_PADDING readable bytes.
+// `prepared`: a parser made for it (PreparedParser), or null.
 bool Parse(std::string_view text, const std::string& filename, Manifest* manifest,
-           std::string* err) {
+           std::string* err, PreparedParser* prepared = nullptr) {
   *manifest = Manifest();
   Problems problems;
   // `nodes` and `unit_tests`, as read. Room for more than a manifest of
@@ -685,8 +686,10 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
   // strings move, no copy), cheap beside reading them.
   std::vector<ManifestMacro> macros;
   std::string error;  // set when the result is decided before every check ran
-  od::parser parser;
-  AllocateParser(&parser, text.size());  // what iterate() would allocate, on huge pages
+  od::parser own;
+  if (!prepared || prepared->size() < text.size())
+    AllocateParser(&own, text.size());  // what iterate() would allocate, on huge pages
+  od::parser& parser = prepared && prepared->size() >= text.size() ? prepared->parser() : own;
   try {
     od::document doc = parser.iterate(text, text.size() + simdjson::SIMDJSON_PADDING);
     if (od::json_type(doc.type()) != od::json_type::object) {
@@ -903,6 +906,8 @@ bool ReadManifestText(const fs::path& path, ManifestText* text, std::string* err
   if (!file.Open(err)) return false;
   // As large as the file was when opened; a file that grows meanwhile reads as truncated.
   size_t capacity = file.Size();
+  // Its index is made ready while the file's pages are mapped or read.
+  if (capacity >= PreparedParser::kPrepareAbove) text->parser = std::make_shared<PreparedParser>(capacity);
 #ifndef PA_MANIFEST_ON_HEAP
   if (MapText(file, capacity, text)) return true;
 #endif
@@ -911,7 +916,7 @@ bool ReadManifestText(const fs::path& path, ManifestText* text, std::string* err
 
 bool ParseManifestText(const ManifestText& text, const std::string& filename, Manifest* manifest,
                        std::string* err) {
-  bool parsed = Parse(text.view(), filename, manifest, err);
+  bool parsed = Parse(text.view(), filename, manifest, err, text.parser.get());
 #ifndef PA_MANIFEST_ON_HEAP
   if (text.mapped && g_mapping.lost.load()) {
     // Cut short while mapped: read as it is now, as an unmapped read would have.
