@@ -301,7 +301,7 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   *out = Generation{plan_file,        project,    std::move(graph),
                     std::move(names),   std::move(grouping), std::move(batch_settings),
                     std::move(cost),    dbt.threads, std::move(predictions),
-                    policy, std::move(policy_reason), std::move(manifest)};
+                    policy, std::move(policy_reason), std::move(manifest), std::move(plan)};
   return true;
 }
 
