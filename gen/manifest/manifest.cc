@@ -96,11 +96,13 @@ std::string_view KeyOf(od::field& field) {
   return {start, static_cast<size_t>(end - start)};
 }
 
-// Index of `key` in `names`, or -1.
+// Index of `key` in `names`, or -1. The first byte is compared before the
+// rest: a node has some 40 fields and most share a length with a name.
 template <size_t N>
 int Lookup(const std::array<std::string_view, N>& names, std::string_view key) {
   for (size_t i = 0; i < N; ++i)
-    if (names[i].size() == key.size() && names[i] == key) return static_cast<int>(i);
+    if (names[i].size() == key.size() && names[i][0] == key[0] && names[i] == key)
+      return static_cast<int>(i);
   return -1;
 }
 
