@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <future>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include <fmt/format.h>
@@ -33,6 +35,7 @@
 #include "util/disk.h"
 #include "util/file_lock.h"
 #include "util/hash.h"
+#include "util/heap_pages.h"
 #include "util/timer.h"
 #include "write/plan.h"
 
@@ -100,6 +103,8 @@ bool LoadGraph(const DbtProject& project, const fs::path& manifest_file, PhaseTi
   {
     ManifestText text;
     if (!ReadManifestText(manifest_file, &text, err)) return false;
+    // What the nodes, the graph and the plan will take, about the text's size and a half.
+    ReserveHeap(text.size + text.size / 2);
     timer->Lap("read manifest");
     if (!ParseManifestText(text, manifest_file.string(), manifest, err)) return false;
   }
@@ -184,7 +189,18 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   // --select / --exclude: the graph holds what dbt's own `dbt ls` lists.
   // Every node of the project stays selectable, so that a batch's selectors
   // never reach one that was left out.
-  std::vector<SelectableNode> selectable = SelectableNodes(manifest, graph);
+  // Without a selection, made on a second thread while the graph is
+  // grouped: it only reads the manifest and the graph, which stay as they
+  // are until the plan is made, and the second core is idle meanwhile.
+  std::vector<SelectableNode> selectable;
+  std::future<std::vector<SelectableNode>> selectable_later;
+  if (!HasSelection(dbt)) {
+    try {
+      selectable_later = std::async(std::launch::async, [&] { return SelectableNodes(manifest, graph); });
+    } catch (const std::system_error&) {  // no thread: made here
+    }
+  }
+  if (!selectable_later.valid()) selectable = SelectableNodes(manifest, graph);
   std::set<std::string> unselected;
   if (HasSelection(dbt)) {
     std::set<std::string> selected;
@@ -246,7 +262,7 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
                                     .Hex();
   Plan plan = MakePlan(RelativePath(project.dir, output.parent_path()), dbt, settings_digest,
                        graph, partition, batch_settings);
-  plan.selectable = std::move(selectable);
+  plan.selectable = selectable_later.valid() ? selectable_later.get() : std::move(selectable);
   BuildDescription description{&project, &graph, &partition, &plan, names, manifest.adapter_type,
                                output, SelfPath(), RegenerateArgs(options, project, dbt, output),
                                inputs.files, inputs.dirs, &batch_settings, policy.pools,
@@ -298,7 +314,7 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   *out = Generation{plan_file,        project,    std::move(graph),
                     std::move(names),   std::move(grouping), std::move(batch_settings),
                     std::move(cost),    dbt.threads, std::move(predictions),
-                    policy, std::move(policy_reason), std::move(manifest)};
+                    policy, std::move(policy_reason), std::move(manifest), std::move(plan)};
   return true;
 }
 

@@ -11,6 +11,7 @@
 #include "group/grouping.h"
 #include "group/policy.h"
 #include "group/predict.h"
+#include "plan/plan.h"
 #include "util/command_runner.h"
 #include "util/disk.h"
 #include "util/fs.h"
@@ -56,6 +57,9 @@ struct Generation {
   // What the graph was built from, kept to the end: main() leaves the
   // Generation to the process's exit, where freeing it costs nothing.
   Manifest manifest;
+  // The plan written, kept for the same reason: freeing its batches and
+  // selectable nodes took some 15 ms at 30,000 nodes.
+  Plan plan;
 };
 
 // The pipeline: load manifest -> build graph -> group -> write ninja.

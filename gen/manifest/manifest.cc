@@ -96,11 +96,13 @@ std::string_view KeyOf(od::field& field) {
   return {start, static_cast<size_t>(end - start)};
 }
 
-// Index of `key` in `names`, or -1.
+// Index of `key` in `names`, or -1. The first byte is compared before the
+// rest: a node has some 40 fields and most share a length with a name.
 template <size_t N>
 int Lookup(const std::array<std::string_view, N>& names, std::string_view key) {
   for (size_t i = 0; i < N; ++i)
-    if (names[i].size() == key.size() && names[i] == key) return static_cast<int>(i);
+    if (names[i].size() == key.size() && names[i][0] == key[0] && names[i] == key)
+      return static_cast<int>(i);
   return -1;
 }
 
@@ -335,10 +337,16 @@ class DefinitionDigester {
     return &block.texts[block.size++];
   }
 
+  // Hands the last block over to be digested: Next() is not called again.
+  void Flush() {
+    if (!blocks_.empty() && !flushed_) Publish(blocks_.back().get());
+    flushed_ = true;
+  }
+
   // Every node's digest, in the order of Next(). The texts must still view
   // the manifest's text.
   std::vector<std::string> Finish() {
-    if (!blocks_.empty()) Publish(blocks_.back().get());
+    Flush();
     while (DigestOne()) {
     }
     Stop();
@@ -409,6 +417,7 @@ class DefinitionDigester {
   }
 
   std::vector<std::unique_ptr<Block>> blocks_;  // only the reading thread touches it
+  bool flushed_ = false;                         // the last block was published
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Block*> ready_;  // published, not yet taken
@@ -593,17 +602,22 @@ std::string SyntaxError(std::string_view text) {
   return checker.message;
 }
 
-// Sorts the entries (nodes, macros) by unique_id where they are: each is
-// moved once, into its place, and no second array of them is made (its
-// pages would be fresh memory, zeroed by the kernel, 14 MB for 30,000
-// nodes).
+// The order of the entries (nodes, macros) by unique_id: order[k] is the
+// entry that belongs at k.
 template <typename T>
-void SortByIdInPlace(std::vector<T>* entries) {
-  std::vector<size_t> order(entries->size());  // order[k]: the entry that belongs at k
+std::vector<size_t> OrderById(const std::vector<T>& entries) {
+  std::vector<size_t> order(entries.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return (*entries)[a].unique_id < (*entries)[b].unique_id;
-  });
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return entries[a].unique_id < entries[b].unique_id; });
+  return order;
+}
+
+// Puts the entries in `order` (OrderById) where they are: each is moved
+// once, into its place, and no second array of them is made (its pages
+// would be fresh memory, zeroed by the kernel, 14 MB for 30,000 nodes).
+template <typename T>
+void Reorder(const std::vector<size_t>& order, std::vector<T>* entries) {
   std::vector<bool> placed(order.size());
   for (size_t i = 0; i < order.size(); ++i) {
     if (placed[i] || order[i] == i) continue;
@@ -668,8 +682,9 @@ std::string CrossCheck(const Manifest& manifest) {
 }
 
 // `text` is followed by at least SIMDJSON_PADDING readable bytes.
+// `prepared`: a parser made for it (PreparedParser), or null.
 bool Parse(std::string_view text, const std::string& filename, Manifest* manifest,
-           std::string* err) {
+           std::string* err, PreparedParser* prepared = nullptr) {
   *manifest = Manifest();
   Problems problems;
   // `nodes` and `unit_tests`, as read. Room for more than a manifest of
@@ -685,8 +700,10 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
   // strings move, no copy), cheap beside reading them.
   std::vector<ManifestMacro> macros;
   std::string error;  // set when the result is decided before every check ran
-  od::parser parser;
-  AllocateParser(&parser, text.size());  // what iterate() would allocate, on huge pages
+  od::parser own;
+  if (!prepared || prepared->size() < text.size())
+    AllocateParser(&own, text.size());  // what iterate() would allocate, on huge pages
+  od::parser& parser = prepared && prepared->size() >= text.size() ? prepared->parser() : own;
   try {
     od::document doc = parser.iterate(text, text.size() + simdjson::SIMDJSON_PADDING);
     if (od::json_type(doc.type()) != od::json_type::object) {
@@ -745,12 +762,16 @@ bool Parse(std::string_view text, const std::string& filename, Manifest* manifes
     *err = fmt::format("{}: {}", filename, error.empty() ? problems.message() : error);
     return false;
   }
-  // While the text they view is there.
+  // The nodes' order is found while the helper digests the last blocks
+  // (it needs only their unique_ids); the digests are taken while the text
+  // they view is there, and the nodes moved into their order with them.
+  definitions.Flush();
+  std::vector<size_t> node_order = OrderById(nodes);
   std::vector<std::string> digests = definitions.Finish();
   for (size_t i = 0; i < nodes.size(); ++i) nodes[i].definition = std::move(digests[i]);
-  SortByIdInPlace(&nodes);
+  Reorder(node_order, &nodes);
   manifest->nodes = std::move(nodes);
-  SortByIdInPlace(&macros);
+  Reorder(OrderById(macros), &macros);
   manifest->macros = std::move(macros);
   if (std::string problem = CrossCheck(*manifest); !problem.empty()) {
     // Long names are cut: the line stays readable.
@@ -903,6 +924,8 @@ bool ReadManifestText(const fs::path& path, ManifestText* text, std::string* err
   if (!file.Open(err)) return false;
   // As large as the file was when opened; a file that grows meanwhile reads as truncated.
   size_t capacity = file.Size();
+  // Its index is made ready while the file's pages are mapped or read.
+  if (capacity >= PreparedParser::kPrepareAbove) text->parser = std::make_shared<PreparedParser>(capacity);
 #ifndef PA_MANIFEST_ON_HEAP
   if (MapText(file, capacity, text)) return true;
 #endif
@@ -911,7 +934,7 @@ bool ReadManifestText(const fs::path& path, ManifestText* text, std::string* err
 
 bool ParseManifestText(const ManifestText& text, const std::string& filename, Manifest* manifest,
                        std::string* err) {
-  bool parsed = Parse(text.view(), filename, manifest, err);
+  bool parsed = Parse(text.view(), filename, manifest, err, text.parser.get());
 #ifndef PA_MANIFEST_ON_HEAP
   if (text.mapped && g_mapping.lost.load()) {
     // Cut short while mapped: read as it is now, as an unmapped read would have.

@@ -74,6 +74,7 @@ struct ManifestTextUnmap {
   size_t length = 0;
   void operator()(char* p) const;
 };
+class PreparedParser;  // manifest/parser_memory.h
 struct ManifestText {
   static constexpr size_t kPadding = 64;
   std::unique_ptr<char[], ManifestTextUnmap> bytes;  // size + kPadding
@@ -82,6 +83,8 @@ struct ManifestText {
   // again when the file was cut short while mapped.
   bool mapped = false;
   fs::path path;
+  // The parser for the text, made while the file was read (a large one).
+  std::shared_ptr<PreparedParser> parser;
   std::string_view view() const { return {bytes.get(), size}; }
 };
 bool ReadManifestText(const fs::path& path, ManifestText* text, std::string* err);

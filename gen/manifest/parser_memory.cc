@@ -2,8 +2,10 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <system_error>
 
 namespace od = simdjson::ondemand;
 
@@ -48,4 +50,33 @@ void AllocateParser(od::parser* parser, size_t size) {
   if (const Implementation& implementation = ImplementationOf(*parser))
     AdviseHugePages(implementation->structural_indexes.get(), size * sizeof(uint32_t));
   AdviseHugePages(StringBufferOf(*parser).get(), size);
+}
+
+PreparedParser::PreparedParser(size_t size) : size_(size) {
+  AllocateParser(&parser_, size);
+  const Implementation& implementation = ImplementationOf(parser_);
+  if (!implementation || parser_.capacity() < size) return;
+  uint32_t* index = implementation->structural_indexes.get();
+  size_t bytes = size / 2 / sizeof(uint32_t) * sizeof(uint32_t);
+  // Whole pages inside the index (madvise wants an aligned start).
+  constexpr uintptr_t kPage = 4096;
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(index) + kPage - 1) & ~(kPage - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(index) + bytes) & ~(kPage - 1);
+  if (begin >= end) return;
+  try {
+    helper_ = std::thread([begin, end] {
+      // A huge page at a time: madvise holds the process's memory map
+      // lock, and the thread reading the file needs it to map the file.
+      constexpr uintptr_t kStep = uintptr_t{2} << 20;
+      for (uintptr_t at = begin; at < end; at += kStep) {
+        if (madvise(reinterpret_cast<void*>(at), std::min(kStep, end - at), MADV_POPULATE_WRITE) != 0)
+          return;  // no such advice (Linux before 5.14), or no memory: stage 1 faults them
+      }
+    });
+  } catch (const std::system_error&) {  // no thread: stage 1 takes the faults, as before
+  }
+}
+
+PreparedParser::~PreparedParser() {
+  if (helper_.joinable()) helper_.join();
 }
