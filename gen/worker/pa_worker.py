@@ -1115,17 +1115,8 @@ def read_warm_entries(path):
 def write_warm_entries(path, entries):
     """Whole or not at all: a temporary file renamed over `path`, so a
     reader (another worker) never sees a half-written one."""
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(sorted(list(e) + [" ".join(sorted(WARM_USES.get(e, ())))] for e in entries), f)
-        os.rename(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    write_cache_file(path, json.dumps(sorted(list(e) + [" ".join(sorted(WARM_USES.get(e, ())))]
+                                             for e in entries)).encode())
 
 
 # The warm file shared by every project whose worker runs this dbt, adapter
@@ -1161,6 +1152,37 @@ def user_cache_file(prefix, suffix, ident=()):
 
 def shared_warm_file():
     return user_cache_file("warm", ".json") if SHARED_WARM_ENABLED else None
+
+
+def write_cache_file(path, data):
+    """Whole or not at all (a temporary file renamed over `path`, mode 0600,
+    its folder 0700), so that another worker never reads half of it.
+    Returns None, or the error."""
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.rename(tmp, path)
+        return None
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return e
+
+
+def read_cache_file(path, limit):
+    """The bytes of `path`; None if it is missing or over `limit` bytes."""
+    try:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size > limit:
+                return None
+            return f.read()
+    except FileNotFoundError:
+        return None
 
 
 def install_roots():
@@ -1210,6 +1232,7 @@ def shareable(e):
 # PA_WORKER_NO_SCHEMA_FILE=1 (or PA_WORKER_NO_SHARED_WARM=1) turns it off.
 SCHEMA_FILE_ENABLED = os.environ.get("PA_WORKER_NO_SCHEMA_FILE", "") in ("", "0")
 SCHEMAS_KEPT = {}  # (module, qualname) -> schema: what the file holds (read or written)
+SCHEMA_FILE_MAX_BYTES = 16 << 20
 
 
 def schemas_file():
@@ -1266,10 +1289,10 @@ def read_schemas():
         return
     started = time.time()
     try:
-        if os.stat(path).st_size > WARM_FILE_MAX_BYTES * 4:
+        data = read_cache_file(path, SCHEMA_FILE_MAX_BYTES)
+        if data is None:
             return
-        with open(path) as f:
-            doc = json.load(f)
+        doc = json.loads(data)
         entries = doc["schemas"] if doc.get("v") == 1 else []
         kept = {(e[0], e[1]): e[2] for e in entries
                 if type(e) is list and len(e) == 3 and type(e[0]) is str and type(e[1]) is str
@@ -1281,8 +1304,6 @@ def read_schemas():
                 prime_schema(cls, schema)
                 primed += 1
         SCHEMAS_KEPT.update(kept)
-    except FileNotFoundError:
-        return
     except Exception as e:
         log("schemas: ignoring %s: %r" % (path, e))
         return
@@ -1313,15 +1334,9 @@ def save_schemas():
     if not new:
         return
     kept = [[m, q, schema] for (m, q), schema in sorted({**SCHEMAS_KEPT, **new}.items())]
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"v": 1, "schemas": kept}, f)
-        os.rename(tmp, path)
-    except OSError as e:
-        log("schemas: cannot write %s: %r" % (path, e))
+    error = write_cache_file(path, json.dumps({"v": 1, "schemas": kept}).encode())
+    if error is not None:
+        log("schemas: cannot write %s: %r" % (path, error))
         return
     SCHEMAS_KEPT.update(new)
     log("schemas: %d kept in %s" % (len(kept), path))
@@ -1410,24 +1425,23 @@ def read_jinja_trees():
         return
     started = time.time()
     try:
+        import io
         import pickle
 
-        if os.stat(path).st_size > JINJA_TREES_MAX_BYTES:
+        data = read_cache_file(path, JINJA_TREES_MAX_BYTES)
+        if data is None:
             return
-        with open(path, "rb") as f:
 
-            class Plain(pickle.Unpickler):  # str, bytes, dicts and lists only
-                def find_class(self, module, name):
-                    raise pickle.UnpicklingError("no classes here")
+        class Plain(pickle.Unpickler):  # str, bytes, dicts and lists only
+            def find_class(self, module, name):
+                raise pickle.UnpicklingError("no classes here")
 
-            doc = Plain(f).load()
+        doc = Plain(io.BytesIO(data)).load()
         import dbt_common.clients.jinja as J
 
         trees = doc["trees"] if doc.get("v") == 1 and doc.get("ext") == jinja_extensions(J.get_environment()) else {}
         if isinstance(trees, dict) and all(isinstance(k, str) and isinstance(v, bytes) for k, v in trees.items()):
             JINJA_TREES.update(trees)
-    except FileNotFoundError:
-        return
     except Exception as e:
         log("jinja: ignoring %s: %r" % (path, e))
         return
@@ -1472,15 +1486,10 @@ def build_jinja_trees():
         yield
     if not trees:
         return
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump({"v": 1, "ext": jinja_extensions(env), "trees": trees}, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.rename(tmp, path)
-    except OSError as e:
-        log("jinja: cannot write %s: %r" % (path, e))
+    error = write_cache_file(path, pickle.dumps({"v": 1, "ext": jinja_extensions(env), "trees": trees},
+                                                protocol=pickle.HIGHEST_PROTOCOL))
+    if error is not None:
+        log("jinja: cannot write %s: %r" % (path, error))
         return
     JINJA_TREES.update(trees)
     log("jinja: %d macro trees parsed into %s (%.2f s, %.2f CPU-s)"

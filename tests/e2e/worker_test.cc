@@ -497,6 +497,16 @@ TEST_F(WorkerTest, AWarmedZygoteParsesAndBuildsAsAFreshDbt) {
   EXPECT_NE(status.out.find("preloaded "), std::string::npos) << status.out;
 }
 
+// A cache folder and a runtime folder (the worker's script,
+// $XDG_RUNTIME_DIR/pa-gen) of a test's own under `own`, as shell exports.
+std::string OwnCacheAndRuntime(const fs::path& own) {
+  fs::create_directories(own / "cache");
+  fs::create_directories(own / "runtime");
+  fs::permissions(own / "runtime", fs::perms::owner_all);
+  return "export XDG_CACHE_HOME='" + (own / "cache").string() + "' XDG_RUNTIME_DIR='" +
+         (own / "runtime").string() + "'; ";
+}
+
 // What children built is also kept in one warm file per dbt installation
 // under $XDG_CACHE_HOME/pa-gen, so a project that never ran starts warm. The
 // file names only dbt's classes and files (nothing of a project), and one
@@ -509,11 +519,7 @@ TEST_F(WorkerTest, AWarmedZygoteParsesAndBuildsAsAFreshDbt) {
 // nothing it counts.
 TEST_F(WorkerTest, AFreshProjectStartsWarmFromTheSharedFile) {
   fs::path own = root_ / "shared-env";
-  fs::create_directories(own / "cache");
-  fs::create_directories(own / "runtime");
-  fs::permissions(own / "runtime", fs::perms::owner_all);
-  const std::string env = "export XDG_CACHE_HOME='" + (own / "cache").string() + "' XDG_RUNTIME_DIR='" +
-                          (own / "runtime").string() + "'; ";
+  const std::string env = OwnCacheAndRuntime(own);
   const std::string stop = env + "'" + kPaGen.string() + "' worker stop";
   fs::path cache = own / "cache" / "pa-gen";
   fs::path first = root_ / "shared1";
@@ -567,11 +573,7 @@ TEST_F(WorkerTest, AFreshProjectStartsWarmFromTheSharedFile) {
 // are ignored and written anew.
 TEST_F(WorkerTest, AFirstParseReusesTheInstallationsMacroTreesAndEqualsAFreshDbt) {
   fs::path own = root_ / "jinja-env";
-  fs::create_directories(own / "cache");
-  fs::create_directories(own / "runtime");
-  fs::permissions(own / "runtime", fs::perms::owner_all);
-  const std::string env = "export XDG_CACHE_HOME='" + (own / "cache").string() + "' XDG_RUNTIME_DIR='" +
-                          (own / "runtime").string() + "'; ";
+  const std::string env = OwnCacheAndRuntime(own);
   const std::string stop = env + "'" + kPaGen.string() + "' worker stop";
   fs::path first = root_ / "jinja1";
   CopyExample(first);
