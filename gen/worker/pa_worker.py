@@ -872,6 +872,65 @@ def rebind_everywhere(name, orig, replacement):
             pass
 
 
+# PA_WORKER_DBT_CACHE_EVENTS=1: dbt builds every cache event's message (to compare).
+QUIET_CACHE_EVENTS = os.environ.get("PA_WORKER_DBT_CACHE_EVENTS", "") in ("", "0")
+
+
+def install_quiet_cache_events():
+    """In the child: a CacheAction or CacheDumpGraph event (the adapter
+    cache fires one per relation it adds, 2,001 at 2,000 models, whatever
+    the batch selects) that nothing would take is dropped before dbt builds
+    its message. dbt_common's EventManager.fire_event first turns every
+    event into a protobuf message (ParseDict of its info: most of what
+    filling the cache cost), then hands it to each logger whose filter
+    takes it and to each callback. Dropped only when all of that is certain
+    to do nothing: the manager is dbt_common's own class, the event is one
+    of those two debug events fired at its own level and not forced through
+    the warn/error handling, dbt's test hook DBT_TEST_BINARY_SERIALIZATION
+    is unset, every logger's filter is dbt's stdout or file filter built
+    with log_cache_events false (both drop these two by name), and the only
+    callback is dbt's track_behavior_change_warn (which returns at once for
+    any other event). Otherwise (--log-cache-events, a logger or callback
+    of someone else) dbt's fire_event runs."""
+    try:
+        from dbt_common.events import event_manager, functions as common_functions
+        from dbt_common.events.base_types import EventLevel
+        from dbt.adapters.events.types import CacheAction, CacheDumpGraph
+        import dbt.events.logging as dbt_logging
+        import dbt.tracking
+    except Exception:
+        return
+    import functools
+
+    manager_cls = event_manager.EventManager
+    orig = manager_cls.fire_event
+    dropped_types = (CacheAction, CacheDumpGraph)
+    dbt_filters = (common_functions.stdout_filter, dbt_logging._logfile_filter)
+    seen = []
+
+    def nobody_takes(self, e, level, force):
+        if type(self) is not manager_cls or type(e) not in dropped_types or level is not None or force:
+            return False
+        if e.level_tag() != EventLevel.DEBUG or os.environ.get("DBT_TEST_BINARY_SERIALIZATION"):
+            return False
+        for logger in self.loggers:
+            f = logger.filter
+            if not (type(f) is functools.partial and f.func in dbt_filters and not f.keywords
+                    and len(f.args) == 2 and f.args[0] is False):
+                return False
+        return all(cb is dbt.tracking.track_behavior_change_warn for cb in self.callbacks)
+
+    def fire_event(self, e, level=None, node=None, force_warn_or_error_handling=False):
+        if nobody_takes(self, e, level, force_warn_or_error_handling):
+            if not seen:
+                seen.append(1)
+                marker("cache events: dropped before their messages were built (no logger takes them)")
+            return
+        return orig(self, e, level=level, node=node, force_warn_or_error_handling=force_warn_or_error_handling)
+
+    manager_cls.fire_event = fire_event
+
+
 # PA_WORKER_DBT_ENV_SECRETS=1: dbt's own env_secrets on every call (to compare).
 CHEAP_ENV_SECRETS = os.environ.get("PA_WORKER_DBT_ENV_SECRETS", "") in ("", "0")
 
@@ -1547,6 +1606,8 @@ def run_dbt(req, fds):
                 install_prelinked()
             if CHEAP_ENV_SECRETS:
                 install_cheap_env_secrets()
+            if QUIET_CACHE_EVENTS:
+                install_quiet_cache_events()
             if SELECTION_ONCE:
                 install_selection_once()
             if ONE_SHOT_JSON:

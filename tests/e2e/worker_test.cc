@@ -78,7 +78,7 @@ class WorkerTest : public ::testing::Test {
   static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
   void TearDown() override {
     for (const char* p : {"with", "without", "fallback", "requests", "preload", "warm", "shared1", "shared2", "secrets",
-                          "selection", "artifacts", "prelink", "decode", "decode_dbt"})
+                          "selection", "artifacts", "prelink", "decode", "decode_dbt", "cache_events", "cache_events_dbt"})
       if (fs::exists(root_ / p)) Shell(root_ / p, "'" + kPaGen.string() + "' worker stop");
   }
   static fs::path root_;
@@ -822,6 +822,64 @@ TEST_F(WorkerTest, AReloadDecodesOnlyWhatChangedAsDbtDoes) {
   ASSERT_EQ(Shell(project, ours_env + kBuild).code, 0);
   EXPECT_EQ(WarehouseDigest(project), reference_);
   EXPECT_EQ(Count(WorkerLog(project), "decode: equal to a whole decode"), 3u);
+}
+
+// Every batch's logs/dbt.log as "<batch> <event name> <count>" lines.
+std::string LoggedEvents(const fs::path& project) {
+  Result r = Shell(project, "'" + (kVenv / "python").string() +
+                                "' -c 'import json,glob,collections\n"
+                                "for f in sorted(glob.glob(\".pa/run/*/logs/dbt.log\")):\n"
+                                "  c=collections.Counter(json.loads(l)[\"info\"][\"name\"] for l in open(f))\n"
+                                "  for k in sorted(c): print(f.split(\"/\")[2], k, c[k])'");
+  return r.out;
+}
+
+// Issue 11: the child drops the adapter cache's CacheAction events (one per
+// relation cached) before dbt builds their messages when no logger or
+// callback would take them (install_quiet_cache_events). A build through
+// the worker against one with dbt's own fire_event
+// (PA_WORKER_DBT_CACHE_EVENTS=1): the same events in every batch's dbt.log,
+// statuses and warehouse; with --log-cache-events (dbt's console then shows
+// them) nothing is dropped and the console says what dbt's says.
+TEST_F(WorkerTest, CacheEventsNoLoggerTakesAreDroppedUnbuilt) {
+  fs::path project = root_ / "cache_events";
+  fs::path dbts = root_ / "cache_events_dbt";
+  CopyExample(project);
+  CopyExample(dbts);
+  const std::string dbts_env = "export PA_WORKER_DBT_CACHE_EVENTS=1; ";
+  Result a = Shell(project, kBuild);
+  ASSERT_EQ(a.code, 0) << a.out;
+  Result b = Shell(dbts, dbts_env + kBuild);
+  ASSERT_EQ(b.code, 0) << b.out;
+  std::string events = LoggedEvents(project);
+  EXPECT_NE(events.find(" SQLQuery "), std::string::npos) << events;
+  EXPECT_EQ(events.find("CacheAction"), std::string::npos) << events;
+  EXPECT_EQ(events, LoggedEvents(dbts));
+  EXPECT_EQ(Statuses(project), Statuses(dbts));
+  EXPECT_EQ(WarehouseDigest(project), reference_);
+  EXPECT_EQ(WarehouseDigest(dbts), reference_);
+  const std::string dropped = "cache events: dropped before their messages were built";
+  size_t n = Count(WorkerLog(project), dropped);
+  EXPECT_GE(n, 2u) << WorkerLog(project);  // every batch
+  EXPECT_EQ(Count(WorkerLog(dbts), dropped), 0u) << WorkerLog(dbts);
+
+  // --log-cache-events --debug: dbt's console shows every cache event.
+  SubprocessRunner fresh;
+  auto console = [&](const fs::path& p) {
+    WorkerRunner worker(fresh);
+    std::string outcome = BuildOutcome(worker, p, {"--select", "staging", "--log-cache-events", "--debug"});
+    EXPECT_NE(outcome.find("exit 0 by worker"), std::string::npos) << outcome;
+    std::istringstream out(Read(p / "out.txt"));
+    std::set<std::string> lines;  // each relation once, in any order
+    for (std::string line; std::getline(out, line);)
+      if (size_t at = line.find("adding relation: "); at != std::string::npos) lines.insert(line.substr(at));
+    for (const std::string& line : lines) outcome += line + "\n";
+    return outcome;
+  };
+  std::string ours = console(project);
+  EXPECT_NE(ours.find("adding relation: "), std::string::npos) << ours;
+  EXPECT_EQ(ours, console(dbts));
+  EXPECT_EQ(Count(WorkerLog(project), dropped), n) << WorkerLog(project);
 }
 
 // A project whose path is too long for a socket inside it has its worker's
