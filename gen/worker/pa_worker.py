@@ -362,6 +362,135 @@ def file_matches_manifest(sf, st):
     return FileHash.from_contents(normalized).checksum == sf.checksum.checksum
 
 
+# PA_WORKER_DBT_DECODE=1: every load decodes the whole file (dbt's own
+# Manifest.from_msgpack on dbt's own unpacking, to compare).
+REUSE_DECODED = os.environ.get("PA_WORKER_DBT_DECODE", "") in ("", "0")
+# PA_WORKER_CHECK_DECODE=1: after a load that reused members, decode the
+# whole file too and log whether both manifests are the same (for the tests).
+CHECK_DECODE = os.environ.get("PA_WORKER_CHECK_DECODE", "") not in ("", "0")
+# The Manifest collections whose members are dataclasses decoded each from
+# its own value alone (mashumaro decodes a mapping value by value).
+DECODED_MEMBERS = ("nodes", "sources", "macros", "docs", "exposures", "functions", "metrics",
+                   "groups", "files", "semantic_models", "unit_tests", "saved_queries", "fixtures")
+LAST_DECODE = None  # {"manifest", "members": {collection: {key: bytes}}}: the last decode
+
+
+def msgpack_map_at(data, pos):
+    """Whether the msgpack object starting at data[pos] is a map."""
+    b = data[pos]
+    return 0x80 <= b <= 0x8F or b in (0xDE, 0xDF)
+
+
+def field_bytes(data):
+    """The bytes of each top-level field's value of a partial-parse file, in
+    its order, and of each member's value in the DECODED_MEMBERS collections
+    ({field: bytes}, {collection: {key: bytes}}; a collection that is not a
+    map is a field), found by skipping through it (no decoding)."""
+    import msgpack
+
+    u = msgpack.Unpacker(None, raw=False, ext_hook=dbt.parser.manifest.extended_msgpack_decoder,
+                         max_buffer_size=len(data) + 1)
+    u.feed(data)
+    fields, members = {}, {}
+    for _ in range(u.read_map_header()):
+        name = u.unpack()
+        start = u.tell()
+        if not isinstance(name, str):
+            raise ValueError("a field name that is not a string")
+        if name not in DECODED_MEMBERS or not msgpack_map_at(data, start):
+            u.skip()
+            fields[name] = data[start:u.tell()]
+            members.pop(name, None)
+            continue
+        raw = {}
+        for _ in range(u.read_map_header()):
+            key = u.unpack()
+            start = u.tell()
+            u.skip()
+            if not isinstance(key, str):
+                raise ValueError("%s has a key that is not a string" % name)
+            raw[key] = data[start:u.tell()]  # a repeated key: its last value, in its first place
+        members[name] = raw
+        fields[name] = None  # its place
+    if u.tell() != len(data):
+        raise ValueError("%d bytes after the manifest" % (len(data) - u.tell()))
+    return fields, members
+
+
+def decode_manifest(data):
+    """In the zygote: the Manifest dbt's Manifest.from_msgpack(data, decoder=
+    extended_mashumuro_decoder) returns, decoding only what changed since the
+    last decode. After an edit, a partial parse rewrites the whole file, but
+    almost every node, macro and file in it is byte for byte what it was;
+    decoding them (mashumaro building the dataclasses) was most of a load
+    (about 1 CPU-s at 4,001 nodes). A member whose value has the same bytes
+    under the same key in the same collection as in the last decode is that
+    decode's object: decoding is a function of the bytes alone (msgpack has
+    no back references, mashumaro decodes a mapping value by value), the
+    zygote never mutates a preloaded manifest and its children mutate their
+    own copies. The rest (the changed members and every other field) is
+    unpacked with dbt's decoder and decoded by dbt's own from_msgpack; the
+    collections are then put back in the file's order and the flat graph is
+    rebuilt over them. With no last decode, dbt's from_msgpack decodes it
+    all. Returns (manifest, members reused)."""
+    global LAST_DECODE
+    unpack = dbt.parser.manifest.extended_mashumuro_decoder
+    previous, LAST_DECODE = LAST_DECODE, None
+    if not REUSE_DECODED:
+        return Manifest.from_msgpack(data, decoder=unpack), 0
+    try:
+        fields, members = field_bytes(data)
+    except ValueError:  # not what dbt writes: dbt's decoder says what is wrong
+        return Manifest.from_msgpack(data, decoder=unpack), 0
+    if previous is None:
+        manifest = Manifest.from_msgpack(data, decoder=unpack)
+        LAST_DECODE = {"manifest": manifest, "members": members}
+        return manifest, 0
+    top = {}  # what unpack(data) returns, but members reused are left out
+    keep = {}  # collection -> {key: the last decode's object}
+    for name, b in fields.items():
+        if name not in members:
+            top[name] = unpack(b)
+            continue
+        old_bytes = previous["members"].get(name, {})
+        old_objs = getattr(previous["manifest"], name)
+        keep[name] = {k: old_objs[k] for k, b in members[name].items()
+                      if old_bytes.get(k) == b and k in old_objs}
+        top[name] = {k: unpack(b) for k, b in members[name].items() if k not in keep[name]}
+    del previous
+    manifest = Manifest.from_msgpack(data, decoder=lambda _data: top)
+    reused = 0
+    for name, raw in members.items():
+        decoded, kept = getattr(manifest, name), keep[name]
+        ordered = {k: kept[k] if k in kept else decoded[k] for k in raw}
+        decoded.clear()
+        decoded.update(ordered)
+        reused += len(kept)
+    manifest.build_flat_graph()  # over the whole collections (from_msgpack built it over the decoded ones)
+    LAST_DECODE = {"manifest": manifest, "members": members}
+    if CHECK_DECODE and reused:
+        same = same_manifest(manifest, Manifest.from_msgpack(data, decoder=unpack))
+        log("decode: %s a whole decode" % ("equal to" if same else "DIFFERENT from"))
+    return manifest, reused
+
+
+def same_manifest(a, b):
+    """For PA_WORKER_CHECK_DECODE: the same serialisation, and in every
+    collection the same keys in the same order, members of the same classes
+    with the same attributes."""
+    encode = dbt.parser.manifest.extended_mashumaro_encoder
+    if a.to_msgpack(encode) != b.to_msgpack(encode):
+        return False
+    for name in DECODED_MEMBERS:
+        x, y = getattr(a, name), getattr(b, name)
+        if list(x) != list(y):
+            return False
+        for k in x:
+            if type(x[k]) is not type(y[k]) or sorted(vars(x[k])) != sorted(vars(y[k])):
+                return False
+    return sorted(a.flat_graph) == sorted(b.flat_graph)
+
+
 def load_preload(path):
     """In the zygote: loads `path` (a partial_parse.msgpack) or drops the preload."""
     global PRELOAD, REFUSED, ZYGOTE_RSS_KB, GC_PENDING
@@ -382,7 +511,7 @@ def load_preload(path):
         if file_ident(before) != file_ident(after) or len(data) != after.st_size:
             log("preload: %s changed while read; not preloaded" % path)
             return
-        manifest = Manifest.from_msgpack(data, decoder=dbt.parser.manifest.extended_mashumuro_decoder)
+        manifest, reused = decode_manifest(data)
         if manifest.metadata.dbt_version != DBT_VERSION:
             log("preload: %s is from dbt %s; not preloaded" % (path, manifest.metadata.dbt_version))
             return
@@ -427,8 +556,9 @@ def load_preload(path):
         PRELOAD["prelinked"] = prelink(manifest)
         REFUSED = None
         ZYGOTE_RSS_KB = rss_kb()
-        log("preload: loaded %s (%d nodes, %d files, %.2f s, %.2f CPU-s)"
-            % (path, len(manifest.nodes), len(files), PRELOAD["load_seconds"], time.process_time() - cpu_started))
+        log("preload: loaded %s (%d nodes, %d files, %d members reused, %.2f s, %.2f CPU-s)"
+            % (path, len(manifest.nodes), len(files), reused, PRELOAD["load_seconds"],
+               time.process_time() - cpu_started))
     except Exception as e:
         PRELOAD = None
         log("preload: cannot load %s: %r" % (path, e))
@@ -745,6 +875,65 @@ def rebind_everywhere(name, orig, replacement):
                 setattr(module, name, replacement)
         except Exception:
             pass
+
+
+# PA_WORKER_DBT_CACHE_EVENTS=1: dbt builds every cache event's message (to compare).
+QUIET_CACHE_EVENTS = os.environ.get("PA_WORKER_DBT_CACHE_EVENTS", "") in ("", "0")
+
+
+def install_quiet_cache_events():
+    """In the child: a CacheAction or CacheDumpGraph event (the adapter
+    cache fires one per relation it adds, 2,001 at 2,000 models, whatever
+    the batch selects) that nothing would take is dropped before dbt builds
+    its message. dbt_common's EventManager.fire_event first turns every
+    event into a protobuf message (ParseDict of its info: most of what
+    filling the cache cost), then hands it to each logger whose filter
+    takes it and to each callback. Dropped only when all of that is certain
+    to do nothing: the manager is dbt_common's own class, the event is one
+    of those two debug events fired at its own level and not forced through
+    the warn/error handling, dbt's test hook DBT_TEST_BINARY_SERIALIZATION
+    is unset, every logger's filter is dbt's stdout or file filter built
+    with log_cache_events false (both drop these two by name), and the only
+    callback is dbt's track_behavior_change_warn (which returns at once for
+    any other event). Otherwise (--log-cache-events, a logger or callback
+    of someone else) dbt's fire_event runs."""
+    try:
+        from dbt_common.events import event_manager, functions as common_functions
+        from dbt_common.events.base_types import EventLevel
+        from dbt.adapters.events.types import CacheAction, CacheDumpGraph
+        import dbt.events.logging as dbt_logging
+        import dbt.tracking
+    except Exception:
+        return
+    import functools
+
+    manager_cls = event_manager.EventManager
+    orig = manager_cls.fire_event
+    dropped_types = (CacheAction, CacheDumpGraph)
+    dbt_filters = (common_functions.stdout_filter, dbt_logging._logfile_filter)
+    seen = []
+
+    def nobody_takes(self, e, level, force):
+        if type(self) is not manager_cls or type(e) not in dropped_types or level is not None or force:
+            return False
+        if e.level_tag() != EventLevel.DEBUG or os.environ.get("DBT_TEST_BINARY_SERIALIZATION"):
+            return False
+        for logger in self.loggers:
+            f = logger.filter
+            if not (type(f) is functools.partial and f.func in dbt_filters and not f.keywords
+                    and len(f.args) == 2 and f.args[0] is False):
+                return False
+        return all(cb is dbt.tracking.track_behavior_change_warn for cb in self.callbacks)
+
+    def fire_event(self, e, level=None, node=None, force_warn_or_error_handling=False):
+        if nobody_takes(self, e, level, force_warn_or_error_handling):
+            if not seen:
+                seen.append(1)
+                marker("cache events: dropped before their messages were built (no logger takes them)")
+            return
+        return orig(self, e, level=level, node=node, force_warn_or_error_handling=force_warn_or_error_handling)
+
+    manager_cls.fire_event = fire_event
 
 
 # PA_WORKER_DBT_ENV_SECRETS=1: dbt's own env_secrets on every call (to compare).
@@ -1762,6 +1951,8 @@ def run_dbt(req, fds):
                 install_prelinked()
             if CHEAP_ENV_SECRETS:
                 install_cheap_env_secrets()
+            if QUIET_CACHE_EVENTS:
+                install_quiet_cache_events()
             if SELECTION_ONCE:
                 install_selection_once()
             if ONE_SHOT_JSON:

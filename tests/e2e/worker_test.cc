@@ -78,7 +78,7 @@ class WorkerTest : public ::testing::Test {
   static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
   void TearDown() override {
     for (const char* p : {"with", "without", "fallback", "requests", "preload", "warm", "shared1", "shared2", "secrets",
-                          "selection", "artifacts", "prelink"})
+                          "selection", "artifacts", "prelink", "decode", "decode_dbt", "cache_events", "cache_events_dbt"})
       if (fs::exists(root_ / p)) Shell(root_ / p, "'" + kPaGen.string() + "' worker stop");
   }
   static fs::path root_;
@@ -845,6 +845,123 @@ TEST_F(WorkerTest, PrelinkedGraphsEqualAFreshDbts) {
   std::string g1 = graph(ours.out), g2 = graph(dbts.out);
   EXPECT_NE(g1.find("model.planalign.stg_census"), std::string::npos) << g1;
   EXPECT_EQ(g1, g2);
+}
+
+// Issue 11: after an edit, the zygote decodes only the members of the new
+// partial-parse file whose bytes changed (decode_manifest). With
+// PA_WORKER_CHECK_DECODE=1 it also decodes the whole file with dbt's code
+// and logs whether both manifests are the same; two edits (one that changes
+// the SQL only, one that adds a ref), each rebuilt through the worker, against
+// a copy built the same way with dbt's own decode (PA_WORKER_DBT_DECODE=1):
+// same statuses, graphs and warehouse, every batch served from the preload.
+TEST_F(WorkerTest, AReloadDecodesOnlyWhatChangedAsDbtDoes) {
+  fs::path project = root_ / "decode";
+  fs::path dbts = root_ / "decode_dbt";
+  CopyExample(project);
+  CopyExample(dbts);
+  const std::string ours_env = "export PA_WORKER_CHECK_DECODE=1; ";
+  const std::string dbts_env = "export PA_WORKER_DBT_DECODE=1; ";
+  ASSERT_EQ(Shell(project, ours_env + kBuild).code, 0);
+  ASSERT_EQ(Shell(dbts, dbts_env + kBuild).code, 0);
+  const std::string rel = "models/marts/rpt_headcount_by_age_band.sql";
+  std::string sql = Read(project / rel);
+  const std::string anchor = "as simulation_year,";
+  ASSERT_NE(sql.find(anchor), std::string::npos);
+  std::string edited = sql;
+  edited.insert(edited.find(anchor) + anchor.size(), " 7 as pa_edit,");
+  for (const std::string& text : {edited, "-- depends_on: {{ ref('stg_census') }}\n" + edited}) {
+    for (const fs::path& p : {project, dbts}) {
+      Write(p / rel, text);
+      Result r = Shell(p, (p == project ? ours_env : dbts_env) + kBuild);
+      ASSERT_EQ(r.code, 0) << r.out;
+      EXPECT_EQ(r.out.find("warning: dbt worker"), std::string::npos) << r.out;
+    }
+    EXPECT_EQ(Statuses(project), Statuses(dbts));
+    EXPECT_EQ(GraphSummaries(project, false), GraphSummaries(dbts, false));
+    EXPECT_EQ(Cell(project, "rpt_headcount_by_age_band", "pa_edit"), "7\n");
+    EXPECT_EQ(WarehouseDigest(project), WarehouseDigest(dbts));
+  }
+  std::string log = WorkerLog(project);
+  EXPECT_EQ(Count(log, "preload: loaded "), 3u) << log;
+  EXPECT_EQ(Count(log, "decode: equal to a whole decode"), 2u) << log;  // both reloads
+  EXPECT_EQ(Count(log, "DIFFERENT"), 0u) << log;
+  static const std::regex reused(R"re(files, (\d+) members reused)re");
+  std::vector<int> counts;
+  for (std::sregex_iterator m(log.begin(), log.end(), reused), end; m != end; ++m)
+    counts.push_back(std::stoi((*m)[1]));
+  ASSERT_EQ(counts.size(), 3u) << log;
+  EXPECT_EQ(counts[0], 0) << log;  // the first load decodes it all
+  EXPECT_GT(counts[1], 100) << log;
+  EXPECT_GT(counts[2], 100) << log;
+  std::string dlog = WorkerLog(dbts);
+  EXPECT_EQ(Count(dlog, " 0 members reused"), 3u) << dlog;
+  EXPECT_EQ(Count(dlog, "decode: "), 0u) << dlog;
+  EXPECT_EQ(Count(log, "preload: files not reused for build"), 0u) << log;
+  EXPECT_EQ(Count(log, "preload: build served from the preloaded manifest"),
+            Count(dlog, "preload: build served from the preloaded manifest")) << log << dlog;
+  // Back to the original SQL: plain dbt's warehouse again.
+  Write(project / rel, sql);
+  ASSERT_EQ(Shell(project, ours_env + kBuild).code, 0);
+  EXPECT_EQ(WarehouseDigest(project), reference_);
+  EXPECT_EQ(Count(WorkerLog(project), "decode: equal to a whole decode"), 3u);
+}
+
+// Every batch's logs/dbt.log as "<batch> <event name> <count>" lines.
+std::string LoggedEvents(const fs::path& project) {
+  Result r = Shell(project, "'" + (kVenv / "python").string() +
+                                "' -c 'import json,glob,collections\n"
+                                "for f in sorted(glob.glob(\".pa/run/*/logs/dbt.log\")):\n"
+                                "  c=collections.Counter(json.loads(l)[\"info\"][\"name\"] for l in open(f))\n"
+                                "  for k in sorted(c): print(f.split(\"/\")[2], k, c[k])'");
+  return r.out;
+}
+
+// Issue 11: the child drops the adapter cache's CacheAction events (one per
+// relation cached) before dbt builds their messages when no logger or
+// callback would take them (install_quiet_cache_events). A build through
+// the worker against one with dbt's own fire_event
+// (PA_WORKER_DBT_CACHE_EVENTS=1): the same events in every batch's dbt.log,
+// statuses and warehouse; with --log-cache-events (dbt's console then shows
+// them) nothing is dropped and the console says what dbt's says.
+TEST_F(WorkerTest, CacheEventsNoLoggerTakesAreDroppedUnbuilt) {
+  fs::path project = root_ / "cache_events";
+  fs::path dbts = root_ / "cache_events_dbt";
+  CopyExample(project);
+  CopyExample(dbts);
+  const std::string dbts_env = "export PA_WORKER_DBT_CACHE_EVENTS=1; ";
+  Result a = Shell(project, kBuild);
+  ASSERT_EQ(a.code, 0) << a.out;
+  Result b = Shell(dbts, dbts_env + kBuild);
+  ASSERT_EQ(b.code, 0) << b.out;
+  std::string events = LoggedEvents(project);
+  EXPECT_NE(events.find(" SQLQuery "), std::string::npos) << events;
+  EXPECT_EQ(events.find("CacheAction"), std::string::npos) << events;
+  EXPECT_EQ(events, LoggedEvents(dbts));
+  EXPECT_EQ(Statuses(project), Statuses(dbts));
+  EXPECT_EQ(WarehouseDigest(project), reference_);
+  EXPECT_EQ(WarehouseDigest(dbts), reference_);
+  const std::string dropped = "cache events: dropped before their messages were built";
+  size_t n = Count(WorkerLog(project), dropped);
+  EXPECT_GE(n, 2u) << WorkerLog(project);  // every batch
+  EXPECT_EQ(Count(WorkerLog(dbts), dropped), 0u) << WorkerLog(dbts);
+
+  // --log-cache-events --debug: dbt's console shows every cache event.
+  SubprocessRunner fresh;
+  auto console = [&](const fs::path& p) {
+    WorkerRunner worker(fresh);
+    std::string outcome = BuildOutcome(worker, p, {"--select", "staging", "--log-cache-events", "--debug"});
+    EXPECT_NE(outcome.find("exit 0 by worker"), std::string::npos) << outcome;
+    std::istringstream out(Read(p / "out.txt"));
+    std::set<std::string> lines;  // each relation once, in any order
+    for (std::string line; std::getline(out, line);)
+      if (size_t at = line.find("adding relation: "); at != std::string::npos) lines.insert(line.substr(at));
+    for (const std::string& line : lines) outcome += line + "\n";
+    return outcome;
+  };
+  std::string ours = console(project);
+  EXPECT_NE(ours.find("adding relation: "), std::string::npos) << ours;
+  EXPECT_EQ(ours, console(dbts));
+  EXPECT_EQ(Count(WorkerLog(project), dropped), n) << WorkerLog(project);
 }
 
 // A project whose path is too long for a socket inside it has its worker's
