@@ -434,6 +434,18 @@ std::string ComparableManifest(const fs::path& project, const std::string& file)
   return r.out;
 }
 
+// Checks that pa-gen's last parse (.pa/parse/manifest.json) is the manifest
+// a fresh `dbt parse <args>` writes into fresh/; returns ours, comparable.
+std::string ManifestEqualsAFreshParse(const fs::path& project, const std::string& args) {
+  Result fresh = Shell(project, "DO_NOT_TRACK=1 '" + (kVenv / "dbt").string() +
+                                    "' parse --profiles-dir . --target-path fresh --log-path fresh " + args);
+  EXPECT_EQ(fresh.code, 0) << fresh.out;
+  std::string ours = ComparableManifest(project, ".pa/parse/manifest.json");
+  EXPECT_GT(ours.size(), 1000u);
+  EXPECT_EQ(ours, ComparableManifest(project, "fresh/manifest.json"));
+  return ours;
+}
+
 // The zygote builds what dbt makes lazily per class (JSON schemas, codecs)
 // once children have reported it, and a new worker starts with what the
 // last one learnt (<socket>.warm). A parse forked from a warmed zygote gives
@@ -467,14 +479,8 @@ TEST_F(WorkerTest, AWarmedZygoteParsesAndBuildsAsAFreshDbt) {
   Write(model, edited);
   Result regen = Shell(project, "'" + kPaGen.string() + "' --profiles-dir .");
   ASSERT_EQ(regen.code, 0) << regen.out;
-  Result fresh = Shell(project, "DO_NOT_TRACK=1 '" + (kVenv / "dbt").string() +
-                                    "' parse --profiles-dir . --target-path fresh --log-path fresh "
-                                    "--partial-parse-file-path before.msgpack");
-  ASSERT_EQ(fresh.code, 0) << fresh.out;
-  std::string ours = ComparableManifest(project, ".pa/parse/manifest.json");
-  EXPECT_GT(ours.size(), 1000u);
+  std::string ours = ManifestEqualsAFreshParse(project, "--partial-parse-file-path before.msgpack");
   EXPECT_NE(ours.find("9 as pa_edit"), std::string::npos);
-  EXPECT_EQ(ours, ComparableManifest(project, "fresh/manifest.json"));
   Result again = Shell(project, kBuild);
   ASSERT_EQ(again.code, 0) << again.out;
   EXPECT_EQ(again.out.find("warning: dbt worker"), std::string::npos) << again.out;
@@ -614,13 +620,7 @@ TEST_F(WorkerTest, AFirstParseReusesTheInstallationsMacroTreesAndEqualsAFreshDbt
   EXPECT_NE(log.find("jinja: macro trees reused, not parsed again"), std::string::npos) << log;
   EXPECT_NE(log.find(" from " + schema_files[0].string()), std::string::npos) << log;  // "schemas: N of M from"
   EXPECT_EQ(WarehouseDigest(second), reference_);
-  Result fresh = Shell(second, "DO_NOT_TRACK=1 '" + (kVenv / "dbt").string() +
-                                   "' parse --profiles-dir . --no-partial-parse --target-path fresh "
-                                   "--log-path fresh");
-  ASSERT_EQ(fresh.code, 0) << fresh.out;
-  std::string ours = ComparableManifest(second, ".pa/parse/manifest.json");
-  EXPECT_GT(ours.size(), 1000u);
-  EXPECT_EQ(ours, ComparableManifest(second, "fresh/manifest.json"));
+  ManifestEqualsAFreshParse(second, "--no-partial-parse");
   Shell(second, stop);
 
   // Corrupt: ignored, and the build is right.
