@@ -78,7 +78,7 @@ class WorkerTest : public ::testing::Test {
   static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
   void TearDown() override {
     for (const char* p : {"with", "without", "fallback", "requests", "preload", "warm", "shared1", "shared2", "secrets",
-                          "selection", "artifacts", "prelink", "decode", "decode_dbt", "cache_events", "cache_events_dbt"})
+                          "selection", "artifacts", "prelink", "decode", "decode_dbt", "cache_events", "cache_events_dbt", "templates"})
       if (fs::exists(root_ / p)) Shell(root_ / p, "'" + kPaGen.string() + "' worker stop");
   }
   static fs::path root_;
@@ -1010,3 +1010,43 @@ TEST(WorkerOutsideTheProject, ExitsAndRemovesItsSocketWhenTheProjectIsDeleted) {
 }
 
 }  // namespace
+
+// The SQL dbt wrote for every batch (target/compiled and target/run), as
+// "<path under .pa/run>\n<text>" blocks, the project's folder replaced.
+std::string WrittenSql(const fs::path& project) {
+  Result r = Shell(project, "'" + (kVenv / "python").string() +
+                                "' -c 'import glob,os\n"
+                                "root=os.getcwd()\n"
+                                "for f in sorted(glob.glob(\".pa/run/*/target/*/**/*.sql\", recursive=True)):\n"
+                                "  print(f); print(open(f).read().replace(root, \"<project>\"))'");
+  return r.out;
+}
+
+// The zygote compiles the installation's macro templates once it is idle
+// (compile_macro_templates); a child takes them from dbt's TemplateCache
+// instead of compiling its own (install_macro_templates). The batches then
+// write the same SQL, statuses and warehouse as fresh dbt processes.
+TEST_F(WorkerTest, BatchesTakeTheZygotesMacroTemplatesAndEqualFreshProcesses) {
+  fs::path with = root_ / "templates";
+  fs::path without = root_ / "templates_dbt";
+  CopyExample(with);
+  CopyExample(without);
+  Result parse = Shell(with, "'" + kPaGen.string() + "' --profiles-dir . --policy folder");
+  ASSERT_EQ(parse.code, 0) << parse.out;
+  for (int i = 0; i < 600 && WorkerLog(with).find("macro templates compiled (") == std::string::npos; ++i)
+    Shell(with, "sleep 0.2");
+  ASSERT_NE(WorkerLog(with).find("macro templates compiled ("), std::string::npos) << WorkerLog(with);
+  Result a = Shell(with, kBuild);
+  Result b = Shell(without, "export PA_NO_WORKER=1; " + kBuild);
+  ASSERT_EQ(a.code, 0) << a.out;
+  ASSERT_EQ(b.code, 0) << b.out;
+  EXPECT_EQ(a.out.find("warning: dbt worker"), std::string::npos) << a.out;
+  EXPECT_NE(WorkerLog(with).find("jinja: macro templates compiled in the zygote, reused"), std::string::npos)
+      << WorkerLog(with);
+  std::string sql = WrittenSql(with);
+  EXPECT_NE(sql.find("/target/run/"), std::string::npos) << sql;
+  EXPECT_EQ(sql, WrittenSql(without));
+  EXPECT_EQ(Statuses(with), Statuses(without));
+  EXPECT_EQ(WarehouseDigest(with), reference_);
+  EXPECT_EQ(WarehouseDigest(without), reference_);
+}
