@@ -203,7 +203,6 @@ def warm_up_known():
     inspect.getmodule(sys._getframe())
     yield
     yield from build_jinja_trees()
-    yield from compile_macro_templates()
 
 
 KNOWN_SCHEMA_CLASSES = []  # whose schema the known warm-up built (for the schemas file)
@@ -1723,8 +1722,8 @@ def install_jinja_trees():
 # TemplateCache, keyed by the macro's text: some 80 macros in a build of
 # tables and tests, 2-3 ms each, paid again by every batch. The texts of
 # the installation's macros are known before any project is loaded (the
-# keys of JINJA_TREES), so the zygote compiles each once, as a step of the
-# known warm-up, exactly as TemplateCache does (get_template of the text,
+# keys of JINJA_TREES), so the zygote compiles each once, while idle,
+# exactly as TemplateCache does (get_template of the text,
 # no context), and every child starts with them: a lookup that misses
 # dbt's cache takes the zygote's template for that text, which is what
 # dbt's own cache would hand to the second caller in one process (it
@@ -1737,7 +1736,9 @@ MACRO_TEMPLATES = {}  # macro text -> jinja2.Template, compiled in the zygote
 
 
 def compile_macro_templates():
-    """In the zygote, as steps of the known warm-up (one template a step)."""
+    """In the zygote, after the known warm-up and only while no request is
+    in flight (warm_some): one template a step. A batch already running
+    would only lose CPU to it; the next one takes the templates."""
     if not MACRO_TEMPLATES_ENABLED:
         return
     import dbt_common.clients.jinja as J
@@ -1840,8 +1841,14 @@ def wanted_now(e, busy):
     return not busy or not uses or "build" in uses
 
 
+# The macro templates' steps, once the known warm-up is done; built only
+# while the zygote is idle.
+TEMPLATE_STEPS = None
+
+
 def warm_pending(busy=False):
-    return KNOWN_STEPS is not None or any(wanted_now(e, busy) for e in WARM_QUEUE)
+    return KNOWN_STEPS is not None or (TEMPLATE_STEPS is not None and not busy) \
+        or any(wanted_now(e, busy) for e in WARM_QUEUE)
 
 
 def warm_some(busy=False, budget=0.02):
@@ -1850,7 +1857,7 @@ def warm_some(busy=False, budget=0.02):
     waits at most one step. Each step leaves the process consistent; the GC
     is frozen again before the next fork (freeze_for_fork). Once the queue
     is empty, the warm files are updated."""
-    global KNOWN_STEPS
+    global KNOWN_STEPS, TEMPLATE_STEPS
     started, cpu_started = time.time(), time.process_time()
     built = 0
     while time.time() - started < budget:
@@ -1859,11 +1866,18 @@ def warm_some(busy=False, budget=0.02):
                 next(KNOWN_STEPS)
             except StopIteration:
                 KNOWN_STEPS = None
+                TEMPLATE_STEPS = compile_macro_templates()
                 log("warm-up: known list built (%.2f s, %.2f CPU-s)"
                     % (WARM_PROGRESS["seconds"] + time.time() - started,
                        WARM_PROGRESS["cpu"] + time.process_time() - cpu_started))
             except Exception:
                 KNOWN_STEPS = None
+            continue
+        if TEMPLATE_STEPS is not None and not busy:
+            try:
+                next(TEMPLATE_STEPS)
+            except Exception:  # StopIteration: all built
+                TEMPLATE_STEPS = None
             continue
         i = next((i for i, e in enumerate(WARM_QUEUE) if wanted_now(e, busy)), None)
         if i is None:
