@@ -554,6 +554,7 @@ def load_preload(path):
             "loaded_at": time.time(), "load_seconds": time.time() - started,
         }
         PRELOAD["prelinked"] = prelink(manifest)
+        queue_macro_templates(m.macro_sql for _, m in sorted(manifest.macros.items()))
         REFUSED = None
         ZYGOTE_RSS_KB = rss_kb()
         log("preload: loaded %s (%d nodes, %d files, %d members reused, %.2f s, %.2f CPU-s)"
@@ -1716,44 +1717,65 @@ def install_jinja_trees():
     env_class._parse = _parse
 
 
-# ---- Compiled templates of the installation's macros, for every child. ----
+# ---- Compiled macro templates, for every child. ----
 # A dbt child compiles each macro it calls into a jinja2 Template (parse,
 # code generation, Python compile) and keeps it in dbt-common's
 # TemplateCache, keyed by the macro's text: some 80 macros in a build of
 # tables and tests, 2-3 ms each, paid again by every batch. The texts of
 # the installation's macros are known before any project is loaded (the
-# keys of JINJA_TREES), so the zygote compiles each once, while idle,
-# exactly as TemplateCache does (get_template of the text,
-# no context), and every child starts with them: a lookup that misses
-# dbt's cache takes the zygote's template for that text, which is what
-# dbt's own cache would hand to the second caller in one process (it
-# shares one template between every macro of that text). A child that
-# debugs macros (--macro-debugging: the text goes into linecache) compiles
-# its own. 565 macros: 0.74 CPU-s once, 9 MB.
+# keys of JINJA_TREES) and a preloaded manifest holds its project's and
+# packages', so the zygote compiles each text once, while idle, exactly as
+# TemplateCache does (get_template of the text, no context), and every
+# child starts with them: a lookup that misses dbt's cache takes the
+# zygote's template for that text, which is what dbt's own cache hands to
+# the second caller in one process (one template for every macro of that
+# text). A child that debugs macros (--macro-debugging: the text goes into
+# linecache) compiles its own. 565 macros: 0.74 CPU-s once, 9 MB.
 # PA_WORKER_NO_MACRO_TEMPLATES=1 turns it off.
 MACRO_TEMPLATES_ENABLED = os.environ.get("PA_WORKER_NO_MACRO_TEMPLATES", "") in ("", "0")
 MACRO_TEMPLATES = {}  # macro text -> jinja2.Template, compiled in the zygote
 
 
-def compile_macro_templates():
-    """In the zygote, after the known warm-up and only while no request is
-    in flight (warm_some): one template a step. A batch already running
-    would only lose CPU to it; the next one takes the templates."""
+TEMPLATE_QUEUE = []  # macro texts to compile while idle, in order
+TEMPLATE_QUEUED = set()
+TEMPLATE_PROGRESS = {"built": 0, "seconds": 0.0, "cpu": 0.0}
+MACRO_TEMPLATES_MAX = 20000  # texts kept (an edited macro adds one)
+
+
+def queue_macro_templates(texts):
+    """In the zygote: texts to compile once it is idle (the installation's
+    after the known warm-up; a preloaded manifest's, its project's and
+    packages' macros included, after each load)."""
     if not MACRO_TEMPLATES_ENABLED:
         return
+    for text in texts:
+        if isinstance(text, str) and text not in MACRO_TEMPLATES and text not in TEMPLATE_QUEUED \
+                and len(MACRO_TEMPLATES) + len(TEMPLATE_QUEUE) < MACRO_TEMPLATES_MAX:
+            TEMPLATE_QUEUE.append(text)
+            TEMPLATE_QUEUED.add(text)
+
+
+def compile_macro_template():
+    """In the zygote, only while no request is in flight (warm_some): one
+    template. A batch already running would only lose CPU to it; the next
+    one takes the templates."""
     import dbt_common.clients.jinja as J
 
     started, cpu_started = time.time(), time.process_time()
-    for text in sorted(JINJA_TREES):
-        if text not in MACRO_TEMPLATES:
-            try:
-                MACRO_TEMPLATES[text] = J.get_template(string=text, ctx={})
-            except Exception:
-                pass  # dbt compiles it in the child, and reports what it reports
-            yield
-    if MACRO_TEMPLATES:
-        log("jinja: %d macro templates compiled (%.2f s, %.2f CPU-s)"
-            % (len(MACRO_TEMPLATES), time.time() - started, time.process_time() - cpu_started))
+    text = TEMPLATE_QUEUE.pop(0)
+    TEMPLATE_QUEUED.discard(text)
+    try:
+        MACRO_TEMPLATES[text] = J.get_template(string=text, ctx={})
+        TEMPLATE_PROGRESS["built"] += 1
+    except Exception:
+        pass  # dbt compiles it in the child, and reports what it reports
+    TEMPLATE_PROGRESS["seconds"] += time.time() - started
+    TEMPLATE_PROGRESS["cpu"] += time.process_time() - cpu_started
+    if not TEMPLATE_QUEUE and TEMPLATE_PROGRESS["built"]:
+        log("jinja: %d macro templates compiled (%.2f s, %.2f CPU-s; %d kept)"
+            % (TEMPLATE_PROGRESS["built"], TEMPLATE_PROGRESS["seconds"], TEMPLATE_PROGRESS["cpu"],
+               len(MACRO_TEMPLATES)))
+        TEMPLATE_PROGRESS.update(built=0, seconds=0.0, cpu=0.0)
 
 
 def install_macro_templates():
@@ -1841,13 +1863,8 @@ def wanted_now(e, busy):
     return not busy or not uses or "build" in uses
 
 
-# The macro templates' steps, once the known warm-up is done; built only
-# while the zygote is idle.
-TEMPLATE_STEPS = None
-
-
 def warm_pending(busy=False):
-    return KNOWN_STEPS is not None or (TEMPLATE_STEPS is not None and not busy) \
+    return KNOWN_STEPS is not None or (bool(TEMPLATE_QUEUE) and not busy) \
         or any(wanted_now(e, busy) for e in WARM_QUEUE)
 
 
@@ -1857,7 +1874,7 @@ def warm_some(busy=False, budget=0.02):
     waits at most one step. Each step leaves the process consistent; the GC
     is frozen again before the next fork (freeze_for_fork). Once the queue
     is empty, the warm files are updated."""
-    global KNOWN_STEPS, TEMPLATE_STEPS
+    global KNOWN_STEPS
     started, cpu_started = time.time(), time.process_time()
     built = 0
     while time.time() - started < budget:
@@ -1866,18 +1883,15 @@ def warm_some(busy=False, budget=0.02):
                 next(KNOWN_STEPS)
             except StopIteration:
                 KNOWN_STEPS = None
-                TEMPLATE_STEPS = compile_macro_templates()
+                queue_macro_templates(sorted(JINJA_TREES))
                 log("warm-up: known list built (%.2f s, %.2f CPU-s)"
                     % (WARM_PROGRESS["seconds"] + time.time() - started,
                        WARM_PROGRESS["cpu"] + time.process_time() - cpu_started))
             except Exception:
                 KNOWN_STEPS = None
             continue
-        if TEMPLATE_STEPS is not None and not busy:
-            try:
-                next(TEMPLATE_STEPS)
-            except Exception:  # StopIteration: all built
-                TEMPLATE_STEPS = None
+        if TEMPLATE_QUEUE and not busy:
+            compile_macro_template()
             continue
         i = next((i for i, e in enumerate(WARM_QUEUE) if wanted_now(e, busy)), None)
         if i is None:
