@@ -94,7 +94,10 @@ IMPORT_SECONDS = time.time() - _import_started
 #   the file of every loaded module with realpath().
 WARM_MODULES = ("dbt.task.build", "dbt.parser.sql", "dbt.runners", "dbt.adapters.__about__",
                 "dbt_common.clients.agate_helper", "babel.dates", "daff", "_strptime",
-                "multiprocessing.dummy", "resource")
+                "multiprocessing.dummy", "resource",
+                # imported lazily by json_format's first map-entry check (each
+                # child's first JSON log line), and by a parse's OSI document
+                "google.protobuf.descriptor_pb2", "metricflow.converters.msi_to_osi")
 WARM_SCHEMAS = (("dbt.contracts.project", "ProjectFlags"), ("dbt.contracts.project", "ProfileConfig"),
                 ("dbt.contracts.project", "Project"), ("dbt.contracts.project", "PackageConfig"),
                 ("dbt.contracts.project", "Configuration"), ("dbt.contracts.selection", "SelectorFile"),
