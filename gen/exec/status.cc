@@ -201,6 +201,7 @@ int Forget(Disk& disk, const fs::path& plan_file, const std::vector<std::string>
       return 2;
     }
     disk.RemoveFile(project / StampPath(batch.name));  // so Ninja runs the batch
+    disk.RemoveFile(project / BuildOkPath());  // and the check edge after it (RegroupState)
   }
   for (const std::string& name : wanted) {
     if (!matched.count(name)) {

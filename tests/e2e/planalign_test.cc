@@ -278,6 +278,26 @@ TEST_F(PlanalignTest, FailedBatchThatNothingWaitsForIsNotSplit) {
   EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
 }
 
+// A failing model in a folder new to the build: its batch has never had a
+// stamp, and the earlier build left .pa/build.ok. The build still fails,
+// with -k 0 as without, and so does every ninja until it is fixed.
+TEST_F(PlanalignTest, AFailingModelInANewBatchFailsTheBuild) {
+  ASSERT_TRUE(fs::exists(project_ / ".pa" / "build.ok"));
+  fs::create_directories(project_ / "models" / "pa_new");
+  Write(project_ / "models" / "pa_new" / "pa_broken.sql", "select * from nowhere_at_all\n");
+  Write(project_ / "models" / "pa_new" / "pa_after.sql", "select * from {{ ref('pa_broken') }}\n");
+  Result build = Shell(project_, "ninja -k 0");
+  EXPECT_NE(build.code, 0) << build.out;
+  EXPECT_NE(build.out.find("FAILED model.planalign.pa_broken (error)"), std::string::npos) << build.out;
+  EXPECT_NE(build.out.find("pa-gen: build failed: 1 node failed"), std::string::npos) << build.out;
+  EXPECT_FALSE(fs::exists(project_ / ".pa" / "build.ok"));
+  EXPECT_NE(Shell(project_, "ninja").code, 0);
+  Write(project_ / "models" / "pa_new" / "pa_broken.sql", "select 1 as id\n");
+  Result fixed = Shell(project_, "ninja");
+  EXPECT_EQ(fixed.code, 0) << fixed.out;
+  EXPECT_NE(Shell(project_, "ninja").out.find("no work to do"), std::string::npos);
+}
+
 TEST_F(PlanalignTest, FailingDataTestHoldsBackDownstreamUntilTheDataIsFixed) {
   // A duplicate year fails the seed's test unique_cola_by_year_plan_year.
   fs::path seed = project_ / "seeds" / "cola_by_year.csv";

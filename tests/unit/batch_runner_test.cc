@@ -112,15 +112,19 @@ TEST_F(BatchRunnerTest, AStaleDigestIsExitTwoWithoutDbt) {
 // (they skip what depends on the failure); no batch is split any more.
 TEST_F(BatchRunnerTest, ANodeFailureIsRecordedAndTheBuildGoesOn) {
   runner_.script.push_back({.exit_code = 1, .run_results = RunResults({{"model.p.a", "error"}, {"model.p.b", "skipped"}})});
+  std::string err;
+  ASSERT_TRUE(disk_.Touch(dir_ / BuildOkPath(), &err)) << err;  // an earlier build's
   EXPECT_EQ(Run("staging", "d2"), 0);
   EXPECT_FALSE(disk_.Exists(dir_ / StampPath("staging")));
+  // The check edge must run even when the stamp never existed (restat).
+  EXPECT_FALSE(disk_.Exists(dir_ / BuildOkPath()));
   BatchState state = State("staging");
   EXPECT_EQ(state["model.p.a"].status, "error");
   EXPECT_EQ(state["model.p.a"].message, "line one line two");
   EXPECT_EQ(state["model.p.b"].status, "skipped");
   EXPECT_FALSE(disk_.Exists(SplitDir(dir_) / "staging"));
   // The build's run_results.json has both, as dbt wrote them.
-  std::string merged, err;
+  std::string merged;
   ASSERT_TRUE(disk_.ReadFile(MergedRunResultsFile(dir_), &merged, &err)) << err;
   nlohmann::json doc = nlohmann::json::parse(merged);
   ASSERT_EQ(doc["results"].size(), 2u);
@@ -136,8 +140,11 @@ TEST_F(BatchRunnerTest, ForgetAndTheFailureSummaryWorkOnTheFakeDisk) {
   ASSERT_TRUE(disk_.Exists(dir_ / StampPath("staging")));
   EXPECT_EQ(PrintFailures(disk_, dir_ / kPlanFileName, 0, false), 0);
 
+  std::string err;
+  ASSERT_TRUE(disk_.Touch(dir_ / BuildOkPath(), &err)) << err;
   EXPECT_EQ(Forget(disk_, dir_ / kPlanFileName, {"a"}, /*full_refresh=*/true), 0);
   EXPECT_FALSE(disk_.Exists(dir_ / StampPath("staging")));
+  EXPECT_FALSE(disk_.Exists(dir_ / BuildOkPath()));
   BatchState state = State("staging");
   EXPECT_EQ(state["model.p.a"].status, "");
   EXPECT_TRUE(state["model.p.a"].full_refresh);
@@ -575,6 +582,22 @@ TEST(RunResults, TheJsonLogKeepsFinishedNodesAndSkipsCutLines) {
   EXPECT_EQ(results[0].message, "ok");
   EXPECT_EQ(results[1].status, "error");
   EXPECT_FALSE(LoadFinishedFromLog(real_disk, file.string() + ".missing", &results, &err));
+}
+
+// build.ok stands only while every batch of the plan has its stamp: a new
+// batch (or one not built) that then fails would, under restat, not make
+// Ninja run the check edge.
+TEST_F(BatchRunnerTest, RegroupStateKeepsBuildOkOnlyWhileEveryBatchHasItsStamp) {
+  std::string err;
+  BatchState all;
+  for (const char* batch : {"staging", "marts"}) ASSERT_TRUE(disk_.Touch(dir_ / StampPath(batch), &err)) << err;
+  ASSERT_TRUE(disk_.Touch(dir_ / BuildOkPath(), &err)) << err;
+  ASSERT_TRUE(RegroupState(disk_, dir_, plan_, all, &err)) << err;
+  EXPECT_TRUE(disk_.Exists(dir_ / BuildOkPath()));
+  plan_.batches.push_back({"reports", "d3", {{"model.p.r", "p.reports.r", "fr", {}}}});
+  ASSERT_TRUE(RegroupState(disk_, dir_, plan_, all, &err)) << err;
+  EXPECT_FALSE(disk_.Exists(dir_ / BuildOkPath()));
+  EXPECT_TRUE(disk_.Exists(dir_ / StampPath("staging")));
 }
 
 TEST_F(BatchRunnerTest, RegroupStateMovesNodesAndDropsWhatLeft) {
