@@ -881,6 +881,243 @@ def rebind_everywhere(name, orig, replacement):
             pass
 
 
+# ---- Event messages built without json_format's pure-Python parser. ----
+# dbt builds every event twice through json_format.ParseDict (its data,
+# then its info with the time stamp): 40 and 20 us an event, the time
+# stamp parsed back with strptime, in every node thread. ParseDict of a
+# dict whose values all have the types the message's fields declare is the
+# message those values construct (upb's constructor, in C): fast_parse_dict
+# checks every value against its field as ParseDict's converters would
+# accept it unchanged (str for strings, int for integers, bool, finite
+# floats within a float field's range, dicts for messages, lists for
+# repeated fields, str for string maps, RFC 3339 text for time stamps) and
+# builds the message from them; a Struct's contents go through json_format
+# itself. Anything else (another type, an enum, bytes, a oneof, a key that
+# is a field's JSON name, any error) is ParseDict's, from the start, so its
+# result and its exceptions are dbt's. PA_WORKER_CHECK_EVENTS=1 builds
+# each message both ways and logs a mismatch (the tests' check);
+# PA_WORKER_DBT_EVENTS=1 leaves ParseDict alone.
+FAST_EVENTS = os.environ.get("PA_WORKER_DBT_EVENTS", "") in ("", "0")
+CHECK_EVENTS = os.environ.get("PA_WORKER_CHECK_EVENTS", "") not in ("", "0")
+
+
+class _Slow(Exception):
+    pass
+
+
+_EVENT_PLANS = {}  # message full name -> {key: (field name, kind, message descriptor)}
+_TIMESTAMP_TEXT = None  # compiled lazily: YYYY-MM-DDTHH:MM:SS[.fraction]Z
+
+
+def _event_plan(desc):
+    plan = _EVENT_PLANS.get(desc.full_name)
+    if plan is not None:
+        return plan
+    from google.protobuf import descriptor as D
+
+    F = D.FieldDescriptor
+    ints = (F.CPPTYPE_INT32, F.CPPTYPE_INT64, F.CPPTYPE_UINT32, F.CPPTYPE_UINT64)
+    plan = {}
+    # ParseDict looks a key up among the JSON names first, then the names.
+    keys = {f.json_name: f for f in desc.fields}
+    for f in desc.fields:
+        keys.setdefault(f.name, f)
+    for key, f in keys.items():
+        repeated = f.label == F.LABEL_REPEATED
+        sub = f.message_type
+        if f.containing_oneof is not None or key != f.name:
+            kind = "slow"
+        elif sub is not None and sub.GetOptions().map_entry:
+            k, v = sub.fields_by_name["key"], sub.fields_by_name["value"]
+            kind = "map_str" if k.type == F.TYPE_STRING and v.type == F.TYPE_STRING else "slow"
+        elif sub is not None:
+            if sub.full_name == "google.protobuf.Timestamp":
+                kind = "timestamp"
+            elif sub.full_name == "google.protobuf.Struct":
+                kind = "struct"
+            elif sub.full_name.startswith("google.protobuf."):
+                kind = "slow"
+            else:
+                kind = "message"
+        elif f.cpp_type in ints:
+            kind = "int"
+        elif f.cpp_type == F.CPPTYPE_DOUBLE:
+            kind = "double"
+        elif f.cpp_type == F.CPPTYPE_FLOAT:
+            kind = "float"
+        elif f.cpp_type == F.CPPTYPE_BOOL:
+            kind = "bool"
+        elif f.type == F.TYPE_STRING:
+            kind = "str"
+        else:
+            kind = "slow"  # enums, bytes
+        if repeated and kind != "map_str":  # a map is a repeated field of entries
+            kind = "rep_" + kind
+        plan[key] = (f.name, kind, sub)
+    _EVENT_PLANS[desc.full_name] = plan
+    return plan
+
+
+def _timestamp(text):
+    """A Timestamp of RFC 3339 text, as Timestamp.FromJsonString makes it."""
+    global _TIMESTAMP_TEXT
+    from google.protobuf import timestamp_pb2
+
+    if _TIMESTAMP_TEXT is None:
+        import re
+
+        _TIMESTAMP_TEXT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+                                     r"(?:\.([0-9]{1,9}))?Z", re.ASCII)
+    m = _TIMESTAMP_TEXT.fullmatch(text)
+    if m is None:
+        ts = timestamp_pb2.Timestamp()
+        ts.FromJsonString(text)  # its own checks; a ValueError is ParseDict's
+        return ts
+    import datetime
+
+    y, mo, d, h, mi, sec, frac = m.groups()
+    # strptime's checks are datetime's (no leap second, days of the month).
+    td = datetime.datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec)) - datetime.datetime(1970, 1, 1)
+    seconds = td.seconds + td.days * 86400
+    nanos = round(float("0." + frac) * 1e9) if frac else 0
+    if not (-62135596800 <= seconds <= 253402300799 and 0 <= nanos < 1000000000):
+        raise _Slow()
+    return timestamp_pb2.Timestamp(seconds=int(seconds), nanos=int(nanos))
+
+
+def _event_scalar(kind, v):
+    t = type(v)
+    if kind == "str":
+        if isinstance(v, str) and not _UNPAIRED_SURROGATE.search(v):
+            return v
+    elif kind == "int":
+        if t is int:
+            return v
+    elif kind == "bool":
+        if t is bool:
+            return v
+    elif kind in ("double", "float"):
+        if t is int:
+            return float(v)
+        if t is float and v == v and v not in (float("inf"), float("-inf")):
+            if kind == "float" and not (_FLOAT_MIN <= v <= _FLOAT_MAX):
+                raise _Slow()
+            return v
+    raise _Slow()
+
+
+def _event_kwargs(js, desc, depth):
+    if type(js) is not dict or depth > 90:
+        raise _Slow()
+    plan = _event_plan(desc)
+    out = {}
+    for key, v in js.items():
+        entry = plan.get(key)
+        if entry is None:
+            raise _Slow()
+        name, kind, sub = entry
+        if v is None:
+            continue  # ParseDict clears the field: a new message has it unset
+        if kind == "message":
+            out[name] = _event_kwargs(v, sub, depth + 1)
+        elif kind == "timestamp":
+            if not isinstance(v, str):
+                raise _Slow()
+            out[name] = _timestamp(v)
+        elif kind == "struct":
+            from google.protobuf import json_format, struct_pb2
+
+            if type(v) is not dict:
+                raise _Slow()
+            st = struct_pb2.Struct()
+            if v:
+                # json_format's own conversion, as deep as ParseDict would allow here
+                json_format._Parser(False, None, 100 - depth).ConvertMessage(v, st, "")
+            out[name] = st
+        elif kind == "map_str":
+            if type(v) is not dict:
+                raise _Slow()
+            for k, x in v.items():
+                _event_scalar("str", k)
+                _event_scalar("str", x)
+            out[name] = v
+        elif kind.startswith("rep_"):
+            if not isinstance(v, (list, tuple)):
+                raise _Slow()
+            item = kind[4:]
+            if item == "message":
+                out[name] = [_event_kwargs(x, sub, depth + 1) for x in v]
+            elif item == "timestamp":
+                if not all(isinstance(x, str) for x in v):
+                    raise _Slow()
+                out[name] = [_timestamp(x) for x in v]
+            elif item in ("str", "int", "bool", "double", "float"):
+                out[name] = [_event_scalar(item, x) for x in v]
+            else:
+                raise _Slow()
+        elif kind == "slow":
+            raise _Slow()
+        else:
+            out[name] = _event_scalar(kind, v)
+    return out
+
+
+def install_fast_events():
+    """In the zygote, for every child: dbt-common's event classes build
+    their messages with fast_parse_dict."""
+    global _UNPAIRED_SURROGATE, _FLOAT_MIN, _FLOAT_MAX
+    try:
+        import dbt_common.events.base_types as base_types
+        from google.protobuf import json_format
+        from google.protobuf.internal import type_checkers
+    except Exception:
+        return
+    orig = base_types.ParseDict
+    if orig is not json_format.ParseDict:
+        return
+    _UNPAIRED_SURROGATE = json_format._UNPAIRED_SURROGATE_PATTERN
+    _FLOAT_MIN, _FLOAT_MAX = type_checkers._FLOAT_MIN, type_checkers._FLOAT_MAX
+    reported = set()
+
+    def fast_parse_dict(js_dict, message, ignore_unknown_fields=False, descriptor_pool=None,
+                        max_recursion_depth=100):
+        if ignore_unknown_fields or descriptor_pool is not None or max_recursion_depth != 100 \
+                or message.ListFields() or message.DESCRIPTOR.full_name.startswith("google.protobuf."):
+            return orig(js_dict, message, ignore_unknown_fields, descriptor_pool, max_recursion_depth)
+        try:
+            built = type(message)(**_event_kwargs(js_dict, message.DESCRIPTOR, 1))
+        except Exception:
+            return orig(js_dict, message)
+        if "fast" not in reported:
+            reported.add("fast")
+            marker("events: messages built without json_format")
+        if CHECK_EVENTS:
+            name = message.DESCRIPTOR.full_name
+            try:
+                slow = orig(js_dict, type(message)())
+                same = slow == built and slow.SerializeToString(deterministic=True) == \
+                    built.SerializeToString(deterministic=True)
+            except Exception as e:
+                slow, same = None, False
+                built = None
+                err = e
+            if not same:
+                if name not in reported:
+                    reported.add(name)
+                    marker("events: MISMATCH %s: %r" % (name, js_dict if slow is not None else err))
+                if slow is None:
+                    return orig(js_dict, message)
+                message.MergeFrom(slow)
+                return message
+            if "checked" not in reported:
+                reported.add("checked")
+                marker("events: checked against json_format")
+        message.MergeFrom(built)
+        return message
+
+    base_types.ParseDict = fast_parse_dict
+
+
 # PA_WORKER_DBT_CACHE_EVENTS=1: dbt builds every cache event's message (to compare).
 QUIET_CACHE_EVENTS = os.environ.get("PA_WORKER_DBT_CACHE_EVENTS", "") in ("", "0")
 
@@ -2298,6 +2535,8 @@ def main():
         install_cheap_env_secrets()
     if ONE_SHOT_JSON:
         install_one_shot_write_json()
+    if FAST_EVENTS:
+        install_fast_events()
     load_warm_file()
     read_jinja_trees()
     read_schemas()

@@ -78,7 +78,7 @@ class WorkerTest : public ::testing::Test {
   static void TearDownTestSuite() { RemoveUnlessFailed(root_); }
   void TearDown() override {
     for (const char* p : {"with", "without", "fallback", "requests", "preload", "warm", "shared1", "shared2", "secrets",
-                          "selection", "artifacts", "prelink", "decode", "decode_dbt", "cache_events", "cache_events_dbt", "templates"})
+                          "selection", "artifacts", "prelink", "decode", "decode_dbt", "cache_events", "cache_events_dbt", "templates", "events"})
       if (fs::exists(root_ / p)) Shell(root_ / p, "'" + kPaGen.string() + "' worker stop");
   }
   static fs::path root_;
@@ -1049,4 +1049,27 @@ TEST_F(WorkerTest, BatchesTakeTheZygotesMacroTemplatesAndEqualFreshProcesses) {
   EXPECT_EQ(Statuses(with), Statuses(without));
   EXPECT_EQ(WarehouseDigest(with), reference_);
   EXPECT_EQ(WarehouseDigest(without), reference_);
+}
+
+// Every event message the worker's children build without json_format
+// (install_fast_events) equals json_format's: PA_WORKER_CHECK_EVENTS=1
+// builds each both ways and logs a mismatch. A build that succeeds, one
+// where a model fails (error results, skipped nodes) and the edit's parse
+// in between.
+TEST_F(WorkerTest, EventMessagesBuiltWithoutJsonFormatEqualItsOwn) {
+  fs::path project = root_ / "events";
+  CopyExample(project);
+  const std::string check = "export PA_WORKER_CHECK_EVENTS=1; ";
+  Result a = Shell(project, check + kBuild);
+  ASSERT_EQ(a.code, 0) << a.out;
+  EXPECT_EQ(WarehouseDigest(project), reference_);
+  Write(project / "models" / "pa_broken.sql", "select * from nowhere_at_all\n");
+  Write(project / "models" / "pa_after_broken.sql", "select * from {{ ref('pa_broken') }}\n");
+  Result b = Shell(project, check + kBuild + " -k 0");
+  EXPECT_NE(b.code, 0) << b.out;
+  EXPECT_NE(b.out.find("pa_broken"), std::string::npos) << b.out;
+  std::string log = WorkerLog(project);
+  EXPECT_NE(log.find("events: messages built without json_format"), std::string::npos) << log;
+  EXPECT_GE(Count(log, "events: checked against json_format"), 3u) << log;  // parse and batches
+  EXPECT_EQ(log.find("events: MISMATCH"), std::string::npos) << log;
 }
