@@ -606,10 +606,13 @@ std::string SyntaxError(std::string_view text) {
 // entry that belongs at k.
 template <typename T>
 std::vector<size_t> OrderById(const std::vector<T>& entries) {
-  std::vector<size_t> order(entries.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return entries[a].unique_id < entries[b].unique_id; });
+  // The ids sorted side by side with their indices: sorting the indices
+  // reached an entry (hundreds of bytes from the next) for every comparison.
+  std::vector<std::pair<std::string_view, size_t>> ids(entries.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = {entries[i].unique_id, i};
+  std::sort(ids.begin(), ids.end());  // equal ids (reported later) by index
+  std::vector<size_t> order(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) order[i] = ids[i].second;
   return order;
 }
 
