@@ -7,6 +7,40 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <system_error>
+#include <thread>
+
+namespace {
+
+// glibc's heaps for threads other than the main one are mappings of
+// HEAP_MAX_SIZE bytes (2 * 32 MB on 64-bit Linux) aligned to their size; a
+// block in one has NON_MAIN_ARENA set in its size word, an mmap'd block
+// IS_MMAPPED. Where a block says otherwise, nothing is advised.
+constexpr uintptr_t kThreadHeapSize = uintptr_t{64} << 20;
+constexpr size_t kNonMainArena = 0x4, kIsMmapped = 0x2;
+
+// A thread that allocates gets the first thread arena, whose heap is made
+// whole at once (M_TOP_PAD asks for more than it holds), and advises it;
+// glibc gives the arena of an ended thread to the next thread that
+// allocates, so the helpers after it (digests, graph, selectable nodes, the
+// plan's text) allocate there.
+void AdviseFirstThreadHeap() {
+  try {
+    std::thread([] {
+      void* block = malloc(64);
+      if (!block) return;
+      size_t size_word = static_cast<const size_t*>(block)[-1];
+      if ((size_word & kNonMainArena) && !(size_word & kIsMmapped)) {
+        uintptr_t heap = reinterpret_cast<uintptr_t>(block) & ~(kThreadHeapSize - 1);
+        madvise(reinterpret_cast<void*>(heap), kThreadHeapSize, MADV_HUGEPAGE);
+      }
+      free(block);
+    }).join();
+  } catch (const std::system_error&) {  // no thread: that heap stays in 4 KB pages
+  }
+}
+
+}  // namespace
 
 void ReserveHeap(size_t bytes) {
   constexpr size_t kHuge = size_t{2} << 20;
@@ -32,4 +66,5 @@ void ReserveHeap(size_t bytes) {
   if (at < end && end - at <= bytes + kProbe + 2 * kHuge && begin < end)
     madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
   free(probe);  // back into the top of the heap, which stays
+  AdviseFirstThreadHeap();
 }
