@@ -43,6 +43,7 @@
 #include "manifest/parser_memory.h"
 #include "util/canonical_json.h"
 #include "util/hash.h"
+#include "util/heap_pages.h"
 
 namespace od = simdjson::ondemand;
 
@@ -393,6 +394,7 @@ class DefinitionDigester {
   // The helper thread: digests blocks as they come until told to stop.
   void Help() {
     try {
+      AdviseThreadHeap();
       for (;;) {
         {
           std::unique_lock lock(mutex_);

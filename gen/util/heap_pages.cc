@@ -5,10 +5,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
-#include <system_error>
-#include <thread>
 
 namespace {
 
@@ -19,35 +18,27 @@ namespace {
 constexpr uintptr_t kThreadHeapSize = uintptr_t{64} << 20;
 constexpr size_t kNonMainArena = 0x4, kIsMmapped = 0x2;
 
-// A thread that allocates gets the first thread arena, whose heap is made
-// whole at once (M_TOP_PAD asks for more than it holds), and advises it;
-// glibc gives the arena of an ended thread to the next thread that
-// allocates, so the helpers after it (digests, graph, selectable nodes, the
-// plan's text) allocate there.
-void AdviseFirstThreadHeap() {
-  try {
-    std::thread([] {
-      void* block = malloc(64);
-      if (!block) return;
-      size_t size_word = static_cast<const size_t*>(block)[-1];
-      if ((size_word & kNonMainArena) && !(size_word & kIsMmapped)) {
-        uintptr_t heap = reinterpret_cast<uintptr_t>(block) & ~(kThreadHeapSize - 1);
-        madvise(reinterpret_cast<void*>(heap), kThreadHeapSize, MADV_HUGEPAGE);
-      }
-      free(block);
-    }).join();
-  } catch (const std::system_error&) {  // no thread: that heap stays in 4 KB pages
-  }
-}
+std::atomic<bool> g_reserved{false};
 
 }  // namespace
+
+void AdviseThreadHeap() {
+  if (!g_reserved.load(std::memory_order_relaxed)) return;
+  void* block = malloc(64);  // from this thread's arena, attached now if it had none
+  if (!block) return;
+  size_t size_word = static_cast<const size_t*>(block)[-1];
+  if ((size_word & kNonMainArena) && !(size_word & kIsMmapped)) {
+    uintptr_t heap = reinterpret_cast<uintptr_t>(block) & ~(kThreadHeapSize - 1);
+    madvise(reinterpret_cast<void*>(heap), kThreadHeapSize, MADV_HUGEPAGE);
+  }
+  free(block);
+}
 
 void ReserveHeap(size_t bytes) {
   constexpr size_t kHuge = size_t{2} << 20;
   constexpr size_t kProbe = 8 * kHuge;  // more than the top of a young heap holds
-  static bool reserved = false;
-  if (reserved || bytes < kProbe) return;
-  reserved = true;
+  if (g_reserved || bytes < kProbe) return;
+  g_reserved = true;
   // Blocks up to glibc's largest threshold (32 MB) come from the heap, not
   // from a fresh mapping each; freed memory is kept, not handed back.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
@@ -66,5 +57,4 @@ void ReserveHeap(size_t bytes) {
   if (at < end && end - at <= bytes + kProbe + 2 * kHuge && begin < end)
     madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
   free(probe);  // back into the top of the heap, which stays
-  AdviseFirstThreadHeap();
 }
