@@ -647,6 +647,12 @@ void Reorder(const std::vector<size_t>& order, std::vector<T>* entries) {
 // able to stat it: stat() of a name longer than NAME_MAX fails with
 // ENAMETOOLONG, which Ninja reports as an error on every run.
 std::string PathProblem(std::string_view path) {
+  // A relative path of 255 bytes or fewer without ".." in it has no part
+  // that is ".." or longer than 255: nearly every path, settled without
+  // cutting it into parts (60,000 paths at 30,000 nodes).
+  if (path.size() <= 255 && (path.empty() || path.front() != '/') &&
+      path.find("..") == std::string_view::npos)
+    return "";
   if (!path.empty() && path.front() == '/') return "is absolute; it should be relative to its package";
   if (path.size() >= 4096) return "is longer than 4095 bytes";
   size_t start = 0;
