@@ -196,7 +196,10 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   std::future<std::vector<SelectableNode>> selectable_later;
   if (!HasSelection(dbt)) {
     try {
-      selectable_later = std::async(std::launch::async, [&] { return SelectableNodes(manifest, graph); });
+      selectable_later = std::async(std::launch::async, [&] {
+        AdviseThreadHeap();
+        return SelectableNodes(manifest, graph);
+      });
     } catch (const std::system_error&) {  // no thread: made here
     }
   }
@@ -272,6 +275,7 @@ bool Run(CommandRunner& runner, Disk& disk, const GenerateOptions& options, Phas
   std::exception_ptr plan_failure;  // PlanToJson's, rethrown here
   std::jthread plan_writer([&] {
     try {
+      AdviseThreadHeap();
       plan_text = PlanToJson(plan);
     } catch (...) {
       plan_failure = std::current_exception();

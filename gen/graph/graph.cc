@@ -270,7 +270,12 @@ class GraphBuilder {
 bool BuildGraph(const Manifest& manifest, const std::string& manifest_file, Graph* graph,
                 std::string* err) {
   GraphBuilder builder(manifest, manifest_file);
-  return builder.Build(graph, err);
+  if (builder.Build(graph, err)) return true;
+  // The message quotes unique_ids, which may hold newlines (as the
+  // manifest's own messages do, manifest.cc): it stays one line.
+  for (char& c : *err)
+    if (c == '\n' || c == '\r') c = ' ';
+  return false;
 }
 
 bool FingerprintFileContents(const fs::path& project_dir, Graph* graph, std::string* err) {

@@ -238,11 +238,14 @@ std::vector<std::string> GroupKeys(const Policy& policy, const DbtProject& proje
       keys.emplace_back();
       continue;
     }
-    std::string folder = FolderKey(project, node, policy.folder_depth);
+    // Made only where it is used (lexically normal paths cost: a quarter
+    // of the grouping at 30,000 nodes under --policy single).
+    auto folder_key = [&] { return FolderKey(project, node, policy.folder_depth); };
     auto rule = std::find_if(policy.rules.begin(), policy.rules.end(),
                              [&](const PolicyRule& r) { return RuleMatches(r, node); });
     std::string key;
     if (rule != policy.rules.end()) {
+      std::string folder = folder_key();
       key = ExpandGroup(*rule, node, folder, names[i]);
       if (key.empty()) key = folder;  // "" marks a test
       if (settings) settings->emplace(key, GroupSettings{rule->threads, rule->pool});
@@ -252,7 +255,7 @@ std::vector<std::string> GroupKeys(const Policy& policy, const DbtProject& proje
     switch (policy.kind) {
       case PolicyKind::kFolder:
       case PolicyKind::kAuto:  // chosen before grouping; folder when asked directly
-        key = folder;
+        key = folder_key();
         break;
       case PolicyKind::kPerModel: key = names[i]; break;
       case PolicyKind::kTag: key = FirstTag(node, policy.tags); break;
@@ -264,7 +267,7 @@ std::vector<std::string> GroupKeys(const Policy& policy, const DbtProject& proje
       case PolicyKind::kComponent: key = components[i]; break;
       case PolicyKind::kSingle: key = "all_nodes"; break;
     }
-    keys.push_back(key.empty() ? folder : key);
+    keys.push_back(key.empty() ? folder_key() : key);
   }
   return keys;
 }

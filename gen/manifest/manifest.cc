@@ -43,6 +43,7 @@
 #include "manifest/parser_memory.h"
 #include "util/canonical_json.h"
 #include "util/hash.h"
+#include "util/heap_pages.h"
 
 namespace od = simdjson::ondemand;
 
@@ -393,6 +394,7 @@ class DefinitionDigester {
   // The helper thread: digests blocks as they come until told to stop.
   void Help() {
     try {
+      AdviseThreadHeap();
       for (;;) {
         {
           std::unique_lock lock(mutex_);
@@ -606,10 +608,13 @@ std::string SyntaxError(std::string_view text) {
 // entry that belongs at k.
 template <typename T>
 std::vector<size_t> OrderById(const std::vector<T>& entries) {
-  std::vector<size_t> order(entries.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return entries[a].unique_id < entries[b].unique_id; });
+  // The ids sorted side by side with their indices: sorting the indices
+  // reached an entry (hundreds of bytes from the next) for every comparison.
+  std::vector<std::pair<std::string_view, size_t>> ids(entries.size());
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = {entries[i].unique_id, i};
+  std::sort(ids.begin(), ids.end());  // equal ids (reported later) by index
+  std::vector<size_t> order(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) order[i] = ids[i].second;
   return order;
 }
 
@@ -642,6 +647,12 @@ void Reorder(const std::vector<size_t>& order, std::vector<T>* entries) {
 // able to stat it: stat() of a name longer than NAME_MAX fails with
 // ENAMETOOLONG, which Ninja reports as an error on every run.
 std::string PathProblem(std::string_view path) {
+  // A relative path of 255 bytes or fewer without ".." in it has no part
+  // that is ".." or longer than 255: nearly every path, settled without
+  // cutting it into parts (60,000 paths at 30,000 nodes).
+  if (path.size() <= 255 && (path.empty() || path.front() != '/') &&
+      path.find("..") == std::string_view::npos)
+    return "";
   if (!path.empty() && path.front() == '/') return "is absolute; it should be relative to its package";
   if (path.size() >= 4096) return "is longer than 4095 bytes";
   size_t start = 0;

@@ -5,15 +5,40 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
+
+namespace {
+
+// glibc's heaps for threads other than the main one are mappings of
+// HEAP_MAX_SIZE bytes (2 * 32 MB on 64-bit Linux) aligned to their size; a
+// block in one has NON_MAIN_ARENA set in its size word, an mmap'd block
+// IS_MMAPPED. Where a block says otherwise, nothing is advised.
+constexpr uintptr_t kThreadHeapSize = uintptr_t{64} << 20;
+constexpr size_t kNonMainArena = 0x4, kIsMmapped = 0x2;
+
+std::atomic<bool> g_reserved{false};
+
+}  // namespace
+
+void AdviseThreadHeap() {
+  if (!g_reserved.load(std::memory_order_relaxed)) return;
+  void* block = malloc(64);  // from this thread's arena, attached now if it had none
+  if (!block) return;
+  size_t size_word = static_cast<const size_t*>(block)[-1];
+  if ((size_word & kNonMainArena) && !(size_word & kIsMmapped)) {
+    uintptr_t heap = reinterpret_cast<uintptr_t>(block) & ~(kThreadHeapSize - 1);
+    madvise(reinterpret_cast<void*>(heap), kThreadHeapSize, MADV_HUGEPAGE);
+  }
+  free(block);
+}
 
 void ReserveHeap(size_t bytes) {
   constexpr size_t kHuge = size_t{2} << 20;
   constexpr size_t kProbe = 8 * kHuge;  // more than the top of a young heap holds
-  static bool reserved = false;
-  if (reserved || bytes < kProbe) return;
-  reserved = true;
+  if (g_reserved || bytes < kProbe) return;
+  g_reserved = true;
   // Blocks up to glibc's largest threshold (32 MB) come from the heap, not
   // from a fresh mapping each; freed memory is kept, not handed back.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);

@@ -6,6 +6,8 @@
 #include <exception>
 #include <thread>
 
+#include "util/heap_pages.h"
+
 // How many threads ForEachBlock runs work on at most.
 inline constexpr size_t kBlockWorkers = 2;
 
@@ -29,6 +31,7 @@ void ForEachBlock(size_t n, size_t block, size_t min_parallel, Work work) {
   {
     std::jthread helper([&] {
       try {
+        AdviseThreadHeap();
         run(1);
       } catch (...) {
         failure = std::current_exception();

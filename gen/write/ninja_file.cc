@@ -27,6 +27,16 @@ class PathMaker {
   std::string InProject(const fs::path& rel) const {
     return project_ == "." ? rel.generic_string() : project_ + "/" + rel.generic_string();
   }
+  // InProject of a path read as text, without building an fs::path for
+  // it (a batch of 30,000 nodes has some 20,000 files) where that changes
+  // nothing: on POSIX the generic form only joins the parts with one '/',
+  // which differs from the text only where it holds "//".
+  std::string InProjectText(std::string_view rel) const {
+    if (rel.find("//") != std::string_view::npos) return InProject(fs::path(rel));
+    std::string path;
+    if (project_ != ".") path.append(project_).append("/");
+    return path.append(rel);
+  }
   std::string Relative(const fs::path& absolute) const { return RelativePath(absolute, out_dir_); }
 
  private:
@@ -50,7 +60,7 @@ std::vector<std::string> BatchInputs(const Graph& graph, const Batch& batch, con
   SortUnique(&files);
   std::vector<std::string> inputs;
   inputs.reserve(files.size());
-  for (std::string_view file : files) inputs.push_back(paths.InProject(file));
+  for (std::string_view file : files) inputs.push_back(paths.InProjectText(file));
   SortUnique(&inputs);  // as they were, unless the path's form merged two
   return inputs;
 }

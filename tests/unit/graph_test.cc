@@ -274,6 +274,17 @@ TEST(BuildGraph, MissingDependencyNamesBothNodes) {
             "manifest lacks");
 }
 
+// The fuzzer's find: ids quoted from the manifest may hold newlines (JSON
+// allows "\n" in a key); the message stays one line.
+TEST(BuildGraph, MissingDependencyOfAnIdWithNewlinesIsOneLine) {
+  Manifest m;
+  m.project_name = "proj";
+  m.nodes = {MakeNode("model.proj.a\nb", "models/a.sql", {"model.proj.x\r\ny"})};
+  EXPECT_EQ(BuildError(m),
+            "/p/target/manifest.json: node 'model.proj.a b' depends on 'model.proj.x  y', which "
+            "the manifest lacks");
+}
+
 TEST(BuildGraph, MissingDependencyOfAnEphemeralModel) {
   Manifest m;
   m.project_name = "proj";
