@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 
 namespace {
 
@@ -26,7 +27,13 @@ void AdviseThreadHeap() {
   if (!g_reserved.load(std::memory_order_relaxed)) return;
   void* block = malloc(64);  // from this thread's arena, attached now if it had none
   if (!block) return;
-  size_t size_word = static_cast<const size_t*>(block)[-1];
+  // glibc's chunk header: the size word just before the block. The empty
+  // asm hides where the pointer came from: the compiler knows only the 64
+  // bytes malloc returned and would warn that this reads outside them.
+  const char* header = static_cast<const char*>(block) - sizeof(size_t);
+  asm("" : "+r"(header));
+  size_t size_word;
+  std::memcpy(&size_word, header, sizeof(size_t));
   if ((size_word & kNonMainArena) && !(size_word & kIsMmapped)) {
     uintptr_t heap = reinterpret_cast<uintptr_t>(block) & ~(kThreadHeapSize - 1);
     madvise(reinterpret_cast<void*>(heap), kThreadHeapSize, MADV_HUGEPAGE);

@@ -22,6 +22,12 @@ namespace {
 
 const std::string kBuild = "'" + kPaGen.string() + "' --profiles-dir . --policy folder --retries 6 && ninja";
 
+// What Python `code` (no single quote in it) prints, run in `project` by
+// the interpreter of the dbt under test.
+std::string PythonOutput(const fs::path& project, const std::string& code) {
+  return Shell(project, "'" + (kVenv / "python").string() + "' -c '" + code + "'").out;
+}
+
 // unique_id -> status over every batch's run_results.json.
 std::string Statuses(const fs::path& project) {
   Result r = Shell(project,
@@ -911,12 +917,11 @@ TEST_F(WorkerTest, AReloadDecodesOnlyWhatChangedAsDbtDoes) {
 // ConnectionClosedInCleanup, ...): which of dbt's threads takes a node, and
 // so whether it opens a connection or reuses one, is up to the scheduler.
 std::string LoggedEvents(const fs::path& project) {
-  Result r = Shell(project, "'" + (kVenv / "python").string() +
-                                "' -c 'import json,glob,collections\n"
-                                "for f in sorted(glob.glob(\".pa/run/*/logs/dbt.log\")):\n"
-                                "  c=collections.Counter(n for n in (json.loads(l)[\"info\"][\"name\"] for l in open(f)) if \"Connection\" not in n)\n"
-                                "  for k in sorted(c): print(f.split(\"/\")[2], k, c[k])'");
-  return r.out;
+  return PythonOutput(project,
+                      "import json,glob,collections\n"
+                      "for f in sorted(glob.glob(\".pa/run/*/logs/dbt.log\")):\n"
+                      "  c=collections.Counter(n for n in (json.loads(l)[\"info\"][\"name\"] for l in open(f)) if \"Connection\" not in n)\n"
+                      "  for k in sorted(c): print(f.split(\"/\")[2], k, c[k])");
 }
 
 // Issue 11: the child drops the adapter cache's CacheAction events (one per
@@ -1009,21 +1014,18 @@ TEST(WorkerOutsideTheProject, ExitsAndRemovesItsSocketWhenTheProjectIsDeleted) {
   RemoveUnlessFailed(root);
 }
 
-}  // namespace
-
 // The SQL dbt wrote for every batch (target/compiled and target/run), as
 // "<path under .pa/run>\n<text>" blocks, the project's folder replaced.
 std::string WrittenSql(const fs::path& project) {
-  Result r = Shell(project, "'" + (kVenv / "python").string() +
-                                "' -c 'import glob,os\n"
-                                "root=os.getcwd()\n"
-                                "for f in sorted(glob.glob(\".pa/run/*/target/*/**/*.sql\", recursive=True)):\n"
-                                "  print(f); print(open(f).read().replace(root, \"<project>\"))'");
-  return r.out;
+  return PythonOutput(project,
+                      "import glob,os\n"
+                      "root=os.getcwd()\n"
+                      "for f in sorted(glob.glob(\".pa/run/*/target/*/**/*.sql\", recursive=True)):\n"
+                      "  print(f); print(open(f).read().replace(root, \"<project>\"))");
 }
 
 // The zygote compiles the installation's macro templates once it is idle
-// (compile_macro_templates); a child takes them from dbt's TemplateCache
+// (compile_macro_template); a child takes them from dbt's TemplateCache
 // instead of compiling its own (install_macro_templates). The batches then
 // write the same SQL, statuses and warehouse as fresh dbt processes.
 TEST_F(WorkerTest, BatchesTakeTheZygotesMacroTemplatesAndEqualFreshProcesses) {
@@ -1073,3 +1075,5 @@ TEST_F(WorkerTest, EventMessagesBuiltWithoutJsonFormatEqualItsOwn) {
   EXPECT_GE(Count(log, "events: checked against json_format"), 3u) << log;  // parse and batches
   EXPECT_EQ(log.find("events: MISMATCH"), std::string::npos) << log;
 }
+
+}  // namespace
