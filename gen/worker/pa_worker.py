@@ -896,7 +896,7 @@ def rebind_everywhere(name, orig, replacement):
 # is a field's JSON name, any error) is ParseDict's, from the start, so its
 # result and its exceptions are dbt's. PA_WORKER_CHECK_EVENTS=1 builds
 # each message both ways and logs a mismatch (the tests' check);
-# PA_WORKER_DBT_EVENTS=1 leaves ParseDict alone.
+# PA_WORKER_DBT_EVENTS=1 leaves ParseDict (and MessageToDict, below) alone.
 FAST_EVENTS = os.environ.get("PA_WORKER_DBT_EVENTS", "") in ("", "0")
 CHECK_EVENTS = os.environ.get("PA_WORKER_CHECK_EVENTS", "") not in ("", "0")
 
@@ -1116,6 +1116,132 @@ def install_fast_events():
         return message
 
     base_types.ParseDict = fast_parse_dict
+
+
+# The JSON log's line of each event: dbt-common's msg_to_dict calls
+# json_format.MessageToDict (field names kept, fields without presence
+# printed), whose printer looks every field's kind up again for every
+# message. _FastPrinter is that printer with its one per-message method,
+# _RegularMessageToJsonObject, working from a table made once per message
+# type: the same keys, values and order; every other method (time stamps,
+# Structs, floats, enums) is the printer's own, and any field it does not
+# know (an extension) or any error has the printer's method redo the whole
+# message. PA_WORKER_CHECK_EVENTS=1 compares each dict with the printer's.
+_DICT_PLANS = {}  # message full name -> ({field number: (name, kind)}, [(name, default)])
+
+
+def _dict_plan(printer, desc):
+    plan = _DICT_PLANS.get(desc.full_name)
+    if plan is not None:
+        return plan
+    from google.protobuf import descriptor as D
+
+    F = D.FieldDescriptor
+    kinds, defaults = {}, []
+    for f in desc.fields:
+        sub = f.message_type
+        if sub is not None and sub.GetOptions().map_entry:
+            kind = "map"
+        elif f.label == F.LABEL_REPEATED:
+            kind = "repeated"
+        elif f.cpp_type == F.CPPTYPE_MESSAGE:
+            kind = "message"
+        elif f.cpp_type == F.CPPTYPE_STRING and f.type == F.TYPE_STRING:
+            kind = "str"
+        elif f.cpp_type == F.CPPTYPE_BOOL:
+            kind = "bool"
+        elif f.cpp_type in (F.CPPTYPE_INT64, F.CPPTYPE_UINT64):
+            kind = "int64"
+        elif f.cpp_type in (F.CPPTYPE_INT32, F.CPPTYPE_UINT32):
+            kind = "int32"
+        else:
+            kind = "printer"  # floats, enums, bytes
+        kinds[f.number] = (f.name, kind)
+        if not f.has_presence:
+            if kind == "map":
+                defaults.append((f.name, dict))
+            elif kind == "repeated":
+                defaults.append((f.name, list))
+            else:
+                value = printer._FieldToJsonObject(f, f.default_value)
+                defaults.append((f.name, lambda value=value: value))
+    plan = (kinds, defaults)
+    _DICT_PLANS[desc.full_name] = plan
+    return plan
+
+
+def install_fast_event_dicts():
+    """In the zygote, for every child: msg_to_dict prints with _FastPrinter."""
+    try:
+        import dbt_common.events.functions as functions
+        from google.protobuf import json_format
+    except Exception:
+        return
+    orig = functions.MessageToDict
+    if orig is not json_format.MessageToDict:
+        return
+
+    class _FastPrinter(json_format._Printer):
+        def _RegularMessageToJsonObject(self, message, js):
+            if js:
+                return super()._RegularMessageToJsonObject(message, js)
+            try:
+                kinds, defaults = _dict_plan(self, message.DESCRIPTOR)
+                for field, value in message.ListFields():
+                    name, kind = kinds[field.number] if not field.is_extension else (None, None)
+                    if kind == "str":
+                        js[name] = str(value)
+                    elif kind == "message":
+                        js[name] = self._MessageToJsonObject(value)
+                    elif kind == "bool":
+                        js[name] = bool(value)
+                    elif kind == "int64":
+                        js[name] = str(value)
+                    elif kind == "int32":
+                        js[name] = value
+                    elif kind == "repeated":
+                        js[name] = [self._FieldToJsonObject(field, v) for v in value]
+                    elif kind == "map":
+                        v_field = field.message_type.fields_by_name["value"]
+                        js[name] = {(("true" if key else "false") if isinstance(key, bool) else str(key)):
+                                    self._FieldToJsonObject(v_field, value[key]) for key in value}
+                    elif kind == "printer":
+                        js[name] = self._FieldToJsonObject(field, value)
+                    else:
+                        raise _Slow()
+                for name, default in defaults:
+                    if name not in js:
+                        js[name] = default()
+                return js
+            except Exception:
+                js.clear()
+                return super()._RegularMessageToJsonObject(message, js)
+
+    reported = set()
+
+    def message_to_dict(message, always_print_fields_with_no_presence=False,
+                        preserving_proto_field_name=False, use_integers_for_enums=False,
+                        descriptor_pool=None, float_precision=None):
+        if not (always_print_fields_with_no_presence and preserving_proto_field_name) \
+                or use_integers_for_enums or descriptor_pool is not None or float_precision is not None:
+            return orig(message, always_print_fields_with_no_presence, preserving_proto_field_name,
+                        use_integers_for_enums, descriptor_pool, float_precision)
+        fast = _FastPrinter(True, False, None, None, True)._MessageToJsonObject(message)
+        if CHECK_EVENTS:
+            slow = orig(message, True, True)
+            same = json.dumps(fast, sort_keys=True, default=repr) == json.dumps(slow, sort_keys=True, default=repr)
+            name = message.DESCRIPTOR.full_name
+            if not same:
+                if name not in reported:
+                    reported.add(name)
+                    marker("events: MISMATCH in the dict of %s" % name)
+                return slow
+            if "dicts" not in reported:
+                reported.add("dicts")
+                marker("events: dicts checked against json_format")
+        return fast
+
+    functions.MessageToDict = message_to_dict
 
 
 # PA_WORKER_DBT_CACHE_EVENTS=1: dbt builds every cache event's message (to compare).
@@ -2537,6 +2663,7 @@ def main():
         install_one_shot_write_json()
     if FAST_EVENTS:
         install_fast_events()
+        install_fast_event_dicts()
     load_warm_file()
     read_jinja_trees()
     read_schemas()

@@ -1053,9 +1053,11 @@ TEST_F(WorkerTest, BatchesTakeTheZygotesMacroTemplatesAndEqualFreshProcesses) {
   EXPECT_EQ(WarehouseDigest(without), reference_);
 }
 
-// Every event message the worker's children build without json_format
-// (install_fast_events) equals json_format's: PA_WORKER_CHECK_EVENTS=1
-// builds each both ways and logs a mismatch. A build that succeeds, one
+// Every event message the worker's children build without json_format's
+// parser (install_fast_events), and every JSON log line's dict they print
+// with the table-driven printer (install_fast_event_dicts), equals
+// json_format's: PA_WORKER_CHECK_EVENTS=1 makes each both ways and logs a
+// mismatch. A build that succeeds, one
 // where a model fails (error results, skipped nodes) and the edit's parse
 // in between.
 TEST_F(WorkerTest, EventMessagesBuiltWithoutJsonFormatEqualItsOwn) {
@@ -1073,6 +1075,7 @@ TEST_F(WorkerTest, EventMessagesBuiltWithoutJsonFormatEqualItsOwn) {
   std::string log = WorkerLog(project);
   EXPECT_NE(log.find("events: messages built without json_format"), std::string::npos) << log;
   EXPECT_GE(Count(log, "events: checked against json_format"), 3u) << log;  // parse and batches
+  EXPECT_GE(Count(log, "events: dicts checked against json_format"), 3u) << log;  // the JSON log's lines
   EXPECT_EQ(log.find("events: MISMATCH"), std::string::npos) << log;
 }
 
