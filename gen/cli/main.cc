@@ -21,6 +21,7 @@
 #include "exec/status.h"
 #include "exec/trace.h"
 #include "plan/layout.h"
+#include "util/escape.h"
 #include "util/disk.h"
 #include "worker/worker_runner.h"
 
@@ -243,8 +244,7 @@ int Main(int argc, char** argv) {
 
 // One line on stderr, whatever the message holds.
 void PrintLastError(std::string message) {
-  for (char& c : message)
-    if (c == '\n' || c == '\r') c = ' ';
+  NewlinesToSpaces(&message);
   std::fprintf(stderr, "pa-gen: error: %s\n", message.c_str());
 }
 

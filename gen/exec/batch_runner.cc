@@ -231,17 +231,6 @@ std::vector<std::string> BlockedLines(const std::string& batch,
                       blocked.size(), blocked.size() == 1 ? "" : "s", named)};
 }
 
-// No stamp for work that did not succeed, and no .pa/build.ok either: the
-// dbt rule is restat, so for a batch whose stamp never existed (new to
-// build.ninja) Ninja would find the missing stamp unchanged and skip the
-// check edge, whose build.ok from an earlier build looks newer than its
-// inputs: a failed build would end 0. A missing build.ok makes the check
-// edge run (and fail the build).
-void RemoveSuccess(Disk& disk, const fs::path& project, const fs::path& stamp) {
-  disk.RemoveFile(stamp);
-  disk.RemoveFile(project / BuildOkPath());
-}
-
 bool IsNodeFailure(const DbtRun& run, const BatchOutcome& outcome, bool have_results,
                    bool blocked) {
   const CommandResult& r = run.result;
@@ -302,7 +291,7 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
       std::vector<NodeResult> own = RecordBlocked(blocked, NowNs(), &state);
       if (!SaveBatchState(disk, StateFile(project, batch->name), KeepMembers(*batch, state), &err))
         return Fail({fmt::format("batch {}: {}", batch->name, err)});
-      RemoveSuccess(disk, project, stamp);
+      RemoveStamp(disk, project, batch->name);
       std::string merge_err;
       if (!MergeIntoBuildResults(disk, project, plan, {"", own}, &merge_err))
         Say(fmt::format("batch {}: {}", batch->name, merge_err));
@@ -387,7 +376,7 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
       return 0;
     }
     // No stamp for work that did not succeed: the next ninja runs the batch again.
-    RemoveSuccess(disk, project, stamp);
+    RemoveStamp(disk, project, batch->name);
   }
   lines.insert(lines.end(), outcome.lines.begin(), outcome.lines.end());
   if (!saved) {

@@ -118,6 +118,11 @@ void SaveFixedCostSeconds(Disk& disk, const fs::path& project_dir, double second
   SaveSecondsFile(disk, FixedCostFile(project_dir), seconds);
 }
 
+void RemoveStamp(Disk& disk, const fs::path& project_dir, const std::string& batch) {
+  disk.RemoveFile(project_dir / StampPath(batch));
+  disk.RemoveFile(project_dir / BuildOkPath());
+}
+
 bool RegroupState(Disk& disk, const fs::path& project_dir, const Plan& plan, const BatchState& all,
                   std::string* err, const std::set<std::string>& unselected) {
   std::set<std::string> files = StateFiles(disk, project_dir);
@@ -143,10 +148,8 @@ bool RegroupState(Disk& disk, const fs::path& project_dir, const Plan& plan, con
   for (const fs::path name : disk.ListDir(StampDir(project_dir)))
     if (name.extension() == ".stamp" && !batches.count(name.stem().string()))
       disk.RemoveFile(StampDir(project_dir) / name);
-  // A batch without a stamp (new to the plan, or not built) has work to do,
-  // so an earlier build's build.ok no longer holds, and must go: the dbt
-  // rule is restat, and after such a batch fails (its stamp missing before
-  // and after) Ninja would skip the check edge and end the build with 0.
+  // A batch without a stamp (new to the plan, or not built) has work to do:
+  // an earlier build's build.ok no longer holds (see RemoveStamp).
   for (const PlanBatch& batch : plan.batches)
     if (!disk.Exists(project_dir / StampPath(batch.name))) {
       disk.RemoveFile(project_dir / BuildOkPath());

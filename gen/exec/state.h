@@ -50,6 +50,15 @@ void SaveStartupSeconds(Disk& disk, const fs::path& project_dir, double seconds)
 double LoadFixedCostSeconds(Disk& disk, const fs::path& project_dir);
 void SaveFixedCostSeconds(Disk& disk, const fs::path& project_dir, double seconds);
 
+// Removes batch's stamp, and .pa/build.ok with it: no stamp for work that
+// did not succeed, and no build.ok while any batch lacks its stamp. The dbt
+// rule is restat, so when a batch whose stamp was already missing (new to
+// build.ninja, forgotten) fails, Ninja finds the stamp unchanged and would
+// skip the check edge, whose build.ok from an earlier build looks newer
+// than its inputs: a failed build would end 0. Without build.ok the check
+// edge runs. RegroupState removes build.ok for a batch without a stamp.
+void RemoveStamp(Disk& disk, const fs::path& project_dir, const std::string& batch);
+
 // After a regeneration: moves every node's state (`all`, from LoadAllState)
 // to the file of the batch that now holds it (a policy change keeps what
 // was built), drops nodes that left the project, and removes the stamps and

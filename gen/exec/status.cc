@@ -200,8 +200,7 @@ int Forget(Disk& disk, const fs::path& plan_file, const std::vector<std::string>
       fmt::print(stderr, "pa-gen: {}\n", err);
       return 2;
     }
-    disk.RemoveFile(project / StampPath(batch.name));  // so Ninja runs the batch
-    disk.RemoveFile(project / BuildOkPath());  // and the check edge after it (RegroupState)
+    RemoveStamp(disk, project, batch.name);  // so Ninja runs the batch, and the check after it
   }
   for (const std::string& name : wanted) {
     if (!matched.count(name)) {

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "util/escape.h"
 #include "util/hash.h"
 #include "util/parallel.h"
 #include "util/topo.h"
@@ -273,8 +274,7 @@ bool BuildGraph(const Manifest& manifest, const std::string& manifest_file, Grap
   if (builder.Build(graph, err)) return true;
   // The message quotes unique_ids, which may hold newlines (as the
   // manifest's own messages do, manifest.cc): it stays one line.
-  for (char& c : *err)
-    if (c == '\n' || c == '\r') c = ' ';
+  NewlinesToSpaces(err);
   return false;
 }
 

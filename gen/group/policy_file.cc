@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "util/escape.h"
 #include "util/glob.h"
 
 namespace {
@@ -205,8 +206,7 @@ bool ParsePolicyFile(const std::string& text, const std::string& filename, Polic
   if (ParsePolicyText(text, filename, policy, err)) return true;
   // yaml-cpp's messages and the quoted keys can hold the newline they
   // complain about (the fuzzer's find): the error stays one line.
-  for (char& c : *err)
-    if (c == '\n' || c == '\r') c = ' ';
+  NewlinesToSpaces(err);
   return false;
 }
 

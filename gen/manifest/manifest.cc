@@ -42,6 +42,7 @@
 
 #include "manifest/parser_memory.h"
 #include "util/canonical_json.h"
+#include "util/escape.h"
 #include "util/hash.h"
 #include "util/heap_pages.h"
 
@@ -959,8 +960,7 @@ bool ParseManifestText(const ManifestText& text, const std::string& filename, Ma
   if (parsed) return true;
   // The messages quote keys and paths from the manifest, which may hold
   // newlines (the fuzzer's first find): the error stays one line.
-  for (char& c : *err)
-    if (c == '\n' || c == '\r') c = ' ';
+  NewlinesToSpaces(err);
   return false;
 }
 

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "util/escape.h"
+
 namespace {
 
 std::vector<std::string> PathList(const YAML::Node& root, const char* key,
@@ -54,8 +56,7 @@ bool LoadProject(const fs::path& dir, DbtProject* project, std::string* err) {
                                       : "dbt_packages";
   } catch (const YAML::Exception& e) {
     *err = fmt::format("{}: {}", file.string(), e.what());
-    for (char& c : *err)  // yaml-cpp may quote the newline it complains about
-      if (c == '\n' || c == '\r') c = ' ';
+    NewlinesToSpaces(err);  // yaml-cpp may quote the newline it complains about
     return false;
   }
   return true;

@@ -45,6 +45,11 @@ std::string ShellQuote(std::string_view word) {
   return out;
 }
 
+void NewlinesToSpaces(std::string* text) {
+  for (char& c : *text)
+    if (c == '\n' || c == '\r') c = ' ';
+}
+
 std::string OneLine(const std::string& text) {
   std::string line;
   bool space = false;

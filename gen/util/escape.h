@@ -21,3 +21,8 @@ std::string ShellQuote(std::string_view word);
 // error): the text on one line, each run of whitespace one space, for a
 // terminal and for grep.
 std::string OneLine(const std::string& text);
+
+// pa-gen's own errors quote keys, ids and paths from the user's files,
+// which may hold newlines: each '\n' and '\r' becomes a space, so that the
+// error stays one line (and nothing else changes).
+void NewlinesToSpaces(std::string* text);

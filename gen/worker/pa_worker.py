@@ -40,6 +40,7 @@ import signal
 import socket
 import struct
 import time
+import types
 import gc
 import atexit
 import threading
@@ -906,6 +907,8 @@ class _Slow(Exception):
 
 
 _EVENT_PLANS = {}  # message full name -> {key: (field name, kind, message descriptor)}
+# What the conversions use, set by install_fast_events (no import per event).
+_PB = types.SimpleNamespace()
 _TIMESTAMP_TEXT = None  # compiled lazily: YYYY-MM-DDTHH:MM:SS[.fraction]Z
 
 
@@ -961,8 +964,6 @@ def _event_plan(desc):
 def _timestamp(text):
     """A Timestamp of RFC 3339 text, as Timestamp.FromJsonString makes it."""
     global _TIMESTAMP_TEXT
-    from google.protobuf import timestamp_pb2
-
     if _TIMESTAMP_TEXT is None:
         import re
 
@@ -970,19 +971,17 @@ def _timestamp(text):
                                      r"(?:\.([0-9]{1,9}))?Z", re.ASCII)
     m = _TIMESTAMP_TEXT.fullmatch(text)
     if m is None:
-        ts = timestamp_pb2.Timestamp()
+        ts = _PB.timestamp_pb2.Timestamp()
         ts.FromJsonString(text)  # its own checks; a ValueError is ParseDict's
         return ts
-    import datetime
-
     y, mo, d, h, mi, sec, frac = m.groups()
     # strptime's checks are datetime's (no leap second, days of the month).
-    td = datetime.datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec)) - datetime.datetime(1970, 1, 1)
+    td = _PB.datetime(int(y), int(mo), int(d), int(h), int(mi), int(sec)) - _PB.epoch
     seconds = td.seconds + td.days * 86400
     nanos = round(float("0." + frac) * 1e9) if frac else 0
     if not (-62135596800 <= seconds <= 253402300799 and 0 <= nanos < 1000000000):
         raise _Slow()
-    return timestamp_pb2.Timestamp(seconds=int(seconds), nanos=int(nanos))
+    return _PB.timestamp_pb2.Timestamp(seconds=int(seconds), nanos=int(nanos))
 
 
 def _event_scalar(kind, v):
@@ -1025,14 +1024,12 @@ def _event_kwargs(js, desc, depth):
                 raise _Slow()
             out[name] = _timestamp(v)
         elif kind == "struct":
-            from google.protobuf import json_format, struct_pb2
-
             if type(v) is not dict:
                 raise _Slow()
-            st = struct_pb2.Struct()
+            st = _PB.struct_pb2.Struct()
             if v:
                 # json_format's own conversion, as deep as ParseDict would allow here
-                json_format._Parser(False, None, 100 - depth).ConvertMessage(v, st, "")
+                _PB.json_format._Parser(False, None, 100 - depth).ConvertMessage(v, st, "")
             out[name] = st
         elif kind == "map_str":
             if type(v) is not dict:
@@ -1067,11 +1064,15 @@ def install_fast_events():
     their messages with fast_parse_dict."""
     global _UNPAIRED_SURROGATE, _FLOAT_MIN, _FLOAT_MAX
     try:
+        import datetime
+
         import dbt_common.events.base_types as base_types
-        from google.protobuf import json_format
+        from google.protobuf import json_format, struct_pb2, timestamp_pb2
         from google.protobuf.internal import type_checkers
     except Exception:
         return
+    _PB.json_format, _PB.struct_pb2, _PB.timestamp_pb2 = json_format, struct_pb2, timestamp_pb2
+    _PB.datetime, _PB.epoch = datetime.datetime, datetime.datetime(1970, 1, 1)
     orig = base_types.ParseDict
     if orig is not json_format.ParseDict:
         return
