@@ -522,10 +522,10 @@ TEST(RecordCpu, TheNodesSpanIsFromTheFirstStartToTheLastEnd) {
                  "completed_at": "2026-12-01T10:00:07.250000Z"}]},
     {"unique_id": "model.p.c", "status": "skipped", "thread_id": "Thread-1", "execution_time": 0,
      "timing": []}]})";
-  EXPECT_DOUBLE_EQ(NodeSpanSeconds(text), 5.75);
-  EXPECT_DOUBLE_EQ(NodeSpanSeconds(R"({"metadata": {"invocation_started_at": "2026-12-01T10:00:00Z",
-      "generated_at": "2026-12-01T10:00:09Z"}, "results": []})"), 0);
-  EXPECT_DOUBLE_EQ(NodeSpanSeconds("not json"), 0);
+  EXPECT_DOUBLE_EQ(NodeSpanSeconds(nlohmann::json::parse(text)), 5.75);
+  EXPECT_DOUBLE_EQ(NodeSpanSeconds(nlohmann::json::parse(R"({"metadata": {"invocation_started_at": "2026-12-01T10:00:00Z",
+      "generated_at": "2026-12-01T10:00:09Z"}, "results": []})")), 0);
+  EXPECT_DOUBLE_EQ(NodeSpanSeconds(nlohmann::json("not run results")), 0);
 }
 
 TEST(DbtOutput, TransientFailures) {
