@@ -10,6 +10,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "dbt/dbt.h"
 #include "exec/gate.h"
@@ -134,11 +135,10 @@ bool RunWithRetries(CommandRunner& runner, Disk& disk, const CommandRequest& com
   }
 }
 
-double NodeSpanSeconds(const std::string& run_results_json) {
+double NodeSpanSeconds(const nlohmann::json& run_results) {
   TraceRun run;
   std::string err;
-  if (!ParseTraceRun("", run_results_json, "run_results.json", &run, &err) || run.slices.empty())
-    return 0;
+  if (!TraceRunFromJson("", run_results, "run_results.json", &run, &err) || run.slices.empty()) return 0;
   std::int64_t start = run.slices[0].start_us, end = run.slices[0].end_us;
   for (const TraceSlice& s : run.slices) {
     start = std::min(start, s.start_us);
@@ -293,7 +293,7 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
         return Fail({fmt::format("batch {}: {}", batch->name, err)});
       RemoveStamp(disk, project, batch->name);
       std::string merge_err;
-      if (!MergeIntoBuildResults(disk, project, plan, {"", own}, &merge_err))
+      if (!MergeIntoBuildResults(disk, project, plan, {nlohmann::json(), own}, &merge_err))
         Say(fmt::format("batch {}: {}", batch->name, merge_err));
     }
     for (const std::string& line : BlockedLines(batch->name, blocked)) Say(line);
@@ -330,7 +330,15 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
     std::vector<NodeResult> results;
     std::string results_err;
     double elapsed = 0;
-    have_results = LoadRunResults(disk, results_file, &results, &results_err, &elapsed);
+    // Read and parsed once, for the outcomes, the cost model and the merge.
+    std::string results_text;
+    nlohmann::json run_results;
+    if (disk.ReadFile(results_file, &results_text, &results_err)) {
+      run_results = nlohmann::json::parse(results_text, nullptr, /*allow_exceptions=*/false);
+      have_results =
+          RunResultsFromJson(run_results, results_file.string(), &results, &results_err, &elapsed);
+    }
+    results_text.clear();
     if (have_results && elapsed > 0 && run.wall_seconds > elapsed)
       SaveStartupSeconds(disk, project, run.wall_seconds - elapsed);
     // Killed before the end (timeout, signal, crash): dbt's log still tells
@@ -343,10 +351,7 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
     // was its own CPU: the cost model's (group/predict.h).
     double node_seconds = 0;
     for (const NodeResult& r : results) node_seconds += r.execution_time;
-    std::string results_text, unread;
-    double span = have_results && disk.ReadFile(results_file, &results_text, &unread)
-                      ? NodeSpanSeconds(results_text)
-                      : 0;
+    double span = have_results ? NodeSpanSeconds(run_results) : 0;
     if (span > 0 && run.wall_seconds > span) SaveFixedCostSeconds(disk, project, run.wall_seconds - span);
     RecordCpu(results,
               have_results ? CpuShare(run.result.cpu_seconds, run.wall_seconds, span > 0 ? span : elapsed,
@@ -358,8 +363,7 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
     saved = SaveBatchState(disk, StateFile(project, batch->name), kept, &err);
     // The build's run_results.json: dbt's entries, and ours for what dbt
     // did not report (killed, or never selected because of a failure upstream).
-    BatchResults merged{"", std::move(own)};
-    if (have_results) disk.ReadFile(results_file, &merged.dbt_run_results, &results_err);
+    BatchResults merged{have_results ? std::move(run_results) : nlohmann::json(), std::move(own)};
     if (!have_results) merged.own.insert(merged.own.end(), results.begin(), results.end());
     std::set<std::string> reported;
     for (const NodeResult& r : results) reported.insert(r.unique_id);
@@ -367,7 +371,7 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
       if (!reported.count(m->unique_id))
         merged.own.push_back({m->unique_id, "skipped", "not run: dbt stopped or did not report it", 0});
     std::string merge_err;
-    if (!MergeIntoBuildResults(disk, project, plan, merged, &merge_err))
+    if (!MergeIntoBuildResults(disk, project, plan, std::move(merged), &merge_err))
       lines.push_back(fmt::format("batch {}: {}", batch->name, merge_err));
     if (saved && run.result.exit_code == 0 && outcome.failed == 0 && blocked.empty()) {
       if (!disk.Touch(stamp, &err)) return Fail({fmt::format("batch {}: {}", batch->name, err)});

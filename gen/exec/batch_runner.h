@@ -81,8 +81,8 @@ BatchOutcome RecordOutcomes(const std::vector<const PlanMember*>& selected,
                             long long finished, const fs::path& log_file, BatchState* state);
 
 // From the first node's start to the last one's end, as dbt timed them in
-// its run_results.json, in seconds; 0 when no node is timed.
-double NodeSpanSeconds(const std::string& run_results_json);
+// its run_results.json (parsed), in seconds; 0 when no node is timed.
+double NodeSpanSeconds(const nlohmann::json& run_results);
 
 // Of the nodes' execution times (`node_seconds`, their sum), the share that
 // was the dbt process's own CPU: its CPU time (`cpu_seconds`, < 0: not

@@ -45,8 +45,7 @@ json OwnEntry(const NodeResult& r) {
 
 }  // namespace
 
-std::string MergeRunResults(const std::string& existing, const BatchResults& batch,
-                            const Plan& plan) {
+std::string MergeRunResults(const std::string& existing, BatchResults batch, const Plan& plan) {
   std::set<std::string> members;
   for (const PlanBatch& b : plan.batches)
     for (const PlanMember& m : b.members) members.insert(m.unique_id);
@@ -65,7 +64,7 @@ std::string MergeRunResults(const std::string& existing, const BatchResults& bat
   double elapsed = doc.contains("elapsed_time") && doc["elapsed_time"].is_number()
                        ? doc["elapsed_time"].get<double>()
                        : 0.0;
-  json run = Parse(batch.dbt_run_results);
+  json& run = batch.dbt_run_results;
   if (run.is_object() && run.contains("results") && run["results"].is_array()) {
     for (json& r : run["results"])
       if (r.is_object() && r.contains("unique_id") && r["unique_id"].is_string()) {
@@ -102,7 +101,7 @@ std::string MergeRunResults(const std::string& existing, const BatchResults& bat
 }
 
 bool MergeIntoBuildResults(Disk& disk, const fs::path& project, const Plan& plan,
-                           const BatchResults& batch, std::string* err) {
+                           BatchResults batch, std::string* err) {
   FileLock lock;
   if (!disk.Lock(MergedRunResultsLockFile(project), &lock, [](const std::string&) {}, err))
     return false;
@@ -111,7 +110,7 @@ bool MergeIntoBuildResults(Disk& disk, const fs::path& project, const Plan& plan
   if (disk.Exists(file)) disk.ReadFile(file, &existing, &ignored);
   std::string merged;
   try {
-    merged = MergeRunResults(existing, batch, plan);
+    merged = MergeRunResults(existing, std::move(batch), plan);
   } catch (const std::exception& e) {  // nlohmann's: a message that is not UTF-8, say
     *err = fmt::format("{}: cannot merge this batch's results: {}", file.string(), e.what());
     return false;

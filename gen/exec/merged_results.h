@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "exec/run_results.h"
 #include "plan/plan.h"
 #include "util/disk.h"
@@ -20,19 +22,19 @@
 // dbt, with args as of a plain `dbt build` of the project (pa-gen's
 // selection and per-batch paths removed), which `dbt retry` replays.
 
-// What one batch adds: dbt's run_results.json text ("" when dbt wrote none)
-// and results of pa-gen's own (skipped, or not reported by dbt).
+// What one batch adds: dbt's run_results.json, parsed (null when dbt wrote
+// none; the merge moves its entries out), and results of pa-gen's own
+// (skipped, or not reported by dbt).
 struct BatchResults {
-  std::string dbt_run_results;
+  nlohmann::json dbt_run_results;
   std::vector<NodeResult> own;
 };
 
 // Merges into `existing` (the merged file's text; "" or unreadable: start
 // afresh) and returns the new text. Keeps only ids that are members of `plan`.
-std::string MergeRunResults(const std::string& existing, const BatchResults& batch,
-                            const Plan& plan);
+std::string MergeRunResults(const std::string& existing, BatchResults batch, const Plan& plan);
 
 // Reads, merges and writes .pa/run_results.json under its lock. Errors are
 // returned, not fatal: the batch's own state is what pa-gen relies on.
 bool MergeIntoBuildResults(Disk& disk, const fs::path& project, const Plan& plan,
-                           const BatchResults& batch, std::string* err);
+                           BatchResults batch, std::string* err);

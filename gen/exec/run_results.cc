@@ -7,8 +7,18 @@ bool LoadRunResults(Disk& disk, const fs::path& path, std::vector<NodeResult>* r
                     double* elapsed_seconds) {
   std::string text;
   if (!disk.ReadFile(path, &text, err)) return false;
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return RunResultsFromJson(doc, path.string(), results, err, elapsed_seconds);
+}
+
+bool RunResultsFromJson(const nlohmann::json& doc, const std::string& source,
+                        std::vector<NodeResult>* results, std::string* err,
+                        double* elapsed_seconds) {
+  if (doc.is_discarded()) {
+    *err = fmt::format("{}: unreadable run results: not JSON", source);
+    return false;
+  }
   try {
-    nlohmann::json doc = nlohmann::json::parse(text);
     if (elapsed_seconds) *elapsed_seconds = doc.value("elapsed_time", 0.0);
     for (const auto& r : doc.at("results")) {
       NodeResult result;
@@ -20,7 +30,7 @@ bool LoadRunResults(Disk& disk, const fs::path& path, std::vector<NodeResult>* r
       results->push_back(std::move(result));
     }
   } catch (const nlohmann::json::exception& e) {
-    *err = fmt::format("{}: unreadable run results: {}", path.string(), e.what());
+    *err = fmt::format("{}: unreadable run results: {}", source, e.what());
     return false;
   }
   return true;

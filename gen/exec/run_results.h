@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "util/disk.h"
 #include "util/fs.h"
 
@@ -18,6 +20,12 @@ struct NodeResult {
 // its first node on, without dbt's start-up.
 bool LoadRunResults(Disk& disk, const fs::path& path, std::vector<NodeResult>* results, std::string* err,
                     double* elapsed_seconds = nullptr);
+
+// The same from the parsed document, for a caller that uses it more than once
+// (a batch's 4,001 results take 50 ms to parse); *err names `source`.
+bool RunResultsFromJson(const nlohmann::json& doc, const std::string& source,
+                        std::vector<NodeResult>* results, std::string* err,
+                        double* elapsed_seconds = nullptr);
 
 // The nodes a dbt run finished, from its JSON log (`--log-format-file json`):
 // what survives when dbt is killed before it writes run_results.json. Lines

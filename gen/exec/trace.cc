@@ -85,7 +85,12 @@ bool ParseDbtTimestamp(const std::string& text, std::int64_t* micros) {
 
 bool ParseTraceRun(const std::string& batch, const std::string& run_results_json,
                    const std::string& source, TraceRun* run, std::string* err) {
-  nlohmann::json doc = nlohmann::json::parse(run_results_json, nullptr, /*allow_exceptions=*/false);
+  return TraceRunFromJson(batch, nlohmann::json::parse(run_results_json, nullptr, /*allow_exceptions=*/false),
+                          source, run, err);
+}
+
+bool TraceRunFromJson(const std::string& batch, const nlohmann::json& doc, const std::string& source,
+                      TraceRun* run, std::string* err) {
   if (!doc.is_object() || !doc.contains("results") || !doc["results"].is_array() ||
       !doc.contains("metadata") || !doc["metadata"].is_object()) {
     *err = fmt::format("{}: not dbt run results", source);

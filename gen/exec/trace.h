@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "util/disk.h"
 #include "util/fs.h"
 
@@ -42,6 +44,10 @@ bool ParseDbtTimestamp(const std::string& text, std::int64_t* micros);
 // A run from the text of run_results.json; false with *err naming `source`.
 bool ParseTraceRun(const std::string& batch, const std::string& run_results_json,
                    const std::string& source, TraceRun* run, std::string* err);
+
+// The same from the parsed document (exec parses a batch's results once).
+bool TraceRunFromJson(const std::string& batch, const nlohmann::json& doc, const std::string& source,
+                      TraceRun* run, std::string* err);
 
 // The trace file's text: runs ordered by start, then batch name.
 std::string TraceJson(std::vector<TraceRun> runs);

@@ -213,8 +213,9 @@ TEST_F(PostgresTest, PlanalignBuildsWhatDbtBuildBuilds) {
   EXPECT_EQ(touched.code, 0) << touched.out;
   for (const auto& run : fs::directory_iterator(project / ".pa" / "run")) {
     fs::path results = run.path() / "target" / "run_results.json";
-    if (fs::exists(results))
+    if (fs::exists(results)) {
       EXPECT_LT(fs::last_write_time(results), fs::last_write_time(root_ / "marker")) << touched.out;
+    }
   }
   EXPECT_EQ(PostgresDigest("pa_built_db"), expected);
 }

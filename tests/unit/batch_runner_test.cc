@@ -311,11 +311,11 @@ TEST(MergeRunResults, KeepsEachNodesLastResultInDbtsSchema) {
                               {"model.p.c", "p.c", "fc", {}}}}};
   plan.dbt.threads = 4;
   std::string first = MergeRunResults(
-      "", {R"({"metadata": {"invocation_id": "one"}, "elapsed_time": 1.0, "args": {"which": "build",
+      "", {nlohmann::json::parse(R"({"metadata": {"invocation_id": "one"}, "elapsed_time": 1.0, "args": {"which": "build",
            "select": ["p.a"], "partial_parse_file_path": "x", "target_path": "t", "vars": {}},
            "results": [{"unique_id": "model.p.b", "status": "error"},
                        {"unique_id": "model.p.a", "status": "success"},
-                       {"unique_id": "model.p.gone", "status": "success"}]})", {}},
+                       {"unique_id": "model.p.gone", "status": "success"}]})"), {}},
       plan);
   nlohmann::json doc = nlohmann::json::parse(first);
   EXPECT_EQ(doc["metadata"]["invocation_id"], "one");
@@ -328,8 +328,8 @@ TEST(MergeRunResults, KeepsEachNodesLastResultInDbtsSchema) {
 
   // A later batch run replaces b's entry; pa-gen's own entry for c.
   std::string second = MergeRunResults(
-      first, {R"({"metadata": {"invocation_id": "two"}, "elapsed_time": 2.0,
-                 "results": [{"unique_id": "model.p.b", "status": "success"}]})",
+      first, {nlohmann::json::parse(R"({"metadata": {"invocation_id": "two"}, "elapsed_time": 2.0,
+                 "results": [{"unique_id": "model.p.b", "status": "success"}]})"),
               {{"model.p.c", "skipped", "skipped because upstream model.p.x failed", 0}}},
       plan);
   doc = nlohmann::json::parse(second);
@@ -342,7 +342,7 @@ TEST(MergeRunResults, KeepsEachNodesLastResultInDbtsSchema) {
   EXPECT_TRUE(doc["results"][2].contains("adapter_response"));
   EXPECT_EQ(doc["args"]["which"], "build");  // kept from the first
   // Unreadable old text: start afresh.
-  EXPECT_EQ(nlohmann::json::parse(MergeRunResults("{cut", {"", {}}, plan))["results"].size(), 0u);
+  EXPECT_EQ(nlohmann::json::parse(MergeRunResults("{cut", {nlohmann::json(), {}}, plan))["results"].size(), 0u);
 }
 
 TEST_F(BatchRunnerTest, KilledBeforeResultsTheLogKeepsFinishedNodes) {
@@ -522,10 +522,10 @@ TEST(RecordCpu, TheNodesSpanIsFromTheFirstStartToTheLastEnd) {
                  "completed_at": "2026-12-01T10:00:07.250000Z"}]},
     {"unique_id": "model.p.c", "status": "skipped", "thread_id": "Thread-1", "execution_time": 0,
      "timing": []}]})";
-  EXPECT_DOUBLE_EQ(NodeSpanSeconds(text), 5.75);
-  EXPECT_DOUBLE_EQ(NodeSpanSeconds(R"({"metadata": {"invocation_started_at": "2026-12-01T10:00:00Z",
-      "generated_at": "2026-12-01T10:00:09Z"}, "results": []})"), 0);
-  EXPECT_DOUBLE_EQ(NodeSpanSeconds("not json"), 0);
+  EXPECT_DOUBLE_EQ(NodeSpanSeconds(nlohmann::json::parse(text)), 5.75);
+  EXPECT_DOUBLE_EQ(NodeSpanSeconds(nlohmann::json::parse(R"({"metadata": {"invocation_started_at": "2026-12-01T10:00:00Z",
+      "generated_at": "2026-12-01T10:00:09Z"}, "results": []})")), 0);
+  EXPECT_DOUBLE_EQ(NodeSpanSeconds(nlohmann::json("not run results")), 0);
 }
 
 TEST(DbtOutput, TransientFailures) {
