@@ -369,8 +369,22 @@ WorkerRunner::Outcome WorkerRunner::TryWorker(const CommandRequest& request, con
     *why = fmt::format("{}: socket path too long", paths.socket.string());
     return Outcome::kFallback;
   }
+  // The run request carries the key, and a worker refuses another key's
+  // request before it starts anything, so a worker already serving here
+  // needs no hello first (one round trip, a fork in the worker, less per
+  // batch). Only a refusal makes sure of a worker (starting one) and tries
+  // once more.
+  Outcome outcome = RunOnWorker(request, key, paths, result, why);
+  if (outcome != Outcome::kRefused) return outcome;
   if (!EnsureWorker(python, paths, key, request, why)) return Outcome::kFallback;
+  outcome = RunOnWorker(request, key, paths, result, why);
+  return outcome == Outcome::kRefused ? Outcome::kFallback : outcome;
+}
 
+WorkerRunner::Outcome WorkerRunner::RunOnWorker(const CommandRequest& request, const WorkerKey& key,
+                                                const WorkerPaths& paths, CommandResult* result,
+                                                std::string* why) {
+  *result = CommandResult();
   nlohmann::json message;
   std::string encoded;
   try {
@@ -389,7 +403,7 @@ WorkerRunner::Outcome WorkerRunner::TryWorker(const CommandRequest& request, con
   }
   int fds[3] = {0, out.fd >= 0 ? out.fd : 1, out.fd >= 0 ? out.fd : 2};
   Fd sock(ConnectWorker(paths.socket, why));
-  if (sock.fd < 0) return Outcome::kFallback;
+  if (sock.fd < 0) return Outcome::kRefused;
 
   // From here on a signal is passed to the child's group once we know it.
   g_group = 0;
@@ -413,7 +427,7 @@ WorkerRunner::Outcome WorkerRunner::TryWorker(const CommandRequest& request, con
   if (!SendAll(sock.fd, encoded, fds, 3)) {
     restore();
     *why = "cannot send the request to the worker";
-    return Outcome::kFallback;
+    return Outcome::kRefused;
   }
   if (out.fd >= 0) {
     close(out.fd);
@@ -431,7 +445,7 @@ WorkerRunner::Outcome WorkerRunner::TryWorker(const CommandRequest& request, con
       result->exit_code = 128 + result->interrupted_by;
       return Outcome::kDone;
     }
-    return Outcome::kFallback;
+    return Outcome::kRefused;
   }
   pid_t pid = static_cast<pid_t>(reply["pid"].get<long long>());
   g_group = pid;

@@ -27,9 +27,13 @@ class WorkerRunner : public CommandRunner {
   static int IdleSeconds();
 
  private:
-  enum class Outcome { kDone, kFallback };
+  // kRefused: no dbt child started (no worker there, a stale one, another
+  // key's, not a worker); kFallback: run a fresh process instead.
+  enum class Outcome { kDone, kFallback, kRefused };
   Outcome TryWorker(const CommandRequest& request, const WorkerKey& key, CommandResult* result,
                     std::string* why);
+  Outcome RunOnWorker(const CommandRequest& request, const WorkerKey& key,
+                      const WorkerPaths& paths, CommandResult* result, std::string* why);
   bool Fallback(const CommandRequest& request, CommandResult* result, std::string* err,
                 const std::string& why);
 
