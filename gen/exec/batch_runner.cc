@@ -331,14 +331,8 @@ int RunBatch(CommandRunner& runner, Disk& disk, const fs::path& plan_file, const
     std::string results_err;
     double elapsed = 0;
     // Read and parsed once, for the outcomes, the cost model and the merge.
-    std::string results_text;
     nlohmann::json run_results;
-    if (disk.ReadFile(results_file, &results_text, &results_err)) {
-      run_results = nlohmann::json::parse(results_text, nullptr, /*allow_exceptions=*/false);
-      have_results =
-          RunResultsFromJson(run_results, results_file.string(), &results, &results_err, &elapsed);
-    }
-    results_text.clear();
+    have_results = LoadRunResults(disk, results_file, &results, &results_err, &elapsed, &run_results);
     if (have_results && elapsed > 0 && run.wall_seconds > elapsed)
       SaveStartupSeconds(disk, project, run.wall_seconds - elapsed);
     // Killed before the end (timeout, signal, crash): dbt's log still tells

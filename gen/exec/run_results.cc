@@ -4,18 +4,14 @@
 #include <nlohmann/json.hpp>
 
 bool LoadRunResults(Disk& disk, const fs::path& path, std::vector<NodeResult>* results, std::string* err,
-                    double* elapsed_seconds) {
+                    double* elapsed_seconds, nlohmann::json* doc_out) {
   std::string text;
   if (!disk.ReadFile(path, &text, err)) return false;
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return RunResultsFromJson(doc, path.string(), results, err, elapsed_seconds);
-}
-
-bool RunResultsFromJson(const nlohmann::json& doc, const std::string& source,
-                        std::vector<NodeResult>* results, std::string* err,
-                        double* elapsed_seconds) {
+  nlohmann::json parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  text.clear();
+  const nlohmann::json& doc = doc_out ? (*doc_out = std::move(parsed)) : parsed;
   if (doc.is_discarded()) {
-    *err = fmt::format("{}: unreadable run results: not JSON", source);
+    *err = fmt::format("{}: unreadable run results: not JSON", path.string());
     return false;
   }
   try {
@@ -30,7 +26,7 @@ bool RunResultsFromJson(const nlohmann::json& doc, const std::string& source,
       results->push_back(std::move(result));
     }
   } catch (const nlohmann::json::exception& e) {
-    *err = fmt::format("{}: unreadable run results: {}", source, e.what());
+    *err = fmt::format("{}: unreadable run results: {}", path.string(), e.what());
     return false;
   }
   return true;
